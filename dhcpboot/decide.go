@@ -1,0 +1,99 @@
+package dhcpboot
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Default NBP names, as embedded by package tftpboot.
+const (
+	NBPBIOS      = "undionly.kpxe"
+	NBPEFI       = "snponly.efi"
+	NBPEFIFull   = "ipxe.efi"
+	vendorPXE    = "PXEClient"
+	vendorHTTP   = "HTTPClient"
+	reasonIPXE   = "ipxe"
+	reasonHTTP   = "http-boot"
+	reasonPXE    = "firmware-pxe"
+	reasonNotPXE = "not-pxe"
+	reasonNoFile = "no-boot-file"
+)
+
+// Policy is what the boot decision needs to know about this server.
+type Policy struct {
+	// BootFiles maps a client arch to the NBP it is offered: a TFTP file
+	// name for PXE firmware, or, for UEFI HTTP Boot arches, a name resolved
+	// against HTTPBase (or an absolute http:// URL). An arch missing from
+	// the map gets no boot offer.
+	BootFiles map[Arch]string
+	// IPXEScript is the URL handed to clients already running iPXE.
+	IPXEScript string
+	// HTTPBase is the URL prefix under which the TFTP files are also served
+	// over HTTP, for UEFI HTTP Boot clients (e.g. "http://10.0.0.1:8080/tftp/").
+	HTTPBase string
+}
+
+// DefaultBootFiles returns the arch to NBP map bootwright uses unless told
+// otherwise: undionly.kpxe for BIOS and efiNBP (snponly.efi or ipxe.efi) for
+// x86-64 UEFI, over TFTP or HTTP Boot. Debian's ipxe package ships no
+// IA32 or ARM builds, so those arches get no offer.
+func DefaultBootFiles(efiNBP string) map[Arch]string {
+	return map[Arch]string{
+		ArchBIOS:       NBPBIOS,
+		ArchEFIx64:     efiNBP,
+		ArchEFIBC:      efiNBP,
+		ArchEFIx64HTTP: efiNBP,
+	}
+}
+
+// Decision is the outcome of Decide.
+type Decision struct {
+	Boot        bool   // false: send no boot options
+	BootFile    string // TFTP file name or URL for the file field and option 67
+	VendorClass string // option 60 in the reply: "PXEClient" or "HTTPClient"
+	Reason      string // short machine-readable reason for logs and metrics
+}
+
+// Decide picks what a client boots. It is a pure function of the request
+// and the policy. The order of the cases matters:
+//
+//  1. A client already running iPXE (user class "iPXE" or option 175) also
+//     sends option 60 "PXEClient"; handing it the NBP again would loop
+//     forever, so it gets the HTTP script instead.
+//  2. UEFI HTTP Boot clients ("HTTPClient", RFC 4578 arches 16, 19) must get
+//     an http:// URL and option 60 "HTTPClient" echoed (UEFI 2.5+ 24.7).
+//  3. PXE firmware ("PXEClient", PXE 2.1) gets the NBP for its arch over TFTP.
+//  4. Anything else is not a network-boot client.
+func Decide(c Client, p Policy) Decision {
+	switch {
+	case c.IPXE:
+		if p.IPXEScript == "" {
+			return Decision{Reason: reasonNoFile}
+		}
+		return Decision{Boot: true, BootFile: p.IPXEScript, VendorClass: vendorPXE, Reason: reasonIPXE}
+	case c.IsHTTPClient():
+		name, ok := p.BootFiles[c.Arch]
+		if !ok || !c.Arch.IsHTTP() {
+			return Decision{Reason: reasonNoFile}
+		}
+		if !strings.Contains(name, "://") {
+			name = strings.TrimSuffix(p.HTTPBase, "/") + "/" + name
+		}
+		return Decision{Boot: true, BootFile: name, VendorClass: vendorHTTP, Reason: reasonHTTP}
+	case c.IsPXEClient():
+		name, ok := p.BootFiles[c.Arch]
+		if !ok || c.Arch.IsHTTP() {
+			return Decision{Reason: reasonNoFile}
+		}
+		return Decision{Boot: true, BootFile: name, VendorClass: vendorPXE, Reason: reasonPXE}
+	}
+	return Decision{Reason: reasonNotPXE}
+}
+
+// String formats a decision for logs.
+func (d Decision) String() string {
+	if !d.Boot {
+		return d.Reason
+	}
+	return fmt.Sprintf("%s %s", d.Reason, d.BootFile)
+}

@@ -1,0 +1,7 @@
+// Package httpboot is bootwright's HTTP side: the iPXE boot script, each
+// machine's rendered menu, kernels and initrds from the assets directory
+// (with Range requests) and the NBPs for UEFI HTTP Boot clients.
+//
+// Routes are declared in one place (Server.Handler); handlers render into a
+// buffer and write a complete body or an error status, never half a menu.
+package httpboot

@@ -1,0 +1,171 @@
+package httpboot
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/bootwright/bootwright/menus"
+)
+
+// ipxeToken is what iPXE's ${buildarch} and ${platform} expand to
+// (x86_64, i386, arm64, pcbios, efi); anything else is dropped.
+var ipxeToken = regexp.MustCompile(`^[a-z0-9_]{1,16}$`)
+
+func (s *Server) urls() menus.Server {
+	return menus.Server{URL: s.PublicURL, AssetsURL: s.PublicURL + "/assets"}
+}
+
+// bootScript serves the script DHCP hands to iPXE clients.
+func (s *Server) bootScript(w http.ResponseWriter, r *http.Request) {
+	out, err := s.Config.Load().RenderBootScript(s.urls())
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "render boot script", err)
+		return
+	}
+	writeScript(w, out)
+}
+
+// ipxeMenu serves one machine's menu; an unknown MAC gets the default.
+func (s *Server) ipxeMenu(w http.ResponseWriter, r *http.Request) {
+	mac, err := menus.ParseMAC(chi.URLParam(r, "mac"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	req := menus.Request{MAC: mac, ClientIP: remoteAddr(r)}
+	if v := r.URL.Query().Get("arch"); ipxeToken.MatchString(v) {
+		req.Arch = v
+	}
+	if v := r.URL.Query().Get("platform"); ipxeToken.MatchString(v) {
+		req.Platform = v
+	}
+	log := logger(r).With("mac", mac.String(), "arch", req.Arch, "platform", req.Platform)
+	dirs, scanErr := s.scanner.Dirs()
+	if scanErr != nil {
+		log.Warn("http: cannot list assets directory", "err", scanErr)
+	}
+	out, d, err := s.Config.Load().RenderMenu(req, s.urls(), dirs)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "render menu for "+mac.String(), err)
+		return
+	}
+	for _, n := range d.Notes {
+		log.Warn("http: menu note", "note", n)
+	}
+	log.Info("http: menu served", "machine", d.Machine.Name, "known", d.Machine.Known, "menu", d.Menu.Name, "default", d.Menu.Default)
+	writeScript(w, out)
+}
+
+// files serves regular files from the fs.FS root returns, with Range and
+// conditional requests through http.ServeContent. Directories, paths that
+// leave the root and missing files are 404; there are no listings.
+func (s *Server) files(root func() fs.FS) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		fsys := root()
+		name := chi.URLParam(r, "*")
+		if fsys == nil || !fs.ValidPath(name) || name == "." {
+			http.NotFound(w, r)
+			return
+		}
+		f, err := fsys.Open(name)
+		if err != nil {
+			s.fileError(w, r, name, err)
+			return
+		}
+		defer f.Close()
+		st, err := f.Stat()
+		if err != nil || !st.Mode().IsRegular() {
+			http.NotFound(w, r)
+			return
+		}
+		if rs, ok := f.(interface {
+			Read([]byte) (int, error)
+			Seek(int64, int) (int64, error)
+		}); ok {
+			// *os.File from an os.Root lets ServeContent use sendfile.
+			http.ServeContent(w, r, name, st.ModTime(), rs)
+			return
+		}
+		s.fail(w, r, http.StatusInternalServerError, "serve "+name, errors.New("file is not seekable"))
+	}
+}
+
+func (s *Server) fileError(w http.ResponseWriter, r *http.Request, name string, err error) {
+	if errors.Is(err, fs.ErrNotExist) {
+		http.NotFound(w, r)
+		return
+	}
+	// os.Root refuses paths and symlinks leading outside the root.
+	logger(r).Warn("http: file refused", "path", name, "err", err)
+	http.NotFound(w, r)
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Write([]byte(`{"status":"ok"}` + "\n"))
+}
+
+// fail logs err once and answers with status, without details.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, status int, what string, err error) {
+	logger(r).Error("http: "+what, "err", err)
+	http.Error(w, http.StatusText(status), status)
+}
+
+func writeScript(w http.ResponseWriter, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Cache-Control", "no-store")
+	w.Write(body)
+}
+
+func remoteAddr(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
+
+type ctxKey struct{}
+
+func contextWith(r *http.Request, l *slog.Logger) context.Context {
+	return context.WithValue(r.Context(), ctxKey{}, l)
+}
+
+// logger returns the request's child logger.
+func logger(r *http.Request) *slog.Logger {
+	if l, ok := r.Context().Value(ctxKey{}).(*slog.Logger); ok {
+		return l
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// logRequests gives each request a child logger and logs it when done.
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		host, _, _ := net.SplitHostPort(r.RemoteAddr)
+		log := s.Logger.With("req", middleware.GetReqID(r.Context()), "remote", host)
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		next.ServeHTTP(ww, r.WithContext(contextWith(r, log)))
+		level := slog.LevelDebug
+		if ww.Status() >= 400 || strings.HasPrefix(r.URL.Path, "/assets/") {
+			level = slog.LevelInfo
+		}
+		log.Log(r.Context(), level, "http: request", "method", r.Method, "path", r.URL.Path,
+			"status", ww.Status(), "bytes", ww.BytesWritten(), "duration", time.Since(start).Round(time.Microsecond))
+	})
+}

@@ -1,0 +1,114 @@
+package httpboot
+
+import (
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/bootwright/bootwright/internal/bootconfig"
+	"github.com/bootwright/bootwright/menus"
+)
+
+// Server serves the HTTP side of the boot. Config and PublicURL are
+// required; the rest have working zero values.
+type Server struct {
+	Config    *bootconfig.Live // menus and templates in service
+	PublicURL string           // how clients reach us, e.g. http://10.0.0.1:8080
+	Assets    fs.FS            // the assets directory; nil serves none
+	TFTP      fs.FS            // the TFTP files, also served at /tftp/; nil serves none
+	Addr      string           // listen address; empty means ":8080"
+	Logger    *slog.Logger     // nil discards logs
+
+	// ReadHeaderTimeout and IdleTimeout bound slow or idle clients; zero
+	// means 10s and 2m. There is no write timeout: a kernel or initrd may
+	// take long to send to a slow machine.
+	ReadHeaderTimeout time.Duration
+	IdleTimeout       time.Duration
+
+	initOnce sync.Once
+	scanner  menus.AssetScanner
+	srv      *http.Server
+}
+
+func (s *Server) init() {
+	s.initOnce.Do(func() {
+		if s.Logger == nil {
+			s.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		}
+		s.PublicURL = strings.TrimSuffix(s.PublicURL, "/")
+		s.scanner.FS = s.Assets
+		s.srv = &http.Server{
+			Handler:           s.routes(),
+			ReadHeaderTimeout: orDur(s.ReadHeaderTimeout, 10*time.Second),
+			IdleTimeout:       orDur(s.IdleTimeout, 2*time.Minute),
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
+		}
+	})
+}
+
+// Handler returns the router with every route and middleware.
+func (s *Server) Handler() http.Handler {
+	s.init()
+	return s.srv.Handler
+}
+
+// routes declares every route in one place.
+func (s *Server) routes() http.Handler {
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID, s.logRequests, middleware.Recoverer)
+	r.Get("/boot.ipxe", s.bootScript)
+	r.Get("/ipxe/{mac}", s.ipxeMenu)
+	r.Get("/assets/*", s.files(func() fs.FS { return s.Assets }))
+	r.Head("/assets/*", s.files(func() fs.FS { return s.Assets }))
+	r.Get("/tftp/*", s.files(func() fs.FS { return s.TFTP }))
+	r.Head("/tftp/*", s.files(func() fs.FS { return s.TFTP }))
+	r.Get("/healthz", s.healthz)
+	return r
+}
+
+// Serve accepts connections on l until Shutdown; it returns nil then.
+func (s *Server) Serve(l net.Listener) error {
+	s.init()
+	if err := s.srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// ListenAndServe listens on Addr and serves.
+func (s *Server) ListenAndServe() error {
+	addr := s.Addr
+	if addr == "" {
+		addr = ":8080"
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(l)
+}
+
+// Shutdown stops accepting and waits for requests in flight (downloads
+// included) until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.init()
+	return s.srv.Shutdown(ctx)
+}
+
+func orDur(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}

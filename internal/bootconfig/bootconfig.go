@@ -1,0 +1,108 @@
+// Package bootconfig loads a config tree (menus/ and templates/) as one
+// unit: the embedded defaults with the user's config directory layered on
+// top through os.Root, so nothing is read from outside that directory. A
+// Bundle is immutable once loaded; a reload builds a new one.
+package bootconfig
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"sync/atomic"
+
+	"github.com/bootwright/bootwright/internal/layerfs"
+	"github.com/bootwright/bootwright/menus"
+	"github.com/bootwright/bootwright/templates"
+)
+
+// Template names the server needs.
+const (
+	BootScript = "ipxe/boot.ipxe" // the script iPXE fetches first
+	IPXEMenu   = "ipxe/menu.ipxe" // one machine's menu
+)
+
+// Bundle is a loaded, checked config tree.
+type Bundle struct {
+	Dir       string // the user's config directory; empty for defaults only
+	Menus     *menus.Config
+	Templates *templates.Set
+}
+
+// Defaults returns the embedded defaults as a config tree.
+func Defaults() (fs.FS, error) {
+	return layerfs.Mount(map[string]fs.FS{
+		menus.Dir:     menus.Defaults(),
+		templates.Dir: templates.Defaults(),
+	})
+}
+
+// Load loads the config tree in dir over the embedded defaults (dir may be
+// empty). Errors name the file and line.
+func Load(dir string) (*Bundle, error) {
+	def, err := Defaults()
+	if err != nil {
+		return nil, fmt.Errorf("embedded defaults: %w", err)
+	}
+	fsys := fs.FS(def)
+	if dir != "" {
+		root, err := os.OpenRoot(dir)
+		if err != nil {
+			return nil, fmt.Errorf("config dir: %w", err)
+		}
+		// The Root stays open for the life of the process; its FS refuses
+		// paths and symlinks that leave dir.
+		fsys = layerfs.Overlay{Upper: root.FS(), Lower: def}
+	}
+	return LoadFS(dir, fsys)
+}
+
+// LoadFS loads a config tree from fsys; dir is only recorded.
+func LoadFS(dir string, fsys fs.FS) (*Bundle, error) {
+	m, err := menus.Load(fsys)
+	if err != nil {
+		return nil, err
+	}
+	t, err := templates.Load(fsys, templates.Dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range []string{BootScript, IPXEMenu} {
+		if !t.Has(name) {
+			return nil, fmt.Errorf("%s/%s%s: required template is missing", templates.Dir, name, templates.Ext)
+		}
+	}
+	return &Bundle{Dir: dir, Menus: m, Templates: t}, nil
+}
+
+// RenderMenu resolves the machine in req and renders its iPXE menu.
+func (b *Bundle) RenderMenu(req menus.Request, srv menus.Server, assets []menus.AssetDir) ([]byte, *menus.Data, error) {
+	d, err := b.Menus.Resolve(req, srv, assets)
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err := b.Templates.Render(IPXEMenu, d)
+	return out, d, err
+}
+
+// RenderBootScript renders the first script iPXE fetches.
+func (b *Bundle) RenderBootScript(srv menus.Server) ([]byte, error) {
+	return b.Templates.Render(BootScript, &menus.Data{Server: srv})
+}
+
+// Live holds the Bundle currently in service. Readers get a complete
+// Bundle or the previous one, never a mix; a reload stores a new one only
+// after it loaded and checked cleanly.
+type Live struct{ p atomic.Pointer[Bundle] }
+
+// NewLive returns a Live serving b.
+func NewLive(b *Bundle) *Live {
+	l := &Live{}
+	l.p.Store(b)
+	return l
+}
+
+// Load returns the Bundle in service.
+func (l *Live) Load() *Bundle { return l.p.Load() }
+
+// Store puts b in service.
+func (l *Live) Store(b *Bundle) { l.p.Store(b) }

@@ -1,0 +1,101 @@
+package bootconfig
+
+import (
+	"flag"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/bootwright/bootwright/menus"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata/")
+
+var srv = menus.Server{URL: "http://10.231.0.1:8080", AssetsURL: "http://10.231.0.1:8080/assets"}
+
+func TestRenderMenuGolden(t *testing.T) {
+	site, err := Load("testdata/site")
+	if err != nil {
+		t.Fatal(err)
+	}
+	assets, err := menus.ScanAssets(os.DirFS("testdata/assets"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := map[string]struct {
+		mac      string
+		platform string
+		assets   []menus.AssetDir
+	}{
+		"known_bios_with_assets": {"52:54:00:12:34:56", "pcbios", assets},
+		"known_efi_lab_menu":     {"52:54:00:12:34:57", "efi", assets},
+		"unknown_efi":            {"02:00:00:00:00:01", "efi", nil},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			mac, _ := net.ParseMAC(tc.mac)
+			out, _, err := site.RenderMenu(menus.Request{MAC: mac, Arch: "x86_64", Platform: tc.platform}, srv, tc.assets)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, name+".ipxe", string(out))
+		})
+	}
+}
+
+func TestRenderBootScript(t *testing.T) {
+	site, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := site.RenderBootScript(srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "boot.ipxe", string(out))
+}
+
+func TestDefaultsWithoutConfigDir(t *testing.T) {
+	site, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mac, _ := net.ParseMAC("02:00:00:00:00:02")
+	out, d, err := site.RenderMenu(menus.Request{MAC: mac, Platform: "pcbios"}, srv, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Without debian_mirror set, the installer entry stays hidden.
+	var names []string
+	for _, e := range d.Menu.Entries {
+		names = append(names, e.Name)
+	}
+	if diff := cmp.Diff([]string{"local", "shell"}, names); diff != "" {
+		t.Errorf("default entries (-want +got):\n%s", diff)
+	}
+	if !strings.HasPrefix(string(out), "#!ipxe\n") {
+		t.Errorf("menu does not start with #!ipxe:\n%s", out)
+	}
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name)
+	if *update {
+		os.MkdirAll(filepath.Dir(path), 0o755)
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
+	}
+}

@@ -1,0 +1,123 @@
+package menus
+
+import (
+	"io/fs"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// AssetDir is a folder under the assets directory that holds a kernel: it
+// becomes a boot entry in every menu with a "type: assets" item.
+type AssetDir struct {
+	Name    string   // folder name, also the entry name
+	Title   string   // from the folder's "title" file, else Name
+	Kernel  string   // file name of the kernel inside the folder
+	Initrds []string // initrd* and initramfs* files, sorted
+	Args    string   // from the folder's "cmdline" file
+}
+
+// kernelNames are the kernel file names looked for, in order, before any
+// vmlinuz-* file.
+var kernelNames = []string{"vmlinuz", "linux", "bzImage", "kernel"}
+
+// ScanAssets lists the top-level folders of fsys that hold a kernel. A
+// folder that cannot be read is skipped; only a failure to read the top
+// level is an error.
+func ScanAssets(fsys fs.FS) ([]AssetDir, error) {
+	top, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil, err
+	}
+	var out []AssetDir
+	for _, d := range top {
+		if !d.IsDir() || !namePattern.MatchString(d.Name()) {
+			continue
+		}
+		if a, ok := scanDir(fsys, d.Name()); ok {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+func scanDir(fsys fs.FS, dir string) (AssetDir, bool) {
+	files, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return AssetDir{}, false
+	}
+	a := AssetDir{Name: dir, Title: dir}
+	var names []string
+	for _, f := range files {
+		if f.Type().IsRegular() {
+			names = append(names, f.Name())
+		}
+	}
+	for _, k := range kernelNames {
+		if slices.Contains(names, k) {
+			a.Kernel = k
+			break
+		}
+	}
+	for _, n := range names {
+		switch {
+		case a.Kernel == "" && strings.HasPrefix(n, "vmlinuz-"):
+			a.Kernel = n
+		case strings.HasPrefix(n, "initrd") || strings.HasPrefix(n, "initramfs"):
+			a.Initrds = append(a.Initrds, n)
+		}
+	}
+	if a.Kernel == "" {
+		return AssetDir{}, false
+	}
+	a.Args = readLine(fsys, dir+"/cmdline", 4096)
+	if t := readLine(fsys, dir+"/title", 200); t != "" {
+		a.Title = t
+	}
+	return a, true
+}
+
+// readLine returns a small text file's content as one trimmed line.
+func readLine(fsys fs.FS, name string, max int) string {
+	b, err := fs.ReadFile(fsys, name)
+	if err != nil || len(b) > max {
+		return ""
+	}
+	return strings.Join(strings.Fields(string(b)), " ")
+}
+
+// AssetScanner caches ScanAssets for TTL so that menus pick up new folders
+// without a restart and without reading the directory on every request.
+type AssetScanner struct {
+	FS  fs.FS         // nil means no assets
+	TTL time.Duration // zero means 2s
+
+	mu   sync.Mutex
+	at   time.Time
+	dirs []AssetDir
+	err  error
+}
+
+// Dirs returns the asset folders, rescanning when the cache is older than
+// TTL. The error is the last scan's, for logging; Dirs still returns the
+// last good list.
+func (s *AssetScanner) Dirs() ([]AssetDir, error) {
+	if s == nil || s.FS == nil {
+		return nil, nil
+	}
+	ttl := s.TTL
+	if ttl == 0 {
+		ttl = 2 * time.Second
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if time.Since(s.at) >= ttl {
+		dirs, err := ScanAssets(s.FS)
+		s.at, s.err = time.Now(), err
+		if err == nil {
+			s.dirs = dirs
+		}
+	}
+	return s.dirs, s.err
+}

@@ -1,0 +1,114 @@
+package menus
+
+import (
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const minimalMenu = "title: t\nentries:\n  - name: local\n    type: local\n"
+
+func tree(files map[string]string) fstest.MapFS {
+	m := fstest.MapFS{}
+	for name, data := range files {
+		m[name] = &fstest.MapFile{Data: []byte(data)}
+	}
+	return m
+}
+
+func TestLoadErrors(t *testing.T) {
+	tests := map[string]struct {
+		files map[string]string
+		want  string // substring of the error
+	}{
+		"no default menu": {
+			files: map[string]string{"menus/other.yaml": minimalMenu},
+			want:  "menus/default.yaml: the default menu is missing",
+		},
+		"yaml syntax error": {
+			files: map[string]string{"menus/default.yaml": "title: t\nentries:\n  - name: [\n"},
+			want:  "menus/default.yaml:3: did not find expected node content",
+		},
+		"unknown field": {
+			files: map[string]string{"menus/default.yaml": "title: t\nentries:\n  - name: a\n    kernal: x\n"},
+			want:  "menus/default.yaml:4: field kernal not found",
+		},
+		"bad entry type": {
+			files: map[string]string{"menus/default.yaml": "entries:\n  - {name: a, type: shell}\n  - name: b\n    type: floppy\n"},
+			want:  `menus/default.yaml:3: entry "b": unknown type "floppy"`,
+		},
+		"kernel entry without kernel": {
+			files: map[string]string{"menus/default.yaml": "entries:\n  - name: a\n"},
+			want:  `menus/default.yaml:2: entry "a": type kernel needs kernel:`,
+		},
+		"duplicate entry": {
+			files: map[string]string{"menus/default.yaml": "entries:\n  - {name: a, type: shell}\n  - {name: a, type: exit}\n"},
+			want:  `menus/default.yaml:3: entry "a" already defined at menus/default.yaml:2`,
+		},
+		"reserved entry name": {
+			files: map[string]string{"menus/default.yaml": "entries:\n  - {name: bw-menu, type: shell}\n"},
+			want:  `menus/default.yaml:2: entry name "bw-menu"`,
+		},
+		"broken template": {
+			files: map[string]string{"menus/default.yaml": "entries:\n  - name: a\n    kernel: \"{{ .Vars.x \"\n"},
+			want:  "menus/default.yaml:2 kernel",
+		},
+		"bad duration": {
+			files: map[string]string{"menus/default.yaml": "timeout: soon\n" + minimalMenu[9:]},
+			want:  `menus/default.yaml:1: invalid duration "soon"`,
+		},
+		"bad mac": {
+			files: map[string]string{"menus/default.yaml": minimalMenu, "menus/machines.yaml": "machines:\n  - name: a\n    mac: 52:54:00:zz:00:01\n"},
+			want:  `menus/machines.yaml:3: invalid MAC address "52:54:00:zz:00:01"`,
+		},
+		"duplicate mac in two forms": {
+			files: map[string]string{"menus/default.yaml": minimalMenu, "menus/machines.yaml": "machines:\n  - mac: 52:54:00:00:00:01\n  - mac: 52-54-00-00-00-01\n"},
+			want:  "menus/machines.yaml:3: machine 52:54:00:00:00:01 already defined at menus/machines.yaml:2",
+		},
+		"unknown menu": {
+			files: map[string]string{"menus/default.yaml": minimalMenu, "menus/machines.yaml": "machines:\n  - mac: 52:54:00:00:00:01\n    menu: lab\n"},
+			want:  `menus/machines.yaml:2: machine 52-54-00-00-00-01: no menu "lab"`,
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := Load(tree(tc.files))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Load error = %v\nwant it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestLoadMachines(t *testing.T) {
+	c, err := Load(tree(map[string]string{
+		"menus/default.yaml":  minimalMenu,
+		"menus/machines.yaml": "vars: {site: lab}\nmachines:\n  - mac: 5254.0012.3456\n    name: m1\n    timeout: 1s\n    args: a=b\n",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := c.Machines["52:54:00:12:34:56"]
+	if m == nil {
+		t.Fatalf("machine not found by normalised MAC; have %v", c.Machines)
+	}
+	got := []any{m.Name, m.Menu, m.Timeout.Duration, m.Args, c.Vars["site"]}
+	if diff := cmp.Diff([]any{"m1", "default", time.Second, "a=b", "lab"}, got); diff != "" {
+		t.Errorf("machine (-want +got):\n%s", diff)
+	}
+}
+
+func TestDefaultsLoad(t *testing.T) {
+	m := fstest.MapFS{}
+	data, err := Defaults().(interface{ ReadFile(string) ([]byte, error) }).ReadFile("default.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m["menus/default.yaml"] = &fstest.MapFile{Data: data}
+	if _, err := Load(m); err != nil {
+		t.Fatalf("embedded default menu does not load: %v", err)
+	}
+}

@@ -1,0 +1,10 @@
+// Package templates renders bootwright's text templates: iPXE scripts and
+// menus now, GRUB and pxelinux menus and answer files later.
+//
+// Every template is parsed once at load with text/template, sprig's
+// hermetic function map (no env, no randomness, no clock) and
+// missingkey=error, and executed into a buffer so a failed render never
+// leaves a half-written response. The defaults are embedded; a user's
+// config directory with the same templates/ layout overrides them file by
+// file.
+package templates
