@@ -89,4 +89,3 @@ func (s *Server) destination(req, reply *dhcpv4.DHCPv4, peer net.Addr, port4011 
 	}
 	return &net.UDPAddr{IP: net.IPv4bcast, Port: dhcpv4.ClientPort}
 }
-

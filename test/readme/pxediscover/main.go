@@ -1,0 +1,59 @@
+// Command pxediscover is a test client: it broadcasts one BIOS PXE
+// DHCPDISCOVER on br0 and prints the first reply from the given server as
+// "type=OFFER yiaddr=... siaddr=... bootfile=...". It exits 1 after 10
+// seconds without a reply. Run it only inside a test network namespace.
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"time"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
+	"github.com/insomniacslk/dhcp/dhcpv4/server4"
+	"github.com/insomniacslk/dhcp/iana"
+)
+
+func main() {
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: pxediscover SERVER-IP")
+		os.Exit(2)
+	}
+	server := net.ParseIP(os.Args[1])
+	conn, err := server4.NewIPv4UDPConn("br0", &net.UDPAddr{Port: dhcpv4.ClientPort})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	defer conn.Close()
+	mac := net.HardwareAddr{0x52, 0x54, 0x00, 0x99, 0x00, 0x01}
+	req, err := dhcpv4.NewDiscovery(mac,
+		dhcpv4.WithOption(dhcpv4.OptClassIdentifier("PXEClient:Arch:00000:UNDI:002001")),
+		dhcpv4.WithOption(dhcpv4.OptClientArch(iana.INTEL_X86PC)))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if _, err := conn.WriteTo(req.ToBytes(), &net.UDPAddr{IP: net.IPv4bcast, Port: dhcpv4.ServerPort}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	buf := make([]byte, 1500)
+	for time.Now().Before(deadline) {
+		conn.SetReadDeadline(deadline)
+		n, _, err := conn.ReadFrom(buf)
+		if err != nil {
+			break
+		}
+		r, err := dhcpv4.FromBytes(buf[:n])
+		if err != nil || r.TransactionID != req.TransactionID || !r.ServerIdentifier().Equal(server) {
+			continue
+		}
+		fmt.Printf("type=%s yiaddr=%s siaddr=%s bootfile=%s\n", r.MessageType(), r.YourIPAddr, r.ServerIPAddr, r.BootFileName)
+		return
+	}
+	fmt.Fprintln(os.Stderr, "no reply")
+	os.Exit(1)
+}
