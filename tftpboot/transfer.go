@@ -1,0 +1,205 @@
+package tftpboot
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/pin/tftp/v3"
+)
+
+// codeAccessViolation is TFTP error code 2 (RFC 1350, section 5).
+// pin/tftp sends code 1, "file not found", for every other error.
+const codeAccessViolation = 2
+
+// Messages put in TFTP ERROR packets; details go to the log only.
+var (
+	errWireNotFound = errors.New("file not found")
+	errWireAccess   = errors.New("access violation")
+	errWireRead     = errors.New("cannot read file")
+	errWireWrite    = errors.New("write requests are refused")
+	errWireShutdown = errors.New("server shutting down")
+	errWriteRequest = fmt.Errorf("%w: write request", ErrAccessViolation)
+	errNotRegular   = fmt.Errorf("%w: not a regular file", ErrAccessViolation)
+)
+
+// transferInfo is what the hook learns about a transfer for its log line.
+// It is keyed by the peer's address; should a client retransmit its
+// request and start two transfers from one port, one log line may show
+// the default blksize.
+type transferInfo struct {
+	blksize string
+}
+
+// handleRead is pin/tftp's read handler: it sends the file named raw and
+// logs and counts the outcome. An error it returns makes pin/tftp send
+// TFTP error 1 with the error's text, unless the transfer already failed.
+func (s *Server) handleRead(raw string, rf io.ReaderFrom) error {
+	start := time.Now()
+	peer := remoteAddr(rf)
+	key := peer.String()
+	log := s.logger().With("peer", key, "file", raw)
+	info := &transferInfo{blksize: "512"} // RFC 1350 default
+	s.pending.Store(key, info)
+	defer s.pending.Delete(key)
+
+	n, err := s.send(raw, rf)
+	s.bytes.Add(uint64(n))
+	attrs := []any{"bytes", n, "duration", time.Since(start), "blksize", info.blksize}
+	switch {
+	case err == nil:
+		s.sent.Add(1)
+		log.Info("tftp transfer", append(attrs, "outcome", "ok")...)
+		return nil
+	case errors.Is(err, ErrAccessViolation):
+		s.failed.Add(1)
+		s.refusedN.Add(1)
+		log.Info("tftp transfer", append(attrs, "outcome", "refused", "err", err)...)
+		s.sendError(rf, peer, codeAccessViolation, errWireAccess.Error())
+		return errWireAccess
+	case errors.Is(err, fs.ErrNotExist):
+		s.failed.Add(1)
+		log.Info("tftp transfer", append(attrs, "outcome", "not found", "err", err)...)
+		return errWireNotFound
+	default:
+		s.failed.Add(1)
+		log.Info("tftp transfer", append(attrs, "outcome", "failed", "err", err)...)
+		return errWireRead
+	}
+}
+
+// send opens raw and streams it to rf, returning the bytes sent.
+func (s *Server) send(raw string, rf io.ReaderFrom) (int64, error) {
+	name, err := cleanPath(raw)
+	if err != nil {
+		return 0, err
+	}
+	f, size, err := openFile(s.files, name)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	if ot, ok := rf.(tftp.OutgoingTransfer); ok {
+		// Used only if the client asked for tsize. In netascii mode the
+		// bytes sent can differ from the file's size; boot clients use octet.
+		ot.SetSize(size)
+	}
+	n, err := rf.ReadFrom(abortableReader{ctx: s.abort, r: f})
+	if err != nil {
+		return n, fmt.Errorf("send %s: %w", name, err)
+	}
+	return n, nil
+}
+
+// openFile opens name in fsys and returns it with its size if it is a
+// regular file.
+func openFile(fsys fs.FS, name string) (fs.File, int64, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, 0, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, fmt.Errorf("stat %s: %w", name, err)
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, 0, fmt.Errorf("open %s: %w", name, errNotRegular)
+	}
+	return f, fi.Size(), nil
+}
+
+// handleWrite is pin/tftp's write handler: it refuses every write request
+// with TFTP error 2.
+func (s *Server) handleWrite(raw string, wt io.WriterTo) error {
+	peer := remoteAddr(wt)
+	s.refusedN.Add(1)
+	s.logger().Info("tftp write refused", "peer", peer.String(), "file", raw, "err", errWriteRequest)
+	s.sendError(wt, peer, codeAccessViolation, errWireWrite.Error())
+	return errWireWrite
+}
+
+// sendError sends a TFTP ERROR packet with code to peer from a fresh
+// port on the address the request arrived on. pin/tftp's own error
+// packets always carry code 1, so for other codes the handler sends this
+// one first; the client takes it as the server's reply and ignores the
+// code-1 packet pin/tftp sends next from the transfer's port.
+func (s *Server) sendError(t any, peer net.UDPAddr, code uint16, msg string) {
+	local := &net.UDPAddr{}
+	if pi, ok := t.(tftp.RequestPacketInfo); ok {
+		local.IP = pi.LocalIP()
+	}
+	conn, err := net.DialUDP("udp", local, &peer)
+	if err != nil {
+		s.logger().Debug("tftp error packet", "peer", peer.String(), "err", err)
+		return
+	}
+	defer conn.Close()
+	pkt := binary.BigEndian.AppendUint16(nil, 5) // opcode ERROR
+	pkt = binary.BigEndian.AppendUint16(pkt, code)
+	pkt = append(append(pkt, msg...), 0)
+	if _, err := conn.Write(pkt); err != nil {
+		s.logger().Debug("tftp error packet", "peer", peer.String(), "err", err)
+	}
+}
+
+// remoteAddr returns the peer of a pin/tftp transfer.
+func remoteAddr(t any) net.UDPAddr {
+	switch t := t.(type) {
+	case tftp.OutgoingTransfer:
+		return t.RemoteAddr()
+	case tftp.IncomingTransfer:
+		return t.RemoteAddr()
+	}
+	return net.UDPAddr{}
+}
+
+// abortableReader fails once ctx is cancelled, so that Shutdown can end a
+// transfer between two blocks.
+type abortableReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+// Read implements io.Reader.
+func (a abortableReader) Read(p []byte) (int, error) {
+	if a.ctx.Err() != nil {
+		return 0, errWireShutdown
+	}
+	return a.r.Read(p)
+}
+
+// hook receives pin/tftp's per-transfer statistics.
+type hook struct{ s *Server }
+
+// OnSuccess implements tftp.Hook.
+func (h hook) OnSuccess(st tftp.TransferStats) { h.record(st) }
+
+// OnFailure implements tftp.Hook. Failures outside any transfer (a
+// malformed or unexpected packet on the listening port) are logged at
+// Debug; transfer failures are logged by the handlers.
+func (h hook) OnFailure(st tftp.TransferStats, err error) {
+	if st.Filename == "" {
+		h.s.logger().Debug("tftp packet dropped", "err", err)
+		return
+	}
+	h.record(st)
+}
+
+// record copies the negotiated blksize to the transfer's pending info.
+// pin/tftp calls the hook on the handler's goroutine, before ReadFrom
+// returns, so no lock is needed.
+func (h hook) record(st tftp.TransferStats) {
+	key := net.JoinHostPort(st.RemoteAddr.String(), strconv.Itoa(st.Tid))
+	v, ok := h.s.pending.Load(key)
+	if b := st.Opts["blksize"]; ok && b != "" {
+		v.(*transferInfo).blksize = b
+	}
+}
