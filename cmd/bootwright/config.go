@@ -1,0 +1,207 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/bootwright/bootwright/dhcpboot"
+	"github.com/bootwright/bootwright/internal/bootconfig"
+)
+
+// config is a validated serve configuration. Building it opens no socket.
+type config struct {
+	iface     string
+	self      netip.Prefix // our address and the interface's prefix
+	dhcpOff   bool
+	dhcpMode  dhcpboot.Mode
+	network   dhcpboot.Network
+	dhcpAddr  string
+	pxeAddr   string
+	tftpAddr  string // empty: TFTP off
+	tftpRoot  string
+	efiNBP    string
+	httpAddr  string
+	publicURL *url.URL
+	assetsDir string
+	bundle    *bootconfig.Bundle
+	logLevel  slog.Level
+	logJSON   bool
+}
+
+// netLookup finds interfaces and addresses; tests replace it.
+type netLookup struct {
+	defaultIface func() (string, error)
+	ifaceIPv4    func(string) (netip.Prefix, error)
+}
+
+// buildConfig checks every flag and loads the config tree. Its error is
+// one line naming the flag, file or value at fault.
+func buildConfig(f *serveFlags, nl netLookup) (*config, error) {
+	c := &config{dhcpAddr: f.dhcpAddr, pxeAddr: f.pxeAddr, tftpRoot: f.tftpRoot, httpAddr: f.httpAddr, assetsDir: f.assetsDir}
+	if err := c.logging(f); err != nil {
+		return nil, err
+	}
+	if err := c.dhcp(f); err != nil {
+		return nil, err
+	}
+	if err := c.where(f, nl); err != nil {
+		return nil, err
+	}
+	if err := c.fullMode(f); err != nil {
+		return nil, err
+	}
+	switch f.efiNBP {
+	case dhcpboot.NBPEFI, dhcpboot.NBPEFIFull:
+		c.efiNBP = f.efiNBP
+	default:
+		return nil, fmt.Errorf("--efi-nbp %q: want %s or %s", f.efiNBP, dhcpboot.NBPEFI, dhcpboot.NBPEFIFull)
+	}
+	if f.tftpAddr != "off" {
+		c.tftpAddr = f.tftpAddr
+	}
+	for flag, dir := range map[string]string{"--config-dir": f.configDir, "--assets-dir": f.assetsDir, "--tftp-root": f.tftpRoot} {
+		if err := isDir(dir); err != nil {
+			return nil, fmt.Errorf("%s: %w", flag, err)
+		}
+	}
+	b, err := bootconfig.Load(f.configDir)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c.bundle = b
+	return c, nil
+}
+
+func (c *config) logging(f *serveFlags) error {
+	if err := c.logLevel.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return fmt.Errorf("--log-level %q: want debug, info, warn or error", f.logLevel)
+	}
+	switch f.logFormat {
+	case "text":
+	case "json":
+		c.logJSON = true
+	default:
+		return fmt.Errorf("--log-format %q: want text or json", f.logFormat)
+	}
+	return nil
+}
+
+func (c *config) dhcp(f *serveFlags) error {
+	if f.dhcpMode == "off" {
+		c.dhcpOff = true
+		return nil
+	}
+	m, err := dhcpboot.ParseMode(f.dhcpMode)
+	if err != nil {
+		return fmt.Errorf("--dhcp-mode: %w", err)
+	}
+	c.dhcpMode = m
+	return nil
+}
+
+// where settles the interface, our address and the public URL.
+func (c *config) where(f *serveFlags, nl netLookup) error {
+	c.iface = f.iface
+	if c.iface == "" && (f.address == "" || !c.dhcpOff) {
+		name, err := nl.defaultIface()
+		if err != nil {
+			return fmt.Errorf("--interface not given and none found: %w", err)
+		}
+		c.iface = name
+	}
+	if c.iface != "" {
+		p, err := nl.ifaceIPv4(c.iface)
+		if err != nil {
+			return fmt.Errorf("--interface: %w", err)
+		}
+		c.self = p
+	}
+	if f.address != "" {
+		a, err := netip.ParseAddr(f.address)
+		if err != nil || !a.Is4() {
+			return fmt.Errorf("--address %q: want an IPv4 address", f.address)
+		}
+		c.self = netip.PrefixFrom(a, c.self.Bits())
+		if !c.self.IsValid() {
+			c.self = netip.PrefixFrom(a, 32)
+		}
+	}
+	_, port, err := net.SplitHostPort(f.httpAddr)
+	if err != nil {
+		return fmt.Errorf("--http-addr %q: %w", f.httpAddr, err)
+	}
+	raw := f.publicURL
+	if raw == "" {
+		raw = "http://" + net.JoinHostPort(c.self.Addr().String(), port)
+	}
+	u, err := url.Parse(strings.TrimSuffix(raw, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+		return fmt.Errorf("--public-url %q: want http://HOST[:PORT][/PATH]", raw)
+	}
+	c.publicURL = u
+	return nil
+}
+
+func (c *config) fullMode(f *serveFlags) error {
+	if c.dhcpOff || c.dhcpMode != dhcpboot.ModeFull {
+		return nil
+	}
+	if f.dhcpRange == "" {
+		return errors.New("--dhcp-mode=full needs --dhcp-range START-END")
+	}
+	r, err := dhcpboot.ParseRange(f.dhcpRange)
+	if err != nil {
+		return fmt.Errorf("--dhcp-range: %w", err)
+	}
+	subnet := c.self.Masked()
+	if !subnet.Contains(r.Start) || !subnet.Contains(r.End) {
+		return fmt.Errorf("--dhcp-range %s is outside %s's subnet %s", r, c.iface, subnet)
+	}
+	if r.Contains(c.self.Addr()) {
+		return fmt.Errorf("--dhcp-range %s contains our own address %s", r, c.self.Addr())
+	}
+	lease, err := time.ParseDuration(f.dhcpLease)
+	if err != nil || lease < time.Minute {
+		return fmt.Errorf("--dhcp-lease %q: want a duration of at least 1m", f.dhcpLease)
+	}
+	c.network = dhcpboot.Network{Range: r, Mask: net.CIDRMask(c.self.Bits(), 32), Domain: f.dhcpDom, LeaseTime: lease}
+	if f.dhcpRouter != "" {
+		a, err := netip.ParseAddr(f.dhcpRouter)
+		if err != nil || !a.Is4() {
+			return fmt.Errorf("--dhcp-router %q: want an IPv4 address", f.dhcpRouter)
+		}
+		c.network.Routers = []netip.Addr{a}
+	}
+	for _, s := range strings.Split(f.dhcpDNS, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil || !a.Is4() {
+			return fmt.Errorf("--dhcp-dns %q: want IPv4 addresses separated by commas", f.dhcpDNS)
+		}
+		c.network.DNS = append(c.network.DNS, a)
+	}
+	return nil
+}
+
+func isDir(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	return nil
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// serveFlags are the raw values of `bootwright serve` flags.
+type serveFlags struct {
+	iface, address               string
+	dhcpMode, dhcpRange          string
+	dhcpRouter, dhcpDNS, dhcpDom string
+	dhcpLease                    string
+	dhcpAddr, pxeAddr            string
+	tftpAddr, tftpRoot, efiNBP   string
+	httpAddr, publicURL          string
+	configDir, assetsDir         string
+	logLevel, logFormat          string
+}
+
+// newServeFlagSet declares every serve flag. Each is also read from
+// BOOTWRIGHT_<NAME> (upper case, '-' as '_'); an explicit flag wins.
+func newServeFlagSet(out io.Writer) (*flag.FlagSet, *serveFlags) {
+	f := &serveFlags{}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&f.iface, "interface", "", "interface to serve on (default: the default route's interface)")
+	fs.StringVar(&f.address, "address", "", "IPv4 address clients reach us at (default: the interface's first IPv4 address)")
+	fs.StringVar(&f.dhcpMode, "dhcp-mode", "proxy", "proxy (beside the LAN's DHCP server), full (hand out addresses) or off")
+	fs.StringVar(&f.dhcpRange, "dhcp-range", "", "full mode: addresses to lease, START-END")
+	fs.StringVar(&f.dhcpRouter, "dhcp-router", "", "full mode: default gateway handed out (option 3)")
+	fs.StringVar(&f.dhcpDNS, "dhcp-dns", "", "full mode: comma-separated DNS servers handed out (option 6)")
+	fs.StringVar(&f.dhcpDom, "dhcp-domain", "", "full mode: domain name handed out (option 15)")
+	fs.StringVar(&f.dhcpLease, "dhcp-lease", "1h", "full mode: lease time")
+	fs.StringVar(&f.dhcpAddr, "dhcp-addr", ":67", "DHCP listen address")
+	fs.StringVar(&f.pxeAddr, "pxe-addr", ":4011", "proxy mode: PXE boot server listen address")
+	fs.StringVar(&f.tftpAddr, "tftp-addr", ":69", "TFTP listen address, or off")
+	fs.StringVar(&f.tftpRoot, "tftp-root", "", "directory of extra TFTP files, layered over the embedded NBPs")
+	fs.StringVar(&f.efiNBP, "efi-nbp", "snponly.efi", "NBP for x86-64 UEFI firmware: snponly.efi or ipxe.efi")
+	fs.StringVar(&f.httpAddr, "http-addr", ":8080", "HTTP listen address")
+	fs.StringVar(&f.publicURL, "public-url", "", "base URL clients reach the HTTP server at (default: http://ADDRESS:HTTP-PORT)")
+	fs.StringVar(&f.configDir, "config-dir", "", "config directory with menus/ and templates/ overriding the embedded defaults")
+	fs.StringVar(&f.assetsDir, "assets-dir", "", "directory served at /assets/; each <name>/vmlinuz+initrd* folder becomes a menu entry")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
+	return fs, f
+}
+
+// envName is the environment variable that sets flag name.
+func envName(name string) string {
+	return "BOOTWRIGHT_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+}
+
+// parseWithEnv applies BOOTWRIGHT_* variables from getenv, then args.
+func parseWithEnv(fs *flag.FlagSet, args []string, getenv func(string) string) error {
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if v := getenv(envName(f.Name)); v != "" && err == nil {
+			if serr := fs.Set(f.Name, v); serr != nil {
+				err = fmt.Errorf("%s=%q: %w", envName(f.Name), v, serr)
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}
