@@ -1,0 +1,423 @@
+#!/usr/bin/env bash
+# run.sh boots real QEMU VMs (SeaBIOS + iPXE ROM, OVMF firmware PXE) off
+# bootwright inside private network namespaces and checks that each VM reaches
+# the test kernel with its own machine's command line.
+#
+# Usage: BOOTWRIGHT_BIN=/abs/path/bootwright test/vm/run.sh [SCENARIO...]
+#   SCENARIO is one of: bios-full uefi-full uefi-proxy bios-proxy (default: all)
+#
+# Environment:
+#   BOOTWRIGHT_BIN          bootwright binary (required)
+#   BOOTWRIGHT_TEST_CACHE   kernel/initramfs cache (default ~/.cache/bootwright-test)
+#   BOOTWRIGHT_VM_JOBS      scenarios run at once (default 2)
+#   BOOTWRIGHT_VM_TIMEOUT   seconds one VM may take to reach the marker (default 180)
+#
+# Logs stay in test/vm/work/<scenario>/: serial.log (the VM's console),
+# bootwright.log, dnsmasq.log, qemu.log, qemu.cmd. Must run as root (network
+# namespaces). Nothing touches the host network: every bridge, tap and veth
+# lives in namespaces named bw-<pid>-*, which are removed on exit.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+WORK=$HERE/work
+JOBS=${BOOTWRIGHT_VM_JOBS:-2}
+VM_TIMEOUT=${BOOTWRIGHT_VM_TIMEOUT:-180}
+READY_TIMEOUT=20
+PREFIX="bw-$$"
+ALL_SCENARIOS=(bios-full uefi-full uefi-proxy bios-proxy)
+
+# One machine per scenario: its MAC and the name its marker must carry.
+declare -A MAC=(
+	[bios-full]=52:54:00:12:34:56
+	[uefi-full]=52:54:00:12:34:57
+	[uefi-proxy]=52:54:00:12:34:58
+	[bios-proxy]=52:54:00:12:34:59
+)
+
+# Every scenario uses the same addresses inside its own namespaces.
+LAN_NET=10.231.0
+LAN_ULA=fd42:231::1/64
+DHCP_RANGE=$LAN_NET.100-$LAN_NET.150 # bootwright's pool in full mode
+LAN_POOL_LO=50 LAN_POOL_HI=99          # the LAN dnsmasq's pool in proxy mode
+
+OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
+OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
+
+die() { echo "vm-test: $*" >&2; exit 2; }
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1fs", b - a }'; }
+strip_ansi() { sed 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1b[()][A-Za-z0-9]//g; s/\r//g' "$@"; }
+
+# ------------------------------------------------------------- namespaces ---
+
+# ns_kill_del NS kills every process in NS (TERM, then KILL) and deletes it.
+ns_kill_del() {
+	local ns=$1 pids
+	pids=$(ip netns pids "$ns" 2>/dev/null || true)
+	if [ -n "$pids" ]; then
+		# shellcheck disable=SC2086
+		kill -TERM $pids 2>/dev/null || true
+		for _ in 1 2 3 4 5 6 7 8 9 10; do
+			pids=$(ip netns pids "$ns" 2>/dev/null || true)
+			[ -z "$pids" ] && break
+			sleep 0.2
+		done
+		# shellcheck disable=SC2086
+		[ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
+	fi
+	ip netns del "$ns" 2>/dev/null || true
+}
+
+# cleanup_prefix P removes every namespace whose name starts with P.
+cleanup_prefix() {
+	local ns
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^$1" || true); do
+		ns_kill_del "$ns"
+	done
+}
+
+ns_new() {
+	local ns=$1
+	ip netns add "$ns"
+	ip -n "$ns" link set lo up
+}
+
+# in_ns NS CMD...: run CMD in NS. Background jobs call `ip netns exec` directly
+# instead, so that $! is the program itself (ip execs it), not a subshell.
+in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+# lan_setup NS: bridge br0 (10.231.0.1/24 + an IPv6 ULA for router
+# advertisements) with the VM's tap0 on it.
+lan_setup() {
+	local ns=$1
+	ns_new "$ns"
+	ip -n "$ns" link add br0 type bridge
+	# Forward at once: no STP listening/learning delay before DHCP gets through.
+	ip -n "$ns" link set br0 type bridge forward_delay 0 stp_state 0
+	ip -n "$ns" addr add "$LAN_NET.1/24" dev br0
+	ip -n "$ns" addr add "$LAN_ULA" dev br0 nodad
+	ip -n "$ns" link set br0 up
+	ip -n "$ns" tuntap add tap0 mode tap
+	ip -n "$ns" link set tap0 master br0 up
+}
+
+# server_ns_setup LAN_NS SRV_NS: a second namespace joined to the LAN bridge
+# by a veth pair; its end is eth0 with 10.231.0.2/24.
+server_ns_setup() {
+	local lan=$1 srv=$2
+	ns_new "$srv"
+	ip -n "$lan" link add vsrv type veth peer name eth0 netns "$srv"
+	ip -n "$lan" link set vsrv master br0 up
+	ip -n "$srv" addr add "$LAN_NET.2/24" dev eth0
+	ip -n "$srv" link set eth0 up
+}
+
+# -------------------------------------------------------------- processes ---
+
+# start_dnsmasq NS LOG ARGS...: dnsmasq in the foreground of a background
+# job, no DNS, bound to br0 only, nothing read from /etc, state in the work dir.
+# Sets DNSMASQ_PID (not printed: a command substitution would make dnsmasq the
+# child of a subshell that exits at once).
+start_dnsmasq() {
+	local ns=$1 log=$2 dir; shift 2
+	dir=$(dirname "$log")
+	ip netns exec "$ns" dnsmasq --keep-in-foreground --log-facility=- --log-dhcp \
+		--conf-file=/dev/null --user=root --port=0 \
+		--bind-interfaces --interface=br0 \
+		--pid-file="$dir/dnsmasq.pid" --dhcp-leasefile="$dir/dnsmasq.leases" \
+		--enable-ra --dhcp-range=::,constructor:br0,ra-only,64,1h \
+		"$@" </dev/null >"$log" 2>&1 &
+	DNSMASQ_PID=$!
+}
+
+# listening NS PROTO PORT: something in NS listens on PORT (u=UDP, t=TCP).
+listening() {
+	[ -n "$(in_ns "$1" ss -Hln"$2" "sport = :$3" 2>/dev/null)" ]
+}
+
+# wait_ready NS PID LOG PORTS...: wait until the process PID listens on all
+# "proto:port" PORTS in NS; fail when it dies or READY_TIMEOUT passes.
+wait_ready() {
+	local ns=$1 pid=$2 what=$3 deadline p ok; shift 3
+	deadline=$((SECONDS + READY_TIMEOUT))
+	while :; do
+		kill -0 "$pid" 2>/dev/null || { echo "$what exited before listening"; return 1; }
+		ok=1
+		for p in "$@"; do
+			listening "$ns" "${p%%:*}" "${p#*:}" || { ok=0; break; }
+		done
+		[ $ok = 1 ] && return 0
+		[ $SECONDS -lt $deadline ] || { echo "$what not listening on $* after ${READY_TIMEOUT}s"; return 1; }
+		sleep 0.2
+	done
+}
+
+# ------------------------------------------------------------------ files ---
+
+write_config() {
+	local dir=$1 s
+	mkdir -p "$dir/menus"
+	{
+		echo "machines:"
+		for s in "${ALL_SCENARIOS[@]}"; do
+			cat <<-EOF
+			  - mac: "${MAC[$s]}"
+			    name: vm-$s
+			    default: testos
+			    timeout: 1s
+			    args: "bootwright.test=vm-$s"
+			EOF
+		done
+	} >"$dir/menus/machines.yaml"
+}
+
+# write_assets CACHE DIR: DIR/testos/{vmlinuz,initrd.gz,cmdline}, replaced
+# atomically and only when changed (another run may be serving them).
+write_assets() {
+	local cache=$1 dir=$2 f
+	mkdir -p "$dir/testos"
+	for f in vmlinuz initrd.gz; do
+		cmp -s "$cache/$f" "$dir/testos/$f" && continue
+		cp "$cache/$f" "$dir/testos/.$f.$$"
+		mv -f "$dir/testos/.$f.$$" "$dir/testos/$f"
+	done
+	echo "console=ttyS0 panic=-1" >"$dir/testos/.cmdline.$$"
+	mv -f "$dir/testos/.cmdline.$$" "$dir/testos/cmdline"
+}
+
+# -------------------------------------------------------------- scenarios ---
+
+# qemu_args FW DIR MAC: prints the QEMU argument list, one per line.
+qemu_args() {
+	local fw=$1 dir=$2 mac=$3
+	# shellcheck disable=SC2054 # commas belong to QEMU option values
+	local common=(-accel tcg -nographic -no-reboot -nodefaults
+		-serial "file:$dir/serial.log" -monitor none
+		-netdev tap,id=n0,ifname=tap0,script=no,downscript=no)
+	if [ "$fw" = bios ]; then
+		# SeaBIOS; QEMU's virtio-net ROM is iPXE, so the first DHCP is iPXE's.
+		printf '%s\n' "${common[@]}" -m 256 -vga none \
+			-device "virtio-net-pci,netdev=n0,mac=$mac,bootindex=1" -boot n
+	else
+		cp "$OVMF_VARS" "$dir/OVMF_VARS.fd"
+		# romfile= (empty): no iPXE option ROM, OVMF's own PXE runs.
+		printf '%s\n' "${common[@]}" -m 512 -vga none \
+			-drive "if=pflash,format=raw,readonly=on,file=$OVMF_CODE" \
+			-drive "if=pflash,format=raw,file=$dir/OVMF_VARS.fd" \
+			-device "virtio-net-pci,netdev=n0,mac=$mac,romfile=,bootindex=1"
+	fi
+}
+
+# check_path NAME DIR: prints why the boot did not take the path the scenario
+# is about (nothing when it did): who handed out the address, and for UEFI
+# that the firmware's own PXE fetched the NBP.
+check_path() {
+	local name=$1 dir=$2 fw=${1%%-*} mode=${1#*-} lo hi who n ips
+	if [ "$mode" = full ]; then
+		lo=${DHCP_RANGE%%-*} hi=${DHCP_RANGE#*-} who="bootwright's --dhcp-range"
+	else
+		lo=$LAN_NET.$LAN_POOL_LO hi=$LAN_NET.$LAN_POOL_HI who="the LAN dnsmasq's pool"
+		grep -qaE "DHCPACK\(br0\) $LAN_NET\.[0-9]+ ${MAC[$name]}" "$dir/dnsmasq.log" || {
+			echo "the LAN dnsmasq never acknowledged an address for ${MAC[$name]}"
+			return
+		}
+	fi
+	# OVMF: "Station IP address is A"; iPXE: "net0: A/MASK".
+	ips=$(strip_ansi "$dir/serial.log" |
+		grep -aoE "(Station IP address is |net0: )$LAN_NET\.[0-9]+" | grep -oE '[0-9]+$' || true)
+	[ -n "$ips" ] || { echo "no DHCP address seen in the serial log"; return; }
+	for n in $ips; do
+		if [ "$n" -lt "${lo##*.}" ] || [ "$n" -gt "${hi##*.}" ]; then
+			echo "VM used $LAN_NET.$n, outside $who ($lo-$hi)"
+			return
+		fi
+	done
+	if [ "$fw" = uefi ] && ! strip_ansi "$dir/serial.log" | grep -a 'NBP file downloaded successfully' >/dev/null; then
+		echo "OVMF's own PXE did not download an NBP"
+	fi
+}
+
+# scenario NAME: runs one scenario; writes $WORK/NAME/result (first line
+# PASS/FAIL, then details) and returns 0 on PASS.
+scenario() {
+	local name=$1 fw=${1%%-*} mode=${1#*-}
+	local dir=$WORK/$name lan="$PREFIX-$name" srv="$PREFIX-$name-srv"
+	local t0 tvm vmtime="" bwpid dmpid qpid iface ns_bw reason="" marker="" deadline
+	local machine=vm-$name
+	t0=$(now)
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	# Kill what runs in this scenario's namespaces, then reap it here so no
+	# zombie outlives the scenario.
+	# (Expanded now: the function's locals are gone when the trap runs.)
+	# shellcheck disable=SC2064
+	trap "cleanup_prefix $(printf %q "$PREFIX-$name"); wait 2>/dev/null || true" EXIT
+	trap 'exit 130' INT TERM
+	cd "$dir"
+
+	write_config "$dir/config"
+	lan_setup "$lan"
+
+	# dnsmasq on the LAN: router advertisements, so iPXE does not wait ~13 s
+	# for IPv6 autoconfiguration; in proxy scenarios also the LAN's ordinary
+	# DHCPv4 server (an address pool, no boot options).
+	if [ "$mode" = full ]; then
+		start_dnsmasq "$lan" "$dir/dnsmasq.log"
+		ns_bw=$lan iface=br0
+	else
+		server_ns_setup "$lan" "$srv"
+		start_dnsmasq "$lan" "$dir/dnsmasq.log" \
+			--dhcp-range="$LAN_NET.$LAN_POOL_LO,$LAN_NET.$LAN_POOL_HI,255.255.255.0,1h"
+		ns_bw=$srv iface=eth0
+	fi
+	dmpid=$DNSMASQ_PID
+	if [ "$mode" = proxy ]; then
+		wait_ready "$lan" "$dmpid" dnsmasq u:67 >"$dir/reason" || reason=$(cat "$dir/reason")
+	else
+		# The RA-only dnsmasq must leave DHCPv4 to bootwright.
+		sleep 0.5
+		kill -0 "$dmpid" 2>/dev/null || reason="dnsmasq (router advertisements) exited"
+		if [ -z "$reason" ] && listening "$lan" u 67; then
+			reason="dnsmasq bound UDP :67 in $lan: $(in_ns "$lan" ss -Hlunp 'sport = :67')"
+		fi
+	fi
+
+	if [ -z "$reason" ]; then
+		# bootwright: flags as in its documented command line.
+		local bw=("$BOOTWRIGHT_BIN" serve --interface "$iface" --dhcp-mode "$mode"
+			--http-addr :8080 --config-dir "$dir/config" --assets-dir "$WORK/assets"
+			--log-level debug)
+		[ "$mode" = full ] && bw+=(--dhcp-range "$DHCP_RANGE")
+		printf '%q ' ip netns exec "$ns_bw" "${bw[@]}" >"$dir/bootwright.cmd"
+		echo >>"$dir/bootwright.cmd"
+		# No stray BOOTWRIGHT_* from the caller's environment: bootwright
+		# reads every flag from one, and the test sets all it needs.
+		local unset_env=() v
+		for v in ${!BOOTWRIGHT_@}; do unset_env+=(-u "$v"); done
+		ip netns exec "$ns_bw" env "${unset_env[@]}" "${bw[@]}" </dev/null >"$dir/bootwright.log" 2>&1 &
+		bwpid=$!
+		local ports=(u:67 u:69 t:8080)
+		[ "$mode" = proxy ] && ports+=(u:4011)
+		wait_ready "$ns_bw" "$bwpid" bootwright "${ports[@]}" >"$dir/reason" || reason=$(cat "$dir/reason")
+	fi
+
+	if [ -z "$reason" ]; then
+		local qargs
+		mapfile -t qargs < <(qemu_args "$fw" "$dir" "${MAC[$name]}")
+		printf '%q ' ip netns exec "$lan" qemu-system-x86_64 "${qargs[@]}" >"$dir/qemu.cmd"
+		echo >>"$dir/qemu.cmd"
+		: >"$dir/serial.log"
+		ip netns exec "$lan" qemu-system-x86_64 "${qargs[@]}" </dev/null >"$dir/qemu.log" 2>&1 &
+		qpid=$!
+		tvm=$(now)
+		deadline=$((SECONDS + VM_TIMEOUT))
+		while :; do
+			# Liveness first, then the log: a VM that prints the marker
+			# and powers off between the two checks still passes.
+			local vm_up=1 bw_up=1
+			kill -0 "$qpid" 2>/dev/null || vm_up=0
+			kill -0 "$bwpid" 2>/dev/null || bw_up=0
+			marker=$(strip_ansi "$dir/serial.log" | grep -a 'BOOTWRIGHT-MARKER cmdline:' | head -n1 || true)
+			[ -n "$marker" ] && break
+			[ $vm_up = 1 ] || { reason="VM stopped without the marker"; break; }
+			[ $bw_up = 1 ] || { reason="bootwright exited during the boot"; break; }
+			[ $SECONDS -lt $deadline ] || { reason="no marker within ${VM_TIMEOUT}s"; break; }
+			sleep 0.5
+		done
+		vmtime=$(elapsed "$tvm")
+		if [ -n "$marker" ]; then
+			# The marker carries the machine's own arguments, so the right
+			# per-MAC menu entry was booted.
+			grep -qE "(^| )bootwright\.test=$machine( |\$)" <<<"${marker#*cmdline:}" ||
+				reason="marker lacks bootwright.test=$machine: $marker"
+			[ -n "$reason" ] || reason=$(check_path "$name" "$dir")
+		fi
+		# The VM powers itself off after the marker; give it a moment.
+		for _ in 1 2 3 4 5 6 7 8 9 10; do
+			kill -0 "$qpid" 2>/dev/null || break
+			sleep 0.2
+		done
+		kill -KILL "$qpid" 2>/dev/null || true
+		wait "$qpid" 2>/dev/null || true
+	fi
+	if [ -n "${bwpid:-}" ]; then kill -TERM "$bwpid" 2>/dev/null || true; fi
+
+	{
+		if [ -z "$reason" ]; then
+			echo "PASS $name ($(elapsed "$t0"), VM $vmtime)  $marker"
+		else
+			echo "FAIL $name ($(elapsed "$t0")${vmtime:+, VM $vmtime}): $reason"
+			echo "---- $dir/serial.log (tail, ANSI stripped)"
+			strip_ansi "$dir/serial.log" 2>/dev/null | grep -av '^[[:space:]]*$' | tail -n 25 || true
+			echo "---- $dir/bootwright.log (tail)"
+			tail -n 25 "$dir/bootwright.log" 2>/dev/null || true
+			if [ "$mode" = proxy ]; then
+				echo "---- $dir/dnsmasq.log (tail; the LAN's DHCP server)"
+				tail -n 15 "$dir/dnsmasq.log" 2>/dev/null || true
+			fi
+			echo "----"
+		fi
+	} >"$dir/result"
+	[ -z "$reason" ]
+}
+
+# ------------------------------------------------------------------- main ---
+
+main() {
+	[ "$(id -u)" -eq 0 ] || die "must run as root (network namespaces, tap devices)"
+	[ -n "${BOOTWRIGHT_BIN:-}" ] || die "set BOOTWRIGHT_BIN to the bootwright binary"
+	[ -x "$BOOTWRIGHT_BIN" ] || die "BOOTWRIGHT_BIN=$BOOTWRIGHT_BIN is not executable"
+	case $BOOTWRIGHT_BIN in /*) ;; *) BOOTWRIGHT_BIN=$(cd "$(dirname "$BOOTWRIGHT_BIN")" && pwd)/$(basename "$BOOTWRIGHT_BIN") ;; esac
+	local tool
+	for tool in qemu-system-x86_64 dnsmasq ip ss; do
+		command -v "$tool" >/dev/null || die "$tool not found: run scripts/install-deps.sh"
+	done
+	[ -r "$OVMF_CODE" ] || die "$OVMF_CODE missing: install ovmf"
+
+	local scenarios=("$@") s
+	[ ${#scenarios[@]} -gt 0 ] || scenarios=("${ALL_SCENARIOS[@]}")
+	for s in "${scenarios[@]}"; do
+		[ -n "${MAC[$s]:-}" ] || die "unknown scenario '$s' (known: ${ALL_SCENARIOS[*]})"
+	done
+
+	local cache t0
+	t0=$(now)
+	cache=$("$HERE/build-image.sh")
+	mkdir -p "$WORK"
+	write_assets "$cache" "$WORK/assets"
+
+	# Run up to JOBS scenarios at once, each in its own namespaces; print
+	# each result as it finishes.
+	declare -gA running=() # global: the EXIT trap reads it after main returns
+	local pass=0 fail=0 next=0 pid
+	trap 'for p in "${!running[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; cleanup_prefix "$PREFIX-"' EXIT
+	trap 'echo "vm: interrupted" >&2; exit 130' INT TERM
+	while [ $next -lt ${#scenarios[@]} ] || [ ${#running[@]} -gt 0 ]; do
+		if [ $next -lt ${#scenarios[@]} ] && [ ${#running[@]} -lt "$JOBS" ]; then
+			s=${scenarios[$next]}
+			next=$((next + 1))
+			(scenario "$s") >"$WORK/$s.out" 2>&1 &
+			running[$!]=$s
+			continue
+		fi
+		pid=""
+		wait -n -p pid "${!running[@]}" || true
+		[ -n "$pid" ] || continue
+		s=${running[$pid]}
+		unset "running[$pid]"
+		if [ -s "$WORK/$s/result" ]; then
+			cat "$WORK/$s/result"
+			case $(head -c4 "$WORK/$s/result") in PASS) pass=$((pass + 1)) ;; *) fail=$((fail + 1)) ;; esac
+		else
+			echo "FAIL $s: harness error"
+			cat "$WORK/$s.out"
+			fail=$((fail + 1))
+		fi
+		if [ -d "$WORK/$s" ]; then mv -f "$WORK/$s.out" "$WORK/$s/harness.log"; else rm -f "$WORK/$s.out"; fi
+	done
+	echo "vm boot tests took $(elapsed "$t0")"
+	echo "vm: $pass passed, $fail failed"
+	[ $fail -eq 0 ]
+}
+
+main "$@"
