@@ -123,3 +123,27 @@ func waitRecord(t testing.TB, buf *syncBuffer, msg, file string) map[string]any 
 	t.Fatalf("no %q log record for %q in:\n%s", msg, file, buf.String())
 	return nil
 }
+
+// TestSizeProbeIsNotAFailure replays what OVMF does before each NBP
+// download: ask for tsize, then end the transfer with error 8 after the
+// OACK. It must be logged as a size probe, not counted as a failure.
+func TestSizeProbeIsNotAFailure(t *testing.T) {
+	logs := &syncBuffer{}
+	srv := &Server{Logger: jsonLogger(logs)}
+	addr := startServer(t, srv)
+	c := newRawClient(t)
+	c.send(addr, request(opRRQ, SnponlyEFI, "tsize", "0", "blksize", "1468"))
+	oack, from := c.recv(5 * time.Second)
+	if want := fmt.Sprintf("OACK blksize=1468 tsize=%d", len(embedded(t, SnponlyEFI))); oack.String() != want {
+		t.Fatalf("got %v, want %s", oack, want)
+	}
+	abort := binary.BigEndian.AppendUint16(binary.BigEndian.AppendUint16(nil, opERROR), 8)
+	c.send(from, append(abort, "User aborted the transfer\x00"...))
+	rec := waitRecord(t, logs, "tftp transfer", SnponlyEFI)
+	if rec["outcome"] != "size probe" || rec["level"] != "DEBUG" {
+		t.Errorf("log record %v, want outcome \"size probe\" at DEBUG", rec)
+	}
+	if st := srv.Stats(); st.Failed != 0 {
+		t.Errorf("Stats = %+v, want no failures", st)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pin/tftp/v3"
@@ -57,6 +58,11 @@ func (s *Server) handleRead(raw string, rf io.ReaderFrom) error {
 		s.sent.Add(1)
 		log.Info("tftp transfer", append(attrs, "outcome", "ok")...)
 		return nil
+	case isSizeProbe(n, err):
+		// UEFI PXE (OVMF, most firmware) asks for tsize, then ends the
+		// transfer with error 8 (RFC 2347) and fetches the file again.
+		log.Debug("tftp transfer", append(attrs, "outcome", "size probe")...)
+		return nil
 	case errors.Is(err, ErrAccessViolation):
 		s.failed.Add(1)
 		s.refusedN.Add(1)
@@ -72,6 +78,14 @@ func (s *Server) handleRead(raw string, rf io.ReaderFrom) error {
 		log.Info("tftp transfer", append(attrs, "outcome", "failed", "err", err)...)
 		return errWireRead
 	}
+}
+
+// isSizeProbe reports whether a transfer ended because the client
+// terminated it after option negotiation (TFTP error 8) before any data,
+// as firmware does to learn a file's size. pin/tftp reports this only in
+// its error text.
+func isSizeProbe(n int64, err error) bool {
+	return n == 0 && strings.Contains(err.Error(), "sending block 0: code=8,")
 }
 
 // send opens raw and streams it to rf, returning the bytes sent.
