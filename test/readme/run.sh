@@ -61,9 +61,9 @@ grep -q '^item local Boot from local disk' "$work/menu.ipxe" || fail "default me
 nsx tftp -m binary 10.232.0.1 -c get undionly.kpxe "$work/undionly.kpxe"
 cmp -s "$work/undionly.kpxe" tftpboot/nbp/undionly.kpxe || fail "TFTP undionly.kpxe differs from the embedded NBP"
 
-# A PXE client's DISCOVER, from a client process in the namespace.
+# A BIOS PXE DISCOVER on 67 and a UEFI boot server REQUEST on 4011.
 nsx go run ./test/readme/pxediscover 10.232.0.1 >"$work/offer.txt" 2>&1 || fail "no proxyDHCP offer: $(cat "$work/offer.txt")"
-grep -q 'bootfile=undionly.kpxe' "$work/offer.txt" || fail "offer: $(cat "$work/offer.txt")"
-grep -q 'yiaddr=0.0.0.0' "$work/offer.txt" || fail "proxy offer carries an address: $(cat "$work/offer.txt")"
+grep -q '^type=OFFER yiaddr=0.0.0.0 siaddr=10.232.0.1 bootfile=undionly.kpxe$' "$work/offer.txt" || fail "offer on 67: $(cat "$work/offer.txt")"
+grep -q '^type=ACK yiaddr=0.0.0.0 siaddr=10.232.0.1 bootfile=snponly.efi$' "$work/offer.txt" || fail "ack on 4011: $(cat "$work/offer.txt")"
 
 echo "readme test: PASS ('$cmd' served DHCP proxy, TFTP and HTTP on its defaults)"

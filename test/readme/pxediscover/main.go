@@ -1,7 +1,9 @@
 // Command pxediscover is a test client: it broadcasts one BIOS PXE
-// DHCPDISCOVER on br0 and prints the first reply from the given server as
-// "type=OFFER yiaddr=... siaddr=... bootfile=...". It exits 1 after 10
-// seconds without a reply. Run it only inside a test network namespace.
+// DHCPDISCOVER on br0, then sends a UEFI PXE boot server REQUEST to the
+// server's port 4011, and prints each reply from the given server as
+// "type=OFFER yiaddr=... siaddr=... bootfile=...". It exits 1 when a
+// reply does not come within 10 seconds. Run it only inside a test
+// network namespace.
 package main
 
 import (
@@ -39,6 +41,37 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	if !await(conn, req, server) {
+		os.Exit(1)
+	}
+
+	// The PXE 2.1 boot server exchange: a REQUEST unicast to port 4011.
+	pxe, err := net.ListenUDP("udp4", &net.UDPAddr{IP: server})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	defer pxe.Close()
+	req2, err := dhcpv4.New(dhcpv4.WithHwAddr(mac), dhcpv4.WithMessageType(dhcpv4.MessageTypeRequest),
+		dhcpv4.WithClientIP(server),
+		dhcpv4.WithOption(dhcpv4.OptClassIdentifier("PXEClient:Arch:00007:UNDI:003000")),
+		dhcpv4.WithOption(dhcpv4.OptClientArch(iana.EFI_X86_64)))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if _, err := pxe.WriteTo(req2.ToBytes(), &net.UDPAddr{IP: server, Port: 4011}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if !await(pxe, req2, server) {
+		os.Exit(1)
+	}
+}
+
+// await prints the first reply to req from server and reports whether
+// one came within 10 seconds.
+func await(conn net.PacketConn, req *dhcpv4.DHCPv4, server net.IP) bool {
 	deadline := time.Now().Add(10 * time.Second)
 	buf := make([]byte, 1500)
 	for time.Now().Before(deadline) {
@@ -52,8 +85,8 @@ func main() {
 			continue
 		}
 		fmt.Printf("type=%s yiaddr=%s siaddr=%s bootfile=%s\n", r.MessageType(), r.YourIPAddr, r.ServerIPAddr, r.BootFileName)
-		return
+		return true
 	}
-	fmt.Fprintln(os.Stderr, "no reply")
-	os.Exit(1)
+	fmt.Fprintf(os.Stderr, "no reply to %s\n", req.MessageType())
+	return false
 }
