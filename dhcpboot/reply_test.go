@@ -2,10 +2,13 @@ package dhcpboot
 
 import (
 	"encoding/hex"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
+
+	"github.com/bootwright/bootwright/internal/golden"
 )
 
 // TestReplies renders each reply as a summary plus its wire bytes and
@@ -68,7 +71,7 @@ func TestReplies(t *testing.T) {
 			if err != nil {
 				t.Fatalf("reply does not parse: %v", err)
 			}
-			golden(t, name, back.Summary()+"\n"+hexDump(raw))
+			golden.Assert(t, filepath.Join("testdata", name+".golden"), back.Summary()+"\n"+hexDump(raw))
 		})
 	}
 }

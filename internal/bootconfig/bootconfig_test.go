@@ -1,7 +1,6 @@
 package bootconfig
 
 import (
-	"flag"
 	"net"
 	"os"
 	"path/filepath"
@@ -10,10 +9,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/bootwright/bootwright/internal/golden"
 	"github.com/bootwright/bootwright/menus"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
 var srv = menus.Server{URL: "http://10.231.0.1:8080", AssetsURL: "http://10.231.0.1:8080/assets"}
 
@@ -42,7 +40,7 @@ func TestRenderMenuGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, name+".ipxe", string(out))
+			golden.Assert(t, filepath.Join("testdata", "golden", name+".ipxe"), string(out))
 		})
 	}
 }
@@ -56,7 +54,7 @@ func TestRenderBootScript(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "boot.ipxe", string(out))
+	golden.Assert(t, filepath.Join("testdata", "golden", "boot.ipxe"), string(out))
 }
 
 func TestDefaultsWithoutConfigDir(t *testing.T) {
@@ -79,23 +77,5 @@ func TestDefaultsWithoutConfigDir(t *testing.T) {
 	}
 	if !strings.HasPrefix(string(out), "#!ipxe\n") {
 		t.Errorf("menu does not start with #!ipxe:\n%s", out)
-	}
-}
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		os.MkdirAll(filepath.Dir(path), 0o755)
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
 	}
 }
