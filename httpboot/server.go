@@ -69,10 +69,7 @@ func (s *Server) routes() http.Handler {
 	r.Use(middleware.RequestID, s.logRequests, middleware.Recoverer)
 	r.Get("/boot.ipxe", s.bootScript)
 	r.Get("/ipxe/{mac}", s.ipxeMenu)
-	r.Get("/assets/*", s.files(func() fs.FS { return s.Assets }))
-	r.Head("/assets/*", s.files(func() fs.FS { return s.Assets }))
-	r.Get("/tftp/*", s.files(func() fs.FS { return s.TFTP }))
-	r.Head("/tftp/*", s.files(func() fs.FS { return s.TFTP }))
+	s.assetRoutes(r)
 	r.Get("/healthz", s.healthz)
 	return r
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -9,7 +8,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/bootwright/bootwright/dhcpboot"
 	"github.com/bootwright/bootwright/internal/bootconfig"
@@ -19,11 +17,7 @@ import (
 type config struct {
 	iface     string
 	self      netip.Prefix // our address and the interface's prefix
-	dhcpOff   bool
-	dhcpMode  dhcpboot.Mode
-	network   dhcpboot.Network
-	dhcpAddr  string
-	pxeAddr   string
+	dhcp      dhcpConfig
 	tftpAddr  string // empty: TFTP off
 	tftpRoot  string
 	efiNBP    string
@@ -44,19 +38,19 @@ type netLookup struct {
 // buildConfig checks every flag and loads the config tree. Its error is
 // one line naming the flag, file or value at fault.
 func buildConfig(f *serveFlags, nl netLookup) (*config, error) {
-	c := &config{dhcpAddr: f.dhcpAddr, pxeAddr: f.pxeAddr, tftpRoot: f.tftpRoot, httpAddr: f.httpAddr, assetsDir: f.assetsDir}
+	c := &config{tftpRoot: f.tftpRoot, httpAddr: f.httpAddr, assetsDir: f.assetsDir}
 	if err := c.logging(f); err != nil {
 		return nil, err
 	}
-	if err := c.dhcp(f); err != nil {
+	dhcpOff := f.dhcp.mode == "off"
+	if err := c.where(f, nl, dhcpOff); err != nil {
 		return nil, err
 	}
-	if err := c.where(f, nl); err != nil {
+	d, err := f.dhcp.build(c.iface, c.self)
+	if err != nil {
 		return nil, err
 	}
-	if err := c.fullMode(f); err != nil {
-		return nil, err
-	}
+	c.dhcp = d
 	switch f.efiNBP {
 	case dhcpboot.NBPEFI, dhcpboot.NBPEFIFull:
 		c.efiNBP = f.efiNBP
@@ -93,23 +87,10 @@ func (c *config) logging(f *serveFlags) error {
 	return nil
 }
 
-func (c *config) dhcp(f *serveFlags) error {
-	if f.dhcpMode == "off" {
-		c.dhcpOff = true
-		return nil
-	}
-	m, err := dhcpboot.ParseMode(f.dhcpMode)
-	if err != nil {
-		return fmt.Errorf("--dhcp-mode: %w", err)
-	}
-	c.dhcpMode = m
-	return nil
-}
-
 // where settles the interface, our address and the public URL.
-func (c *config) where(f *serveFlags, nl netLookup) error {
+func (c *config) where(f *serveFlags, nl netLookup, dhcpOff bool) error {
 	c.iface = f.iface
-	if c.iface == "" && (f.address == "" || !c.dhcpOff) {
+	if c.iface == "" && (f.address == "" || !dhcpOff) {
 		name, err := nl.defaultIface()
 		if err != nil {
 			return fmt.Errorf("--interface not given and none found: %w", err)
@@ -146,49 +127,6 @@ func (c *config) where(f *serveFlags, nl netLookup) error {
 		return fmt.Errorf("--public-url %q: want http://HOST[:PORT][/PATH]", raw)
 	}
 	c.publicURL = u
-	return nil
-}
-
-func (c *config) fullMode(f *serveFlags) error {
-	if c.dhcpOff || c.dhcpMode != dhcpboot.ModeFull {
-		return nil
-	}
-	if f.dhcpRange == "" {
-		return errors.New("--dhcp-mode=full needs --dhcp-range START-END")
-	}
-	r, err := dhcpboot.ParseRange(f.dhcpRange)
-	if err != nil {
-		return fmt.Errorf("--dhcp-range: %w", err)
-	}
-	subnet := c.self.Masked()
-	if !subnet.Contains(r.Start) || !subnet.Contains(r.End) {
-		return fmt.Errorf("--dhcp-range %s is outside %s's subnet %s", r, c.iface, subnet)
-	}
-	if r.Contains(c.self.Addr()) {
-		return fmt.Errorf("--dhcp-range %s contains our own address %s", r, c.self.Addr())
-	}
-	lease, err := time.ParseDuration(f.dhcpLease)
-	if err != nil || lease < time.Minute {
-		return fmt.Errorf("--dhcp-lease %q: want a duration of at least 1m", f.dhcpLease)
-	}
-	c.network = dhcpboot.Network{Range: r, Mask: net.CIDRMask(c.self.Bits(), 32), Domain: f.dhcpDom, LeaseTime: lease}
-	if f.dhcpRouter != "" {
-		a, err := netip.ParseAddr(f.dhcpRouter)
-		if err != nil || !a.Is4() {
-			return fmt.Errorf("--dhcp-router %q: want an IPv4 address", f.dhcpRouter)
-		}
-		c.network.Routers = []netip.Addr{a}
-	}
-	for _, s := range strings.Split(f.dhcpDNS, ",") {
-		if s = strings.TrimSpace(s); s == "" {
-			continue
-		}
-		a, err := netip.ParseAddr(s)
-		if err != nil || !a.Is4() {
-			return fmt.Errorf("--dhcp-dns %q: want IPv4 addresses separated by commas", f.dhcpDNS)
-		}
-		c.network.DNS = append(c.network.DNS, a)
-	}
 	return nil
 }
 

@@ -9,15 +9,12 @@ import (
 
 // serveFlags are the raw values of `bootwright serve` flags.
 type serveFlags struct {
-	iface, address               string
-	dhcpMode, dhcpRange          string
-	dhcpRouter, dhcpDNS, dhcpDom string
-	dhcpLease                    string
-	dhcpAddr, pxeAddr            string
-	tftpAddr, tftpRoot, efiNBP   string
-	httpAddr, publicURL          string
-	configDir, assetsDir         string
-	logLevel, logFormat          string
+	iface, address             string
+	dhcp                       dhcpFlags
+	tftpAddr, tftpRoot, efiNBP string
+	httpAddr, publicURL        string
+	configDir, assetsDir       string
+	logLevel, logFormat        string
 }
 
 // newServeFlagSet declares every serve flag. Each is also read from
@@ -28,14 +25,7 @@ func newServeFlagSet(out io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs.SetOutput(out)
 	fs.StringVar(&f.iface, "interface", "", "interface to serve on (default: the default route's interface)")
 	fs.StringVar(&f.address, "address", "", "IPv4 address clients reach us at (default: the interface's first IPv4 address)")
-	fs.StringVar(&f.dhcpMode, "dhcp-mode", "proxy", "proxy (beside the LAN's DHCP server), full (hand out addresses) or off")
-	fs.StringVar(&f.dhcpRange, "dhcp-range", "", "full mode: addresses to lease, START-END")
-	fs.StringVar(&f.dhcpRouter, "dhcp-router", "", "full mode: default gateway handed out (option 3)")
-	fs.StringVar(&f.dhcpDNS, "dhcp-dns", "", "full mode: comma-separated DNS servers handed out (option 6)")
-	fs.StringVar(&f.dhcpDom, "dhcp-domain", "", "full mode: domain name handed out (option 15)")
-	fs.StringVar(&f.dhcpLease, "dhcp-lease", "1h", "full mode: lease time")
-	fs.StringVar(&f.dhcpAddr, "dhcp-addr", ":67", "DHCP listen address")
-	fs.StringVar(&f.pxeAddr, "pxe-addr", ":4011", "proxy mode: PXE boot server listen address")
+	f.dhcp.register(fs)
 	fs.StringVar(&f.tftpAddr, "tftp-addr", ":69", "TFTP listen address, or off")
 	fs.StringVar(&f.tftpRoot, "tftp-root", "", "directory of extra TFTP files, layered over the embedded NBPs")
 	fs.StringVar(&f.efiNBP, "efi-nbp", "snponly.efi", "NBP for x86-64 UEFI firmware: snponly.efi or ipxe.efi")

@@ -13,7 +13,6 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/bootwright/bootwright/dhcpboot"
 	"github.com/bootwright/bootwright/httpboot"
 	"github.com/bootwright/bootwright/internal/bootconfig"
 	"github.com/bootwright/bootwright/tftpboot"
@@ -61,7 +60,7 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 		return errors.Join(errs...)
 	})
 	log.Info("bootwright serving", "interface", c.iface, "address", c.self.Addr().String(),
-		"dhcp", dhcpSummary(c), "tftp", or(c.tftpAddr, "off"), "http", c.httpAddr,
+		"dhcp", c.dhcp.String(), "tftp", or(c.tftpAddr, "off"), "http", c.httpAddr,
 		"public_url", c.publicURL.String(), "config_dir", or(c.bundle.Dir, "(embedded defaults)"),
 		"assets_dir", or(c.assetsDir, "(none)"))
 	return g.Wait()
@@ -90,29 +89,10 @@ func build(c *config, log *slog.Logger) ([]server, error) {
 		ts := &tftpboot.Server{Files: tftpFiles, Logger: log}
 		servers = append(servers, server{"tftp", func() error { return ts.ListenAndServe(c.tftpAddr) }, ts.Shutdown})
 	}
-	if !c.dhcpOff {
-		ds := &dhcpboot.Server{
-			Mode: c.dhcpMode, Address: c.self.Addr(), Network: c.network,
-			Interface: c.iface, Addr: c.dhcpAddr, BootServerAddr: c.pxeAddr, Logger: log,
-			Policy: dhcpboot.Policy{
-				BootFiles:  dhcpboot.DefaultBootFiles(c.efiNBP),
-				IPXEScript: public + "/boot.ipxe",
-				HTTPBase:   public + "/tftp/",
-			},
-		}
+	if ds := buildDHCP(c, public, log); ds != nil {
 		servers = append(servers, server{"dhcp", ds.ListenAndServe, ds.Shutdown})
 	}
 	return servers, nil
-}
-
-func dhcpSummary(c *config) string {
-	switch {
-	case c.dhcpOff:
-		return "off"
-	case c.dhcpMode == dhcpboot.ModeFull:
-		return "full " + c.network.Range.String()
-	}
-	return "proxy"
 }
 
 func or(s, def string) string {
