@@ -60,4 +60,3 @@ func (s *Server) fileError(w http.ResponseWriter, r *http.Request, name string, 
 	logger(r).Warn("http: file refused", "path", name, "err", err)
 	http.NotFound(w, r)
 }
-
