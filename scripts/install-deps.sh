@@ -1,15 +1,11 @@
 #!/usr/bin/env bash
-# install-deps.sh installs the Debian packages the test suite needs:
-# QEMU and OVMF for the VM boot tests, iPXE for comparison with the embedded
-# NBPs, dnsmasq as the LAN's DHCP server in the proxy-mode test, real TFTP
-# clients, busybox for the test initramfs and iproute2 for namespaces.
+# install-deps.sh installs the Debian packages the tests and benchmarks
+# need, listed one per line in scripts/deps/*.txt (# starts a comment).
 # It is idempotent and quiet when everything is already there.
 set -euo pipefail
+cd "$(dirname "$0")"
 
-pkgs=(
-  qemu-system-x86 ovmf ipxe dnsmasq busybox-static cpio gzip
-  tftp-hpa atftp curl iproute2 isc-dhcp-client
-)
+mapfile -t pkgs < <(sed 's/#.*//' deps/*.txt | tr -s ' \t' '\n' | sed '/^$/d' | sort -u)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -24,6 +24,7 @@ type config struct {
 	httpAddr  string
 	publicURL *url.URL
 	assetsDir string
+	stateDir  string
 	bundle    *bootconfig.Bundle
 	logLevel  slog.Level
 	logJSON   bool
@@ -38,7 +39,7 @@ type netLookup struct {
 // buildConfig checks every flag and loads the config tree. Its error is
 // one line naming the flag, file or value at fault.
 func buildConfig(f *serveFlags, nl netLookup) (*config, error) {
-	c := &config{tftpRoot: f.tftpRoot, httpAddr: f.httpAddr, assetsDir: f.assetsDir}
+	c := &config{tftpRoot: f.tftpRoot, httpAddr: f.httpAddr, assetsDir: f.assetsDir, stateDir: f.stateDir}
 	if err := c.logging(f); err != nil {
 		return nil, err
 	}

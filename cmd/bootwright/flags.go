@@ -14,6 +14,7 @@ type serveFlags struct {
 	tftpAddr, tftpRoot, efiNBP string
 	httpAddr, publicURL        string
 	configDir, assetsDir       string
+	stateDir                   string
 	logLevel, logFormat        string
 }
 
@@ -33,6 +34,7 @@ func newServeFlagSet(out io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs.StringVar(&f.publicURL, "public-url", "", "base URL clients reach the HTTP server at (default: http://ADDRESS:HTTP-PORT)")
 	fs.StringVar(&f.configDir, "config-dir", "", "config directory with menus/ and templates/ overriding the embedded defaults")
 	fs.StringVar(&f.assetsDir, "assets-dir", "", "directory served at /assets/; each <name>/vmlinuz+initrd* folder becomes a menu entry")
+	fs.StringVar(&f.stateDir, "state-dir", "/var/lib/bootwright", "directory for leases and machine state (created if missing)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
 	return fs, f
