@@ -14,6 +14,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
+	"github.com/bootwright/bootwright/internal/bootconfig"
 	"github.com/bootwright/bootwright/menus"
 )
 
@@ -54,7 +55,7 @@ func (s *Server) ipxeMenu(w http.ResponseWriter, r *http.Request) {
 	if scanErr != nil {
 		log.Warn("http: cannot list assets directory", "err", scanErr)
 	}
-	out, d, err := s.Config.Load().RenderMenu(req, s.urls(), dirs)
+	out, d, err := s.Config.Load().RenderMenu(bootconfig.IPXEMenu, req, s.urls(), dirs)
 	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, "render menu for "+mac.String(), err)
 		return

@@ -31,11 +31,14 @@ const DefaultMenu = "default"
 // directory's menus/ folder.
 func Defaults() fs.FS { return defaults }
 
-// Config is a loaded, checked set of menus and machines.
+// Config is a loaded, checked set of menus, groups and machines.
 type Config struct {
 	Menus    map[string]*Menu
 	Machines map[string]*Machine // by MAC in net.HardwareAddr.String form
+	Groups   []Group             // in file order
 	Vars     map[string]any      // global variables from machines.yaml
+
+	machineList []*Machine // in file order
 }
 
 // Load reads every menus/*.yaml file from fsys and checks it. Errors name
@@ -55,7 +58,7 @@ func Load(fsys fs.FS) (*Config, error) {
 			return nil, err
 		}
 		if path.Base(file) == MachinesFile {
-			machines, mroot = &machinesFile{}, nil
+			machines = &machinesFile{}
 			if mroot, err = decodeStrict(file, data, machines); err != nil {
 				return nil, err
 			}
@@ -70,8 +73,21 @@ func Load(fsys fs.FS) (*Config, error) {
 	if _, ok := c.Menus[DefaultMenu]; !ok {
 		return nil, fmt.Errorf("%s/%s.yaml: the default menu is missing", Dir, DefaultMenu)
 	}
+	if err := c.checkSubmenus(); err != nil {
+		return nil, err
+	}
 	if machines != nil {
-		if err := c.addMachines(Dir+"/"+MachinesFile, machines, mroot); err != nil {
+		file := Dir + "/" + MachinesFile
+		if machines.Vars != nil {
+			c.Vars = machines.Vars
+		}
+		if err := c.addGroups(file, machines.Groups, itemLines(mroot, "groups")); err != nil {
+			return nil, err
+		}
+		if err := c.addMachines(file, machines.Machines, itemLines(mroot, "machines")); err != nil {
+			return nil, err
+		}
+		if err := c.checkAmbiguous(); err != nil {
 			return nil, err
 		}
 	}
@@ -94,6 +110,9 @@ func loadMenu(file string, data []byte) (*Menu, error) {
 	if strings.ContainsAny(m.Title, "\r\n") {
 		return nil, fmt.Errorf("%s: title must be one line", file)
 	}
+	if err := validFiles(file, "menu "+name, m.Files); err != nil {
+		return nil, err
+	}
 	lines := itemLines(root, "entries")
 	seen := map[string]string{}
 	for i := range m.Entries {
@@ -113,14 +132,81 @@ func loadMenu(file string, data []byte) (*Menu, error) {
 	return m, nil
 }
 
-func (c *Config) addMachines(file string, mf *machinesFile, root *yaml.Node) error {
-	if mf.Vars != nil {
-		c.Vars = mf.Vars
+// checkSubmenus makes sure every submenu exists and no menu contains
+// itself, directly or through other menus.
+func (c *Config) checkSubmenus() error {
+	const (
+		unvisited = iota
+		visiting
+		done
+	)
+	state := map[string]int{}
+	var visit func(m *Menu, trail []string) error
+	visit = func(m *Menu, trail []string) error {
+		state[m.Name] = visiting
+		for i := range m.Entries {
+			e := &m.Entries[i]
+			if e.Type != TypeMenu {
+				continue
+			}
+			sub, ok := c.Menus[e.Menu]
+			if !ok {
+				return fmt.Errorf("%s: entry %q: no menu %q (no file %s/%s.yaml)", e.pos, e.Name, e.Menu, Dir, e.Menu)
+			}
+			switch state[sub.Name] {
+			case visiting:
+				return fmt.Errorf("%s: entry %q: submenu cycle %s", e.pos, e.Name, strings.Join(append(trail, m.Name, sub.Name), " -> "))
+			case unvisited:
+				if err := visit(sub, append(trail, m.Name)); err != nil {
+					return err
+				}
+			}
+		}
+		state[m.Name] = done
+		return nil
 	}
-	lines := itemLines(root, "machines")
+	names := make([]string, 0, len(c.Menus))
+	for n := range c.Menus {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if state[n] == unvisited {
+			if err := visit(c.Menus[n], nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (c *Config) addGroups(file string, groups []Group, lines []int) error {
 	names := map[string]string{}
-	for i := range mf.Machines {
-		m := &mf.Machines[i]
+	for i := range groups {
+		g := &groups[i]
+		g.pos = fmt.Sprintf("%s:%d", file, lineAt(lines, i))
+		if !namePattern.MatchString(g.Name) {
+			return fmt.Errorf("%s: group name %q must be letters, digits, '.', '_' or '-'", g.pos, g.Name)
+		}
+		if prev, dup := names[g.Name]; dup {
+			return fmt.Errorf("%s: group %s already defined at %s", g.pos, g.Name, prev)
+		}
+		names[g.Name] = g.pos
+		if err := validateSelector(g.pos, g.Name, &g.Match); err != nil {
+			return err
+		}
+		if err := c.validateSettings(g.pos, "group "+g.Name, &g.Settings); err != nil {
+			return err
+		}
+	}
+	c.Groups = groups
+	return nil
+}
+
+func (c *Config) addMachines(file string, machines []Machine, lines []int) error {
+	names, ips := map[string]string{}, map[string]string{}
+	for i := range machines {
+		m := &machines[i]
 		m.pos = fmt.Sprintf("%s:%d", file, lineAt(lines, i))
 		if m.MAC.HardwareAddr == nil {
 			return fmt.Errorf("%s: machine needs mac:", m.pos)
@@ -139,16 +225,22 @@ func (c *Config) addMachines(file string, mf *machinesFile, root *yaml.Node) err
 			return fmt.Errorf("%s: machine name %q already used at %s", m.pos, m.Name, prev)
 		}
 		names[m.Name] = m.pos
-		if m.Menu == "" {
-			m.Menu = DefaultMenu
+		if m.IP.IsValid() {
+			if prev, dup := ips[m.IP.String()]; dup {
+				return fmt.Errorf("%s: machine %s: ip %s already reserved at %s", m.pos, m.Name, m.IP, prev)
+			}
+			ips[m.IP.String()] = m.pos
 		}
-		if _, ok := c.Menus[m.Menu]; !ok {
-			return fmt.Errorf("%s: machine %s: no menu %q (no file %s/%s.yaml)", m.pos, m.Name, m.Menu, Dir, m.Menu)
+		for _, l := range m.Labels {
+			if !namePattern.MatchString(l) {
+				return fmt.Errorf("%s: machine %s: label %q must be letters, digits, '.', '_' or '-'", m.pos, m.Name, l)
+			}
 		}
-		if strings.ContainsAny(m.Args, "\r\n") {
-			return fmt.Errorf("%s: machine %s: args must be one line", m.pos, m.Name)
+		if err := c.validateSettings(m.pos, "machine "+m.Name, &m.Settings); err != nil {
+			return err
 		}
 		c.Machines[key] = m
+		c.machineList = append(c.machineList, m)
 	}
 	return nil
 }

@@ -96,7 +96,7 @@ func TestLoadMachines(t *testing.T) {
 		t.Fatalf("machine not found by normalised MAC; have %v", c.Machines)
 	}
 	got := []any{m.Name, m.Menu, m.Timeout.Duration, m.Args, c.Vars["site"]}
-	if diff := cmp.Diff([]any{"m1", "default", time.Second, "a=b", "lab"}, got); diff != "" {
+	if diff := cmp.Diff([]any{"m1", "", time.Second, "a=b", "lab"}, got); diff != "" {
 		t.Errorf("machine (-want +got):\n%s", diff)
 	}
 }

@@ -3,6 +3,7 @@ package menus
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"regexp"
 	"strings"
 	"time"
@@ -16,16 +17,25 @@ import (
 const (
 	TypeKernel = "kernel" // boot a kernel with initrds and arguments
 	TypeChain  = "chain"  // chain to another boot script or NBP by URL
+	TypeMenu   = "menu"   // a submenu: another menus/<name>.yaml
 	TypeLocal  = "local"  // boot from the local disk
 	TypeShell  = "shell"  // the iPXE shell
-	TypeExit   = "exit"   // leave iPXE, back to the firmware
+	TypeExit   = "exit"   // leave the boot loader, back to the firmware
 	TypeAssets = "assets" // placeholder: one kernel entry per assets folder
 )
 
-var validTypes = map[string]bool{TypeKernel: true, TypeChain: true, TypeLocal: true, TypeShell: true, TypeExit: true, TypeAssets: true}
+var validTypes = map[string]bool{TypeKernel: true, TypeChain: true, TypeMenu: true, TypeLocal: true,
+	TypeShell: true, TypeExit: true, TypeAssets: true}
 
-// namePattern is what a menu, entry or machine name may look like: safe as
-// an iPXE label, a file name and a URL path segment.
+// Loaders a machine or group may use.
+const (
+	LoaderIPXE     = "ipxe"
+	LoaderPXELinux = "pxelinux"
+	LoaderGRUB     = "grub"
+)
+
+// namePattern is what a menu, entry, group or machine name may look like:
+// safe as a boot loader label, a file name and a URL path segment.
 var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 
 // reservedPrefix starts the labels the menu templates use themselves.
@@ -39,11 +49,15 @@ type Menu struct {
 	Timeout Duration `yaml:"timeout"`
 	Default string   `yaml:"default"`
 	Entries []Entry  `yaml:"entries"`
+	// Files are the per-machine files (templates/files/<name>.tmpl) a
+	// machine on this menu may fetch at /files/<mac>/<name>; a name ending
+	// in "/" allows every file under that folder.
+	Files []string `yaml:"files"`
 }
 
-// Entry is one item of a menu. Kernel, Initrds, Args and URL are templates
-// over the same data as the menu (.Vars, .Machine, .Request, .Server); a
-// kernel or initrd without a scheme is a path under the assets URL.
+// Entry is one item of a menu. Title, Kernel, Initrds, Args and URL are
+// templates over the menu's Data; a kernel or initrd without a scheme is a
+// path under the assets URL.
 type Entry struct {
 	Name    string   `yaml:"name"`
 	Title   string   `yaml:"title"`
@@ -52,6 +66,7 @@ type Entry struct {
 	Initrds []string `yaml:"initrds"`
 	Args    string   `yaml:"args"`
 	URL     string   `yaml:"url"`
+	Menu    string   `yaml:"menu"` // type menu: the submenu's name
 	// Needs lists variables that must be set (non-empty) for the entry to
 	// appear, so installer entries stay hidden until a mirror is chosen.
 	Needs []string `yaml:"needs"`
@@ -65,23 +80,61 @@ type entryTemplates struct {
 	initrds                  []templates.Text
 }
 
+// Settings are what a group or a machine may set. A machine's settings
+// override its group's, which override the defaults; Args are joined
+// (group first) and Vars merged key by key.
+type Settings struct {
+	Menu    string         `yaml:"menu"`    // menu name
+	Default string         `yaml:"default"` // entry booted when the menu times out
+	Timeout *Duration      `yaml:"timeout"` // overrides the menu's timeout
+	Args    string         `yaml:"args"`    // appended to every kernel entry
+	Loader  string         `yaml:"loader"`  // ipxe, pxelinux or grub
+	Files   []string       `yaml:"files"`   // extra per-machine files allowed
+	Vars    map[string]any `yaml:"vars"`
+}
+
 // Machine is one machine in menus/machines.yaml.
 type Machine struct {
-	MAC      MAC            `yaml:"mac"`
-	Name     string         `yaml:"name"`
-	Hostname string         `yaml:"hostname"`
-	Menu     string         `yaml:"menu"`    // menu name; empty means "default"
-	Default  string         `yaml:"default"` // entry booted when the menu times out
-	Timeout  *Duration      `yaml:"timeout"` // overrides the menu's timeout
-	Args     string         `yaml:"args"`    // appended to every kernel entry
-	Vars     map[string]any `yaml:"vars"`
+	MAC        MAC      `yaml:"mac"`
+	Name       string   `yaml:"name"`
+	Hostname   string   `yaml:"hostname"`
+	Labels     []string `yaml:"labels"`
+	IP         Addr     `yaml:"ip"`          // DHCP reservation in full mode
+	IPXEScript string   `yaml:"ipxe_script"` // URL iPXE is sent to instead of /boot.ipxe
+	Settings   `yaml:",inline"`
 
 	pos string
+}
+
+// Group is a set of machines chosen by selectors, with shared settings.
+type Group struct {
+	Name     string   `yaml:"name"`
+	Match    Selector `yaml:"match"`
+	Settings `yaml:",inline"`
+
+	pos string
+}
+
+// Selector picks the requests a group applies to. Every field set must
+// match; an empty selector matches everything.
+type Selector struct {
+	// MACs are full MACs or prefixes ("52:54:00", "52:54:00:12:34:56").
+	MACs []string `yaml:"macs"`
+	// Arch is a list of client arches: bios, efi-x64, efi-ia32,
+	// efi-arm64, efi-arm32.
+	Arch []string `yaml:"arch"`
+	// Labels must all be on the machine.
+	Labels []string `yaml:"labels"`
+	// Subnet holds the client's address.
+	Subnet *Prefix `yaml:"subnet"`
+
+	macs []string // normalised lower-case hex prefixes without separators
 }
 
 // machinesFile is menus/machines.yaml.
 type machinesFile struct {
 	Vars     map[string]any `yaml:"vars"`
+	Groups   []Group        `yaml:"groups"`
 	Machines []Machine      `yaml:"machines"`
 }
 
@@ -122,46 +175,28 @@ func ParseMAC(s string) (net.HardwareAddr, error) {
 	return hw, nil
 }
 
-// validateEntry checks one entry and parses its templates.
-func validateEntry(e *Entry) error {
-	if e.Type == "" {
-		e.Type = TypeKernel
+// Addr is an IPv4 address in YAML.
+type Addr struct{ netip.Addr }
+
+// UnmarshalYAML parses an IPv4 address.
+func (a *Addr) UnmarshalYAML(n *yaml.Node) error {
+	v, err := netip.ParseAddr(n.Value)
+	if err != nil || !v.Is4() {
+		return fmt.Errorf("line %d: invalid IPv4 address %q", n.Line, n.Value)
 	}
-	if !validTypes[e.Type] {
-		return fmt.Errorf("%s: entry %q: unknown type %q (want kernel, chain, local, shell, exit or assets)", e.pos, e.Name, e.Type)
+	a.Addr = v
+	return nil
+}
+
+// Prefix is an IP prefix such as 10.0.0.0/24 in YAML.
+type Prefix struct{ netip.Prefix }
+
+// UnmarshalYAML parses a prefix.
+func (p *Prefix) UnmarshalYAML(n *yaml.Node) error {
+	v, err := netip.ParsePrefix(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: invalid subnet %q (want e.g. 10.0.0.0/24)", n.Line, n.Value)
 	}
-	if e.Type == TypeAssets {
-		return nil
-	}
-	if !namePattern.MatchString(e.Name) || strings.HasPrefix(e.Name, reservedPrefix) {
-		return fmt.Errorf("%s: entry name %q must be letters, digits, '.', '_' or '-' and not start with %q", e.pos, e.Name, reservedPrefix)
-	}
-	if e.Title == "" {
-		e.Title = e.Name
-	}
-	if strings.ContainsAny(e.Title, "\r\n") {
-		return fmt.Errorf("%s: entry %q: title must be one line", e.pos, e.Name)
-	}
-	switch {
-	case e.Type == TypeKernel && e.Kernel == "":
-		return fmt.Errorf("%s: entry %q: type kernel needs kernel:", e.pos, e.Name)
-	case e.Type == TypeChain && e.URL == "":
-		return fmt.Errorf("%s: entry %q: type chain needs url:", e.pos, e.Name)
-	}
-	var err error
-	parse := func(field, src string) templates.Text {
-		t, perr := templates.ParseText(e.pos+" "+field, src)
-		if perr != nil && err == nil {
-			err = perr
-		}
-		return t
-	}
-	e.tpl.title = parse("title", e.Title)
-	e.tpl.kernel = parse("kernel", e.Kernel)
-	e.tpl.args = parse("args", e.Args)
-	e.tpl.url = parse("url", e.URL)
-	for _, src := range e.Initrds {
-		e.tpl.initrds = append(e.tpl.initrds, parse("initrd", src))
-	}
-	return err
+	p.Prefix = v.Masked()
+	return nil
 }

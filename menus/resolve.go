@@ -3,151 +3,163 @@ package menus
 import (
 	"fmt"
 	"maps"
-	"net"
-	"net/netip"
 	"net/url"
 	"path"
 	"strings"
-	"time"
 
 	"github.com/bootwright/bootwright/templates"
 )
 
-// Request describes the client asking for a menu.
-type Request struct {
-	MAC      net.HardwareAddr
-	Arch     string     // iPXE ${buildarch}: i386, x86_64, arm64
-	Platform string     // iPXE ${platform}: pcbios, efi
-	ClientIP netip.Addr // the address the request came from
+// effective is the outcome of merging defaults, group and machine.
+type effective struct {
+	menu, def, args, loader string
+	timeout                 *Duration
+	files                   []string
 }
 
-// Server holds the URLs clients reach this server by.
-type Server struct {
-	URL       string // public base URL, no trailing slash
-	AssetsURL string // URL of the assets directory, no trailing slash
-}
-
-// Data is everything a menu or answer-file template sees for one machine.
-type Data struct {
-	Server  Server
-	Request Request
-	Machine MachineData
-	Menu    MenuData
-	Vars    map[string]any
-	// Notes are problems found while resolving that did not stop it, such
-	// as a default entry that does not exist. They are logged and written
-	// into rendered menus as comments.
-	Notes []string
-}
-
-// MachineData is the machine part of Data.
-type MachineData struct {
-	Name     string
-	Hostname string
-	MAC      string // 52:54:00:12:34:56
-	Known    bool   // listed in machines.yaml
-}
-
-// MenuData is a resolved menu: entries expanded and filtered.
-type MenuData struct {
-	Name    string
-	Title   string
-	Timeout time.Duration
-	Default string
-	Entries []ResolvedEntry
-}
-
-// ResolvedEntry is an entry with its templates executed.
-type ResolvedEntry struct {
-	Name, Title, Type string
-	Kernel            string   // kernel URL
-	Initrds           []Initrd // initrd URLs, each with the name iPXE gives it
-	Args              string   // kernel command line, machine args appended
-	URL               string   // chain target
-}
-
-// Initrd is one initrd: URL and the file name the kernel command line
-// refers to (initrd=NAME, which iPXE's EFI build needs).
-type Initrd struct{ Name, URL string }
-
-// Resolve builds the data for the machine with req.MAC: its menu (the
-// default menu for an unknown MAC), merged variables (global < machine),
-// and entries expanded with asset folders and executed templates.
-func (c *Config) Resolve(req Request, srv Server, assets []AssetDir) (*Data, error) {
-	d := &Data{Server: srv, Request: req, Vars: maps.Clone(c.Vars)}
+// prepare builds the data for the machine in req without its menu: the
+// machine, its group, merged variables and settings.
+func (c *Config) prepare(req Request, srv Server) (*Data, effective) {
+	d := &Data{Server: srv, Request: req, Vars: maps.Clone(c.Vars), Loader: LoaderIPXE}
 	if d.Vars == nil {
 		d.Vars = map[string]any{}
 	}
-	d.Machine.MAC = req.MAC.String()
-	menuName, m := DefaultMenu, (*Machine)(nil)
-	if m = c.Machines[req.MAC.String()]; m != nil {
-		d.Machine = MachineData{Name: m.Name, Hostname: m.Hostname, MAC: m.MAC.String(), Known: true}
-		menuName = m.Menu
-		maps.Copy(d.Vars, m.Vars)
-	}
-	menu := c.Menus[menuName]
-	d.Menu = MenuData{Name: menu.Name, Title: menu.Title, Timeout: menu.Timeout.Duration}
-	seen := map[string]bool{}
-	for i := range menu.Entries {
-		es, err := d.expand(&menu.Entries[i], m, assets)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range es {
-			if seen[e.Name] {
-				d.Notes = append(d.Notes, fmt.Sprintf("%s: entry %q appears twice (an assets folder named like an entry?); the first is kept", menu.File, e.Name))
-				continue
-			}
-			seen[e.Name] = true
-			d.Menu.Entries = append(d.Menu.Entries, e)
+	mac := req.MAC.String()
+	d.Machine = MachineData{Name: strings.ReplaceAll(mac, ":", "-"), MAC: mac}
+	m := c.Machines[mac]
+	t := target{mac: hexMAC(mac), arch: req.Arch, ip: req.ClientIP}
+	if m != nil {
+		t.labels = m.Labels
+		d.Machine = MachineData{Name: m.Name, Hostname: m.Hostname, MAC: mac, Known: true, Labels: m.Labels}
+		if m.IP.IsValid() {
+			d.Machine.IP = m.IP.String()
 		}
 	}
-	if len(d.Menu.Entries) == 0 {
-		return nil, fmt.Errorf("%s: menu %q has no entries for %s", menu.File, menu.Name, req.MAC)
+	if d.Machine.Hostname == "" {
+		d.Machine.Hostname = d.Machine.Name
 	}
-	d.Menu.Default = d.pickDefault(menu, m)
-	if m != nil && m.Timeout != nil {
-		d.Menu.Timeout = m.Timeout.Duration
+	eff := effective{menu: DefaultMenu}
+	layers := []*Settings{}
+	if g := c.groupFor(t); g != nil {
+		d.Machine.Group = g.Name
+		layers = append(layers, &g.Settings)
+	}
+	if m != nil {
+		layers = append(layers, &m.Settings)
+	}
+	for _, s := range layers {
+		eff.apply(s)
+		maps.Copy(d.Vars, s.Vars)
+	}
+	if eff.loader != "" {
+		d.Loader = eff.loader
+	}
+	return d, eff
+}
+
+func (e *effective) apply(s *Settings) {
+	if s.Menu != "" {
+		e.menu = s.Menu
+	}
+	if s.Default != "" {
+		e.def = s.Default
+	}
+	if s.Timeout != nil {
+		e.timeout = s.Timeout
+	}
+	if s.Loader != "" {
+		e.loader = s.Loader
+	}
+	e.args = joinArgs(e.args, s.Args)
+	e.files = append(e.files, s.Files...)
+}
+
+// Resolve builds the data for the machine in req: its group, merged
+// variables (defaults < group < machine) and its menu with entries
+// expanded from asset folders and templates executed. An unknown MAC gets
+// the default menu, or its group's.
+func (c *Config) Resolve(req Request, srv Server, assets []AssetDir) (*Data, error) {
+	d, eff := c.prepare(req, srv)
+	d.files = eff.files
+	menu := c.Menus[eff.menu]
+	md, err := d.resolveMenu(c, menu, "", eff.args, assets)
+	if err != nil {
+		return nil, err
+	}
+	d.Menu = *md
+	if eff.def != "" {
+		if md.has(eff.def) {
+			d.Menu.Default = eff.def
+		} else {
+			d.Notes = append(d.Notes, fmt.Sprintf("machine %s: default entry %q is not in menu %q", d.Machine.Name, eff.def, menu.Name))
+		}
+	}
+	if eff.timeout != nil {
+		d.Menu.Timeout = eff.timeout.Duration
 	}
 	return d, nil
 }
 
-func (d *Data) pickDefault(menu *Menu, m *Machine) string {
-	has := func(name string) bool {
-		for _, e := range d.Menu.Entries {
-			if e.Name == name {
-				return true
+// resolveMenu expands menu and its submenus; prefix is the label prefix.
+func (d *Data) resolveMenu(c *Config, menu *Menu, prefix, extraArgs string, assets []AssetDir) (*MenuData, error) {
+	md := &MenuData{Name: menu.Name, Title: menu.Title, Timeout: menu.Timeout.Duration}
+	d.files = append(d.files, menu.Files...)
+	seen := map[string]bool{}
+	for i := range menu.Entries {
+		e := &menu.Entries[i]
+		es, err := d.expand(e, extraArgs, assets)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range es {
+			if seen[r.Name] {
+				d.Notes = append(d.Notes, fmt.Sprintf("%s: entry %q appears twice (an assets folder named like an entry?); the first is kept", menu.File, r.Name))
+				continue
 			}
+			seen[r.Name] = true
+			r.Label = prefix + r.Name
+			if r.Type == TypeMenu {
+				sub, err := d.resolveMenu(c, c.Menus[e.Menu], r.Label+".", extraArgs, assets)
+				if err != nil {
+					return nil, err
+				}
+				r.Submenu = sub
+			}
+			md.Entries = append(md.Entries, r)
 		}
-		return false
 	}
-	if m != nil && m.Default != "" {
-		if has(m.Default) {
-			return m.Default
-		}
-		d.Notes = append(d.Notes, fmt.Sprintf("%s: machine %s: default entry %q is not in menu %q", m.pos, m.Name, m.Default, menu.Name))
+	if len(md.Entries) == 0 {
+		return nil, fmt.Errorf("%s: menu %q has no entries for %s", menu.File, menu.Name, d.Machine.MAC)
 	}
+	md.Default = md.Entries[0].Label
 	if menu.Default != "" {
-		if has(menu.Default) {
-			return menu.Default
+		if md.has(prefix + menu.Default) {
+			md.Default = prefix + menu.Default
+		} else {
+			d.Notes = append(d.Notes, fmt.Sprintf("%s: default entry %q is not in the menu", menu.File, menu.Default))
 		}
-		d.Notes = append(d.Notes, fmt.Sprintf("%s: default entry %q is not in the menu", menu.File, menu.Default))
 	}
-	return d.Menu.Entries[0].Name
+	return md, nil
+}
+
+// has reports whether label names an entry of m or of its submenus.
+func (m *MenuData) has(label string) bool {
+	for _, e := range m.Entries {
+		if e.Label == label || e.Submenu != nil && e.Submenu.has(label) {
+			return true
+		}
+	}
+	return false
 }
 
 // expand turns one configured entry into zero or more resolved entries.
-func (d *Data) expand(e *Entry, m *Machine, assets []AssetDir) ([]ResolvedEntry, error) {
-	machineArgs := ""
-	if m != nil {
-		machineArgs = m.Args
-	}
+func (d *Data) expand(e *Entry, extraArgs string, assets []AssetDir) ([]ResolvedEntry, error) {
 	if e.Type == TypeAssets {
 		var out []ResolvedEntry
 		for _, a := range assets {
 			base := d.Server.AssetsURL + "/" + url.PathEscape(a.Name) + "/"
 			r := ResolvedEntry{Name: a.Name, Title: a.Title, Type: TypeKernel, Kernel: base + url.PathEscape(a.Kernel),
-				Args: joinArgs(a.Args, machineArgs)}
+				Args: joinArgs(a.Args, extraArgs)}
 			for _, f := range a.Initrds {
 				r.Initrds = append(r.Initrds, Initrd{Name: f, URL: base + url.PathEscape(f)})
 			}
@@ -164,7 +176,7 @@ func (d *Data) expand(e *Entry, m *Machine, assets []AssetDir) ([]ResolvedEntry,
 	exec := func(t templates.Text) string {
 		s, xerr := t.Execute(d)
 		if xerr != nil && err == nil {
-			err = fmt.Errorf("%s: entry %q: %w", e.pos, e.Name, xerr)
+			err = fmt.Errorf("%s: entry %q for machine %s: %w", e.pos, e.Name, d.Machine.Name, xerr)
 		}
 		return s
 	}
@@ -176,7 +188,7 @@ func (d *Data) expand(e *Entry, m *Machine, assets []AssetDir) ([]ResolvedEntry,
 			u := d.assetURL(exec(t))
 			r.Initrds = append(r.Initrds, Initrd{Name: initrdName(u, r.Initrds), URL: u})
 		}
-		r.Args = joinArgs(exec(e.tpl.args), machineArgs)
+		r.Args = joinArgs(exec(e.tpl.args), extraArgs)
 	case TypeChain:
 		r.URL = exec(e.tpl.url)
 	}
@@ -217,19 +229,22 @@ func joinArgs(a, b string) string { return strings.TrimSpace(a + " " + b) }
 // checkResolved refuses values that would break out of their line in a
 // boot script or are missing after expansion.
 func checkResolved(pos string, r ResolvedEntry) error {
-	single := func(field, v string, spaces bool) error {
-		if strings.ContainsFunc(v, func(c rune) bool { return c < 0x20 || c == 0x7f || (!spaces && c == ' ') }) {
-			return fmt.Errorf("%s: entry %q: %s %q has a control character or space after expansion", pos, r.Name, field, v)
-		}
-		return nil
+	bad := func(v string, spaces bool) bool {
+		return strings.ContainsFunc(v, func(c rune) bool { return c < 0x20 || c == 0x7f || (!spaces && c == ' ') })
 	}
-	errs := []error{single("title", r.Title, true), single("kernel", r.Kernel, false), single("args", r.Args, true), single("url", r.URL, false)}
+	fields := []struct {
+		name, v string
+		spaces  bool
+	}{{"title", r.Title, true}, {"kernel", r.Kernel, false}, {"args", r.Args, true}, {"url", r.URL, false}}
 	for _, i := range r.Initrds {
-		errs = append(errs, single("initrd", i.URL, false))
+		fields = append(fields, struct {
+			name, v string
+			spaces  bool
+		}{"initrd", i.URL, false})
 	}
-	for _, err := range errs {
-		if err != nil {
-			return err
+	for _, f := range fields {
+		if bad(f.v, f.spaces) {
+			return fmt.Errorf("%s: entry %q: %s %q has a control character or space after expansion", pos, r.Name, f.name, f.v)
 		}
 	}
 	if r.Type == TypeKernel && r.Kernel == "" || r.Type == TypeChain && r.URL == "" {

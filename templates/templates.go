@@ -12,7 +12,7 @@ import (
 	"github.com/Masterminds/sprig/v3"
 )
 
-//go:embed ipxe
+//go:embed ipxe grub pxelinux
 var defaults embed.FS
 
 // Dir is the directory of a config tree that holds templates.
@@ -25,9 +25,15 @@ const Ext = ".tmpl"
 // directory's templates/ folder (e.g. "ipxe/menu.ipxe.tmpl").
 func Defaults() fs.FS { return defaults }
 
-// funcs is sprig's hermetic map: the full map would leak the server's
-// environment (env, expandenv) and make output non-deterministic.
-var funcs = sprig.HermeticTxtFuncMap()
+// funcs is sprig's hermetic map (the full map would leak the server's
+// environment through env and expandenv and make output non-deterministic)
+// plus bootwright's own functions.
+var funcs = func() template.FuncMap {
+	m := sprig.HermeticTxtFuncMap()
+	m["grubpath"] = grubPath
+	m["grubargs"] = grubArgs
+	return m
+}()
 
 // Funcs returns the function map templates are parsed with.
 func Funcs() template.FuncMap { return funcs }

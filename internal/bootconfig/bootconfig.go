@@ -17,9 +17,14 @@ import (
 
 // Template names the server needs.
 const (
-	BootScript = "ipxe/boot.ipxe" // the script iPXE fetches first
-	IPXEMenu   = "ipxe/menu.ipxe" // one machine's menu
+	BootScript   = "ipxe/boot.ipxe"    // the script iPXE fetches first
+	IPXEMenu     = "ipxe/menu.ipxe"    // one machine's iPXE menu
+	GRUBMenu     = "grub/grub.cfg"     // one machine's GRUB menu
+	PXELinuxMenu = "pxelinux/menu.cfg" // one machine's pxelinux menu
 )
+
+// required are the templates a config tree must have.
+var required = []string{BootScript, IPXEMenu, GRUBMenu, PXELinuxMenu}
 
 // Bundle is a loaded, checked config tree.
 type Bundle struct {
@@ -66,7 +71,7 @@ func LoadFS(dir string, fsys fs.FS) (*Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, name := range []string{BootScript, IPXEMenu} {
+	for _, name := range required {
 		if !t.Has(name) {
 			return nil, fmt.Errorf("%s/%s%s: required template is missing", templates.Dir, name, templates.Ext)
 		}
@@ -74,14 +79,18 @@ func LoadFS(dir string, fsys fs.FS) (*Bundle, error) {
 	return &Bundle{Dir: dir, Menus: m, Templates: t}, nil
 }
 
-// RenderMenu resolves the machine in req and renders its iPXE menu.
-func (b *Bundle) RenderMenu(req menus.Request, srv menus.Server, assets []menus.AssetDir) ([]byte, *menus.Data, error) {
+// RenderMenu resolves the machine in req and renders its menu with the
+// template tmpl (IPXEMenu, GRUBMenu or PXELinuxMenu).
+func (b *Bundle) RenderMenu(tmpl string, req menus.Request, srv menus.Server, assets []menus.AssetDir) ([]byte, *menus.Data, error) {
 	d, err := b.Menus.Resolve(req, srv, assets)
 	if err != nil {
 		return nil, nil, err
 	}
-	out, err := b.Templates.Render(IPXEMenu, d)
-	return out, d, err
+	out, err := b.Templates.Render(tmpl, d)
+	if err != nil {
+		return nil, d, fmt.Errorf("machine %s: %w", d.Machine.Name, err)
+	}
+	return out, d, nil
 }
 
 // RenderBootScript renders the first script iPXE fetches.

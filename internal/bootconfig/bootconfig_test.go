@@ -36,11 +36,14 @@ func TestRenderMenuGolden(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			mac, _ := net.ParseMAC(tc.mac)
-			out, _, err := site.RenderMenu(menus.Request{MAC: mac, Arch: "x86_64", Platform: tc.platform}, srv, tc.assets)
-			if err != nil {
-				t.Fatal(err)
+			req := menus.Request{MAC: mac, BuildArch: "x86_64", Platform: tc.platform, Arch: menus.ArchFromIPXE("x86_64", tc.platform)}
+			for tmpl, ext := range map[string]string{IPXEMenu: ".ipxe", GRUBMenu: ".grub.cfg", PXELinuxMenu: ".pxelinux.cfg"} {
+				out, _, err := site.RenderMenu(tmpl, req, srv, tc.assets)
+				if err != nil {
+					t.Fatal(err)
+				}
+				golden.Assert(t, filepath.Join("testdata", "golden", name+ext), string(out))
 			}
-			golden.Assert(t, filepath.Join("testdata", "golden", name+".ipxe"), string(out))
 		})
 	}
 }
@@ -63,7 +66,7 @@ func TestDefaultsWithoutConfigDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	mac, _ := net.ParseMAC("02:00:00:00:00:02")
-	out, d, err := site.RenderMenu(menus.Request{MAC: mac, Platform: "pcbios"}, srv, nil)
+	out, d, err := site.RenderMenu(IPXEMenu, menus.Request{MAC: mac, Platform: "pcbios"}, srv, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

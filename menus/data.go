@@ -1,0 +1,126 @@
+package menus
+
+import (
+	"net"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Request describes the client asking.
+type Request struct {
+	MAC       net.HardwareAddr
+	Arch      string     // one of the Arch* names, "" when unknown
+	BuildArch string     // iPXE ${buildarch}: i386, x86_64, arm64
+	Platform  string     // iPXE ${platform}: pcbios, efi
+	ClientIP  netip.Addr // the address the request came from
+}
+
+// ArchFromIPXE maps iPXE's ${buildarch} and ${platform} to an arch name,
+// or "" when they do not say.
+func ArchFromIPXE(buildarch, platform string) string {
+	switch {
+	case platform == "pcbios":
+		return ArchBIOS
+	case platform != "efi":
+		return ""
+	case buildarch == "x86_64":
+		return ArchEFIx64
+	case buildarch == "i386":
+		return ArchEFIIA32
+	case buildarch == "arm64":
+		return ArchEFIARM64
+	case buildarch == "arm32":
+		return ArchEFIARM32
+	}
+	return ""
+}
+
+// Server holds the URLs clients reach this server by.
+type Server struct {
+	URL       string // public base URL, no trailing slash
+	AssetsURL string // URL of the assets directory, no trailing slash
+}
+
+// Data is everything a menu or per-machine file template sees.
+type Data struct {
+	Server  Server
+	Request Request
+	Machine MachineData
+	Menu    MenuData
+	Vars    map[string]any // defaults < group < machine
+	Loader  string         // ipxe, pxelinux or grub
+	// Notes are problems found while resolving that did not stop it, such
+	// as a default entry that does not exist. They are logged and written
+	// into rendered menus as comments.
+	Notes []string
+
+	files []string // per-machine files this machine may fetch
+}
+
+// MachineData is the machine part of Data.
+type MachineData struct {
+	Name     string
+	Hostname string // from machines.yaml, else Name
+	MAC      string // 52:54:00:12:34:56
+	Known    bool   // listed in machines.yaml
+	Labels   []string
+	Group    string // the group that matched, "" for none
+	IP       string // reserved address, "" for none
+}
+
+// MenuData is a resolved menu: entries expanded and filtered.
+type MenuData struct {
+	Name    string
+	Title   string
+	Timeout time.Duration
+	Default string // label of the default entry
+	Entries []ResolvedEntry
+}
+
+// ResolvedEntry is an entry with its templates executed.
+type ResolvedEntry struct {
+	Name, Title, Type string
+	// Label is unique in the whole menu tree: the name, prefixed with the
+	// submenu's label and "." inside submenus.
+	Label   string
+	Kernel  string   // kernel URL
+	Initrds []Initrd // initrd URLs, each with the name the loader gives it
+	Args    string   // kernel command line, group and machine args appended
+	URL     string   // chain target
+	Submenu *MenuData
+}
+
+// Initrd is one initrd: URL and the file name the kernel command line
+// refers to (initrd=NAME, which iPXE's EFI build needs).
+type Initrd struct{ Name, URL string }
+
+// FileURL returns the URL of this machine's per-machine file name, as
+// served at /files/<mac>/<name>. It is meant for kernel arguments such as
+// "inst.ks={{ .FileURL "kickstart.ks" }}".
+func (d *Data) FileURL(name string) string {
+	return d.Server.URL + "/files/" + strings.ReplaceAll(d.Machine.MAC, ":", "-") + "/" + (&url.URL{Path: name}).EscapedPath()
+}
+
+// Var returns variable name, or def when it is unset. Templates use it for
+// optional variables: {{ .Var "timezone" "UTC" }}. (.Vars.name fails when
+// name is unset, which catches typos in required variables.)
+func (d *Data) Var(name string, def any) any {
+	if v, ok := d.Vars[name]; ok && v != nil {
+		return v
+	}
+	return def
+}
+
+// AllowsFile reports whether this machine may fetch per-machine file name:
+// its menu (or a submenu), group or machine lists it or a folder holding it.
+func (d *Data) AllowsFile(name string) bool {
+	return slices.ContainsFunc(d.files, func(f string) bool {
+		return f == name || strings.HasSuffix(f, "/") && strings.HasPrefix(name, f)
+	})
+}
+
+// Files returns the per-machine files this machine may fetch.
+func (d *Data) Files() []string { return slices.Clone(d.files) }

@@ -1,0 +1,198 @@
+package menus
+
+import (
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const groupsMenus = `entries:
+  - {name: local, type: local}
+  - name: k
+    kernel: "vmlinuz"
+    args: "role={{ .Vars.role }} site={{ .Vars.site }} {{ .Var \"extra\" \"none\" }}"
+`
+
+const groupsMachines = `vars: {role: default, site: hq}
+groups:
+  - name: qemu
+    match: {macs: ["52:54:00"]}
+    vars: {role: vm}
+    args: group=qemu
+    default: k
+  - name: qemu-efi
+    match: {macs: ["52:54:00"], arch: [efi-x64]}
+    vars: {role: vm-efi}
+  - name: rack1
+    match: {labels: [rack1]}
+    vars: {role: rack, extra: "from-group"}
+    timeout: 2s
+  - name: rack1-db
+    match: {labels: [rack1, db]}
+    vars: {role: db}
+    loader: grub
+  - name: lab-net
+    match: {subnet: 10.9.0.0/16}
+    vars: {role: lab}
+machines:
+  - mac: 52:54:00:00:00:01
+    name: vm1
+  - mac: 52:54:00:00:00:02
+    name: vm2
+    vars: {role: override}
+    args: machine=vm2
+  - mac: 02:00:00:00:00:03
+    name: db1
+    labels: [rack1, db]
+  - mac: 02:00:00:00:00:04
+    name: web1
+    labels: [rack1]
+    vars: {site: branch}
+`
+
+func TestGroupsResolve(t *testing.T) {
+	c, err := Load(tree(map[string]string{"menus/default.yaml": groupsMenus, "menus/machines.yaml": groupsMachines}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type got struct {
+		Group, Args, Default, Loader string
+		Timeout                      string
+	}
+	tests := map[string]struct {
+		mac, arch, ip string
+		want          got
+	}{
+		"mac prefix group, machine default from group": {"52:54:00:00:00:01", "bios", "",
+			got{"qemu", "role=vm site=hq none group=qemu", "k", "ipxe", "0s"}},
+		"arch makes a group more specific": {"52:54:00:00:00:01", "efi-x64", "",
+			got{"qemu-efi", "role=vm-efi site=hq none", "local", "ipxe", "0s"}},
+		"machine vars beat group vars, args join": {"52:54:00:00:00:02", "bios", "",
+			got{"qemu", "role=override site=hq none group=qemu machine=vm2", "k", "ipxe", "0s"}},
+		"two labels beat one": {"02:00:00:00:00:03", "", "",
+			got{"rack1-db", "role=db site=hq none", "local", "grub", "0s"}},
+		"one label, machine var over default": {"02:00:00:00:00:04", "", "",
+			got{"rack1", "role=rack site=branch from-group", "local", "ipxe", "2s"}},
+		"unknown machine by subnet": {"0a:00:00:00:00:09", "", "10.9.1.2",
+			got{"lab-net", "role=lab site=hq none", "local", "ipxe", "0s"}},
+		"unknown machine, no group": {"0a:00:00:00:00:09", "", "192.168.1.2",
+			got{"", "role=default site=hq none", "local", "ipxe", "0s"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			mac, _ := net.ParseMAC(tc.mac)
+			req := Request{MAC: mac, Arch: tc.arch}
+			if tc.ip != "" {
+				req.ClientIP = netip.MustParseAddr(tc.ip)
+			}
+			d, err := c.Resolve(req, Server{URL: "http://s", AssetsURL: "http://s/assets"}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := got{d.Machine.Group, d.Menu.Entries[1].Args, d.Menu.Default, d.Loader, d.Menu.Timeout.String()}
+			if diff := cmp.Diff(tc.want, g); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestGroupErrors(t *testing.T) {
+	tests := map[string]struct{ machines, want string }{
+		"equal mac prefixes": {
+			"groups:\n  - {name: a, match: {macs: ['52:54:00']}}\n  - {name: b, match: {macs: ['52-54-00']}}\n",
+			"menus/machines.yaml:3: group b is as specific as group a (menus/machines.yaml:2) and both match the same request"},
+		"different prefixes of equal length do not clash": {
+			"groups:\n  - {name: a, match: {macs: ['52:54:00']}}\n  - {name: b, match: {macs: ['52:54:01']}}\n", ""},
+		"disjoint arches do not clash": {
+			"groups:\n  - {name: a, match: {arch: [bios]}}\n  - {name: b, match: {arch: [efi-x64]}}\n", ""},
+		"overlapping subnets clash": {
+			"groups:\n  - {name: a, match: {subnet: 10.0.0.0/16}}\n  - {name: b, match: {subnet: 10.0.0.0/16}}\n",
+			"group b is as specific as group a"},
+		"labels clash only through a machine": {
+			"groups:\n  - {name: web, match: {labels: [web]}}\n  - {name: db, match: {labels: [db]}}\nmachines:\n  - {mac: '02:00:00:00:00:01', labels: [web]}\n  - {mac: '02:00:00:00:00:02', labels: [web, db]}\n",
+			"group db is as specific as group web (menus/machines.yaml:2) and both match machine 02-00-00-00-00-02"},
+		"labels without a shared machine": {
+			"groups:\n  - {name: web, match: {labels: [web]}}\n  - {name: db, match: {labels: [db]}}\nmachines:\n  - {mac: '02:00:00:00:00:01', labels: [web]}\n", ""},
+		"bad arch":         {"groups:\n  - {name: a, match: {arch: [sparc]}}\n", `menus/machines.yaml:2: group a: unknown arch "sparc"`},
+		"bad mac selector": {"groups:\n  - {name: a, match: {macs: ['zz']}}\n", `group a: mac selector "zz"`},
+		"bad subnet":       {"groups:\n  - name: a\n    match: {subnet: 10.0.0/8}\n", `menus/machines.yaml:3: invalid subnet "10.0.0/8"`},
+		"unknown menu":     {"groups:\n  - {name: a, menu: nope}\n", `group a: no menu "nope"`},
+		"bad loader":       {"machines:\n  - {mac: '02:00:00:00:00:01', loader: lilo}\n", `unknown loader "lilo"`},
+		"duplicate group":  {"groups:\n  - {name: a}\n  - {name: a, match: {arch: [bios]}}\n", "menus/machines.yaml:3: group a already defined"},
+		"duplicate ip": {"machines:\n  - {mac: '02:00:00:00:00:01', ip: 10.0.0.5}\n  - {mac: '02:00:00:00:00:02', ip: 10.0.0.5}\n",
+			"menus/machines.yaml:3: machine 02-00-00-00-00-02: ip 10.0.0.5 already reserved at menus/machines.yaml:2"},
+		"file outside": {"machines:\n  - {mac: '02:00:00:00:00:01', files: [../x]}\n", `file name "../x" must be a clean relative path`},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := Load(tree(map[string]string{"menus/default.yaml": minimalMenu, "menus/machines.yaml": tc.machines}))
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("unexpected error: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("err = %v\nwant it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestSubmenuErrors(t *testing.T) {
+	tests := map[string]struct {
+		files map[string]string
+		want  string
+	}{
+		"cycle": {map[string]string{
+			"menus/default.yaml": "entries:\n  - {name: a, type: menu, menu: one}\n",
+			"menus/one.yaml":     "entries:\n  - {name: b, type: menu, menu: two}\n",
+			"menus/two.yaml":     "entries:\n  - {name: shell, type: shell}\n  - {name: c, type: menu, menu: one}\n",
+		}, `menus/two.yaml:3: entry "c": submenu cycle default -> one -> two -> one`},
+		"self": {map[string]string{
+			"menus/default.yaml": "entries:\n  - {name: a, type: menu, menu: default}\n",
+		}, "submenu cycle default -> default"},
+		"missing": {map[string]string{
+			"menus/default.yaml": "entries:\n  - {name: a, type: menu, menu: tools}\n",
+		}, `menus/default.yaml:2: entry "a": no menu "tools"`},
+		"no menu field": {map[string]string{
+			"menus/default.yaml": "entries:\n  - {name: a, type: menu}\n",
+		}, `type menu needs menu:`},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := Load(tree(tc.files))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v\nwant it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestFilesAllowed(t *testing.T) {
+	c, err := Load(tree(map[string]string{
+		"menus/default.yaml":  "files: [kickstart.ks]\nentries:\n  - {name: t, type: menu, menu: tools}\n",
+		"menus/tools.yaml":    "files: [autoinstall/]\nentries:\n  - {name: shell, type: shell}\n",
+		"menus/machines.yaml": "machines:\n  - {mac: '02:00:00:00:00:01', files: [extra.sh]}\n",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mac, _ := net.ParseMAC("02:00:00:00:00:01")
+	d, err := c.Resolve(Request{MAC: mac}, Server{URL: "http://s"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]bool{
+		"kickstart.ks": true, "autoinstall/user-data": true, "extra.sh": true,
+		"preseed.cfg": false, "autoinstall": false, "kickstart.ks.bak": false,
+	} {
+		if got := d.AllowsFile(name); got != want {
+			t.Errorf("AllowsFile(%q) = %v, want %v", name, got, want)
+		}
+	}
+	if got := d.FileURL("autoinstall/"); got != "http://s/files/02-00-00-00-00-01/autoinstall/" {
+		t.Errorf("FileURL = %q", got)
+	}
+}

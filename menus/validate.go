@@ -1,0 +1,121 @@
+package menus
+
+import (
+	"encoding/hex"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/bootwright/bootwright/templates"
+)
+
+// Arch names a selector may use; DHCP option 93 and iPXE's ${buildarch}
+// and ${platform} both map onto them.
+var validArches = map[string]bool{ArchBIOS: true, ArchEFIx64: true, ArchEFIIA32: true, ArchEFIARM64: true, ArchEFIARM32: true}
+
+// Client arch names.
+const (
+	ArchBIOS     = "bios"
+	ArchEFIx64   = "efi-x64"
+	ArchEFIIA32  = "efi-ia32"
+	ArchEFIARM64 = "efi-arm64"
+	ArchEFIARM32 = "efi-arm32"
+)
+
+// validateEntry checks one entry and parses its templates.
+func validateEntry(e *Entry) error {
+	if e.Type == "" {
+		e.Type = TypeKernel
+	}
+	if !validTypes[e.Type] {
+		return fmt.Errorf("%s: entry %q: unknown type %q (want kernel, chain, menu, local, shell, exit or assets)", e.pos, e.Name, e.Type)
+	}
+	if e.Type == TypeAssets {
+		return nil
+	}
+	if !namePattern.MatchString(e.Name) || strings.HasPrefix(e.Name, reservedPrefix) {
+		return fmt.Errorf("%s: entry name %q must be letters, digits, '.', '_' or '-' and not start with %q", e.pos, e.Name, reservedPrefix)
+	}
+	if e.Title == "" {
+		e.Title = e.Name
+	}
+	if strings.ContainsAny(e.Title, "\r\n") {
+		return fmt.Errorf("%s: entry %q: title must be one line", e.pos, e.Name)
+	}
+	switch {
+	case e.Type == TypeKernel && e.Kernel == "":
+		return fmt.Errorf("%s: entry %q: type kernel needs kernel:", e.pos, e.Name)
+	case e.Type == TypeChain && e.URL == "":
+		return fmt.Errorf("%s: entry %q: type chain needs url:", e.pos, e.Name)
+	case e.Type == TypeMenu && e.Menu == "":
+		return fmt.Errorf("%s: entry %q: type menu needs menu: (the name of another menus/<name>.yaml)", e.pos, e.Name)
+	}
+	var err error
+	parse := func(field, src string) templates.Text {
+		t, perr := templates.ParseText(e.pos+" "+field, src)
+		if perr != nil && err == nil {
+			err = perr
+		}
+		return t
+	}
+	e.tpl.title = parse("title", e.Title)
+	e.tpl.kernel = parse("kernel", e.Kernel)
+	e.tpl.args = parse("args", e.Args)
+	e.tpl.url = parse("url", e.URL)
+	for _, src := range e.Initrds {
+		e.tpl.initrds = append(e.tpl.initrds, parse("initrd", src))
+	}
+	return err
+}
+
+// validateSettings checks what a group or machine sets; who is "machine
+// NAME" or "group NAME" for errors.
+func (c *Config) validateSettings(pos, who string, s *Settings) error {
+	if s.Menu != "" {
+		if _, ok := c.Menus[s.Menu]; !ok {
+			return fmt.Errorf("%s: %s: no menu %q (no file %s/%s.yaml)", pos, who, s.Menu, Dir, s.Menu)
+		}
+	}
+	switch s.Loader {
+	case "", LoaderIPXE, LoaderPXELinux, LoaderGRUB:
+	default:
+		return fmt.Errorf("%s: %s: unknown loader %q (want ipxe, pxelinux or grub)", pos, who, s.Loader)
+	}
+	if strings.ContainsAny(s.Args, "\r\n") {
+		return fmt.Errorf("%s: %s: args must be one line", pos, who)
+	}
+	return validFiles(pos, who, s.Files)
+}
+
+// validFiles checks per-machine file names: relative, clean, no "..".
+func validFiles(pos, who string, files []string) error {
+	for _, f := range files {
+		p := strings.TrimSuffix(f, "/")
+		if p == "" || p != path.Clean(p) || strings.HasPrefix(p, "/") || strings.HasPrefix(p, "..") || strings.Contains(p, "/../") {
+			return fmt.Errorf("%s: %s: file name %q must be a clean relative path", pos, who, f)
+		}
+	}
+	return nil
+}
+
+// validateSelector checks and normalises a group's selector.
+func validateSelector(pos, group string, s *Selector) error {
+	for _, m := range s.MACs {
+		h := strings.ToLower(strings.NewReplacer(":", "", "-", "", ".", "").Replace(m))
+		if _, err := hex.DecodeString(h + strings.Repeat("0", len(h)%2)); err != nil || h == "" || len(h) > 12 {
+			return fmt.Errorf("%s: group %s: mac selector %q must be a MAC or a prefix of one", pos, group, m)
+		}
+		s.macs = append(s.macs, h)
+	}
+	for _, a := range s.Arch {
+		if !validArches[a] {
+			return fmt.Errorf("%s: group %s: unknown arch %q (want bios, efi-x64, efi-ia32, efi-arm64 or efi-arm32)", pos, group, a)
+		}
+	}
+	for _, l := range s.Labels {
+		if !namePattern.MatchString(l) {
+			return fmt.Errorf("%s: group %s: label %q must be letters, digits, '.', '_' or '-'", pos, group, l)
+		}
+	}
+	return nil
+}
