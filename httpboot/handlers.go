@@ -2,10 +2,14 @@ package httpboot
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"net/netip"
+	"path"
 	"regexp"
 	"strconv"
 	"strings"
@@ -26,6 +30,39 @@ func (s *Server) urls() menus.Server {
 	return menus.Server{URL: s.PublicURL, AssetsURL: s.PublicURL + "/assets"}
 }
 
+// machineFile serves a per-machine file (kickstart, preseed, autoinstall
+// user-data, unattend.xml, ...) rendered for the MAC in the URL. A file
+// the machine's menu does not list, or that has no template, is 404 with
+// the reason logged.
+func (s *Server) machineFile(w http.ResponseWriter, r *http.Request) {
+	req, log, ok := s.request(w, r)
+	if !ok {
+		return
+	}
+	name := chi.URLParam(r, "*")
+	if !fs.ValidPath(name) || name == "." {
+		http.Error(w, "invalid file name", http.StatusBadRequest)
+		return
+	}
+	log = log.With("file", name)
+	out, d, err := s.Config.Load().RenderFile(name, req, s.urls(), s.assetDirs(log))
+	switch {
+	case errors.Is(err, bootconfig.ErrFileNotAllowed), errors.Is(err, bootconfig.ErrNoSuchFile):
+		log.Warn("http: file refused", "reason", err)
+		http.NotFound(w, r)
+		return
+	case err != nil:
+		s.fail(w, r, http.StatusInternalServerError, "render file", err)
+		return
+	}
+	ctype := mime.TypeByExtension(path.Ext(name))
+	if ctype == "" {
+		ctype = "text/plain; charset=utf-8"
+	}
+	log.Info("http: file served", "machine", d.Machine.Name, "bytes", len(out))
+	writeBody(w, ctype, out)
+}
+
 // bootScript serves the script DHCP hands to iPXE clients.
 func (s *Server) bootScript(w http.ResponseWriter, r *http.Request) {
 	out, err := s.Config.Load().RenderBootScript(s.urls())
@@ -36,28 +73,44 @@ func (s *Server) bootScript(w http.ResponseWriter, r *http.Request) {
 	writeScript(w, out)
 }
 
-// ipxeMenu serves one machine's menu; an unknown MAC gets the default.
-func (s *Server) ipxeMenu(w http.ResponseWriter, r *http.Request) {
+// request parses the MAC in the URL and the iPXE arch and platform in the
+// query into a menus.Request, writing 400 and returning false on a bad MAC.
+func (s *Server) request(w http.ResponseWriter, r *http.Request) (menus.Request, *slog.Logger, bool) {
 	mac, err := menus.ParseMAC(chi.URLParam(r, "mac"))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
+		return menus.Request{}, nil, false
 	}
 	req := menus.Request{MAC: mac, ClientIP: remoteAddr(r)}
 	if v := r.URL.Query().Get("arch"); ipxeToken.MatchString(v) {
-		req.Arch = v
+		req.BuildArch = v
 	}
 	if v := r.URL.Query().Get("platform"); ipxeToken.MatchString(v) {
 		req.Platform = v
 	}
-	log := logger(r).With("mac", mac.String(), "arch", req.Arch, "platform", req.Platform)
-	dirs, scanErr := s.scanner.Dirs()
-	if scanErr != nil {
-		log.Warn("http: cannot list assets directory", "err", scanErr)
-	}
-	out, d, err := s.Config.Load().RenderMenu(bootconfig.IPXEMenu, req, s.urls(), dirs)
+	req.Arch = menus.ArchFromIPXE(req.BuildArch, req.Platform)
+	log := logger(r).With("mac", mac.String(), "arch", req.Arch)
+	return req, log, true
+}
+
+// assetDirs returns the asset folders, logging a listing failure.
+func (s *Server) assetDirs(log *slog.Logger) []menus.AssetDir {
+	dirs, err := s.scanner.Dirs()
 	if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, "render menu for "+mac.String(), err)
+		log.Warn("http: cannot list assets directory", "err", err)
+	}
+	return dirs
+}
+
+// ipxeMenu serves one machine's menu; an unknown MAC gets the default.
+func (s *Server) ipxeMenu(w http.ResponseWriter, r *http.Request) {
+	req, log, ok := s.request(w, r)
+	if !ok {
+		return
+	}
+	out, d, err := s.Config.Load().RenderMenu(bootconfig.IPXEMenu, req, s.urls(), s.assetDirs(log))
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "render menu for "+req.MAC.String(), err)
 		return
 	}
 	for _, n := range d.Notes {
@@ -79,8 +132,13 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, status int, what s
 }
 
 func writeScript(w http.ResponseWriter, body []byte) {
+	writeBody(w, "text/plain; charset=utf-8", body)
+}
+
+// writeBody writes a complete rendered body that must not be cached.
+func writeBody(w http.ResponseWriter, ctype string, body []byte) {
 	h := w.Header()
-	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Content-Type", ctype)
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	h.Set("Cache-Control", "no-store")
 	w.Write(body)

@@ -69,6 +69,7 @@ func (s *Server) routes() http.Handler {
 	r.Use(middleware.RequestID, s.logRequests, middleware.Recoverer)
 	r.Get("/boot.ipxe", s.bootScript)
 	r.Get("/ipxe/{mac}", s.ipxeMenu)
+	r.Get("/files/{mac}/*", s.machineFile)
 	s.assetRoutes(r)
 	r.Get("/healthz", s.healthz)
 	return r

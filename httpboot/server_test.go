@@ -23,6 +23,7 @@ const machines = `machines:
     default: testos
     timeout: 1s
     args: bootwright.test=vm-one
+    files: [hello.txt, forbidden/]
 `
 
 // newTestServer returns a Server over a temp config dir and assets dir
@@ -32,6 +33,10 @@ func newTestServer(t *testing.T) (*Server, string) {
 	cfg, assets, outside := t.TempDir(), t.TempDir(), t.TempDir()
 	must(t, os.MkdirAll(filepath.Join(cfg, "menus"), 0o755))
 	must(t, os.WriteFile(filepath.Join(cfg, "menus", "machines.yaml"), []byte(machines), 0o644))
+	must(t, os.MkdirAll(filepath.Join(cfg, "templates", "files"), 0o755))
+	must(t, os.WriteFile(filepath.Join(cfg, "templates", "files", "hello.txt.tmpl"),
+		[]byte("hello {{ .Machine.Name }} from {{ .Request.ClientIP }}\n"), 0o644))
+	must(t, os.WriteFile(filepath.Join(cfg, "templates", "files", "other.txt.tmpl"), []byte("other\n"), 0o644))
 	must(t, os.MkdirAll(filepath.Join(assets, "testos"), 0o755))
 	must(t, os.WriteFile(filepath.Join(assets, "testos", "vmlinuz"), []byte("0123456789abcdef"), 0o644))
 	must(t, os.WriteFile(filepath.Join(assets, "testos", "initrd.gz"), []byte("initrd"), 0o644))
@@ -108,6 +113,11 @@ func TestRoutes(t *testing.T) {
 		"missing asset":                          {"GET", "/assets/nope", nil, 404, ""},
 		"nbp over http for http boot":            {"GET", "/tftp/undionly.kpxe", nil, 200, "nbp"},
 		"healthz":                                {"GET", "/healthz", nil, 200, `"ok"`},
+		"machine file":                           {"GET", "/files/52-54-00-12-34-56/hello.txt", nil, 200, "hello vm-one from 192.0.2.1"},
+		"file not listed for the machine":        {"GET", "/files/52-54-00-12-34-56/other.txt", nil, 404, ""},
+		"file listed without a template":         {"GET", "/files/52-54-00-12-34-56/forbidden/x", nil, 404, ""},
+		"file for an unknown machine":            {"GET", "/files/02-00-00-00-00-09/hello.txt", nil, 404, ""},
+		"file with a bad mac":                    {"GET", "/files/nope/hello.txt", nil, 400, "invalid MAC"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

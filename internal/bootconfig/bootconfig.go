@@ -5,6 +5,7 @@
 package bootconfig
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -85,6 +86,38 @@ func (b *Bundle) RenderMenu(tmpl string, req menus.Request, srv menus.Server, as
 	d, err := b.Menus.Resolve(req, srv, assets)
 	if err != nil {
 		return nil, nil, err
+	}
+	out, err := b.Templates.Render(tmpl, d)
+	if err != nil {
+		return nil, d, fmt.Errorf("machine %s: %w", d.Machine.Name, err)
+	}
+	return out, d, nil
+}
+
+// FilesDir is the folder under templates/ holding per-machine files.
+const FilesDir = "files"
+
+// Errors from RenderFile that mean "not found" rather than "broken".
+var (
+	ErrFileNotAllowed = errors.New("file not listed for this machine")
+	ErrNoSuchFile     = errors.New("no template for this file")
+)
+
+// RenderFile renders the per-machine file name (templates/files/<name>.tmpl)
+// for the machine in req. It fails with ErrFileNotAllowed when the
+// machine's menu, group or machine entry does not list the file, and with
+// ErrNoSuchFile when there is no such template.
+func (b *Bundle) RenderFile(name string, req menus.Request, srv menus.Server, assets []menus.AssetDir) ([]byte, *menus.Data, error) {
+	d, err := b.Menus.Resolve(req, srv, assets)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !d.AllowsFile(name) {
+		return nil, d, fmt.Errorf("%s for machine %s (menu %s lists %v): %w", name, d.Machine.Name, d.Menu.Name, d.Files(), ErrFileNotAllowed)
+	}
+	tmpl := FilesDir + "/" + name
+	if !b.Templates.Has(tmpl) {
+		return nil, d, fmt.Errorf("%s: no %s/%s%s: %w", name, templates.Dir, tmpl, templates.Ext, ErrNoSuchFile)
 	}
 	out, err := b.Templates.Render(tmpl, d)
 	if err != nil {
