@@ -52,6 +52,10 @@ type Data struct {
 	Menu    MenuData
 	Vars    map[string]any // defaults < group < machine
 	Loader  string         // ipxe, pxelinux or grub
+	// Callback is the URL an installer calls when it has finished (a POST
+	// from kickstart %post, preseed late_command, autoinstall late-commands
+	// or Windows SetupComplete); empty when install tracking is off.
+	Callback string
 	// Notes are problems found while resolving that did not stop it, such
 	// as a default entry that does not exist. They are logged and written
 	// into rendered menus as comments.
