@@ -52,7 +52,7 @@ func (s *Server) machineFile(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	case err != nil:
-		s.fail(w, r, http.StatusInternalServerError, "render file", err)
+		s.fail(w, r, http.StatusInternalServerError, "render file for machine "+machineName(d), err)
 		return
 	}
 	ctype := mime.TypeByExtension(path.Ext(name))
@@ -110,11 +110,14 @@ func (s *Server) ipxeMenu(w http.ResponseWriter, r *http.Request) {
 	}
 	out, d, err := s.Config.Load().RenderMenu(bootconfig.IPXEMenu, req, s.urls(), s.assetDirs(log))
 	if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, "render menu for "+req.MAC.String(), err)
+		s.fail(w, r, http.StatusInternalServerError, "render menu for machine "+machineName(d), err)
 		return
 	}
 	for _, n := range d.Notes {
 		log.Warn("http: menu note", "note", n)
+	}
+	for _, e := range d.Errors {
+		log.Error("http: menu entry left out", "machine", d.Machine.Name, "err", e)
 	}
 	log.Info("http: menu served", "machine", d.Machine.Name, "known", d.Machine.Known, "menu", d.Menu.Name, "default", d.Menu.Default)
 	writeScript(w, out)
@@ -129,6 +132,14 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, status int, what string, err error) {
 	logger(r).Error("http: "+what, "err", err)
 	http.Error(w, http.StatusText(status), status)
+}
+
+// machineName names the machine of d for logs, "?" when resolving failed.
+func machineName(d *menus.Data) string {
+	if d == nil {
+		return "?"
+	}
+	return d.Machine.Name
 }
 
 func writeScript(w http.ResponseWriter, body []byte) {

@@ -60,8 +60,13 @@ type Data struct {
 	// as a default entry that does not exist. They are logged and written
 	// into rendered menus as comments.
 	Notes []string
+	// Errors are entries left out because they failed to expand (a
+	// template error, a value with a newline). The server logs them;
+	// check and reload refuse a config that has any.
+	Errors []error
 
-	files []string // per-machine files this machine may fetch
+	files    []string // per-machine files this machine may fetch
+	fileRefs []string // names passed to FileURL while resolving
 }
 
 // MachineData is the machine part of Data.
@@ -105,6 +110,7 @@ type Initrd struct{ Name, URL string }
 // served at /files/<mac>/<name>. It is meant for kernel arguments such as
 // "inst.ks={{ .FileURL "kickstart.ks" }}".
 func (d *Data) FileURL(name string) string {
+	d.fileRefs = append(d.fileRefs, name)
 	return d.Server.URL + "/files/" + strings.ReplaceAll(d.Machine.MAC, ":", "-") + "/" + (&url.URL{Path: name}).EscapedPath()
 }
 
@@ -125,6 +131,10 @@ func (d *Data) AllowsFile(name string) bool {
 		return f == name || strings.HasSuffix(f, "/") && strings.HasPrefix(name, f)
 	})
 }
+
+// FileRefs returns the names templates passed to FileURL so far, so that
+// a check can make sure each is one the machine may fetch.
+func (d *Data) FileRefs() []string { return slices.Clone(d.fileRefs) }
 
 // Files returns the per-machine files this machine may fetch.
 func (d *Data) Files() []string { return slices.Clone(d.files) }

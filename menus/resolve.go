@@ -109,7 +109,10 @@ func (d *Data) resolveMenu(c *Config, menu *Menu, prefix, extraArgs string, asse
 		e := &menu.Entries[i]
 		es, err := d.expand(e, extraArgs, assets)
 		if err != nil {
-			return nil, err
+			// One broken entry must not take the machine's menu down: it
+			// is left out and reported (check and reload refuse it).
+			d.Errors = append(d.Errors, err)
+			continue
 		}
 		for _, r := range es {
 			if seen[r.Name] {
@@ -176,7 +179,7 @@ func (d *Data) expand(e *Entry, extraArgs string, assets []AssetDir) ([]Resolved
 	exec := func(t templates.Text) string {
 		s, xerr := t.Execute(d)
 		if xerr != nil && err == nil {
-			err = fmt.Errorf("%s: entry %q for machine %s: %w", e.pos, e.Name, d.Machine.Name, xerr)
+			err = fmt.Errorf("%s: entry %q: %w", e.pos, e.Name, xerr)
 		}
 		return s
 	}

@@ -45,8 +45,20 @@ func envName(name string) string {
 	return "BOOTWRIGHT_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
 }
 
-// parseWithEnv applies BOOTWRIGHT_* variables from getenv, then args.
+// parseWithEnv applies BOOTWRIGHT_* variables from getenv, then args, and
+// refuses positional arguments.
 func parseWithEnv(fs *flag.FlagSet, args []string, getenv func(string) string) error {
+	if err := parseWithEnvAllowArgs(fs, args, getenv); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}
+
+// parseWithEnvAllowArgs is parseWithEnv leaving positional arguments in fs.
+func parseWithEnvAllowArgs(fs *flag.FlagSet, args []string, getenv func(string) string) error {
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
 		if v := getenv(envName(f.Name)); v != "" && err == nil {
@@ -58,11 +70,5 @@ func parseWithEnv(fs *flag.FlagSet, args []string, getenv func(string) string) e
 	if err != nil {
 		return err
 	}
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	return nil
+	return fs.Parse(args)
 }

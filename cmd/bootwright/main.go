@@ -1,8 +1,10 @@
 // Command bootwright is a network-boot server: DHCP (proxy or full),
 // TFTP for the iPXE NBPs, and HTTP for per-machine menus and kernels.
 //
-//	bootwright serve [flags]   run the server (flags also as BOOTWRIGHT_* env)
-//	bootwright version         print the version
+//	bootwright serve [flags]           run the server (flags also as BOOTWRIGHT_* env)
+//	bootwright check [flags] [DIR]     check a config directory, as in CI
+//	bootwright render [flags] PATH     print what the server serves for PATH
+//	bootwright version                 print the version
 package main
 
 import (
@@ -25,6 +27,8 @@ const usage = `usage: bootwright <command> [flags]
 
 commands:
   serve     run the DHCP, TFTP and HTTP servers (bootwright serve -h for flags)
+  check     load a config directory and render everything; exit 1 on any problem
+  render    print what the server would serve a machine for a path
   version   print the version
 `
 
@@ -42,6 +46,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch args[0] {
 	case "serve":
 		return runServe(ctx, args[1:], getenv, stderr)
+	case "check":
+		return runCheck(args[1:], getenv, stdout, stderr)
+	case "render":
+		return runRender(args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "bootwright", versionString())
 		return 0
@@ -56,11 +64,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 func runServe(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
 	fs, f := newServeFlagSet(stderr)
 	if err := parseWithEnv(fs, args, getenv); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		fmt.Fprintln(stderr, "bootwright serve:", err)
-		return 2
+		return usageError(stderr, "serve", err)
 	}
 	c, err := buildConfig(f, netLookup{netutil.DefaultInterface, netutil.InterfaceIPv4})
 	if err != nil {
@@ -73,6 +77,16 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return 1
 	}
 	return 0
+}
+
+// usageError reports a flag or argument error of a subcommand and returns
+// its exit code: 0 for -h, 2 otherwise.
+func usageError(stderr io.Writer, cmd string, err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	fmt.Fprintf(stderr, "bootwright %s: %v\n", cmd, err)
+	return 2
 }
 
 func newLogger(w io.Writer, c *config) *slog.Logger {

@@ -29,7 +29,8 @@ var required = []string{BootScript, IPXEMenu, GRUBMenu, PXELinuxMenu}
 
 // Bundle is a loaded, checked config tree.
 type Bundle struct {
-	Dir       string // the user's config directory; empty for defaults only
+	Dir       string // where it came from: a directory, a git commit, or "" for the defaults
+	Commit    string // the git commit it was loaded from, if any
 	Menus     *menus.Config
 	Templates *templates.Set
 }
@@ -43,23 +44,33 @@ func Defaults() (fs.FS, error) {
 }
 
 // Load loads the config tree in dir over the embedded defaults (dir may be
-// empty). Errors name the file and line.
+// empty). Files are read through an os.Root, so no path or symlink leads
+// outside dir. Everything is read into memory; dir is not used afterwards.
+// Errors name the file and line.
 func Load(dir string) (*Bundle, error) {
+	if dir == "" {
+		return LoadOver(nil, "")
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("config dir: %w", err)
+	}
+	defer root.Close()
+	return LoadOver(root.FS(), dir)
+}
+
+// LoadOver loads the config tree in upper (nil for none) layered over the
+// embedded defaults; source says where upper came from.
+func LoadOver(upper fs.FS, source string) (*Bundle, error) {
 	def, err := Defaults()
 	if err != nil {
 		return nil, fmt.Errorf("embedded defaults: %w", err)
 	}
 	fsys := fs.FS(def)
-	if dir != "" {
-		root, err := os.OpenRoot(dir)
-		if err != nil {
-			return nil, fmt.Errorf("config dir: %w", err)
-		}
-		// The Root stays open for the life of the process; its FS refuses
-		// paths and symlinks that leave dir.
-		fsys = layerfs.Overlay{Upper: root.FS(), Lower: def}
+	if upper != nil {
+		fsys = layerfs.Overlay{Upper: upper, Lower: def}
 	}
-	return LoadFS(dir, fsys)
+	return LoadFS(source, fsys)
 }
 
 // LoadFS loads a config tree from fsys; dir is only recorded.
@@ -88,10 +99,7 @@ func (b *Bundle) RenderMenu(tmpl string, req menus.Request, srv menus.Server, as
 		return nil, nil, err
 	}
 	out, err := b.Templates.Render(tmpl, d)
-	if err != nil {
-		return nil, d, fmt.Errorf("machine %s: %w", d.Machine.Name, err)
-	}
-	return out, d, nil
+	return out, d, err
 }
 
 // FilesDir is the folder under templates/ holding per-machine files.
@@ -120,10 +128,7 @@ func (b *Bundle) RenderFile(name string, req menus.Request, srv menus.Server, as
 		return nil, d, fmt.Errorf("%s: no %s/%s%s: %w", name, templates.Dir, tmpl, templates.Ext, ErrNoSuchFile)
 	}
 	out, err := b.Templates.Render(tmpl, d)
-	if err != nil {
-		return nil, d, fmt.Errorf("machine %s: %w", d.Machine.Name, err)
-	}
-	return out, d, nil
+	return out, d, err
 }
 
 // RenderBootScript renders the first script iPXE fetches.

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/bootwright/bootwright/internal/bootconfig"
+	"github.com/bootwright/bootwright/menus"
+)
+
+// runCheck implements `bootwright check [flags] [DIR]`: load the config
+// tree in DIR, render everything for every machine and arch, print each
+// problem on one line and exit 1 if there is any.
+func runCheck(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	assetsDir := fs.String("assets-dir", "", "assets directory, so asset entries are checked too")
+	publicURL := fs.String("public-url", "http://bootwright.invalid:8080", "base URL to render with")
+	strict := fs.Bool("strict", false, "treat warnings (such as a missing default entry) as problems")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: bootwright check [flags] [CONFIG-DIR]")
+		fs.PrintDefaults()
+	}
+	if err := parseCheckArgs(fs, args, getenv); err != nil {
+		return usageError(stderr, "check", err)
+	}
+	dir := fs.Arg(0)
+	if dir == "" {
+		dir = getenv(envName("config-dir"))
+	}
+	b, err := bootconfig.Load(dir)
+	if err != nil {
+		fmt.Fprintln(stdout, err)
+		return 1
+	}
+	opts := bootconfig.CheckOptions{Server: serverURLs(*publicURL), FileCheck: checkFile}
+	if *assetsDir != "" {
+		dirs, err := menus.ScanAssets(os.DirFS(*assetsDir))
+		if err != nil {
+			return usageError(stderr, "check", fmt.Errorf("--assets-dir: %w", err))
+		}
+		opts.Assets = dirs
+	}
+	errs, warns := b.Check(opts)
+	for _, p := range errs {
+		fmt.Fprintln(stdout, p)
+	}
+	for _, p := range warns {
+		fmt.Fprintln(stdout, "warning:", p)
+	}
+	if len(errs) > 0 || *strict && len(warns) > 0 {
+		fmt.Fprintf(stdout, "%s: %d problems, %d warnings\n", or(dir, "embedded defaults"), len(errs), len(warns))
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: ok (%d machines, %d groups, %d menus; %d warnings)\n", or(dir, "embedded defaults"),
+		len(b.Menus.Machines), len(b.Menus.Groups), len(b.Menus.Menus), len(warns))
+	return 0
+}
+
+// checkBundle runs the same check as `bootwright check` and returns its
+// problems as one error, so serve refuses to start on a config that would
+// fail machines.
+func checkBundle(b *bootconfig.Bundle, publicURL, assetsDir string) error {
+	opts := bootconfig.CheckOptions{Server: serverURLs(publicURL), FileCheck: checkFile}
+	if assetsDir != "" {
+		if dirs, err := menus.ScanAssets(os.DirFS(assetsDir)); err == nil {
+			opts.Assets = dirs
+		}
+	}
+	errs, _ := b.Check(opts)
+	if len(errs) == 0 {
+		return nil
+	}
+	lines := make([]string, len(errs))
+	for i, p := range errs {
+		lines[i] = p.String()
+	}
+	return fmt.Errorf("config %s has %d problems:\n%s", or(b.Dir, "(embedded defaults)"), len(errs), strings.Join(lines, "\n"))
+}
+
+// parseCheckArgs applies BOOTWRIGHT_* variables, then args; one
+// positional argument is allowed.
+func parseCheckArgs(fs *flag.FlagSet, args []string, getenv func(string) string) error {
+	if err := parseWithEnvAllowArgs(fs, args, getenv); err != nil {
+		return err
+	}
+	if fs.NArg() > 1 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(1))
+	}
+	return nil
+}
+
+// serverURLs derives the URLs templates see from a public base URL.
+func serverURLs(public string) menus.Server {
+	return menus.Server{URL: public, AssetsURL: public + "/assets"}
+}
+
+// checkFile validates rendered per-machine files; content checkers are
+// added in internal/answers.
+var checkFile func(name string, content []byte) []string

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+func runCmd(args ...string) (int, string) {
+	var out bytes.Buffer
+	code := run(context.Background(), args, func(string) string { return "" }, &out, &out)
+	return code, out.String()
+}
+
+func TestCheck(t *testing.T) {
+	code, out := runCmd("check", "testdata/bad")
+	if code != 1 {
+		t.Errorf("check of a broken tree exited %d, want 1:\n%s", code, out)
+	}
+	for _, want := range []string{
+		`menus/default.yaml:6: entry "typo": template: menus/default.yaml:6 args:1:10: executing "menus/default.yaml:6 args" at <.Vars.mirorr>: map has no entry for key "mirorr" [machine m1, machine m2, unknown machine]`,
+		`a menu entry uses FileURL "kickstart.ks", but menu default does not list it under files:`,
+		`template: templates/files/notes.txt.tmpl:2:`,
+		`map has no entry for key "only_m2_breaks" [machine m2]`,
+		"testdata/bad: 3 problems",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "notes.txt.tmpl:2") && strings.Contains(line, "machine m1") {
+			t.Errorf("the notes.txt problem should be reported for m2 only: %s", line)
+		}
+	}
+
+	if code, out := runCmd("check"); code != 0 || !strings.Contains(out, "embedded defaults: ok") {
+		t.Errorf("check of the defaults = %d:\n%s", code, out)
+	}
+	if code, out := runCmd("check", "testdata/nope"); code != 1 || !strings.Contains(out, "config dir") {
+		t.Errorf("check of a missing dir = %d:\n%s", code, out)
+	}
+}
+
+func TestRender(t *testing.T) {
+	tests := map[string]struct {
+		args []string
+		code int
+		want string
+	}{
+		"a broken entry is left out of the menu": {[]string{"--mac", "52:54:00:00:00:01", "--arch", "bios", "--public-url", "http://s:1", "--config-dir", "testdata/bad", "/ipxe"}, 0,
+			"# left out: menus/default.yaml:6: entry \"typo\""},
+		"boot script": {[]string{"--public-url", "http://s:1", "/boot.ipxe"}, 0, "chain --autofree http://s:1/ipxe/${mac:hexhyp}"},
+		"default menu for a MAC in the path": {[]string{"--public-url", "http://s:1", "--arch", "bios", "/ipxe/02-00-00-00-00-01"}, 0,
+			"sanboot --no-describe --drive 0x80"},
+		"efi local boot exits": {[]string{"--public-url", "http://s:1", "--mac", "02:00:00:00:00:01", "ipxe"}, 0, "\nexit\n"},
+		"file for the machine": {[]string{"--mac", "52:54:00:00:00:01", "--config-dir", "testdata/bad", "/files/notes.txt"}, 0, "notes for m1\n"},
+		"file not listed":      {[]string{"--mac", "52:54:00:00:00:01", "--config-dir", "testdata/bad", "/files/other"}, 1, "404"},
+		"missing mac":          {[]string{"/ipxe"}, 2, "--mac"},
+		"bad path":             {[]string{"/etc/passwd"}, 2, "unknown path"},
+		"bad arch":             {[]string{"--arch", "pdp11", "/boot.ipxe"}, 2, "--arch"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			code, out := runCmd(append([]string{"render"}, tc.args...)...)
+			if code != tc.code || !strings.Contains(out, tc.want) {
+				t.Errorf("render %q = %d, want %d and output containing %q:\n%s", tc.args, code, tc.code, tc.want, out)
+			}
+		})
+	}
+}

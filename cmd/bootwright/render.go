@@ -1,0 +1,143 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/bootwright/bootwright/httpboot"
+	"github.com/bootwright/bootwright/internal/bootconfig"
+	"github.com/bootwright/bootwright/internal/netutil"
+	"github.com/bootwright/bootwright/menus"
+)
+
+// ipxeQuery is the query iPXE sends for each arch (see boot.ipxe).
+var ipxeQuery = map[string]string{
+	menus.ArchBIOS:     "arch=i386&platform=pcbios",
+	menus.ArchEFIx64:   "arch=x86_64&platform=efi",
+	menus.ArchEFIIA32:  "arch=i386&platform=efi",
+	menus.ArchEFIARM64: "arch=arm64&platform=efi",
+	menus.ArchEFIARM32: "arch=arm32&platform=efi",
+}
+
+// runRender implements `bootwright render --mac MAC [--arch A] PATH`: it
+// sends PATH through the server's own HTTP handler, in process, and prints
+// the body, so the bytes are exactly what the server would serve.
+func runRender(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("render", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	macFlag := fs.String("mac", "", "the machine's MAC address")
+	arch := fs.String("arch", menus.ArchEFIx64, "client arch: bios, efi-x64, efi-ia32, efi-arm64 or efi-arm32")
+	clientIP := fs.String("client-ip", "", "address the request comes from (default: the machine's reserved ip, else 192.0.2.1)")
+	configDir := fs.String("config-dir", "", "config directory (as for serve)")
+	assetsDir := fs.String("assets-dir", "", "assets directory (as for serve)")
+	publicURL := fs.String("public-url", "", "base URL (as for serve; default http://<default interface address>:8080)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: bootwright render [flags] PATH\n\nPATH is what a client asks for: /boot.ipxe, /ipxe, /ipxe/MAC, /files/NAME or /files/MAC/NAME.")
+		fs.PrintDefaults()
+	}
+	if err := parseWithEnvAllowArgs(fs, args, getenv); err != nil {
+		return usageError(stderr, "render", err)
+	}
+	if fs.NArg() != 1 {
+		return usageError(stderr, "render", errors.New("want exactly one PATH"))
+	}
+	q, ok := ipxeQuery[*arch]
+	if !ok {
+		return usageError(stderr, "render", fmt.Errorf("--arch %q: want bios, efi-x64, efi-ia32, efi-arm64 or efi-arm32", *arch))
+	}
+	target, err := renderTarget(fs.Arg(0), *macFlag)
+	if err != nil {
+		return usageError(stderr, "render", err)
+	}
+	b, err := bootconfig.Load(*configDir)
+	if err != nil {
+		fmt.Fprintln(stderr, "bootwright render:", err)
+		return 1
+	}
+	hs := &httpboot.Server{Config: bootconfig.NewLive(b), PublicURL: or(*publicURL, defaultPublicURL())}
+	if *assetsDir != "" {
+		root, err := os.OpenRoot(*assetsDir)
+		if err != nil {
+			return usageError(stderr, "render", fmt.Errorf("--assets-dir: %w", err))
+		}
+		defer root.Close()
+		hs.Assets = root.FS()
+	}
+	req := httptest.NewRequest(http.MethodGet, target+"?"+q, nil)
+	req.RemoteAddr = netip.AddrPortFrom(renderClientIP(b, *clientIP, target), 40000).String()
+	rec := httptest.NewRecorder()
+	hs.Handler().ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		fmt.Fprintf(stderr, "bootwright render: GET %s: %d %s\n", target, rec.Code, strings.TrimSpace(rec.Body.String()))
+		return 1
+	}
+	stdout.Write(rec.Body.Bytes())
+	return 0
+}
+
+// renderTarget turns the PATH argument and --mac into a server path.
+func renderTarget(p, mac string) (string, error) {
+	p = "/" + strings.TrimPrefix(p, "/")
+	needMAC := func() (string, error) {
+		hw, err := menus.ParseMAC(mac)
+		if err != nil {
+			return "", fmt.Errorf("--mac: %w", err)
+		}
+		return strings.ReplaceAll(hw.String(), ":", "-"), nil
+	}
+	switch {
+	case p == "/boot.ipxe":
+		return p, nil
+	case p == "/ipxe":
+		m, err := needMAC()
+		return "/ipxe/" + m, err
+	case strings.HasPrefix(p, "/ipxe/"):
+		return p, nil
+	case strings.HasPrefix(p, "/files/"):
+		rest := strings.TrimPrefix(p, "/files/")
+		if first, _, ok := strings.Cut(rest, "/"); ok {
+			if _, err := menus.ParseMAC(first); err == nil {
+				return p, nil
+			}
+		}
+		m, err := needMAC()
+		return "/files/" + m + "/" + (&url.URL{Path: rest}).EscapedPath(), err
+	}
+	return "", fmt.Errorf("unknown path %q (want /boot.ipxe, /ipxe, /ipxe/MAC, /files/NAME or /files/MAC/NAME)", p)
+}
+
+// renderClientIP picks the request's source address: --client-ip, else
+// the machine's reserved address, else a documentation address.
+func renderClientIP(b *bootconfig.Bundle, flagIP, target string) netip.Addr {
+	if a, err := netip.ParseAddr(flagIP); err == nil {
+		return a
+	}
+	parts := strings.Split(target, "/")
+	if len(parts) > 2 {
+		if hw, err := menus.ParseMAC(parts[2]); err == nil {
+			if m := b.Menus.Machines[hw.String()]; m != nil && m.IP.IsValid() {
+				return m.IP.Addr
+			}
+		}
+	}
+	return netip.MustParseAddr("192.0.2.1")
+}
+
+// defaultPublicURL is what serve derives with no flags: the default
+// interface's address on port 8080.
+func defaultPublicURL() string {
+	if name, err := netutil.DefaultInterface(); err == nil {
+		if p, err := netutil.InterfaceIPv4(name); err == nil {
+			return "http://" + p.Addr().String() + ":8080"
+		}
+	}
+	return "http://127.0.0.1:8080"
+}

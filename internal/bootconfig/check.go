@@ -1,0 +1,192 @@
+package bootconfig
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/bootwright/bootwright/menus"
+)
+
+// Problem is one thing Check found wrong, with the machines it affects.
+type Problem struct {
+	Msg      string   // starts with file:line when one is known
+	Machines []string // the machines (or stand-ins) that hit it, in order
+	Arches   map[string][]string
+}
+
+// String formats the problem on one line: the message, then the machines
+// that hit it, each with the arches it failed under unless it failed
+// under all of them.
+func (p Problem) String() string {
+	var who []string
+	for _, m := range p.Machines {
+		if a := p.Arches[m]; len(a) < len(checkArches) {
+			m += " (" + strings.Join(a, ", ") + ")"
+		}
+		who = append(who, m)
+	}
+	if len(who) > 4 {
+		who = append(who[:4], fmt.Sprintf("%d more", len(who)-4))
+	}
+	return fmt.Sprintf("%s [%s]", p.Msg, strings.Join(who, ", "))
+}
+
+// CheckOptions says what Check renders against.
+type CheckOptions struct {
+	Server menus.Server     // URLs to render with
+	Assets []menus.AssetDir // asset folders, when known
+	// FileCheck validates a rendered per-machine file and returns problems
+	// as "line N: message" strings; nil skips content checks.
+	FileCheck func(name string, content []byte) []string
+}
+
+// checkArches maps each client arch to the iPXE buildarch and platform
+// that announce it.
+var checkArches = []struct{ arch, buildarch, platform string }{
+	{menus.ArchBIOS, "i386", "pcbios"},
+	{menus.ArchEFIx64, "x86_64", "efi"},
+	{menus.ArchEFIIA32, "i386", "efi"},
+	{menus.ArchEFIARM64, "arm64", "efi"},
+	{menus.ArchEFIARM32, "arm32", "efi"},
+}
+
+// Check renders every menu template and every per-machine file for every
+// listed machine, for a stand-in machine of every group, and for an
+// unknown machine, each under every arch. It returns errors (the server
+// would answer 500) and warnings (such as a default entry that is missing,
+// which may be an asset folder that exists only on the server).
+func (b *Bundle) Check(opts CheckOptions) (errs, warnings []Problem) {
+	c := &checker{b: b, opts: opts, errs: map[string]*Problem{}, warns: map[string]*Problem{}}
+	for _, t := range b.checkTargets() {
+		for _, a := range checkArches {
+			req := menus.Request{MAC: t.mac, Arch: a.arch, BuildArch: a.buildarch, Platform: a.platform, ClientIP: t.ip}
+			c.run(req, t.name, a.arch)
+		}
+	}
+	return c.sorted(c.errs, c.errOrder), c.sorted(c.warns, c.warnOrder)
+}
+
+type checkTarget struct {
+	name string
+	mac  net.HardwareAddr
+	ip   netip.Addr
+}
+
+// checkTargets lists the machines to render: every listed machine, one
+// stand-in per group (its MAC prefix, an address in its subnet) and an
+// unknown machine.
+func (b *Bundle) checkTargets() []checkTarget {
+	var out []checkTarget
+	for _, m := range b.Menus.Machines {
+		out = append(out, checkTarget{name: "machine " + m.Name, mac: m.MAC.HardwareAddr, ip: m.IP.Addr})
+	}
+	for _, g := range b.Menus.Groups {
+		t := checkTarget{name: "group " + g.Name, mac: net.HardwareAddr{0x02, 0, 0, 0, 0, 0}}
+		if len(g.Match.MACs) > 0 {
+			h := strings.ToLower(strings.NewReplacer(":", "", "-", "", ".", "").Replace(g.Match.MACs[0]))
+			h += strings.Repeat("0", 12-len(h))
+			if hw, err := net.ParseMAC(h[0:2] + ":" + h[2:4] + ":" + h[4:6] + ":" + h[6:8] + ":" + h[8:10] + ":" + h[10:12]); err == nil {
+				t.mac = hw
+			}
+		}
+		if g.Match.Subnet != nil {
+			t.ip = g.Match.Subnet.Addr().Next()
+		}
+		out = append(out, t)
+	}
+	out = append(out, checkTarget{name: "unknown machine", mac: net.HardwareAddr{0x02, 0xbe, 0xef, 0, 0, 0}})
+	slices.SortStableFunc(out, func(a, b checkTarget) int { return strings.Compare(a.name, b.name) })
+	return out
+}
+
+type checker struct {
+	b                   *Bundle
+	opts                CheckOptions
+	errs, warns         map[string]*Problem
+	errOrder, warnOrder []string
+}
+
+func (c *checker) add(m map[string]*Problem, order *[]string, msg, who, arch string) {
+	p, ok := m[msg]
+	if !ok {
+		p = &Problem{Msg: msg, Arches: map[string][]string{}}
+		m[msg] = p
+		*order = append(*order, msg)
+	}
+	if !slices.Contains(p.Machines, who) {
+		p.Machines = append(p.Machines, who)
+	}
+	if !slices.Contains(p.Arches[who], arch) {
+		p.Arches[who] = append(p.Arches[who], arch)
+	}
+}
+
+func (c *checker) sorted(m map[string]*Problem, order []string) []Problem {
+	var out []Problem
+	for _, k := range order {
+		out = append(out, *m[k])
+	}
+	return out
+}
+
+// run renders everything for one request.
+func (c *checker) run(req menus.Request, who, arch string) {
+	var data *menus.Data
+	for _, tmpl := range []string{IPXEMenu, GRUBMenu, PXELinuxMenu} {
+		_, d, err := c.b.RenderMenu(tmpl, req, c.opts.Server, c.opts.Assets)
+		if err != nil {
+			c.add(c.errs, &c.errOrder, err.Error(), who, arch)
+			continue
+		}
+		data = d
+	}
+	if data == nil {
+		return
+	}
+	for _, n := range data.Notes {
+		c.add(c.warns, &c.warnOrder, n, who, arch)
+	}
+	for _, err := range data.Errors {
+		c.add(c.errs, &c.errOrder, err.Error(), who, arch)
+	}
+	for _, ref := range data.FileRefs() {
+		if !data.AllowsFile(ref) {
+			c.add(c.errs, &c.errOrder, fmt.Sprintf("a menu entry uses FileURL %q, but menu %s does not list it under files:", ref, data.Menu.Name), who, arch)
+		}
+	}
+	for _, name := range c.fileNames(data) {
+		out, _, err := c.b.RenderFile(name, req, c.opts.Server, c.opts.Assets)
+		if err != nil {
+			c.add(c.errs, &c.errOrder, err.Error(), who, arch)
+			continue
+		}
+		if c.opts.FileCheck == nil {
+			continue
+		}
+		for _, p := range c.opts.FileCheck(name, out) {
+			c.add(c.errs, &c.errOrder, fmt.Sprintf("%s/%s/%s (rendered) %s", "templates", FilesDir, name, p), who, arch)
+		}
+	}
+}
+
+// fileNames expands the machine's allowed files (folders included) to the
+// templates that exist; a listed file without a template is an error.
+func (c *checker) fileNames(d *menus.Data) []string {
+	var names []string
+	for _, f := range d.Files() {
+		if strings.HasSuffix(f, "/") {
+			for _, t := range c.b.Templates.Names() {
+				if n, ok := strings.CutPrefix(t, FilesDir+"/"+f); ok && n != "" {
+					names = append(names, f+n)
+				}
+			}
+			continue
+		}
+		names = append(names, f)
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
+}
