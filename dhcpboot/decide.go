@@ -1,7 +1,9 @@
 package dhcpboot
 
 import (
+	"cmp"
 	"fmt"
+	"net/netip"
 	"strings"
 )
 
@@ -46,6 +48,14 @@ func DefaultBootFiles(efiNBP string) map[Arch]string {
 	}
 }
 
+// Host is what the machines file says about one MAC.
+type Host struct {
+	IP         netip.Addr // reserved address in full mode (invalid: none)
+	Hostname   string     // option 12
+	IPXEScript string     // URL handed to this machine when it runs iPXE (empty: Policy.IPXEScript)
+	BootFile   string     // NBP (or HTTP Boot file) for this machine's firmware (empty: by arch)
+}
+
 // Decision is the outcome of Decide.
 type Decision struct {
 	Boot        bool   // false: send no boot options
@@ -54,25 +64,31 @@ type Decision struct {
 	Reason      string // short machine-readable reason for logs and metrics
 }
 
-// Decide picks what a client boots. It is a pure function of the request
-// and the policy. The order of the cases matters:
+// Decide picks what a client boots. It is a pure function of the request,
+// what the machines file says about the client (the zero Host when
+// nothing) and the policy. The order of the cases matters:
 //
 //  1. A client already running iPXE (user class "iPXE" or option 175) also
 //     sends option 60 "PXEClient"; handing it the NBP again would loop
-//     forever, so it gets the HTTP script instead.
+//     forever, so it gets the HTTP script instead: its own (h.IPXEScript)
+//     or the server's.
 //  2. UEFI HTTP Boot clients ("HTTPClient", RFC 4578 arches 16, 19) must get
 //     an http:// URL and option 60 "HTTPClient" echoed (UEFI 2.5+ 24.7).
 //  3. PXE firmware ("PXEClient", PXE 2.1) gets the NBP for its arch over TFTP.
 //  4. Anything else is not a network-boot client.
-func Decide(c Client, p Policy) Decision {
+//
+// A machine's own h.BootFile replaces the arch's file for cases 2 and 3,
+// but never turns an arch that cannot boot that way into one that can.
+func Decide(c Client, h Host, p Policy) Decision {
 	switch {
 	case c.IPXE:
-		if p.IPXEScript == "" {
+		script := cmp.Or(h.IPXEScript, p.IPXEScript)
+		if script == "" {
 			return Decision{Reason: reasonNoFile}
 		}
-		return Decision{Boot: true, BootFile: p.IPXEScript, VendorClass: vendorPXE, Reason: reasonIPXE}
+		return Decision{Boot: true, BootFile: script, VendorClass: vendorPXE, Reason: reasonIPXE}
 	case c.IsHTTPClient():
-		name, ok := p.BootFiles[c.Arch]
+		name, ok := bootFile(c, h, p)
 		if !ok || !c.Arch.IsHTTP() {
 			return Decision{Reason: reasonNoFile}
 		}
@@ -81,13 +97,22 @@ func Decide(c Client, p Policy) Decision {
 		}
 		return Decision{Boot: true, BootFile: name, VendorClass: vendorHTTP, Reason: reasonHTTP}
 	case c.IsPXEClient():
-		name, ok := p.BootFiles[c.Arch]
+		name, ok := bootFile(c, h, p)
 		if !ok || c.Arch.IsHTTP() {
 			return Decision{Reason: reasonNoFile}
 		}
 		return Decision{Boot: true, BootFile: name, VendorClass: vendorPXE, Reason: reasonPXE}
 	}
 	return Decision{Reason: reasonNotPXE}
+}
+
+// bootFile is the machine's own file, else the one for its arch.
+func bootFile(c Client, h Host, p Policy) (string, bool) {
+	if h.BootFile != "" {
+		return h.BootFile, true
+	}
+	name, ok := p.BootFiles[c.Arch]
+	return name, ok && name != ""
 }
 
 // String formats a decision for logs.

@@ -75,7 +75,7 @@ func TestDecide(t *testing.T) {
 				p = testPolicy()
 			}
 			c := parse(t, request(t, dhcpv4.MessageTypeDiscover, tc.kind))
-			if diff := cmp.Diff(tc.want, Decide(c, p)); diff != "" {
+			if diff := cmp.Diff(tc.want, Decide(c, Host{}, p)); diff != "" {
 				t.Errorf("Decide (-want +got):\n%s", diff)
 			}
 		})

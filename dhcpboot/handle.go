@@ -1,7 +1,6 @@
 package dhcpboot
 
 import (
-	"errors"
 	"fmt"
 	"net/netip"
 	"time"
@@ -44,81 +43,143 @@ func ParseMode(s string) (Mode, error) {
 // offerHold is how long an offered address is kept for the client's REQUEST.
 const offerHold = 30 * time.Second
 
-// errIgnore explains why a request gets no reply; it is not a failure.
-type errIgnore string
+// result is what handling one request came to: a reply to send (after
+// ops are durable), or why there is none.
+type result struct {
+	reply  *dhcpv4.DHCPv4
+	out    Outcome
+	why    string    // reason, when there is no reply
+	ops    []leaseOp // lease changes to persist before the reply goes out
+	subnet *Subnet
+}
 
-func (e errIgnore) Error() string { return string(e) }
+func ignore(why string) result { return result{out: OutIgnored, why: why} }
 
-// handle decides the reply to one parsed request. port4011 says whether it
-// arrived on the PXE boot server port. It returns a nil reply and an
-// errIgnore when the request is to be left unanswered.
-func (s *Server) handle(req *dhcpv4.DHCPv4, c Client, d Decision, port4011 bool) (*dhcpv4.DHCPv4, error) {
-	if port4011 {
+// query is one parsed request with what was decided about it.
+type query struct {
+	req      *dhcpv4.DHCPv4
+	c        Client
+	h        Host
+	d        Decision
+	ifname   string // the receiving interface, when known
+	port4011 bool
+}
+
+// handle decides the reply to one admitted request.
+func (s *Server) handle(r query) result {
+	c, d := r.c, r.d
+	if r.port4011 {
 		// PXE 2.1 section 2.2.6: the boot server answers a REQUEST (or
 		// INFORM) on port 4011 with an ACK carrying the boot file.
 		if (c.Type != dhcpv4.MessageTypeRequest && c.Type != dhcpv4.MessageTypeInform) || !d.Boot {
-			return nil, errIgnore(d.Reason + " on port 4011")
+			return ignore(d.Reason + " on port 4011")
 		}
-		return proxyReply(req, c, d, s.Address, dhcpv4.MessageTypeAck), nil
+		return result{reply: proxyReply(r.req, c, d, s.Address, dhcpv4.MessageTypeAck), out: OutAck}
 	}
 	if s.Mode == ModeFull {
-		return s.handleFull(req, c, d)
+		if c.PXE() && !d.Boot {
+			// A boot client we have no file for gets no offer at all,
+			// rather than an address and a boot that cannot work.
+			return ignore(d.Reason)
+		}
+		return s.handleFull(r)
 	}
 	if !d.Boot {
-		return nil, errIgnore(d.Reason)
+		return ignore(d.Reason)
 	}
 	switch {
 	case c.Type == dhcpv4.MessageTypeDiscover:
-		return proxyReply(req, c, d, s.Address, dhcpv4.MessageTypeOffer), nil
+		return result{reply: proxyReply(r.req, c, d, s.Address, dhcpv4.MessageTypeOffer), out: OutOffer}
 	case c.Type == dhcpv4.MessageTypeRequest && c.ServerID == s.Address:
 		// Some ROMs send the boot request to port 67 of the proxy they
 		// selected; answer it like port 4011.
-		return proxyReply(req, c, d, s.Address, dhcpv4.MessageTypeAck), nil
+		return result{reply: proxyReply(r.req, c, d, s.Address, dhcpv4.MessageTypeAck), out: OutAck}
 	}
-	return nil, errIgnore(c.Type.String() + " not for a proxy")
+	return ignore(c.Type.String() + " not for a proxy")
 }
 
 // handleFull runs the RFC 2131 server side for one request.
-func (s *Server) handleFull(req *dhcpv4.DHCPv4, c Client, d Decision) (*dhcpv4.DHCPv4, error) {
-	n := s.Network
+func (s *Server) handleFull(r query) result {
+	c := r.c
+	n := s.selectSubnet(c, r.ifname)
+	if n == nil {
+		return ignore("no subnet for this request")
+	}
+	pool := s.pools[s.subnetIndex(n)]
+	reserved := s.reservation(r, n)
+	self := s.serverAddr(n)
+	res := result{subnet: n}
 	switch c.Type {
 	case dhcpv4.MessageTypeDiscover:
-		addr, err := s.pool.Offer(c.MAC, c.RequestedIP, offerHold)
+		addr, err := pool.Offer(c.MAC, c.RequestedIP, reserved, offerHold)
 		if err != nil {
-			return nil, fmt.Errorf("offer to %s: %w", c.MAC, err)
+			return result{out: OutExhausted, why: fmt.Sprintf("subnet %s range %s: %v", n.Name(), n.Range, err), subnet: n}
 		}
-		return leaseReply(req, c, d, s.Address, n, addr, dhcpv4.MessageTypeOffer), nil
+		res.reply, res.out = leaseReply(r, self, n, addr, dhcpv4.MessageTypeOffer), OutOffer
 	case dhcpv4.MessageTypeRequest:
-		if c.ServerID.IsValid() && c.ServerID != s.Address {
-			return nil, errIgnore("client selected server " + c.ServerID.String())
-		}
-		want := c.RequestedIP
-		if !want.IsValid() {
-			want = c.ClientIP // RENEWING or REBINDING: the address is in ciaddr
-		}
-		if !want.IsValid() {
-			return nil, errIgnore("request names no address")
-		}
-		if err := s.pool.Commit(c.MAC, want, n.LeaseTime); err != nil {
-			// RFC 2131 4.3.2: a client asking for an address it cannot
-			// have (wrong network, another client's) is told so.
-			return nakReply(req, s.Address, err.Error()), nil
-		}
-		return leaseReply(req, c, d, s.Address, n, want, dhcpv4.MessageTypeAck), nil
+		return s.handleRequest(r, n, pool, reserved)
 	case dhcpv4.MessageTypeRelease:
-		s.pool.Release(c.MAC, c.ClientIP)
-		return nil, errIgnore("released " + c.ClientIP.String())
+		res.out, res.why = OutIgnored, "released "+c.ClientIP.String()
+		res.ops = pool.Release(c.MAC, c.ClientIP)
 	case dhcpv4.MessageTypeDecline:
-		s.pool.Decline(c.MAC, c.RequestedIP, n.LeaseTime)
-		return nil, errIgnore("declined " + c.RequestedIP.String())
+		res.out, res.why = OutIgnored, "declined "+c.RequestedIP.String()
+		res.ops = pool.Decline(c.MAC, c.RequestedIP, n.leaseTime())
 	case dhcpv4.MessageTypeInform:
-		return leaseReply(req, c, d, s.Address, n, netip.Addr{}, dhcpv4.MessageTypeAck), nil
+		// RFC 2131 3.4: options only, no address, no lease time.
+		res.reply, res.out = leaseReply(r, self, n, netip.Addr{}, dhcpv4.MessageTypeAck), OutAck
+	default:
+		return ignore("message type " + c.Type.String())
 	}
-	return nil, errIgnore("message type " + c.Type.String())
+	return res
 }
 
-// isIgnore reports whether err only explains an unanswered request.
-func isIgnore(err error) bool {
-	var e errIgnore
-	return errors.As(err, &e)
+// handleRequest answers a DHCPREQUEST (RFC 2131 4.3.2) in any of the
+// client states: SELECTING (option 54 names the server it chose),
+// INIT-REBOOT (option 50 only), RENEWING and REBINDING (ciaddr only).
+// bootwright is authoritative for its subnets: it confirms an address
+// nobody holds even when it has no record of the client.
+func (s *Server) handleRequest(r query, n *Subnet, pool *Pool, reserved netip.Addr) result {
+	c := r.c
+	self := s.serverAddr(n)
+	if c.ServerID.IsValid() && c.ServerID != self && c.ServerID != s.Address {
+		pool.Cancel(c.MAC)
+		return ignore("client selected server " + c.ServerID.String())
+	}
+	want := c.RequestedIP
+	if !want.IsValid() {
+		want = c.ClientIP
+	}
+	if !want.IsValid() {
+		return ignore("request names no address")
+	}
+	nak := func(msg string) result {
+		return result{reply: nakReply(r.req, self, msg), out: OutNak, subnet: n}
+	}
+	if !n.Prefix.Contains(want) {
+		return nak(fmt.Sprintf("%s is not on this network (%s)", want, n.Prefix))
+	}
+	if reserved.IsValid() && want != reserved && pool.available(reserved, c.MAC) {
+		return nak(fmt.Sprintf("%s is reserved %s", c.MAC, reserved))
+	}
+	ops, err := pool.Commit(c.MAC, want, reserved, n.leaseTime())
+	if err != nil {
+		return nak(err.Error())
+	}
+	return result{reply: leaseReply(r, self, n, want, dhcpv4.MessageTypeAck), out: OutAck, ops: ops, subnet: n}
+}
+
+// reservation is the client's reserved address when it lies in subnet n.
+func (s *Server) reservation(r query, n *Subnet) netip.Addr {
+	ip := r.h.IP
+	if !ip.IsValid() {
+		return netip.Addr{}
+	}
+	if !n.Prefix.Contains(ip) || ip == s.serverAddr(n) {
+		if s.warned.ok(keyOf(r.c.MAC), time.Now()) {
+			s.Logger.Warn("dhcp: reserved address is not on the client's subnet; leasing from the range",
+				"mac", r.c.MAC.String(), "reserved", ip.String(), "subnet", n.Name())
+		}
+		return netip.Addr{}
+	}
+	return ip
 }

@@ -25,14 +25,35 @@ func testPolicy() Policy {
 	}
 }
 
-func testNetwork() Network {
-	return Network{
+func testSubnets() []Subnet {
+	return []Subnet{{
+		Prefix:    netip.MustParsePrefix("10.231.0.0/24"),
 		Range:     Range{netip.MustParseAddr("10.231.0.100"), netip.MustParseAddr("10.231.0.101")},
-		Mask:      net.CIDRMask(24, 32),
 		Routers:   []netip.Addr{testSelf},
 		DNS:       []netip.Addr{netip.MustParseAddr("10.231.0.53")},
 		LeaseTime: time.Hour,
+	}, {
+		// A relayed subnet, chosen by giaddr 10.9.0.1.
+		Prefix:    netip.MustParsePrefix("10.9.0.0/24"),
+		Range:     Range{netip.MustParseAddr("10.9.0.100"), netip.MustParseAddr("10.9.0.199")},
+		Routers:   []netip.Addr{netip.MustParseAddr("10.9.0.1")},
+		Domain:    "relayed.test",
+		LeaseTime: 10 * time.Minute,
+	}}
+}
+
+// handleOne runs a request through the decision and handle, as
+// servePacket does after admission.
+func handleOne(t testing.TB, s *Server, req *dhcpv4.DHCPv4, port4011 bool) result {
+	t.Helper()
+	s.init()
+	c := parse(t, req)
+	r := query{req: req, c: c, port4011: port4011, ifname: s.Interface}
+	if s.Hosts != nil {
+		r.h, _ = s.Hosts(c.MAC)
 	}
+	r.d = Decide(c, r.h, s.Policy)
+	return s.handle(r)
 }
 
 // Client kinds, each as a modifier on a request.

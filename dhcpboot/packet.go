@@ -1,67 +1,162 @@
 package dhcpboot
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
+	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 )
 
-// servePacket handles one datagram: parse once, decide, reply. A packet
-// that cannot be parsed is counted and dropped; a panic while handling one
-// is recovered, logged and counted, and the server goes on.
-func (s *Server) servePacket(conn net.PacketConn, b []byte, peer net.Addr, port4011 bool) {
-	s.stats.Received.Add(1)
+// servePacket handles one datagram: parse once, admit, decide, reply.
+// Every packet is counted once by type and outcome. A panic while handling
+// one is recovered, logged and counted, and the server goes on.
+func (s *Server) servePacket(l listener, b []byte, peer net.Addr) {
+	typ := MsgUnknown
 	defer func() {
 		if r := recover(); r != nil {
-			s.stats.Failed.Add(1)
+			s.stats.add(typ, OutError)
 			s.Logger.Error("dhcp: panic handling packet", "peer", peer, "panic", fmt.Sprint(r))
 		}
 	}()
-	req, err := dhcpv4.FromBytes(b)
-	if err == nil {
-		var c Client
-		c, err = ParseClient(req)
-		if err == nil {
-			s.answer(conn, req, c, peer, port4011)
-			return
+	req, c, err := parsePacket(b)
+	if err != nil {
+		if req != nil {
+			typ = msgTypeOf(req.MessageType())
 		}
+		s.stats.add(typ, OutMalformed)
+		s.Logger.Debug("dhcp: dropped malformed packet", "peer", peer, "bytes", len(b), "err", err)
+		return
 	}
-	s.stats.Malformed.Add(1)
-	s.Logger.Debug("dhcp: dropped malformed packet", "peer", peer, "bytes", len(b), "err", err)
+	typ = msgTypeOf(c.Type)
+	now := time.Now()
+	if s.own[peerAddr(peer)] {
+		s.stats.add(typ, OutOwn)
+		s.Logger.Debug("dhcp: ignored a packet from our own address", "peer", peer, "mac", c.MAC.String())
+		return
+	}
+	mac := keyOf(c.MAC)
+	if !s.limiter.allow(mac, now) {
+		s.stats.add(typ, OutRateLimited)
+		if s.warned.ok(mac, now) {
+			s.Logger.Warn("dhcp: client over its rate limit; dropping its packets", "mac", c.MAC.String(),
+				"per_second", s.limiter.rl.PerSecond, "burst", s.limiter.rl.Burst)
+		}
+		return
+	}
+	if ok, why := s.Filter.Admit(c); !ok {
+		s.stats.add(typ, OutDenied)
+		s.Logger.Debug("dhcp: denied", "mac", c.MAC.String(), "vendor_class", c.VendorClass, "reason", why)
+		return
+	}
+	r := query{req: req, c: c, ifname: l.ifname, port4011: l.port4011}
+	if s.Hosts != nil {
+		r.h, _ = s.Hosts(c.MAC)
+	}
+	r.d = Decide(c, r.h, s.Policy)
+	res := s.handle(r)
+	s.finish(l, r, res, peer, now)
 }
 
-func (s *Server) answer(conn net.PacketConn, req *dhcpv4.DHCPv4, c Client, peer net.Addr, port4011 bool) {
-	log := s.Logger.With("mac", c.MAC.String(), "xid", c.XID.String(), "type", c.Type.String(),
-		"arch", c.Arch.String(), "mode", s.Mode.String())
-	if port4011 {
-		log = log.With("port", 4011)
+// parsePacket parses a datagram into a request and a Client. The request
+// is returned with the error when only the Client could not be made.
+func parsePacket(b []byte) (*dhcpv4.DHCPv4, Client, error) {
+	if len(b) > maxPacket {
+		return nil, Client{}, fmt.Errorf("%w: %d bytes, more than %d", ErrMalformed, len(b), maxPacket)
 	}
-	d := Decide(c, s.Policy)
-	reply, err := s.handle(req, c, d, port4011)
+	req, err := dhcpv4.FromBytes(b)
 	if err != nil {
-		if isIgnore(err) {
-			s.stats.Ignored.Add(1)
-			log.Debug("dhcp: no reply", "reason", err, "vendor_class", c.VendorClass, "user_class", c.UserClass)
+		return nil, Client{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	c, err := ParseClient(req)
+	if err != nil {
+		return req, Client{}, err
+	}
+	return req, c, nil
+}
+
+// finish logs and counts the result and sends the reply, after the lease
+// store has made its changes durable when there are any.
+func (s *Server) finish(l listener, r query, res result, peer net.Addr, now time.Time) {
+	typ := msgTypeOf(r.c.Type)
+	if res.reply == nil {
+		s.stats.add(typ, res.out)
+		s.logNoReply(r, res, now)
+		if len(res.ops) > 0 && s.Leases != nil {
+			s.Leases.commit(res.ops, func(err error) {
+				if err != nil {
+					s.Logger.Error("dhcp: cannot persist lease change", "mac", r.c.MAC.String(), "err", err)
+				}
+			})
+		}
+		return
+	}
+	dst := s.destination(r.req, res.reply, peer, l.port4011)
+	send := func(err error) {
+		if err == nil {
+			_, err = l.conn.WriteTo(res.reply.ToBytes(), dst)
+		}
+		if err != nil {
+			s.stats.add(typ, OutError)
+			s.logger(r).Error("dhcp: reply not sent", "reply", res.reply.MessageType().String(), "to", dst.String(), "err", err)
 			return
 		}
-		s.stats.Failed.Add(1)
-		log.Warn("dhcp: cannot answer", "err", err)
+		s.stats.add(typ, res.out)
+		s.logReply(r, res, dst)
+	}
+	if len(res.ops) > 0 && s.Leases != nil {
+		s.Leases.commit(res.ops, send)
 		return
 	}
-	dst := s.destination(req, reply, peer, port4011)
-	if _, err := conn.WriteTo(reply.ToBytes(), dst); err != nil {
-		s.stats.Failed.Add(1)
-		log.Warn("dhcp: send reply", "to", dst, "err", err)
+	send(nil)
+}
+
+// logger is the per-packet child logger.
+func (s *Server) logger(r query) *slog.Logger {
+	log := s.Logger.With("mac", r.c.MAC.String(), "xid", r.c.XID.String(), "type", r.c.Type.String(),
+		"arch", r.c.Arch.String(), "mode", s.Mode.String(), "decision", r.d.String())
+	if r.port4011 {
+		log = log.With("port", 4011)
+	}
+	return log
+}
+
+func (s *Server) logReply(r query, res result, dst net.Addr) {
+	if !s.Logger.Enabled(context.Background(), slog.LevelInfo) {
 		return
 	}
-	s.stats.Replied.Add(1)
-	attrs := []any{"reply", reply.MessageType().String(), "to", dst.String(), "decision", d.String()}
-	if ip := addr4(reply.YourIPAddr); ip.IsValid() {
+	attrs := []any{"reply", res.reply.MessageType().String(), "to", dst.String()}
+	if ip := addr4(res.reply.YourIPAddr); ip.IsValid() {
 		attrs = append(attrs, "yiaddr", ip.String())
 	}
-	log.Info("dhcp: answered", attrs...)
+	if res.subnet != nil {
+		attrs = append(attrs, "subnet", res.subnet.Name())
+	}
+	if res.out == OutNak {
+		attrs = append(attrs, "message", res.reply.Message())
+	}
+	s.logger(r).Info("dhcp: answered", attrs...)
+}
+
+// logNoReply logs an unanswered request: a warning (once per MAC per
+// warnEvery) when the client wanted something we could not give, else at
+// debug level.
+func (s *Server) logNoReply(r query, res result, now time.Time) {
+	warn := res.out == OutExhausted || (r.c.PXE() && r.d.Reason == reasonNoFile)
+	if warn && s.warned.ok(keyOf(r.c.MAC), now) {
+		msg := "dhcp: no offer: address pool exhausted"
+		if res.out != OutExhausted {
+			msg = "dhcp: no offer: no boot file configured for this client's arch"
+		}
+		s.logger(r).Warn(msg, "reason", res.why, "vendor_class", r.c.VendorClass, "user_class", r.c.UserClass)
+		return
+	}
+	if s.Logger.Enabled(context.Background(), slog.LevelDebug) {
+		s.logger(r).Debug("dhcp: no reply", "reason", res.why, "vendor_class", r.c.VendorClass, "user_class", r.c.UserClass)
+	}
 }
 
 // destination picks where a reply goes (RFC 2131 section 4.1): to the

@@ -3,20 +3,9 @@ package dhcpboot
 import (
 	"net"
 	"net/netip"
-	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 )
-
-// Network holds the options a full-mode server hands out with an address.
-type Network struct {
-	Range     Range
-	Mask      net.IPMask   // option 1
-	Routers   []netip.Addr // option 3, omitted when empty
-	DNS       []netip.Addr // option 6, omitted when empty
-	Domain    string       // option 15, omitted when empty
-	LeaseTime time.Duration
-}
 
 // pxeDiscoveryControl is PXE 2.1 option 43 with sub-option 6
 // (PXE_DISCOVERY_CONTROL) set to 8: "if a boot file name is present,
@@ -78,30 +67,32 @@ func proxyReply(req *dhcpv4.DHCPv4, c Client, d Decision, self netip.Addr, mt dh
 	return r
 }
 
-// leaseReply builds a full-mode OFFER or ACK for addr (or an ACK to
-// DHCPINFORM when addr is invalid: no yiaddr, no lease time).
-func leaseReply(req *dhcpv4.DHCPv4, c Client, d Decision, self netip.Addr, n Network, addr netip.Addr, mt dhcpv4.MessageType) *dhcpv4.DHCPv4 {
-	r := newReply(req, self, mt)
+// leaseReply builds a full-mode OFFER or ACK for addr on subnet n (or an
+// ACK to DHCPINFORM when addr is invalid: no yiaddr, no lease times).
+func leaseReply(r query, self netip.Addr, n *Subnet, addr netip.Addr, mt dhcpv4.MessageType) *dhcpv4.DHCPv4 {
+	reply := newReply(r.req, self, mt)
 	if addr.IsValid() {
-		r.YourIPAddr = net.IP(addr.AsSlice())
-		r.UpdateOption(dhcpv4.OptIPAddressLeaseTime(n.LeaseTime))
-		r.UpdateOption(dhcpv4.OptRenewTimeValue(n.LeaseTime / 2))
-		r.UpdateOption(dhcpv4.OptRebindingTimeValue(n.LeaseTime * 7 / 8))
+		lt := n.leaseTime()
+		reply.YourIPAddr = net.IP(addr.AsSlice())
+		reply.UpdateOption(dhcpv4.OptIPAddressLeaseTime(lt))         // option 51
+		reply.UpdateOption(dhcpv4.OptRenewTimeValue(lt / 2))         // T1, option 58 (RFC 2131 4.4.5)
+		reply.UpdateOption(dhcpv4.OptRebindingTimeValue(lt * 7 / 8)) // T2, option 59
 	}
-	if n.Mask != nil {
-		r.UpdateOption(dhcpv4.OptSubnetMask(n.Mask))
-	}
+	reply.UpdateOption(dhcpv4.OptSubnetMask(n.mask()))
 	if len(n.Routers) > 0 {
-		r.UpdateOption(dhcpv4.OptRouter(ips(n.Routers)...))
+		reply.UpdateOption(dhcpv4.OptRouter(ips(n.Routers)...))
 	}
 	if len(n.DNS) > 0 {
-		r.UpdateOption(dhcpv4.OptDNS(ips(n.DNS)...))
+		reply.UpdateOption(dhcpv4.OptDNS(ips(n.DNS)...))
 	}
 	if n.Domain != "" {
-		r.UpdateOption(dhcpv4.OptDomainName(n.Domain))
+		reply.UpdateOption(dhcpv4.OptDomainName(n.Domain))
 	}
-	addBoot(r, c, d)
-	return r
+	if r.h.Hostname != "" {
+		reply.UpdateOption(dhcpv4.OptHostName(r.h.Hostname)) // option 12
+	}
+	addBoot(reply, r.c, r.d)
+	return reply
 }
 
 // nakReply builds a DHCPNAK (RFC 2131 4.3.2) carrying msg as option 56.

@@ -57,15 +57,15 @@ func TestReplies(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			s := &Server{Mode: tc.mode, Address: testSelf, Policy: testPolicy(), Network: testNetwork()}
-			s.init()
+			s := &Server{Mode: tc.mode, Address: testSelf, Policy: testPolicy(), Subnets: testSubnets()}
 			req := tc.req(t)
-			c := parse(t, req)
-			reply, err := s.handle(req, c, Decide(c, s.Policy), tc.port4011)
-			if err != nil {
-				t.Fatalf("handle: %v", err)
+			// The request too: FuzzPacket seeds from these.
+			golden.Assert(t, filepath.Join("testdata", "requests", name+".hex"), hexDump(req.ToBytes()))
+			res := handleOne(t, s, req, tc.port4011)
+			if res.reply == nil {
+				t.Fatalf("handle: no reply: %s", res.why)
 			}
-			raw := reply.ToBytes()
+			raw := res.reply.ToBytes()
 			// The wire form must parse back into the same reply.
 			back, err := dhcpv4.FromBytes(raw)
 			if err != nil {
@@ -91,11 +91,9 @@ func TestProxyIgnores(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			s := &Server{Mode: ModeProxy, Address: testSelf, Policy: testPolicy()}
-			s.init()
-			c := parse(t, tc.req)
-			reply, err := s.handle(tc.req, c, Decide(c, s.Policy), tc.port4011)
-			if reply != nil || !isIgnore(err) {
-				t.Errorf("handle = %v, %v; want no reply and an ignore reason", reply, err)
+			res := handleOne(t, s, tc.req, tc.port4011)
+			if res.reply != nil || res.out != OutIgnored || res.why == "" {
+				t.Errorf("handle = %+v; want no reply and an ignore reason", res)
 			}
 		})
 	}

@@ -10,21 +10,39 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4/server4"
 	"golang.org/x/sync/errgroup"
 )
 
 // Server answers DHCP for network boot. Fill in the fields, then call
-// ListenAndServe, or Serve/ServeBootServer with sockets of your own.
+// ListenAndServe, or Serve/ServeBootServer with sockets of your own. The
+// fields must not change once serving has started.
 type Server struct {
 	Mode    Mode
 	Address netip.Addr // our IPv4 address: siaddr and option 54; required
 	Policy  Policy     // how boot files are chosen
-	Network Network    // full mode: the range and options handed out
 
-	// Interface binds the sockets ListenAndServe opens to one device
-	// (SO_BINDTODEVICE), so broadcasts go out and come in there only.
+	// Subnets are the networks a full-mode server leases on, each chosen by
+	// the interface a request arrives on or by the relay's giaddr. Their
+	// prefixes must not overlap.
+	Subnets []Subnet
+	// Leases persists full-mode leases; nil keeps them in memory only, so
+	// they are forgotten on restart. The caller opens and closes it.
+	Leases *LeaseDB
+	// Hosts returns what the machines file says about a MAC: a reserved
+	// address, a hostname, a boot file or iPXE script of its own. nil: no
+	// per-machine settings.
+	Hosts func(mac net.HardwareAddr) (Host, bool)
+	// Filter says whose requests are answered at all.
+	Filter Filter
+	// RateLimit bounds the packets answered per MAC; see RateLimit.
+	RateLimit RateLimit
+
+	// Interface binds the socket ListenAndServe opens to one device
+	// (SO_BINDTODEVICE). Subnets with an Interface of their own get a
+	// socket each; see ListenAndServe.
 	Interface string
 	// Addr is the DHCP listen address; empty means ":67".
 	Addr string
@@ -42,55 +60,144 @@ type Server struct {
 
 	stats    Stats
 	initOnce sync.Once
-	pool     *Pool
+	pools    []*Pool // parallel to Subnets
+	limiter  *limiter
+	warned   *once
+	own      map[netip.Addr]bool
 	mu       sync.Mutex
 	conns    []net.PacketConn
+	loops    sync.WaitGroup
 	closed   atomic.Bool
 }
 
-// Stats counts packets by outcome. Read it with Server.Stats.
-type Stats struct {
-	Received, Malformed, Ignored, Replied, Failed atomic.Uint64
-}
+// warnEvery is how often the same warning about one MAC is repeated.
+const warnEvery = 10 * time.Minute
+
+// readers is how many goroutines read each socket.
+const readers = 2
 
 // Stats returns the server's packet counters.
 func (s *Server) Stats() *Stats { return &s.stats }
 
-// Leases returns the full-mode address pool (nil in proxy mode).
-func (s *Server) Leases() *Pool { s.init(); return s.pool }
+// Pool returns the address pool of subnet i (nil in proxy mode).
+func (s *Server) Pool(i int) *Pool {
+	s.init()
+	if i < 0 || i >= len(s.pools) {
+		return nil
+	}
+	return s.pools[i]
+}
 
 func (s *Server) init() {
 	s.initOnce.Do(func() {
 		if s.Logger == nil {
 			s.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 		}
+		s.limiter = newLimiter(s.RateLimit)
+		s.warned = newOnce(warnEvery)
+		s.own = map[netip.Addr]bool{s.Address: true}
+		for i := range s.Subnets {
+			if a := s.Subnets[i].ServerAddr; a.IsValid() {
+				s.own[a] = true
+			}
+		}
 		if s.Mode == ModeFull {
-			s.pool = NewPool(s.Network.Range)
+			s.initPools()
 		}
 	})
 }
 
-// ListenAndServe opens the DHCP socket (and in proxy mode the PXE boot
+// initPools creates a pool per subnet and restores the persisted leases.
+func (s *Server) initPools() {
+	s.pools = make([]*Pool, len(s.Subnets))
+	for i := range s.Subnets {
+		s.pools[i] = NewPool(s.Subnets[i].Range)
+	}
+	if s.Leases == nil {
+		return
+	}
+	var restored, foreign int
+	for _, op := range s.Leases.loaded {
+		if i := s.subnetIndex(s.subnetContaining(op.addr)); i >= 0 {
+			s.pools[i].restore(op)
+			restored++
+		} else {
+			foreign++
+		}
+	}
+	s.Logger.Info("dhcp: leases restored", "file", s.Leases.Path(), "leases", restored, "outside_subnets", foreign)
+}
+
+func (s *Server) subnetIndex(n *Subnet) int {
+	for i := range s.Subnets {
+		if n == &s.Subnets[i] {
+			return i
+		}
+	}
+	return -1
+}
+
+// ListenAndServe opens the DHCP sockets (and in proxy mode the PXE boot
 // server socket on 4011) and serves until Shutdown.
+//
+// It opens one socket per interface, each bound to its device with
+// SO_BINDTODEVICE, rather than one socket reading IP_PKTINFO: the socket
+// a request is read from names its interface, and a broadcast written to
+// it leaves through that interface, with no control messages to parse or
+// build per packet and no routing-table surprises for 255.255.255.255.
 func (s *Server) ListenAndServe() error {
 	if !s.Address.Is4() {
 		return errors.New("dhcp: server address must be an IPv4 address")
 	}
 	g := new(errgroup.Group)
-	conn, err := listen(s.Interface, or(s.Addr, ":67"))
-	if err != nil {
-		return err
-	}
-	g.Go(func() error { return s.Serve(conn) })
-	if s.Mode == ModeProxy {
-		pxe, err := listen(s.Interface, or(s.BootServerAddr, ":4011"))
+	var opened []net.PacketConn
+	open := func(ifname, addr string, port4011 bool) error {
+		conn, err := listen(ifname, addr)
 		if err != nil {
-			conn.Close()
+			for _, c := range opened {
+				c.Close()
+			}
 			return err
 		}
-		g.Go(func() error { return s.ServeBootServer(pxe) })
+		opened = append(opened, conn)
+		g.Go(func() error { return s.serve(conn, ifname, port4011) })
+		return nil
+	}
+	for _, ifname := range s.interfaces() {
+		if err := open(ifname, cmpOr(s.Addr, ":67"), false); err != nil {
+			return err
+		}
+		if s.Mode == ModeProxy {
+			if err := open(ifname, cmpOr(s.BootServerAddr, ":4011"), true); err != nil {
+				return err
+			}
+		}
 	}
 	return g.Wait()
+}
+
+// interfaces lists the devices to open sockets on: Interface, then every
+// subnet's own. A lone "" means one socket on all interfaces.
+func (s *Server) interfaces() []string {
+	out := []string{s.Interface}
+	if s.Mode != ModeFull {
+		return out
+	}
+	for _, n := range s.Subnets {
+		if n.Interface != "" && n.Interface != s.Interface && !contains(out, n.Interface) {
+			out = append(out, n.Interface)
+		}
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
 }
 
 func listen(ifname, addr string) (net.PacketConn, error) {
@@ -106,25 +213,57 @@ func listen(ifname, addr string) (net.PacketConn, error) {
 }
 
 // Serve answers DHCP requests arriving on conn (the port 67 socket) until
-// Shutdown, when it returns nil.
-func (s *Server) Serve(conn net.PacketConn) error { return s.serve(conn, false) }
+// Shutdown, when it returns nil. The receiving interface is taken to be
+// Interface.
+func (s *Server) Serve(conn net.PacketConn) error { return s.serve(conn, s.Interface, false) }
+
+// ServeInterface is Serve for a socket that receives from interface
+// ifname only, for a server with subnets on several interfaces.
+func (s *Server) ServeInterface(conn net.PacketConn, ifname string) error {
+	return s.serve(conn, ifname, false)
+}
 
 // ServeBootServer answers PXE boot server requests arriving on conn (the
 // port 4011 socket of PXE 2.1) until Shutdown.
-func (s *Server) ServeBootServer(conn net.PacketConn) error { return s.serve(conn, true) }
+func (s *Server) ServeBootServer(conn net.PacketConn) error { return s.serve(conn, s.Interface, true) }
 
-func (s *Server) serve(conn net.PacketConn, port4011 bool) error {
+func (s *Server) serve(conn net.PacketConn, ifname string, port4011 bool) error {
 	s.init()
 	s.mu.Lock()
-	s.conns = append(s.conns, conn)
-	s.mu.Unlock()
 	if s.closed.Load() {
+		s.mu.Unlock()
 		conn.Close()
 		return nil
 	}
-	buf := make([]byte, 4096)
+	s.conns = append(s.conns, conn)
+	s.loops.Add(readers)
+	s.mu.Unlock()
+	l := listener{conn: conn, ifname: ifname, port4011: port4011}
+	g := new(errgroup.Group)
+	for range readers {
+		g.Go(func() error {
+			defer s.loops.Done()
+			return s.readLoop(l)
+		})
+	}
+	return g.Wait()
+}
+
+// listener is one socket and what is known about what arrives on it.
+type listener struct {
+	conn     net.PacketConn
+	ifname   string
+	port4011 bool
+}
+
+// maxPacket is the largest datagram handled; a DHCP message fits in one
+// Ethernet frame (RFC 2131 section 2 allows 576 bytes or more by option 57).
+const maxPacket = 1500
+
+func (s *Server) readLoop(l listener) error {
+	buf := make([]byte, maxPacket+1)
 	for {
-		n, peer, err := conn.ReadFrom(buf)
+		n, peer, err := l.conn.ReadFrom(buf)
 		if err != nil {
 			if s.closed.Load() {
 				return nil
@@ -135,28 +274,44 @@ func (s *Server) serve(conn net.PacketConn, port4011 bool) error {
 			}
 			return fmt.Errorf("dhcp: read: %w", err)
 		}
-		s.servePacket(conn, buf[:n], peer, port4011)
+		s.servePacket(l, buf[:n], peer)
 	}
 }
 
-// Shutdown closes the server's sockets. Requests are answered in the read
-// loop, so there is nothing in flight to wait for.
-func (s *Server) Shutdown(context.Context) error {
-	s.closed.Store(true)
+// Shutdown closes the server's sockets and waits until the read loops
+// have stopped. Replies waiting for the lease store are sent (or fail)
+// when the caller closes Leases.
+func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.closed.Store(true)
 	var errs []error
 	for _, c := range s.conns {
 		if err := c.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 			errs = append(errs, err)
 		}
 	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.loops.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		errs = append(errs, ctx.Err())
+	}
 	return errors.Join(errs...)
 }
 
-func or(s, def string) string {
+func cmpOr(s, def string) string {
 	if s == "" {
 		return def
 	}
 	return s
+}
+
+// peerAddr is the IPv4 address a datagram came from.
+func peerAddr(a net.Addr) netip.Addr {
+	if ua, ok := a.(*net.UDPAddr); ok {
+		return addr4(ua.IP)
+	}
+	return netip.Addr{}
 }

@@ -47,7 +47,7 @@ func buildConfig(f *serveFlags, nl netLookup) (*config, error) {
 	if err := c.where(f, nl, dhcpOff); err != nil {
 		return nil, err
 	}
-	d, err := f.dhcp.build(c.iface, c.self)
+	d, err := f.dhcp.build(c.iface, c.self, nl.ifaceIPv4)
 	if err != nil {
 		return nil, err
 	}

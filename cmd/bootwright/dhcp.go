@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -19,24 +21,27 @@ type dhcpFlags struct {
 	router, dns, domain string
 	lease               string
 	addr, pxeAddr       string
+	config              string
 }
 
 func (d *dhcpFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.mode, "dhcp-mode", "proxy", "proxy (beside the LAN's DHCP server), full (hand out addresses) or off")
-	fs.StringVar(&d.rng, "dhcp-range", "", "full mode: addresses to lease, START-END")
+	fs.StringVar(&d.rng, "dhcp-range", "", "full mode: addresses to lease on --interface, START-END")
 	fs.StringVar(&d.router, "dhcp-router", "", "full mode: default gateway handed out (option 3)")
 	fs.StringVar(&d.dns, "dhcp-dns", "", "full mode: comma-separated DNS servers handed out (option 6)")
 	fs.StringVar(&d.domain, "dhcp-domain", "", "full mode: domain name handed out (option 15)")
 	fs.StringVar(&d.lease, "dhcp-lease", "1h", "full mode: lease time")
 	fs.StringVar(&d.addr, "dhcp-addr", ":67", "DHCP listen address")
 	fs.StringVar(&d.pxeAddr, "pxe-addr", ":4011", "proxy mode: PXE boot server listen address")
+	fs.StringVar(&d.config, "dhcp-config", "", "YAML file: more subnets (other interfaces, relays), boot file per arch, allow/deny lists")
 }
 
 // dhcpConfig is the validated DHCP part of the serve configuration.
 type dhcpConfig struct {
 	off           bool
 	mode          dhcpboot.Mode
-	network       dhcpboot.Network
+	subnets       []dhcpboot.Subnet
+	file          *dhcpboot.FileConfig // nil without --dhcp-config
 	addr, pxeAddr string
 }
 
@@ -46,13 +51,18 @@ func (d dhcpConfig) String() string {
 	case d.off:
 		return "off"
 	case d.mode == dhcpboot.ModeFull:
-		return "full " + d.network.Range.String()
+		var names []string
+		for _, n := range d.subnets {
+			names = append(names, n.Name()+" "+n.Range.String())
+		}
+		return "full " + strings.Join(names, ", ")
 	}
 	return "proxy"
 }
 
-// build checks the DHCP flags against the interface and our address.
-func (d *dhcpFlags) build(iface string, self netip.Prefix) (dhcpConfig, error) {
+// build checks the DHCP flags and file against the interfaces and our
+// address. ifaceIPv4 looks up an interface named in the file.
+func (d *dhcpFlags) build(iface string, self netip.Prefix, ifaceIPv4 func(string) (netip.Prefix, error)) (dhcpConfig, error) {
 	c := dhcpConfig{addr: d.addr, pxeAddr: d.pxeAddr}
 	if d.mode == "off" {
 		c.off = true
@@ -63,34 +73,61 @@ func (d *dhcpFlags) build(iface string, self netip.Prefix) (dhcpConfig, error) {
 		return c, fmt.Errorf("--dhcp-mode: %w", err)
 	}
 	c.mode = m
+	if d.config != "" {
+		data, err := os.ReadFile(d.config)
+		if err != nil {
+			return c, fmt.Errorf("--dhcp-config: %w", err)
+		}
+		if c.file, err = dhcpboot.ParseConfigFile(d.config, data); err != nil {
+			return c, err
+		}
+	}
 	if m != dhcpboot.ModeFull {
+		if c.file != nil && len(c.file.Subnets) > 0 {
+			return c, fmt.Errorf("%s: subnets need --dhcp-mode full", c.file.Subnets[0].Pos)
+		}
 		return c, nil
 	}
-	c.network, err = d.fullNetwork(iface, self)
-	return c, err
+	if d.rng != "" {
+		n, err := d.flagSubnet(iface, self)
+		if err != nil {
+			return c, err
+		}
+		c.subnets = append(c.subnets, n)
+	}
+	if c.file != nil {
+		for _, sc := range c.file.Subnets {
+			n, err := fileSubnet(sc, self.Addr(), ifaceIPv4)
+			if err != nil {
+				return c, fmt.Errorf("%s: %w", sc.Pos, err)
+			}
+			c.subnets = append(c.subnets, n)
+		}
+	}
+	if len(c.subnets) == 0 {
+		return c, errors.New("--dhcp-mode=full needs --dhcp-range START-END or subnets in --dhcp-config")
+	}
+	return c, checkOverlap(c.subnets)
 }
 
-func (d *dhcpFlags) fullNetwork(iface string, self netip.Prefix) (dhcpboot.Network, error) {
-	var n dhcpboot.Network
-	if d.rng == "" {
-		return n, errors.New("--dhcp-mode=full needs --dhcp-range START-END")
-	}
+// flagSubnet is the subnet the --dhcp-* flags describe, on --interface.
+func (d *dhcpFlags) flagSubnet(iface string, self netip.Prefix) (dhcpboot.Subnet, error) {
 	r, err := dhcpboot.ParseRange(d.rng)
 	if err != nil {
+		return dhcpboot.Subnet{}, fmt.Errorf("--dhcp-range: %w", err)
+	}
+	n := dhcpboot.Subnet{Prefix: self.Masked(), Range: r, Interface: iface, Domain: d.domain}
+	if !n.Prefix.Contains(r.Start) || !n.Prefix.Contains(r.End) {
+		return n, fmt.Errorf("--dhcp-range %s is outside %s's subnet %s", r, iface, n.Prefix)
+	}
+	if err := n.Validate(self.Addr()); err != nil {
 		return n, fmt.Errorf("--dhcp-range: %w", err)
-	}
-	subnet := self.Masked()
-	if !subnet.Contains(r.Start) || !subnet.Contains(r.End) {
-		return n, fmt.Errorf("--dhcp-range %s is outside %s's subnet %s", r, iface, subnet)
-	}
-	if r.Contains(self.Addr()) {
-		return n, fmt.Errorf("--dhcp-range %s contains our own address %s", r, self.Addr())
 	}
 	lease, err := time.ParseDuration(d.lease)
 	if err != nil || lease < time.Minute {
 		return n, fmt.Errorf("--dhcp-lease %q: want a duration of at least 1m", d.lease)
 	}
-	n = dhcpboot.Network{Range: r, Mask: net.CIDRMask(self.Bits(), 32), Domain: d.domain, LeaseTime: lease}
+	n.LeaseTime = lease
 	if d.router != "" {
 		a, err := netip.ParseAddr(d.router)
 		if err != nil || !a.Is4() {
@@ -111,13 +148,51 @@ func (d *dhcpFlags) fullNetwork(iface string, self netip.Prefix) (dhcpboot.Netwo
 	return n, nil
 }
 
-// buildDHCP returns the DHCP server for c, or nil when DHCP is off.
-func buildDHCP(c *config, public string, log *slog.Logger) *dhcpboot.Server {
-	if c.dhcp.off {
-		return nil
+// fileSubnet completes a subnet from --dhcp-config: an interface's prefix
+// and our address there come from the interface itself.
+func fileSubnet(sc dhcpboot.SubnetConfig, self netip.Addr, ifaceIPv4 func(string) (netip.Prefix, error)) (dhcpboot.Subnet, error) {
+	n := sc.Subnet
+	if n.Interface != "" {
+		p, err := ifaceIPv4(n.Interface)
+		if err != nil {
+			return n, fmt.Errorf("interface: %w", err)
+		}
+		if n.Prefix.IsValid() && n.Prefix != p.Masked() {
+			return n, fmt.Errorf("subnet %s is not interface %s's (%s)", n.Prefix, n.Interface, p.Masked())
+		}
+		n.Prefix, n.ServerAddr = p.Masked(), p.Addr()
 	}
-	return &dhcpboot.Server{
-		Mode: c.dhcp.mode, Address: c.self.Addr(), Network: c.dhcp.network,
+	if n.LeaseTime == 0 {
+		n.LeaseTime = dhcpboot.DefaultLeaseTime
+	}
+	return n, n.Validate(self)
+}
+
+// checkOverlap refuses two subnets that share addresses or an interface:
+// a request must belong to exactly one.
+func checkOverlap(subnets []dhcpboot.Subnet) error {
+	for i, a := range subnets {
+		for _, b := range subnets[:i] {
+			if a.Prefix.Overlaps(b.Prefix) {
+				return fmt.Errorf("dhcp subnets %s and %s overlap", b.Name(), a.Name())
+			}
+			if a.Interface != "" && a.Interface == b.Interface {
+				return fmt.Errorf("dhcp subnets %s and %s are both on interface %s", b.Name(), a.Name(), a.Interface)
+			}
+		}
+	}
+	return nil
+}
+
+// buildDHCP returns the DHCP server for c (nil when DHCP is off) and the
+// function that stops it. In full mode it opens the lease database in the
+// state directory, which fails, naming the file, when it is damaged.
+func buildDHCP(c *config, public string, log *slog.Logger) (*dhcpboot.Server, func(context.Context) error, error) {
+	if c.dhcp.off {
+		return nil, nil, nil
+	}
+	s := &dhcpboot.Server{
+		Mode: c.dhcp.mode, Address: c.self.Addr(), Subnets: c.dhcp.subnets,
 		Interface: c.iface, Addr: c.dhcp.addr, BootServerAddr: c.dhcp.pxeAddr, Logger: log,
 		Policy: dhcpboot.Policy{
 			BootFiles:  dhcpboot.DefaultBootFiles(c.efiNBP),
@@ -125,4 +200,26 @@ func buildDHCP(c *config, public string, log *slog.Logger) *dhcpboot.Server {
 			HTTPBase:   public + "/tftp/",
 		},
 	}
+	if f := c.dhcp.file; f != nil {
+		for a, name := range f.BootFiles {
+			if name == "" {
+				delete(s.Policy.BootFiles, a)
+			} else {
+				s.Policy.BootFiles[a] = name
+			}
+		}
+		s.Filter, s.RateLimit = f.Filter, f.RateLimit
+	}
+	if s.Mode != dhcpboot.ModeFull {
+		return s, s.Shutdown, nil
+	}
+	db, err := dhcpboot.OpenLeaseDB(filepath.Join(c.stateDir, dhcpboot.LeaseFileName))
+	if err != nil {
+		return nil, nil, err
+	}
+	s.Leases = db
+	stop := func(ctx context.Context) error {
+		return errors.Join(s.Shutdown(ctx), db.Close())
+	}
+	return s, stop, nil
 }

@@ -83,7 +83,7 @@ func TestServeConfigDefaultsAndEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := []string{c.iface, c.self.String(), c.publicURL.String(), c.dhcp.network.Range.String(), c.dhcp.network.LeaseTime.String(), c.tftpAddr, c.efiNBP}
+	got := []string{c.iface, c.self.String(), c.publicURL.String(), c.dhcp.subnets[0].Range.String(), c.dhcp.subnets[0].LeaseTime.String(), c.tftpAddr, c.efiNBP}
 	want := []string{"br0", "10.231.0.1/24", "http://10.231.0.1:9000", "10.231.0.100-10.231.0.150", "1h0m0s", ":69", "snponly.efi"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)

@@ -89,8 +89,12 @@ func build(c *config, log *slog.Logger) ([]server, error) {
 		ts := &tftpboot.Server{Files: tftpFiles, Logger: log}
 		servers = append(servers, server{"tftp", func() error { return ts.ListenAndServe(c.tftpAddr) }, ts.Shutdown})
 	}
-	if ds := buildDHCP(c, public, log); ds != nil {
-		servers = append(servers, server{"dhcp", ds.ListenAndServe, ds.Shutdown})
+	ds, stopDHCP, err := buildDHCP(c, public, log)
+	if err != nil {
+		return nil, err
+	}
+	if ds != nil {
+		servers = append(servers, server{"dhcp", ds.ListenAndServe, stopDHCP})
 	}
 	return servers, nil
 }

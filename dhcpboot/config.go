@@ -1,0 +1,220 @@
+package dhcpboot
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"regexp"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// FileConfig is a parsed DHCP configuration file (--dhcp-config): several
+// subnets, arch to boot file overrides, allow and deny lists and the rate
+// limit. Interfaces are named, not resolved: the caller looks up each
+// interface's address and prefix, then calls Subnet.Validate.
+type FileConfig struct {
+	Subnets   []SubnetConfig
+	BootFiles map[Arch]string // overrides; "" takes an arch's file away
+	Filter    Filter
+	RateLimit RateLimit
+}
+
+// SubnetConfig is one entry of the subnets list and where it was written.
+type SubnetConfig struct {
+	Subnet
+	Pos string // "file:line" of the entry, for errors
+}
+
+type rawConfig struct {
+	Subnets   []rawSubnet       `yaml:"subnets"`
+	BootFiles map[string]string `yaml:"boot_files"`
+	Allow     rawMatch          `yaml:"allow"`
+	Deny      rawMatch          `yaml:"deny"`
+	RateLimit struct {
+		PerSecond float64 `yaml:"per_second"`
+		Burst     int     `yaml:"burst"`
+	} `yaml:"rate_limit"`
+}
+
+type rawSubnet struct {
+	Interface string   `yaml:"interface"`
+	Subnet    string   `yaml:"subnet"`
+	Range     string   `yaml:"range"`
+	Router    string   `yaml:"router"`
+	DNS       []string `yaml:"dns"`
+	Domain    string   `yaml:"domain"`
+	Lease     string   `yaml:"lease"`
+}
+
+type rawMatch struct {
+	MACs          []string `yaml:"macs"`
+	VendorClasses []string `yaml:"vendor_classes"`
+}
+
+var yamlLine = regexp.MustCompile(`(?m)^(?:yaml: )?line (\d+): `)
+
+// ParseConfigFile parses a DHCP configuration file. Unknown keys are
+// errors; every error is one line that starts with name:line.
+func ParseConfigFile(name string, data []byte) (*FileConfig, error) {
+	var raw rawConfig
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	// An empty file (io.EOF) is an empty configuration.
+	if err := dec.Decode(&raw); err != nil && !errors.Is(err, io.EOF) {
+		msg := err.Error()
+		var te *yaml.TypeError
+		if errors.As(err, &te) && len(te.Errors) > 0 {
+			msg = te.Errors[0]
+		}
+		msg = yamlLine.ReplaceAllString(msg, name+":$1: ")
+		if !strings.HasPrefix(msg, name+":") {
+			msg = name + ": " + msg
+		}
+		return nil, errors.New(msg)
+	}
+	var root yaml.Node
+	_ = yaml.Unmarshal(data, &root) // it decoded above
+	at := func(n *yaml.Node) string {
+		if n == nil {
+			return name
+		}
+		return fmt.Sprintf("%s:%d", name, n.Line)
+	}
+	doc := docMap(&root)
+	fc := &FileConfig{RateLimit: RateLimit{PerSecond: raw.RateLimit.PerSecond, Burst: raw.RateLimit.Burst}}
+	items := valueOf(doc, "subnets")
+	for i, rs := range raw.Subnets {
+		pos := at(itemAt(items, i))
+		n, err := rs.subnet()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", pos, err)
+		}
+		fc.Subnets = append(fc.Subnets, SubnetConfig{Subnet: n, Pos: pos})
+	}
+	if len(raw.BootFiles) > 0 {
+		fc.BootFiles = map[Arch]string{}
+		for k, v := range raw.BootFiles {
+			a, err := ParseArch(k)
+			if err != nil {
+				return nil, fmt.Errorf("%s: boot_files: %w", at(mapKey(valueOf(doc, "boot_files"), k)), err)
+			}
+			fc.BootFiles[a] = v
+		}
+	}
+	var err error
+	if fc.Filter.Allow, err = raw.Allow.match(at(valueOf(doc, "allow"))); err != nil {
+		return nil, err
+	}
+	if fc.Filter.Deny, err = raw.Deny.match(at(valueOf(doc, "deny"))); err != nil {
+		return nil, err
+	}
+	return fc, nil
+}
+
+func (rs rawSubnet) subnet() (Subnet, error) {
+	n := Subnet{Interface: rs.Interface, Domain: rs.Domain}
+	if rs.Interface == "" && rs.Subnet == "" {
+		return n, errors.New("subnet needs an interface (directly attached) or a subnet prefix (behind a relay)")
+	}
+	if rs.Subnet != "" {
+		p, err := netip.ParsePrefix(rs.Subnet)
+		if err != nil || !p.Addr().Is4() {
+			return n, fmt.Errorf("subnet %q: want an IPv4 prefix like 10.0.0.0/24", rs.Subnet)
+		}
+		n.Prefix = p.Masked()
+	}
+	if rs.Range == "" {
+		return n, errors.New("subnet needs a range START-END")
+	}
+	r, err := ParseRange(rs.Range)
+	if err != nil {
+		return n, err
+	}
+	n.Range = r
+	if rs.Router != "" {
+		a, err := netip.ParseAddr(rs.Router)
+		if err != nil || !a.Is4() {
+			return n, fmt.Errorf("router %q: want an IPv4 address", rs.Router)
+		}
+		n.Routers = []netip.Addr{a}
+	}
+	for _, d := range rs.DNS {
+		a, err := netip.ParseAddr(d)
+		if err != nil || !a.Is4() {
+			return n, fmt.Errorf("dns %q: want an IPv4 address", d)
+		}
+		n.DNS = append(n.DNS, a)
+	}
+	if rs.Lease != "" {
+		d, err := time.ParseDuration(rs.Lease)
+		if err != nil || d < time.Minute {
+			return n, fmt.Errorf("lease %q: want a duration of at least 1m", rs.Lease)
+		}
+		n.LeaseTime = d
+	}
+	return n, nil
+}
+
+func (rm rawMatch) match(pos string) (Match, error) {
+	var m Match
+	for _, s := range rm.MACs {
+		mac, err := ParseMACPrefix(s)
+		if err != nil {
+			return m, fmt.Errorf("%s: %w", pos, err)
+		}
+		m.MACs = append(m.MACs, mac)
+	}
+	for _, v := range rm.VendorClasses {
+		if v == "" {
+			return m, fmt.Errorf("%s: empty vendor class (it would match every client)", pos)
+		}
+		m.VendorClasses = append(m.VendorClasses, v)
+	}
+	return m, nil
+}
+
+// docMap returns the top-level mapping of a parsed document, or nil.
+func docMap(root *yaml.Node) *yaml.Node {
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 && root.Content[0].Kind == yaml.MappingNode {
+		return root.Content[0]
+	}
+	return nil
+}
+
+// valueOf returns the value node of key in mapping m, or nil.
+func valueOf(m *yaml.Node, key string) *yaml.Node {
+	if k := mapKey(m, key); k != nil {
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			if m.Content[i] == k {
+				return m.Content[i+1]
+			}
+		}
+	}
+	return nil
+}
+
+// mapKey returns the key node of key in mapping m, or nil.
+func mapKey(m *yaml.Node, key string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i]
+		}
+	}
+	return nil
+}
+
+// itemAt returns item i of a sequence node, or nil.
+func itemAt(n *yaml.Node, i int) *yaml.Node {
+	if n == nil || n.Kind != yaml.SequenceNode || i >= len(n.Content) {
+		return nil
+	}
+	return n.Content[i]
+}

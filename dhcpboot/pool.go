@@ -1,0 +1,249 @@
+package dhcpboot
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// Errors returned by Pool.
+var (
+	ErrPoolExhausted = errors.New("address pool exhausted")
+	ErrNotYours      = errors.New("address is leased to another client")
+	ErrOutOfRange    = errors.New("address outside the pool")
+)
+
+type leaseState uint8
+
+const (
+	stateOffered  leaseState = iota + 1 // held for a client's REQUEST; never persisted
+	stateBound                          // ACKed; persisted before the ACK is sent
+	stateDeclined                       // a client found it in use (DHCPDECLINE)
+)
+
+type lease struct {
+	mac    macKey
+	addr   netip.Addr
+	expiry time.Time
+	state  leaseState
+}
+
+// leaseOp is one change to the persisted lease table: the record for
+// addr is replaced (put) or removed.
+type leaseOp struct {
+	addr   netip.Addr
+	del    bool
+	mac    macKey
+	expiry time.Time
+	state  leaseState
+}
+
+// Pool hands out the addresses of one subnet and tracks who holds them.
+// It is the in-memory truth; every change that must survive a restart is
+// returned as leaseOps for the lease store. The invariant it keeps: an
+// address is held by at most one MAC (byAddr), and a MAC holds at most one
+// address (byMAC). It is safe for concurrent use; create it with NewPool.
+type Pool struct {
+	r      Range
+	now    func() time.Time
+	mu     sync.Mutex
+	byMAC  map[macKey]*lease
+	byAddr map[netip.Addr]*lease
+	next   uint32 // next-fit cursor: offset into r of the next address to try
+}
+
+// NewPool returns an empty pool over r.
+func NewPool(r Range) *Pool {
+	return &Pool{r: r, now: time.Now, byMAC: map[macKey]*lease{}, byAddr: map[netip.Addr]*lease{}}
+}
+
+// Range returns the pool's address range.
+func (p *Pool) Range() Range { return p.r }
+
+// freeFor reports whether a can be given to mac: nobody holds it, mac
+// does, or the holder's time ran out.
+func (p *Pool) freeFor(a netip.Addr, mac macKey, now time.Time) bool {
+	l, ok := p.byAddr[a]
+	return !ok || (l.mac == mac && l.state != stateDeclined) || !l.expiry.After(now)
+}
+
+// Offer picks an address for mac and holds it for hold: its reservation
+// when that is free, else its current address, else the one it asked for
+// if free, else the next free one after the last handed out (so that an
+// address released or expired is reused as late as possible, which keeps
+// returning clients on their old address).
+func (p *Pool) Offer(mac net.HardwareAddr, requested, reserved netip.Addr, hold time.Duration) (netip.Addr, error) {
+	k := keyOf(mac)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now()
+	if reserved.IsValid() && p.freeFor(reserved, k, now) {
+		return p.holdLocked(k, reserved, now.Add(hold)), nil
+	}
+	// Here a reservation, if any, is held by another live client.
+	if l, ok := p.byMAC[k]; ok && p.r.Contains(l.addr) {
+		return p.holdLocked(k, l.addr, now.Add(hold)), nil
+	}
+	if p.r.Contains(requested) && p.freeFor(requested, k, now) {
+		return p.holdLocked(k, requested, now.Add(hold)), nil
+	}
+	size := uint32(p.r.Size())
+	start := u32(p.r.Start)
+	for i := uint32(0); i < size; i++ {
+		off := (p.next + i) % size
+		a := addrFrom32(start + off)
+		if p.freeFor(a, k, now) {
+			p.next = (off + 1) % size
+			return p.holdLocked(k, a, now.Add(hold)), nil
+		}
+	}
+	return netip.Addr{}, ErrPoolExhausted
+}
+
+// holdLocked marks addr offered to mac until at least expiry; a bound
+// lease keeps its state and its longer expiry.
+func (p *Pool) holdLocked(mac macKey, addr netip.Addr, expiry time.Time) netip.Addr {
+	if l, ok := p.byAddr[addr]; ok && l.mac == mac && l.state == stateBound {
+		if l.expiry.Before(expiry) {
+			l.expiry = expiry
+		}
+		p.byMAC[mac] = l
+		return addr
+	}
+	p.bindLocked(&lease{mac: mac, addr: addr, expiry: expiry, state: stateOffered})
+	return addr
+}
+
+// Commit binds addr to mac for d (a DHCPREQUEST being ACKed) and returns
+// the changes to persist before the ACK goes out. addr must be in the
+// range or be mac's reservation.
+func (p *Pool) Commit(mac net.HardwareAddr, addr, reserved netip.Addr, d time.Duration) ([]leaseOp, error) {
+	if !p.r.Contains(addr) && addr != reserved {
+		return nil, fmt.Errorf("%s: %w", addr, ErrOutOfRange)
+	}
+	k := keyOf(mac)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now()
+	if !p.freeFor(addr, k, now) {
+		return nil, fmt.Errorf("%s: %w", addr, ErrNotYours)
+	}
+	var ops []leaseOp
+	if old, ok := p.byMAC[k]; ok && old.addr != addr && old.state == stateBound {
+		ops = append(ops, leaseOp{addr: old.addr, del: true})
+	}
+	l := &lease{mac: k, addr: addr, expiry: now.Add(d), state: stateBound}
+	p.bindLocked(l)
+	return append(ops, l.op()), nil
+}
+
+func (l *lease) op() leaseOp {
+	return leaseOp{addr: l.addr, mac: l.mac, expiry: l.expiry, state: l.state}
+}
+
+// bindLocked records l, dropping any other binding its MAC or address had.
+func (p *Pool) bindLocked(l *lease) {
+	if old, ok := p.byMAC[l.mac]; ok && old.addr != l.addr {
+		delete(p.byAddr, old.addr)
+	}
+	if old, ok := p.byAddr[l.addr]; ok && old.mac != l.mac && p.byMAC[old.mac] == old {
+		delete(p.byMAC, old.mac)
+	}
+	p.byMAC[l.mac] = l
+	p.byAddr[l.addr] = l
+}
+
+// Cancel drops an offer made to mac that it did not take (it requested
+// another server's). Bound leases are kept.
+func (p *Pool) Cancel(mac net.HardwareAddr) {
+	k := keyOf(mac)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if l, ok := p.byMAC[k]; ok && l.state == stateOffered {
+		delete(p.byMAC, k)
+		delete(p.byAddr, l.addr)
+	}
+}
+
+// Release forgets mac's lease on addr (DHCPRELEASE). A release for an
+// address the client does not hold is ignored.
+func (p *Pool) Release(mac net.HardwareAddr, addr netip.Addr) []leaseOp {
+	k := keyOf(mac)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	l, ok := p.byMAC[k]
+	if !ok || l.addr != addr {
+		return nil
+	}
+	delete(p.byMAC, k)
+	delete(p.byAddr, addr)
+	if l.state != stateBound {
+		return nil
+	}
+	return []leaseOp{{addr: addr, del: true}}
+}
+
+// Decline marks addr unusable for d after mac found it in use
+// (DHCPDECLINE, RFC 2131 4.3.3), so it is not offered again soon. Only
+// the client the address was given to can decline it.
+func (p *Pool) Decline(mac net.HardwareAddr, addr netip.Addr, d time.Duration) []leaseOp {
+	k := keyOf(mac)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	l, ok := p.byAddr[addr]
+	if !ok || l.mac != k || l.state == stateDeclined {
+		return nil
+	}
+	delete(p.byMAC, k)
+	dl := &lease{mac: k, addr: addr, expiry: p.now().Add(d), state: stateDeclined}
+	p.byAddr[addr] = dl
+	return []leaseOp{dl.op()}
+}
+
+// available reports whether a could be given to mac now.
+func (p *Pool) available(a netip.Addr, mac net.HardwareAddr) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.freeFor(a, keyOf(mac), p.now())
+}
+
+// Lookup returns mac's current, unexpired, bound address.
+func (p *Pool) Lookup(mac net.HardwareAddr) (netip.Addr, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	l, ok := p.byMAC[keyOf(mac)]
+	if !ok || l.state != stateBound || !l.expiry.After(p.now()) {
+		return netip.Addr{}, false
+	}
+	return l.addr, true
+}
+
+// Holder returns the MAC holding addr (bound or offered, unexpired).
+func (p *Pool) Holder(addr netip.Addr) (net.HardwareAddr, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	l, ok := p.byAddr[addr]
+	if !ok || !l.expiry.After(p.now()) || l.state == stateDeclined {
+		return nil, false
+	}
+	return append(net.HardwareAddr(nil), l.mac[:]...), true
+}
+
+// restore loads a persisted lease. When a MAC has several (it moved
+// between addresses and a deletion was lost), the latest wins its byMAC
+// slot; the others still hold their addresses until they expire.
+func (p *Pool) restore(op leaseOp) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	l := &lease{mac: op.mac, addr: op.addr, expiry: op.expiry, state: op.state}
+	p.byAddr[l.addr] = l
+	if l.state != stateBound {
+		return
+	}
+	if old, ok := p.byMAC[l.mac]; !ok || old.expiry.Before(l.expiry) {
+		p.byMAC[l.mac] = l
+	}
+}

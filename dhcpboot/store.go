@@ -1,0 +1,222 @@
+package dhcpboot
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+)
+
+// LeaseFileName is the lease database's name inside the state directory.
+const LeaseFileName = "leases.db"
+
+var leaseBucket = []byte("leases-v1")
+
+// recordLen is the size of one stored lease: version, MAC, expiry (Unix
+// nanoseconds), state.
+const recordLen = 1 + 6 + 8 + 1
+
+// maxBatch bounds how many lease changes go into one transaction.
+const maxBatch = 4096
+
+// LeaseDB persists full-mode leases in a bbolt file, one record per
+// address. Writes go through one goroutine that group-commits: every
+// change queued while the previous transaction was being synced to disk
+// goes into the next transaction, and each waiting reply is sent only
+// after the transaction that holds its lease has been fsynced. So an ACK
+// never names a lease that a crash could lose, and the cost of fsync is
+// shared by all the clients being answered at that moment.
+type LeaseDB struct {
+	path   string
+	db     *bolt.DB
+	loaded []leaseOp
+
+	mu     sync.RWMutex // guards closed against sends on reqs
+	closed bool
+	reqs   chan commitReq
+	done   chan struct{}
+}
+
+type commitReq struct {
+	ops  []leaseOp
+	then func(error) // called from the committing goroutine
+}
+
+// OpenLeaseDB opens (creating if needed) the lease database at path, checks
+// every page and reads every lease. A file that is not a lease database,
+// is damaged, or is held by another running bootwright is an error naming
+// path: starting without the leases it held could hand a live client's
+// address to another.
+func OpenLeaseDB(path string) (_ *LeaseDB, err error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("lease database: %w", err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:        time.Second,
+		NoFreelistSync: true, // rebuilt on open; halves the pages each commit writes
+		FreelistType:   bolt.FreelistMapType,
+	})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("lease database %s is in use by another process", path)
+	}
+	if err != nil {
+		return nil, corrupt(path, err)
+	}
+	d := &LeaseDB{path: path, db: db, reqs: make(chan commitReq, maxBatch), done: make(chan struct{})}
+	defer func() {
+		if r := recover(); r != nil {
+			err = corrupt(path, fmt.Errorf("%v", r))
+		}
+		if err != nil {
+			db.Close()
+		}
+	}()
+	if err := d.load(); err != nil {
+		return nil, err
+	}
+	go d.commitLoop()
+	return d, nil
+}
+
+func corrupt(path string, err error) error {
+	return fmt.Errorf("lease database %s is damaged, refusing to start (restore it from a backup, or move it "+
+		"aside to start with no leases at the risk of duplicate addresses until clients renew): %w", path, err)
+}
+
+// load checks the file and reads all leases into d.loaded.
+func (d *LeaseDB) load() error {
+	return d.db.Update(func(tx *bolt.Tx) error {
+		for err := range tx.Check() {
+			return corrupt(d.path, err)
+		}
+		b, err := tx.CreateBucketIfNotExists(leaseBucket)
+		if err != nil {
+			return corrupt(d.path, err)
+		}
+		return b.ForEach(func(k, v []byte) error {
+			op, err := decodeLease(k, v)
+			if err != nil {
+				return corrupt(d.path, err)
+			}
+			d.loaded = append(d.loaded, op)
+			return nil
+		})
+	})
+}
+
+func decodeLease(k, v []byte) (leaseOp, error) {
+	if len(k) != 4 || len(v) != recordLen || v[0] != 1 {
+		return leaseOp{}, fmt.Errorf("bad lease record %x=%x", k, v)
+	}
+	op := leaseOp{addr: netip.AddrFrom4([4]byte(k))}
+	copy(op.mac[:], v[1:7])
+	op.expiry = time.Unix(0, int64(binary.BigEndian.Uint64(v[7:15])))
+	op.state = leaseState(v[15])
+	if op.state != stateBound && op.state != stateDeclined {
+		return leaseOp{}, fmt.Errorf("bad lease state %d for %s", op.state, op.addr)
+	}
+	return op, nil
+}
+
+func encodeLease(op leaseOp, v *[recordLen]byte) {
+	v[0] = 1
+	copy(v[1:7], op.mac[:])
+	binary.BigEndian.PutUint64(v[7:15], uint64(op.expiry.UnixNano()))
+	v[15] = byte(op.state)
+}
+
+// Path returns the file the database lives in.
+func (d *LeaseDB) Path() string { return d.path }
+
+// Len returns how many leases were read at open.
+func (d *LeaseDB) Len() int { return len(d.loaded) }
+
+// commit queues ops; then runs once they are durable (nil) or failed.
+// After Close, then runs at once with an error.
+func (d *LeaseDB) commit(ops []leaseOp, then func(error)) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if d.closed {
+		then(errors.New("lease database closed"))
+		return
+	}
+	d.reqs <- commitReq{ops, then}
+}
+
+func (d *LeaseDB) commitLoop() {
+	defer close(d.done)
+	batch := make([]commitReq, 0, 64)
+	for first := range d.reqs {
+		batch = append(batch[:0], first)
+		n := len(first.ops)
+	drain:
+		for n < maxBatch {
+			select {
+			case r, ok := <-d.reqs:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, r)
+				n += len(r.ops)
+			default:
+				break drain
+			}
+		}
+		err := d.write(batch)
+		for _, r := range batch {
+			r.then(err)
+		}
+		clear(batch)
+	}
+}
+
+// write applies a batch in one transaction; bbolt fsyncs before Update
+// returns.
+func (d *LeaseDB) write(batch []commitReq) error {
+	err := d.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(leaseBucket)
+		var v [recordLen]byte
+		for _, r := range batch {
+			for _, op := range r.ops {
+				k := op.addr.As4()
+				var err error
+				if op.del {
+					err = b.Delete(k[:])
+				} else {
+					encodeLease(op, &v)
+					err = b.Put(k[:], v[:])
+				}
+				if err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("lease database %s: %w", d.path, err)
+	}
+	return nil
+}
+
+// Close writes what is queued and closes the file. The server using d
+// must have stopped first.
+func (d *LeaseDB) Close() error {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return nil
+	}
+	d.closed = true
+	close(d.reqs)
+	d.mu.Unlock()
+	<-d.done
+	return d.db.Close()
+}
