@@ -25,7 +25,7 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/bootwright
 
 ## test: everything CI runs: static checks, race tests, fuzz smoke, real clients and VMs.
-test: deps check unit fuzz readmetest vmtest
+test: deps check unit fuzz readmetest vmtest dhcptest
 
 deps:
 	scripts/install-deps.sh
@@ -52,7 +52,13 @@ readmetest: build
 vmtest: build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/vm/run.sh
 
-bench:
+dhcptest: build
+	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/dhcp/run.sh
+
+bench-dhcp: build
+	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) bench/dhcp/run.sh
+
+bench: bench-dhcp
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 lint:

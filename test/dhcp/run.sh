@@ -1,0 +1,395 @@
+#!/usr/bin/env bash
+# run.sh proves bootwright's DHCP against real DHCP software inside
+# network namespaces it creates (bwdhcp-<pid>-*) and deletes on exit:
+#
+#   full          dhclient gets a lease from --dhcp-mode full; udhcpc renews
+#                 (unicast, ciaddr) and releases
+#   restart       leases survive a restart and a kill -9: the same client gets
+#                 its address back, a second client never gets a live one's
+#   proxy-dnsmasq a PXE client (pxeclient, below) beside dnsmasq as the LAN's
+#                 DHCP server: address from dnsmasq, boot file from bootwright
+#                 on 67 and 4011
+#   proxy-kea     the same beside kea-dhcp4
+#   relay         dhclient and a PXE client behind isc-dhcp-relay (dhcrelay)
+#                 in a middle namespace get addresses from the relayed
+#                 subnet's range and the right boot file; then a QEMU VM boots
+#                 through the relay to the test kernel's marker
+#
+# Usage: BOOTWRIGHT_BIN=/abs/bin/bootwright test/dhcp/run.sh [SCENARIO...]
+# Needs root and scripts/install-deps.sh. Logs stay in test/dhcp/work/.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOP=$(cd "$HERE/../.." && pwd)
+WORK=$HERE/work
+PFX="bwdhcp-$$"
+ALL=(full restart proxy-dnsmasq proxy-kea relay)
+STEP_TIMEOUT=20
+VM_TIMEOUT=${BOOTWRIGHT_VM_TIMEOUT:-180}
+
+die() { echo "dhcp-test: $*" >&2; exit 2; }
+log() { echo "dhcp-test: $*" >&2; }
+
+# ------------------------------------------------------------ namespaces ---
+
+NAMESPACES=()
+ns_new() {
+	ip netns add "$1"
+	ip -n "$1" link set lo up
+	NAMESPACES+=("$1")
+}
+
+# ns_kill_del NS: kill what runs in NS by PID (TERM, then KILL), delete it.
+ns_kill_del() {
+	local ns=$1 pids
+	pids=$(ip netns pids "$ns" 2>/dev/null || true)
+	if [ -n "$pids" ]; then
+		# shellcheck disable=SC2086
+		kill -TERM $pids 2>/dev/null || true
+		for _ in $(seq 20); do
+			pids=$(ip netns pids "$ns" 2>/dev/null || true)
+			[ -z "$pids" ] && break
+			sleep 0.1
+		done
+		# shellcheck disable=SC2086
+		[ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
+	fi
+	ip netns del "$ns" 2>/dev/null || true
+}
+
+cleanup() {
+	local ns
+	for ns in "${NAMESPACES[@]}"; do ns_kill_del "$ns"; done
+	NAMESPACES=()
+	wait 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# bridge NS ADDR/LEN: br0 in NS with ADDR, forwarding at once.
+bridge() {
+	ip -n "$1" link add br0 type bridge
+	ip -n "$1" link set br0 type bridge forward_delay 0 stp_state 0
+	ip -n "$1" addr add "$2" dev br0
+	ip -n "$1" link set br0 up
+}
+
+# join BRIDGE_NS NS ADDR/LEN [MAC]: NS gets eth0 on BRIDGE_NS's br0.
+join() {
+	local br=$1 ns=$2 addr=$3 mac=${4:-} port="v${RANDOM}"
+	ip -n "$br" link add "$port" type veth peer name eth0 netns "$ns"
+	ip -n "$br" link set "$port" master br0 up
+	[ -n "$mac" ] && ip -n "$ns" link set eth0 address "$mac"
+	[ "$addr" = none ] || ip -n "$ns" addr add "$addr" dev eth0
+	ip -n "$ns" link set eth0 up
+}
+
+# ------------------------------------------------------------- processes ---
+
+# start_bw NS DIR ARGS...: bootwright in NS, state in DIR; sets BW_PID.
+start_bw() {
+	local ns=$1 dir=$2 v unset_env=(); shift 2
+	for v in ${!BOOTWRIGHT_@}; do unset_env+=(-u "$v"); done
+	ip netns exec "$ns" env "${unset_env[@]}" "$BOOTWRIGHT_BIN" serve --state-dir "$dir/state" \
+		--log-level debug "$@" </dev/null >>"$dir/bootwright.log" 2>&1 &
+	BW_PID=$!
+	wait_udp "$ns" 67 "$BW_PID" || { tail -n 20 "$dir/bootwright.log" >&2; return 1; }
+}
+
+# wait_udp NS PORT PID: until something listens on UDP PORT in NS.
+wait_udp() {
+	local deadline=$((SECONDS + STEP_TIMEOUT))
+	while [ -z "$(ip netns exec "$1" ss -Hlnu "sport = :$2" 2>/dev/null)" ]; do
+		kill -0 "$3" 2>/dev/null || { log "process $3 exited before listening on $2"; return 1; }
+		[ $SECONDS -lt $deadline ] || { log "nothing on UDP $2 after ${STEP_TIMEOUT}s"; return 1; }
+		sleep 0.1
+	done
+}
+
+stop_pid() { # stop_pid SIGNAL PID
+	kill "-$1" "$2" 2>/dev/null || true
+	for _ in $(seq 50); do kill -0 "$2" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$2" 2>/dev/null || true
+	wait "$2" 2>/dev/null || true
+}
+
+# The client script for dhclient and udhcpc: sets the address on the
+# interface and appends "REASON IP" to $dir/events; never touches
+# /etc/resolv.conf (shared with the host).
+write_client_script() {
+	cat >"$1" <<-'EOF'
+	#!/bin/sh
+	d=$(dirname "$0")
+	case "$1" in bound|renew|deconfig|leasefail|nak) reason=udhcpc-$1 ip=${ip:-} ;; *) reason=$reason ip=${new_ip_address:-} ;; esac
+	echo "$reason $ip" >>"$d/events"
+	case "$reason" in
+	BOUND|REBOOT|RENEW|REBIND|udhcpc-bound|udhcpc-renew) ip addr replace "$ip/${mask:-24}" dev "${interface:-eth0}" ;;
+	esac
+	exit 0
+	EOF
+	chmod +x "$1"
+}
+
+# dhclient_once NS DIR: one DHCP run of ISC dhclient in the foreground,
+# stopped (without a release) once it is bound; prints the address.
+dhclient_once() {
+	local ns=$1 dir=$2 pid deadline=$((SECONDS + STEP_TIMEOUT))
+	: >>"$dir/events"
+	local before
+	before=$(wc -l <"$dir/events")
+	ip netns exec "$ns" dhclient -4 -1 -d -sf "$dir/client.sh" -lf "$dir/dhclient.leases" \
+		-pf "$dir/dhclient.pid" eth0 </dev/null >>"$dir/dhclient.log" 2>&1 &
+	pid=$!
+	while [ $SECONDS -lt $deadline ] && kill -0 $pid 2>/dev/null; do
+		tail -n +$((before + 1)) "$dir/events" | grep -qE '^(BOUND|REBOOT|RENEW) ' && break
+		sleep 0.1
+	done
+	stop_pid TERM $pid
+	tail -n +$((before + 1)) "$dir/events" | awk '$1 ~ /^(BOUND|REBOOT|RENEW)$/ { ip = $2 } END { print ip }'
+}
+
+# ------------------------------------------------------------- scenarios ---
+
+fail() { echo "FAIL $SCEN: $*"; [ -n "${DIR:-}" ] && tail -n 15 "$DIR/bootwright.log" 2>/dev/null | sed 's/^/    /'; return 1; }
+in_range() { # in_range IP LO HI (same /24)
+	local n=${1##*.}
+	[ "${1%.*}" = "${2%.*}" ] && [ "$n" -ge "${2##*.}" ] && [ "$n" -le "${3##*.}" ]
+}
+
+scen_full() {
+	local s=$PFX-full-s c=$PFX-full-c ip ip2
+	ns_new "$s"; ns_new "$c"
+	bridge "$s" 10.250.1.1/24
+	join "$s" "$c" none 02:00:00:01:00:01
+	write_client_script "$DIR/client.sh"
+	start_bw "$s" "$DIR" --interface br0 --dhcp-mode full --dhcp-range 10.250.1.100-10.250.1.150 \
+		--dhcp-lease 2m --dhcp-router 10.250.1.1 --tftp-addr off --http-addr :8080 || return 1
+	ip=$(dhclient_once "$c" "$DIR")
+	in_range "${ip:-x}" 10.250.1.100 10.250.1.150 || fail "dhclient got '${ip}', want an address in 10.250.1.100-150" || return 1
+	timeout 5 ip netns exec "$c" dhclient -4 -r -sf "$DIR/client.sh" -lf "$DIR/dhclient.leases" -pf "$DIR/dhclient.pid" eth0 >>"$DIR/dhclient.log" 2>&1 || true
+	grep -q "released $ip" "$DIR/bootwright.log" || fail "dhclient -r: no RELEASE of $ip in bootwright's log" || return 1
+	ip -n "$c" addr flush dev eth0
+	# udhcpc: lease, then SIGUSR1 (renew: unicast REQUEST with ciaddr), SIGUSR2 (release).
+	: >"$DIR/events"
+	ip netns exec "$c" busybox udhcpc -f -i eth0 -s "$DIR/client.sh" -t 5 -T 1 -A 1 >"$DIR/udhcpc.log" 2>&1 &
+	local upid=$! deadline=$((SECONDS + STEP_TIMEOUT))
+	until grep -q '^udhcpc-bound ' "$DIR/events" 2>/dev/null; do
+		[ $SECONDS -lt $deadline ] || { stop_pid TERM $upid; fail "udhcpc got no lease"; return 1; }
+		sleep 0.1
+	done
+	ip2=$(awk '$1 == "udhcpc-bound" { print $2 }' "$DIR/events")
+	kill -USR1 $upid
+	until grep -q "type=REQUEST.*reply=ACK to=$ip2:68" "$DIR/bootwright.log"; do
+		[ $SECONDS -lt $deadline ] || { stop_pid TERM $upid; fail "no unicast renewal ACK to $ip2:68"; return 1; }
+		sleep 0.1
+	done
+	kill -USR2 $upid
+	until grep -q "released $ip2" "$DIR/bootwright.log"; do
+		[ $SECONDS -lt $deadline ] || { stop_pid TERM $upid; fail "udhcpc release of $ip2 not seen"; return 1; }
+		sleep 0.1
+	done
+	stop_pid TERM $upid
+	echo "PASS full: dhclient leased $ip and released it; udhcpc leased $ip2, renewed by unicast and released"
+}
+
+scen_restart() {
+	local s=$PFX-rst-s a=$PFX-rst-a b=$PFX-rst-b ipa ipa2 ipb
+	ns_new "$s"; ns_new "$a"; ns_new "$b"
+	bridge "$s" 10.250.5.1/24
+	join "$s" "$a" none 02:00:00:05:00:0a
+	join "$s" "$b" none 02:00:00:05:00:0b
+	mkdir -p "$DIR/a" "$DIR/b"
+	write_client_script "$DIR/a/client.sh"
+	write_client_script "$DIR/b/client.sh"
+	# Two addresses only: after the restarts, b can only have the other one.
+	local args=(--interface br0 --dhcp-mode full --dhcp-range 10.250.5.100-10.250.5.101 --tftp-addr off --http-addr :8080)
+	start_bw "$s" "$DIR" "${args[@]}" || return 1
+	ipa=$(dhclient_once "$a" "$DIR/a")
+	[ -n "$ipa" ] || fail "client a got no lease" || return 1
+	stop_pid TERM "$BW_PID"
+	start_bw "$s" "$DIR" "${args[@]}" || return 1
+	: >"$DIR/a/events"
+	ip -n "$a" addr flush dev eth0
+	ipa2=$(dhclient_once "$a" "$DIR/a")
+	[ "$ipa2" = "$ipa" ] || fail "after a restart client a got '$ipa2', want $ipa" || return 1
+	kill -KILL "$BW_PID"; wait "$BW_PID" 2>/dev/null || true
+	start_bw "$s" "$DIR" "${args[@]}" || return 1
+	ipb=$(dhclient_once "$b" "$DIR/b")
+	[ -n "$ipb" ] && [ "$ipb" != "$ipa" ] || fail "after kill -9 client b got '$ipb' (a holds $ipa)" || return 1
+	: >"$DIR/a/events"
+	ip -n "$a" addr flush dev eth0
+	ipa2=$(dhclient_once "$a" "$DIR/a")
+	[ "$ipa2" = "$ipa" ] || fail "after kill -9 client a got '$ipa2', want $ipa" || return 1
+	echo "PASS restart: a kept $ipa across a restart and a kill -9; b got $ipb"
+}
+
+# proxy_lan SERVER: LAN namespace with SERVER (dnsmasq|kea) as its DHCP
+# server, bootwright in proxy mode in a second namespace, pxeclient in a third.
+proxy_lan() {
+	local lan=$PFX-$SCEN-l bw=$PFX-$SCEN-b c=$PFX-$SCEN-c out
+	ns_new "$lan"; ns_new "$bw"; ns_new "$c"
+	bridge "$lan" 10.250.2.1/24
+	join "$lan" "$bw" 10.250.2.2/24
+	join "$lan" "$c" none 02:00:00:02:00:01
+	local lanpid
+	if [ "$1" = dnsmasq ]; then
+		ip netns exec "$lan" dnsmasq --keep-in-foreground --log-facility=- --log-dhcp --conf-file=/dev/null \
+			--user=root --port=0 --bind-interfaces --interface=br0 --pid-file="$DIR/dnsmasq.pid" \
+			--dhcp-leasefile="$DIR/dnsmasq.leases" --dhcp-range=10.250.2.50,10.250.2.99,255.255.255.0,1h \
+			</dev/null >"$DIR/lan.log" 2>&1 &
+	else
+		cat >"$DIR/kea.json" <<-EOF
+		{ "Dhcp4": {
+		    "interfaces-config": { "interfaces": [ "br0" ] },
+		    "lease-database": { "type": "memfile", "persist": true, "name": "$DIR/kea.leases" },
+		    "valid-lifetime": 3600,
+		    "subnet4": [ { "id": 1, "subnet": "10.250.2.0/24", "pools": [ { "pool": "10.250.2.50 - 10.250.2.99" } ] } ],
+		    "loggers": [ { "name": "kea-dhcp4", "severity": "INFO", "output_options": [ { "output": "$DIR/lan.log" } ] } ]
+		} }
+		EOF
+		ip netns exec "$lan" env KEA_PIDFILE_DIR="$DIR" KEA_LOCKFILE_DIR="$DIR" kea-dhcp4 -c "$DIR/kea.json" \
+			</dev/null >"$DIR/kea.out" 2>&1 &
+	fi
+	lanpid=$!
+	wait_udp "$lan" 67 "$lanpid" || fail "$1 did not start: $(tail -n 5 "$DIR"/kea.out "$DIR/lan.log" 2>/dev/null)" || return 1
+	start_bw "$bw" "$DIR" --interface eth0 --dhcp-mode proxy --http-addr :8080 || return 1
+	wait_udp "$bw" 4011 "$BW_PID" || return 1
+	out=$(timeout "$STEP_TIMEOUT" ip netns exec "$c" "$PXECLIENT" -i eth0 2>&1) || fail "pxeclient: $out" || return 1
+	echo "$out" >"$DIR/pxeclient.out"
+	grep -qE '^lan server=10\.250\.2\.1 yiaddr=10\.250\.2\.([5-9][0-9]) ' <<<"$out" || fail "address not from $1: $out" || return 1
+	grep -qE '^proxy server=10\.250\.2\.2 siaddr=10\.250\.2\.2 yiaddr=0\.0\.0\.0 vendor=PXEClient opt43=060108ff guid=echoed bootfile=snponly\.efi$' <<<"$out" ||
+		fail "proxy offer incomplete: $out" || return 1
+	grep -qE '^ack server=10\.250\.2\.1 ' <<<"$out" || fail "no ACK from $1: $out" || return 1
+	grep -qE '^boot server=10\.250\.2\.2 port=4011 type=ACK yiaddr=0\.0\.0\.0 bootfile=snponly\.efi$' <<<"$out" ||
+		fail "no boot server ACK on 4011: $out" || return 1
+	echo "PASS $SCEN: $(grep '^lan' <<<"$out" | cut -d' ' -f2-3) from $1; boot file snponly.efi from bootwright on 67 and 4011"
+}
+
+scen_proxy-dnsmasq() { proxy_lan dnsmasq; }
+scen_proxy-kea() { proxy_lan kea; }
+
+scen_relay() {
+	local s=$PFX-rly-s r=$PFX-rly-r c=$PFX-rly-c p=$PFX-rly-p ip out
+	ns_new "$s"; ns_new "$r"; ns_new "$c"; ns_new "$p"
+	ip -n "$s" link add eth0 type veth peer name up0 netns "$r"
+	ip -n "$s" addr add 10.250.3.1/24 dev eth0
+	ip -n "$s" link set eth0 up
+	ip -n "$s" route add 10.250.4.0/24 via 10.250.3.2
+	ip -n "$r" addr add 10.250.3.2/24 dev up0
+	ip -n "$r" link set up0 up
+	bridge "$r" 10.250.4.1/24
+	ip -n "$r" addr add fd42:250:4::1/64 dev br0 nodad
+	ip netns exec "$r" sysctl -qw net.ipv4.ip_forward=1
+	join "$r" "$c" none 02:00:00:04:00:01
+	join "$r" "$p" none 52:54:00:04:00:02
+	cat >"$DIR/dhcp.yaml" <<-EOF
+	subnets:
+	  - subnet: 10.250.4.0/24   # behind dhcrelay, giaddr 10.250.4.1
+	    range: 10.250.4.100-10.250.4.150
+	    router: 10.250.4.1
+	    lease: 10m
+	EOF
+	write_vm_files
+	start_bw "$s" "$DIR" --interface eth0 --dhcp-mode full --dhcp-range 10.250.3.100-10.250.3.150 \
+		--dhcp-config "$DIR/dhcp.yaml" --http-addr :8080 --config-dir "$DIR/config" --assets-dir "$WORK/assets" || return 1
+	# Router advertisements on the client side, so iPXE does not wait ~13 s
+	# for IPv6 autoconfiguration (dnsmasq RA-only binds no UDP port).
+	ip netns exec "$r" dnsmasq --keep-in-foreground --log-facility=- --conf-file=/dev/null --user=root --port=0 \
+		--bind-interfaces --interface=br0 --pid-file="$DIR/dnsmasq.pid" --dhcp-leasefile="$DIR/dnsmasq.leases" \
+		--enable-ra --dhcp-range=::,constructor:br0,ra-only,64,1h </dev/null >"$DIR/dnsmasq.log" 2>&1 &
+	ip netns exec "$r" dhcrelay -4 -d -id br0 -iu up0 10.250.3.1 </dev/null >"$DIR/dhcrelay.log" 2>&1 &
+	local rpid=$!
+	wait_udp "$r" 67 $rpid || fail "dhcrelay did not start: $(tail -n 5 "$DIR/dhcrelay.log")" || return 1
+	write_client_script "$DIR/client.sh"
+	ip=$(dhclient_once "$c" "$DIR")
+	in_range "${ip:-x}" 10.250.4.100 10.250.4.150 || fail "dhclient behind the relay got '$ip', want 10.250.4.100-150" || return 1
+	out=$(timeout "$STEP_TIMEOUT" ip netns exec "$p" "$PXECLIENT" -i eth0 -proxy=false 2>&1) || fail "pxeclient: $out" || return 1
+	echo "$out" >"$DIR/pxeclient.out"
+	grep -qE '^lan server=10\.250\.3\.1 yiaddr=10\.250\.4\.1[0-5][0-9] bootfile=snponly\.efi$' <<<"$out" ||
+		fail "PXE offer through the relay: $out" || return 1
+	grep -qE '^ack server=10\.250\.3\.1 yiaddr=10\.250\.4\.1[0-5][0-9] bootfile=snponly\.efi$' <<<"$out" ||
+		fail "PXE ACK through the relay: $out" || return 1
+	echo "PASS relay: dhclient got $ip and a UEFI PXE client $(grep '^ack' <<<"$out" | cut -d' ' -f3) + snponly.efi through dhcrelay"
+	[ -n "${BOOTWRIGHT_DHCP_NO_VM:-}" ] && return 0
+	vm_through_relay "$r"
+}
+
+VM_MAC=52:54:00:04:00:09
+write_vm_files() {
+	mkdir -p "$DIR/config/menus"
+	cat >"$DIR/config/menus/machines.yaml" <<-EOF
+	machines:
+	  - mac: "$VM_MAC"
+	    name: vm-relay
+	    default: testos
+	    timeout: 1s
+	    args: "bootwright.test=vm-relay"
+	EOF
+}
+
+# vm_through_relay NS: a BIOS VM (SeaBIOS + QEMU's iPXE ROM) on NS's bridge
+# boots through dhcrelay: DHCP from the relayed subnet, then HTTP from
+# bootwright across the relay's routing, to the test kernel's marker.
+vm_through_relay() {
+	local r=$1 qpid deadline marker
+	ip -n "$r" tuntap add tap0 mode tap
+	ip -n "$r" link set tap0 master br0 up
+	: >"$DIR/serial.log"
+	local t0=$SECONDS
+	ip netns exec "$r" qemu-system-x86_64 -accel tcg -nographic -no-reboot -nodefaults -m 256 -vga none \
+		-serial "file:$DIR/serial.log" -monitor none \
+		-netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
+		-device "virtio-net-pci,netdev=n0,mac=$VM_MAC,bootindex=1" -boot n </dev/null >"$DIR/qemu.log" 2>&1 &
+	qpid=$!
+	deadline=$((SECONDS + VM_TIMEOUT))
+	while :; do
+		marker=$(sed 's/\x1b\[[0-9;?]*[A-Za-z]//g' "$DIR/serial.log" | grep -a 'BOOTWRIGHT-MARKER cmdline:' | head -n1 || true)
+		[ -n "$marker" ] && break
+		kill -0 $qpid 2>/dev/null || break
+		[ $SECONDS -lt $deadline ] || break
+		sleep 0.5
+	done
+	stop_pid KILL $qpid
+	grep -q 'bootwright.test=vm-relay' <<<"$marker" || fail "VM did not reach the marker in $((SECONDS - t0))s (serial: $DIR/serial.log)" || return 1
+	local vmip
+	vmip=$(sed 's/\x1b\[[0-9;?]*[A-Za-z]//g' "$DIR/serial.log" | grep -aoE 'net0: 10\.250\.4\.[0-9]+' | head -n1 | cut -d' ' -f2)
+	in_range "${vmip:-x}" 10.250.4.100 10.250.4.150 || fail "VM's address '$vmip' is not from the relayed range" || return 1
+	echo "PASS relay-vm: BIOS/iPXE VM got $vmip through dhcrelay and booted to the marker in $((SECONDS - t0))s"
+}
+
+# ------------------------------------------------------------------ main ---
+
+main() {
+	[ "$(id -u)" -eq 0 ] || die "must run as root (network namespaces)"
+	[ -x "${BOOTWRIGHT_BIN:-}" ] || die "set BOOTWRIGHT_BIN to the bootwright binary"
+	local t
+	for t in dhclient busybox dnsmasq kea-dhcp4 dhcrelay qemu-system-x86_64 ip ss go; do
+		command -v "$t" >/dev/null || die "$t not found: run scripts/install-deps.sh"
+	done
+	local scen=("$@") pass=0 failed=0 t0=$SECONDS
+	[ ${#scen[@]} -gt 0 ] || scen=("${ALL[@]}")
+	mkdir -p "$WORK"
+	PXECLIENT=$WORK/pxeclient
+	(cd "$TOP" && go build -o "$PXECLIENT" ./test/dhcp/pxeclient)
+	if [[ " ${scen[*]} " == *" relay "* ]] && [ -z "${BOOTWRIGHT_DHCP_NO_VM:-}" ]; then
+		local cache
+		cache=$("$TOP/test/vm/build-image.sh")
+		mkdir -p "$WORK/assets/testos"
+		cp "$cache/vmlinuz" "$cache/initrd.gz" "$WORK/assets/testos/"
+		echo "console=ttyS0 panic=-1" >"$WORK/assets/testos/cmdline"
+	fi
+	for SCEN in "${scen[@]}"; do
+		declare -F "scen_$SCEN" >/dev/null || die "unknown scenario $SCEN (known: ${ALL[*]})"
+		DIR=$WORK/$SCEN
+		rm -rf "$DIR"
+		mkdir -p "$DIR"
+		local ts=$SECONDS
+		if "scen_$SCEN"; then pass=$((pass + 1)); else failed=$((failed + 1)); fi
+		log "$SCEN took $((SECONDS - ts))s"
+		cleanup
+	done
+	echo "dhcp: $pass passed, $failed failed ($((SECONDS - t0))s)"
+	[ $failed -eq 0 ]
+}
+
+main "$@"
