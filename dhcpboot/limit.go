@@ -96,22 +96,29 @@ func (l *limiter) sweepLocked(now time.Time) {
 	}
 }
 
-// once says yes to a MAC at most once per interval, so that a warning
-// about a client that keeps asking is logged once, not on every packet.
+// once says yes to a MAC and a kind of warning at most once per
+// interval, so that a warning about a client that keeps asking is logged
+// once, not on every packet.
 type once struct {
 	every time.Duration
 	mu    sync.Mutex
-	last  map[macKey]time.Time
+	last  map[onceKey]time.Time
+}
+
+type onceKey struct {
+	mac  macKey
+	what string
 }
 
 func newOnce(every time.Duration) *once {
-	return &once{every: every, last: map[macKey]time.Time{}}
+	return &once{every: every, last: map[onceKey]time.Time{}}
 }
 
-func (o *once) ok(mac macKey, now time.Time) bool {
+func (o *once) ok(mac macKey, what string, now time.Time) bool {
+	k := onceKey{mac, what}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if t, seen := o.last[mac]; seen && now.Sub(t) < o.every {
+	if t, seen := o.last[k]; seen && now.Sub(t) < o.every {
 		return false
 	}
 	if len(o.last) >= maxTracked {
@@ -124,6 +131,6 @@ func (o *once) ok(mac macKey, now time.Time) bool {
 			clear(o.last)
 		}
 	}
-	o.last[mac] = now
+	o.last[k] = now
 	return true
 }

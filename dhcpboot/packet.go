@@ -41,7 +41,7 @@ func (s *Server) servePacket(l listener, b []byte, peer net.Addr) {
 	mac := keyOf(c.MAC)
 	if !s.limiter.allow(mac, now) {
 		s.stats.add(typ, OutRateLimited)
-		if s.warned.ok(mac, now) {
+		if s.warned.ok(mac, "rate", now) {
 			s.Logger.Warn("dhcp: client over its rate limit; dropping its packets", "mac", c.MAC.String(),
 				"per_second", s.limiter.rl.PerSecond, "burst", s.limiter.rl.Burst)
 		}
@@ -146,7 +146,7 @@ func (s *Server) logReply(r query, res result, dst net.Addr) {
 // debug level.
 func (s *Server) logNoReply(r query, res result, now time.Time) {
 	warn := res.out == OutExhausted || (r.c.PXE() && r.d.Reason == reasonNoFile)
-	if warn && s.warned.ok(keyOf(r.c.MAC), now) {
+	if warn && s.warned.ok(keyOf(r.c.MAC), res.out.String()+r.d.Reason, now) {
 		msg := "dhcp: no offer: address pool exhausted"
 		if res.out != OutExhausted {
 			msg = "dhcp: no offer: no boot file configured for this client's arch"

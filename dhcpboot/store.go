@@ -54,35 +54,42 @@ type commitReq struct {
 // is damaged, or is held by another running bootwright is an error naming
 // path: starting without the leases it held could hand a live client's
 // address to another.
-func OpenLeaseDB(path string) (_ *LeaseDB, err error) {
+func OpenLeaseDB(path string) (*LeaseDB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("lease database: %w", err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:        time.Second,
-		NoFreelistSync: true, // rebuilt on open; halves the pages each commit writes
-		FreelistType:   bolt.FreelistMapType,
-	})
+	d, err := openLeaseDB(path)
+	if err != nil {
+		return nil, err
+	}
+	go d.commitLoop()
+	return d, nil
+}
+
+// openLeaseDB opens and checks the file. bbolt panics on some damaged
+// pages; the panic is turned into the error it is. (The freelist is synced
+// to the file, the default: with NoFreelistSync, bbolt rebuilds it on open
+// by walking every page in a goroutine of its own, where a damaged page
+// panics beyond any recover.)
+func openLeaseDB(path string) (d *LeaseDB, err error) {
+	var db *bolt.DB
+	defer func() {
+		if r := recover(); r != nil {
+			err = corrupt(path, fmt.Errorf("%v", r))
+		}
+		if err != nil && db != nil {
+			db.Close()
+		}
+	}()
+	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, FreelistType: bolt.FreelistMapType})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("lease database %s is in use by another process", path)
 	}
 	if err != nil {
 		return nil, corrupt(path, err)
 	}
-	d := &LeaseDB{path: path, db: db, reqs: make(chan commitReq, maxBatch), done: make(chan struct{})}
-	defer func() {
-		if r := recover(); r != nil {
-			err = corrupt(path, fmt.Errorf("%v", r))
-		}
-		if err != nil {
-			db.Close()
-		}
-	}()
-	if err := d.load(); err != nil {
-		return nil, err
-	}
-	go d.commitLoop()
-	return d, nil
+	d = &LeaseDB{path: path, db: db, reqs: make(chan commitReq, maxBatch), done: make(chan struct{})}
+	return d, d.load()
 }
 
 func corrupt(path string, err error) error {
@@ -182,16 +189,25 @@ func (d *LeaseDB) commitLoop() {
 func (d *LeaseDB) write(batch []commitReq) error {
 	err := d.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(leaseBucket)
-		var v [recordLen]byte
+		// bbolt keeps references to keys and values until the commit, so
+		// each gets its own bytes: one allocation for the whole batch.
+		n := 0
+		for _, r := range batch {
+			n += len(r.ops)
+		}
+		buf := make([]byte, n*(4+recordLen))
 		for _, r := range batch {
 			for _, op := range r.ops {
-				k := op.addr.As4()
+				k, v := buf[:4:4], (*[recordLen]byte)(buf[4:4+recordLen])
+				buf = buf[4+recordLen:]
+				a := op.addr.As4()
+				copy(k, a[:])
 				var err error
 				if op.del {
-					err = b.Delete(k[:])
+					err = b.Delete(k)
 				} else {
-					encodeLease(op, &v)
-					err = b.Put(k[:], v[:])
+					encodeLease(op, v)
+					err = b.Put(k, v[:])
 				}
 				if err != nil {
 					return err

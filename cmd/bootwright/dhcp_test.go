@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bootwright/bootwright/dhcpboot"
+)
+
+// twoNICs knows br0 (10.231.0.1/24) and br1 (10.77.0.1/24).
+func twoNICs(name string) (netip.Prefix, error) {
+	switch name {
+	case "br0":
+		return netip.MustParsePrefix("10.231.0.1/24"), nil
+	case "br1":
+		return netip.MustParsePrefix("10.77.0.1/24"), nil
+	}
+	return netip.Prefix{}, errors.New(`interface "` + name + `": no such network interface`)
+}
+
+func buildDHCPFlags(t *testing.T, file string, args ...string) (dhcpConfig, error) {
+	t.Helper()
+	var d dhcpFlags
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	d.register(fs)
+	if file != "" {
+		path := filepath.Join(t.TempDir(), "dhcp.yaml")
+		os.WriteFile(path, []byte(file), 0o644)
+		args = append(args, "--dhcp-config="+path)
+	}
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return d.build("br0", netip.MustParsePrefix("10.231.0.1/24"), twoNICs)
+}
+
+func TestDHCPConfigFile(t *testing.T) {
+	const file = "subnets:\n  - interface: br1\n    range: 10.77.0.100-10.77.0.120\n  - subnet: 10.9.0.0/24\n    range: 10.9.0.100-10.9.0.120\n"
+	c, err := buildDHCPFlags(t, file, "--dhcp-mode=full", "--dhcp-range=10.231.0.100-10.231.0.150")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, n := range c.subnets {
+		got = append(got, n.Name()+" "+n.Range.String()+" "+n.ServerAddr.String()+" "+n.LeaseTime.String())
+	}
+	want := []string{
+		"10.231.0.0/24%br0 10.231.0.100-10.231.0.150 invalid IP 1h0m0s",
+		"10.77.0.0/24%br1 10.77.0.100-10.77.0.120 10.77.0.1 1h0m0s",
+		"10.9.0.0/24 10.9.0.100-10.9.0.120 invalid IP 1h0m0s",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("subnets:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// The file alone is enough for full mode.
+	if _, err := buildDHCPFlags(t, file, "--dhcp-mode=full"); err != nil {
+		t.Errorf("file without --dhcp-range: %v", err)
+	}
+}
+
+func TestDHCPConfigFileErrors(t *testing.T) {
+	tests := map[string]struct {
+		file string
+		args []string
+		want string
+	}{
+		"subnets in proxy mode": {"subnets:\n  - {subnet: 10.9.0.0/24, range: 10.9.0.1-10.9.0.9}\n", nil, "dhcp.yaml:2: subnets need --dhcp-mode full"},
+		"unknown interface":     {"subnets:\n  - {interface: br7, range: 10.9.0.1-10.9.0.9}\n", []string{"--dhcp-mode=full"}, `dhcp.yaml:2: interface: interface "br7"`},
+		"range off the nic":     {"subnets:\n  - {interface: br1, range: 10.9.0.1-10.9.0.9}\n", []string{"--dhcp-mode=full"}, "dhcp.yaml:2: range 10.9.0.1-10.9.0.9 is outside subnet 10.77.0.0/24"},
+		"wrong prefix for nic":  {"subnets:\n  - {interface: br1, subnet: 10.9.0.0/24, range: 10.9.0.1-10.9.0.9}\n", []string{"--dhcp-mode=full"}, "is not interface br1's"},
+		"overlap":               {"subnets:\n  - {subnet: 10.231.0.0/16, range: 10.231.9.1-10.231.9.9}\n", []string{"--dhcp-mode=full", "--dhcp-range=10.231.0.100-10.231.0.150"}, "overlap"},
+		"same interface twice":  {"subnets:\n  - {interface: br0, range: 10.231.0.160-10.231.0.170}\n", []string{"--dhcp-mode=full", "--dhcp-range=10.231.0.100-10.231.0.150"}, "overlap"},
+		"unknown key":           {"subnet:\n  - {}\n", []string{"--dhcp-mode=full"}, "dhcp.yaml:1: field subnet not found"},
+		"neither":               {"", []string{"--dhcp-mode=full"}, "--dhcp-mode=full needs --dhcp-range START-END or subnets in --dhcp-config"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := buildDHCPFlags(t, tc.file, tc.args...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+	if _, err := parseServe(t, []string{"--dhcp-config=/nonexistent.yaml"}, nil); err == nil || !strings.Contains(err.Error(), "--dhcp-config: open /nonexistent.yaml") {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+func TestBuildDHCPLeasesAndBootFiles(t *testing.T) {
+	state := t.TempDir()
+	c, err := parseServe(t, []string{"--dhcp-mode=full", "--dhcp-range=10.231.0.100-10.231.0.150", "--state-dir=" + state}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.dhcp.file = &dhcpboot.FileConfig{BootFiles: map[dhcpboot.Arch]string{dhcpboot.ArchBIOS: "", dhcpboot.ArchEFIARM64: "arm.efi"}}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	s, stop, err := buildDHCP(c, "http://10.231.0.1:8080", log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.Policy.BootFiles[dhcpboot.ArchBIOS]; ok || s.Policy.BootFiles[dhcpboot.ArchEFIARM64] != "arm.efi" {
+		t.Errorf("boot files %v", s.Policy.BootFiles)
+	}
+	if s.Leases == nil || s.Leases.Path() != filepath.Join(state, "leases.db") {
+		t.Fatalf("leases not opened in the state dir")
+	}
+	if err := stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(state, "leases.db"), []byte(strings.Repeat("x", 9000)), 0o600)
+	if _, _, err := buildDHCP(c, "http://10.231.0.1:8080", log); err == nil || !strings.Contains(err.Error(), filepath.Join(state, "leases.db")) {
+		t.Errorf("damaged leases.db: %v", err)
+	}
+}

@@ -1,0 +1,159 @@
+package dhcpboot
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestParseRange(t *testing.T) {
+	good, err := ParseRange("10.0.0.10 - 10.0.0.20")
+	if err != nil || good.String() != "10.0.0.10-10.0.0.20" || good.Size() != 11 {
+		t.Fatalf("ParseRange = %v, %v", good, err)
+	}
+	for _, bad := range []string{"", "10.0.0.1", "10.0.0.20-10.0.0.10", "fe80::1-fe80::2", "a-b"} {
+		if _, err := ParseRange(bad); err == nil {
+			t.Errorf("ParseRange(%q) accepted", bad)
+		}
+	}
+}
+
+func TestPool(t *testing.T) {
+	a := net.HardwareAddr{2, 0, 0, 0, 0, 1}
+	b := net.HardwareAddr{2, 0, 0, 0, 0, 2}
+	c := net.HardwareAddr{2, 0, 0, 0, 0, 3}
+	ip := netip.MustParseAddr
+	none := netip.Addr{}
+	now := time.Unix(1e9, 0)
+	p := NewPool(Range{ip("10.0.0.10"), ip("10.0.0.11")})
+	p.now = func() time.Time { return now }
+
+	got, err := p.Offer(a, none, none, time.Minute)
+	if err != nil || got != ip("10.0.0.10") {
+		t.Fatalf("first offer = %v, %v", got, err)
+	}
+	if again, _ := p.Offer(a, ip("10.0.0.11"), none, time.Minute); again != got {
+		t.Errorf("a client keeps its offer: got %v, want %v", again, got)
+	}
+	if got, _ := p.Offer(b, ip("10.0.0.10"), none, time.Minute); got != ip("10.0.0.11") {
+		t.Errorf("b asked for a's address and got %v, want 10.0.0.11", got)
+	}
+	if _, err := p.Offer(c, none, none, time.Minute); !errors.Is(err, ErrPoolExhausted) {
+		t.Errorf("third client: err = %v, want ErrPoolExhausted", err)
+	}
+	if _, err := p.Commit(b, ip("10.0.0.10"), none, time.Hour); !errors.Is(err, ErrNotYours) {
+		t.Errorf("b committing a's offered address: err = %v, want ErrNotYours", err)
+	}
+	if _, err := p.Commit(a, ip("10.0.0.99"), none, time.Hour); !errors.Is(err, ErrOutOfRange) {
+		t.Errorf("out of range commit: err = %v", err)
+	}
+	ops, err := p.Commit(a, ip("10.0.0.10"), none, time.Hour)
+	if err != nil || len(ops) != 1 || ops[0].del || ops[0].addr != ip("10.0.0.10") || ops[0].state != stateBound {
+		t.Fatalf("commit = %+v, %v", ops, err)
+	}
+	// b's offer expires; c can then take its address, never a's.
+	now = now.Add(2 * time.Minute)
+	if got, err := p.Offer(c, ip("10.0.0.10"), none, time.Minute); err != nil || got != ip("10.0.0.11") {
+		t.Errorf("after expiry, c got %v, %v; want 10.0.0.11", got, err)
+	}
+	if got, ok := p.Lookup(a); !ok || got != ip("10.0.0.10") {
+		t.Errorf("Lookup(a) = %v, %v", got, ok)
+	}
+	if ops := p.Release(b, ip("10.0.0.10")); ops != nil {
+		t.Errorf("b released a's address: %+v", ops)
+	}
+	if ops := p.Release(a, ip("10.0.0.10")); len(ops) != 1 || !ops[0].del {
+		t.Errorf("release ops = %+v", ops)
+	}
+	if _, ok := p.Lookup(a); ok {
+		t.Error("released lease still found")
+	}
+	if ops := p.Decline(a, ip("10.0.0.11"), time.Hour); ops != nil {
+		t.Errorf("a declined c's address: %+v", ops)
+	}
+	p.Commit(c, ip("10.0.0.11"), none, time.Hour)
+	if ops := p.Decline(c, ip("10.0.0.11"), time.Hour); len(ops) != 1 || ops[0].state != stateDeclined {
+		t.Errorf("decline ops = %+v", ops)
+	}
+	if got, err := p.Offer(c, none, none, time.Minute); err != nil || got != ip("10.0.0.10") {
+		t.Errorf("after decline, c got %v, %v; want the other address", got, err)
+	}
+}
+
+func TestPoolReservation(t *testing.T) {
+	ip := netip.MustParseAddr
+	a := net.HardwareAddr{2, 0, 0, 0, 0, 1}
+	b := net.HardwareAddr{2, 0, 0, 0, 0, 2}
+	p := NewPool(Range{ip("10.0.0.10"), ip("10.0.0.20")})
+	// Outside the range, reserved for a.
+	if got, _ := p.Offer(a, netip.Addr{}, ip("10.0.0.5"), time.Minute); got != ip("10.0.0.5") {
+		t.Fatalf("a offered %v, want its reservation", got)
+	}
+	if _, err := p.Commit(a, ip("10.0.0.5"), ip("10.0.0.5"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Commit(b, ip("10.0.0.5"), netip.Addr{}, time.Hour); !errors.Is(err, ErrOutOfRange) {
+		t.Errorf("b took a's reserved address: %v", err)
+	}
+	// In the range and held by b: a gets another address, b keeps its own.
+	p.Commit(b, ip("10.0.0.10"), netip.Addr{}, time.Hour)
+	if got, _ := p.Offer(a, netip.Addr{}, ip("10.0.0.10"), time.Minute); got == ip("10.0.0.10") {
+		t.Errorf("a's reservation was taken from b, who holds it")
+	}
+}
+
+// TestPoolConcurrent runs many clients at once through offer and commit on
+// a pool smaller than the crowd, with -race, and checks that no address
+// is ever bound to two clients.
+func TestPoolConcurrent(t *testing.T) {
+	p := NewPool(Range{netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.200")})
+	var mu sync.Mutex
+	bound := map[netip.Addr]string{} // address -> MAC, from successful commits
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(g), 1))
+			for range 2000 {
+				mac := net.HardwareAddr{2, 0, 0, 0, byte(r.IntN(2)), byte(r.IntN(250))}
+				addr, err := p.Offer(mac, netip.Addr{}, netip.Addr{}, time.Minute)
+				if err != nil {
+					continue
+				}
+				if r.IntN(10) == 0 {
+					addr = netip.MustParseAddr(fmt.Sprintf("10.0.0.%d", 1+r.IntN(200))) // a greedy client
+				}
+				if _, err := p.Commit(mac, addr, netip.Addr{}, time.Hour); err != nil {
+					continue
+				}
+				mu.Lock()
+				// The address's previous holder must have let it go.
+				if other, ok := bound[addr]; ok && other != mac.String() {
+					om, _ := net.ParseMAC(other)
+					if still, ok := p.Lookup(om); ok && still == addr {
+						t.Errorf("%s bound to %s while %s still holds it", addr, mac, other)
+					}
+				}
+				bound[addr] = mac.String()
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	seen := map[string]netip.Addr{}
+	for a, mac := range bound {
+		if holder, ok := p.Holder(a); !ok || holder.String() != mac {
+			continue // moved on: the client took another address
+		}
+		if prev, dup := seen[mac]; dup {
+			t.Errorf("%s holds %s and %s", mac, prev, a)
+		}
+		seen[mac] = a
+	}
+}
