@@ -14,6 +14,7 @@ import (
 
 	"github.com/insomniacslk/dhcp/dhcpv4/server4"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sys/unix"
 )
 
 // Server answers DHCP for network boot. Fill in the fields, then call
@@ -209,7 +210,28 @@ func listen(ifname, addr string) (net.PacketConn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dhcp: listen on %s (interface %q): %w", addr, ifname, err)
 	}
+	growReadBuffer(conn)
 	return conn, nil
+}
+
+// readBuffer is the socket receive buffer asked for: a burst of a few
+// thousand requests (a rack powering on, a load test) waits in the kernel
+// instead of being dropped while the readers are descheduled.
+const readBuffer = 4 << 20
+
+// growReadBuffer raises the socket's receive buffer, past net.core.rmem_max
+// when we may (SO_RCVBUFFORCE needs CAP_NET_ADMIN, which a DHCP server
+// started as root has); failing that it keeps what the kernel allows.
+func growReadBuffer(conn *net.UDPConn) {
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		return
+	}
+	rc.Control(func(fd uintptr) {
+		if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, readBuffer) != nil {
+			unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, readBuffer)
+		}
+	})
 }
 
 // Serve answers DHCP requests arriving on conn (the port 67 socket) until

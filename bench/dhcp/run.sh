@@ -108,11 +108,22 @@ stop_server() {
 	SPID=""
 }
 
+# cputicks PID: user+system CPU time of PID so far, in clock ticks.
+cputicks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
 # step NAME RATE: one perfdhcp run; prints "acks/s drop% avg_ms max_ms".
 step() {
 	local name=$1 rate=$2 out=$WORK/$1.$2.perf
+	ip netns exec "$NS_S" nstat -n >/dev/null 2>&1 || true
+	ip netns exec "$NS_C" nstat -n >/dev/null 2>&1 || true
+	local cpu0
+	cpu0=$(cputicks "$SPID")
 	ip netns exec "$NS_C" timeout $((SECS + 20)) perfdhcp -4 -l eth0 -r "$rate" -p "$SECS" \
 		-R "$CLIENTS" -u -W 1000000 "$SRV_IP" >"$out" 2>&1 || true
+	# Datagrams the server's kernel dropped because its socket was full.
+	echo "rcvbuf_drops $(ip netns exec "$NS_S" nstat -az UdpRcvbufErrors 2>/dev/null | awk '/UdpRcvbufErrors/ { print $2 }')" >>"$out"
+	echo "client_rcvbuf_drops $(ip netns exec "$NS_C" nstat -az UdpRcvbufErrors 2>/dev/null | awk '/UdpRcvbufErrors/ { print $2 }')" >>"$out"
+	echo "server_cpu_ticks $(($(cputicks "$SPID") - cpu0))" >>"$out"
 	awk -v secs="$SECS" '
 		/^\*\*\*/ { ex = $0 }
 		ex ~ /DISCOVER-OFFER/ && /^sent packets:/ { disc = $3 }
@@ -121,24 +132,33 @@ step() {
 		ex ~ /REQUEST-ACK/ && /^avg delay:/ { ra_avg = $3 }
 		ex ~ /REQUEST-ACK/ && /^max delay:/ { ra_max = $3 }
 		/^non unique addresses:/ { dup += $4 }
+		/^rcvbuf_drops/ { rcvbuf = $2 }
+		/^client_rcvbuf_drops/ { crcvbuf = $2 }
+		/^server_cpu_ticks/ { cpu = $2 }
 		END {
 			drop = disc > 0 ? 100 * (disc - recv) / disc : 100
-			printf "%d %.1f %.2f %.2f %d\n", recv / secs, drop, do_avg + ra_avg, ra_max, dup
+			printf "%d %.1f %.2f %.2f %d %d/%d %d%%\n", recv / secs, drop, do_avg + ra_avg, ra_max, dup, rcvbuf, crcvbuf, cpu / secs
 		}' "$out"
 }
 
 # acks/s: completed DISCOVER-OFFER-REQUEST-ACK exchanges per second of
 # sending; drop%: DISCOVERs sent that never got their ACK; avg_ms: mean
 # DISCOVER->OFFER plus REQUEST->ACK time; max_ms: slowest REQUEST->ACK;
-# dups: addresses perfdhcp saw handed to two clients (-u).
-printf '%-11s %8s %10s %7s %9s %9s %5s\n' server offered "acks/s" "drop%" "avg_ms" "max_ms" dups
+# repeat: perfdhcp -u "non unique addresses": an address it saw twice. -R
+# draws MACs at random, so a client drawn again gets its own address again
+# and counts too (about acks^2 / (2 * CLIENTS) such repeats per step are
+# expected); a real duplicate shows at low rates, where repeats are rare.
+# rcvbuf: datagrams dropped because a socket was full, server/perfdhcp.
+# cpu: the server's CPU time over the step, in % of one core (2 cores here,
+# shared with perfdhcp and the kernel).
+printf '%-11s %8s %10s %7s %9s %9s %6s %9s %5s\n' server offered "acks/s" "drop%" "avg_ms" "max_ms" repeat rcvbuf cpu
 declare -A best=()
 for name in $SERVERS; do
 	start_server "$name"
 	best[$name]=0
 	for rate in $RATES; do
-		read -r acks drop avg max dup < <(step "$name" "$rate")
-		printf '%-11s %8s %10s %7s %9s %9s %5s\n' "$name" "$rate" "$acks" "$drop" "$avg" "$max" "$dup"
+		read -r acks drop avg max dup rcvbuf cpu < <(step "$name" "$rate")
+		printf '%-11s %8s %10s %7s %9s %9s %6s %9s %5s\n' "$name" "$rate" "$acks" "$drop" "$avg" "$max" "$dup" "$rcvbuf" "$cpu"
 		[ "$acks" -gt "${best[$name]}" ] && best[$name]=$acks
 	done
 	stop_server
