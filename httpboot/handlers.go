@@ -2,6 +2,7 @@ package httpboot
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"log/slog"
@@ -123,9 +124,40 @@ func (s *Server) ipxeMenu(w http.ResponseWriter, r *http.Request) {
 	writeScript(w, out)
 }
 
+// health is the /healthz body.
+type health struct {
+	Status string       `json:"status"` // "ok", or "degraded" while an older config serves
+	Config healthConfig `json:"config"`
+}
+
+type healthConfig struct {
+	Source    string    `json:"source"`
+	Commit    string    `json:"commit,omitempty"`
+	LoadedAt  time.Time `json:"loaded_at"`
+	LastError string    `json:"last_error,omitempty"`
+	FailedAt  time.Time `json:"failed_at,omitzero"`
+}
+
+// healthz reports whether the server runs on its newest config. It is 200
+// either way, since a degraded server still serves every boot; monitoring
+// should alert on "degraded".
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Write([]byte(`{"status":"ok"}` + "\n"))
+	st := s.Config.Status()
+	h := health{Status: "ok", Config: healthConfig{Source: or(st.Source, "embedded defaults"), Commit: st.Commit,
+		LoadedAt: st.LoadedAt.UTC().Truncate(time.Second), LastError: st.LastError}}
+	if st.Degraded() {
+		h.Status = "degraded"
+		h.Config.FailedAt = st.FailedAt.UTC().Truncate(time.Second)
+	}
+	body, _ := json.MarshalIndent(h, "", "  ")
+	writeBody(w, "application/json", append(body, '\n'))
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // fail logs err once and answers with status, without details.

@@ -28,6 +28,7 @@ type Server struct {
 	TFTP      fs.FS            // the TFTP files, also served at /tftp/; nil serves none
 	Addr      string           // listen address; empty means ":8080"
 	Logger    *slog.Logger     // nil discards logs
+	Metrics   http.Handler     // served at /metrics; nil: no /metrics
 
 	// ReadHeaderTimeout and IdleTimeout bound slow or idle clients; zero
 	// means 10s and 2m. There is no write timeout: a kernel or initrd may
@@ -72,6 +73,9 @@ func (s *Server) routes() http.Handler {
 	r.Get("/files/{mac}/*", s.machineFile)
 	s.assetRoutes(r)
 	r.Get("/healthz", s.healthz)
+	if s.Metrics != nil {
+		r.Method(http.MethodGet, "/metrics", s.Metrics)
+	}
 	return r
 }
 

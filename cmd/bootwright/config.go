@@ -70,6 +70,9 @@ func buildConfig(f *serveFlags, nl netLookup) (*config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
+	if err := checkBundle(b, c.publicURL.String(), f.assetsDir); err != nil {
+		return nil, err
+	}
 	c.bundle = b
 	return c, nil
 }

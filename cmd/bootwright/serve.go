@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -13,8 +14,10 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/bootwright/bootwright/dhcpboot"
 	"github.com/bootwright/bootwright/httpboot"
 	"github.com/bootwright/bootwright/internal/bootconfig"
+	"github.com/bootwright/bootwright/internal/metrics"
 	"github.com/bootwright/bootwright/tftpboot"
 )
 
@@ -31,13 +34,27 @@ type server struct {
 // serve builds the servers from c and runs them until a signal or the
 // first failure.
 func serve(ctx context.Context, c *config, log *slog.Logger) error {
-	servers, err := build(c, log)
+	servers, reloader, err := build(c, log)
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return reloader.Run(ctx) })
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	g.Go(func() error {
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-hup:
+				reloader.Trigger()
+			}
+		}
+	})
 	for _, s := range servers {
 		g.Go(func() error {
 			if err := s.run(); err != nil {
@@ -66,22 +83,35 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 	return g.Wait()
 }
 
-func build(c *config, log *slog.Logger) ([]server, error) {
+// build creates the servers and the config reloader from c.
+func build(c *config, log *slog.Logger) ([]server, *bootconfig.Reloader, error) {
 	tftpFiles, err := tftpboot.Files(c.tftpRoot)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var assets fs.FS
 	if c.assetsDir != "" {
 		root, err := os.OpenRoot(c.assetsDir)
 		if err != nil {
-			return nil, fmt.Errorf("--assets-dir: %w", err)
+			return nil, nil, fmt.Errorf("--assets-dir: %w", err)
 		}
 		assets = root.FS()
 	}
 	public := c.publicURL.String()
+	live := bootconfig.NewLive(c.bundle)
+	m := metrics.New()
+	reloader := &bootconfig.Reloader{
+		Live: live, Dir: c.bundle.Dir, Logger: log, OnReload: m.Reloaded,
+		Load: func() (*bootconfig.Bundle, error) {
+			b, err := bootconfig.Load(c.bundle.Dir)
+			if err != nil {
+				return nil, err
+			}
+			return b, checkBundle(b, public, c.assetsDir)
+		},
+	}
 	hs := &httpboot.Server{
-		Config: bootconfig.NewLive(c.bundle), PublicURL: public,
+		Config: live, PublicURL: public, Metrics: m.Handler(),
 		Assets: assets, TFTP: tftpFiles, Addr: c.httpAddr, Logger: log,
 	}
 	servers := []server{{"http", hs.ListenAndServe, hs.Shutdown}}
@@ -91,12 +121,29 @@ func build(c *config, log *slog.Logger) ([]server, error) {
 	}
 	ds, stopDHCP, err := buildDHCP(c, public, log)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if ds != nil {
+		ds.Hosts = hostsFrom(live)
 		servers = append(servers, server{"dhcp", ds.ListenAndServe, stopDHCP})
 	}
-	return servers, nil
+	return servers, reloader, nil
+}
+
+// hostsFrom gives DHCP what machines.yaml says about a MAC, from the
+// config in service at the time of each packet.
+func hostsFrom(live *bootconfig.Live) func(net.HardwareAddr) (dhcpboot.Host, bool) {
+	return func(mac net.HardwareAddr) (dhcpboot.Host, bool) {
+		m := live.Load().Menus.Machines[mac.String()]
+		if m == nil {
+			return dhcpboot.Host{}, false
+		}
+		h := dhcpboot.Host{IP: m.IP.Addr, Hostname: m.Hostname, IPXEScript: m.IPXEScript}
+		if h.Hostname == "" {
+			h.Hostname = m.Name
+		}
+		return h, true
+	}
 }
 
 func or(s, def string) string {

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"sync/atomic"
 
 	"github.com/bootwright/bootwright/internal/layerfs"
 	"github.com/bootwright/bootwright/menus"
@@ -136,20 +135,3 @@ func (b *Bundle) RenderBootScript(srv menus.Server) ([]byte, error) {
 	return b.Templates.Render(BootScript, &menus.Data{Server: srv})
 }
 
-// Live holds the Bundle currently in service. Readers get a complete
-// Bundle or the previous one, never a mix; a reload stores a new one only
-// after it loaded and checked cleanly.
-type Live struct{ p atomic.Pointer[Bundle] }
-
-// NewLive returns a Live serving b.
-func NewLive(b *Bundle) *Live {
-	l := &Live{}
-	l.p.Store(b)
-	return l
-}
-
-// Load returns the Bundle in service.
-func (l *Live) Load() *Bundle { return l.p.Load() }
-
-// Store puts b in service.
-func (l *Live) Store(b *Bundle) { l.p.Store(b) }
