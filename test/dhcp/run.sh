@@ -14,6 +14,8 @@
 #                 in a middle namespace get addresses from the relayed
 #                 subnet's range and the right boot file; then a QEMU VM boots
 #                 through the relay to the test kernel's marker
+#   http-boot     OVMF's UEFI HTTP Boot (vendor class HTTPClient, arch 16)
+#                 boots bootwright's http:// URL to the test kernel's marker
 #
 # Usage: BOOTWRIGHT_BIN=/abs/bin/bootwright test/dhcp/run.sh [SCENARIO...]
 # Needs root and scripts/install-deps.sh. Logs stay in test/dhcp/work/.
@@ -23,7 +25,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
 WORK=$HERE/work
 PFX="bwdhcp-$$"
-ALL=(full restart proxy-dnsmasq proxy-kea relay)
+ALL=(full restart proxy-dnsmasq proxy-kea relay http-boot)
 STEP_TIMEOUT=20
 VM_TIMEOUT=${BOOTWRIGHT_VM_TIMEOUT:-180}
 
@@ -310,28 +312,48 @@ scen_relay() {
 	grep -qE '^ack server=10\.250\.3\.1 yiaddr=10\.250\.4\.1[0-5][0-9] bootfile=snponly\.efi$' <<<"$out" ||
 		fail "PXE ACK through the relay: $out" || return 1
 	echo "PASS relay: dhclient got $ip and a UEFI PXE client $(grep '^ack' <<<"$out" | cut -d' ' -f3) + snponly.efi through dhcrelay"
-	[ -n "${BOOTWRIGHT_DHCP_NO_VM:-}" ] && return 0
 	vm_through_relay "$r"
 }
 
 VM_MAC=52:54:00:04:00:09
+HTTP_MAC=52:54:00:0b:00:01
 write_vm_files() {
 	mkdir -p "$DIR/config/menus"
-	cat >"$DIR/config/menus/machines.yaml" <<-EOF
-	machines:
-	  - mac: "$VM_MAC"
-	    name: vm-relay
-	    default: testos
-	    timeout: 1s
-	    args: "bootwright.test=vm-relay"
-	EOF
+	{
+		echo "machines:"
+		local m
+		for m in "$VM_MAC vm-relay" "$HTTP_MAC vm-http"; do
+			cat <<-EOF
+			  - mac: "${m% *}"
+			    name: ${m#* }
+			    default: testos
+			    timeout: 1s
+			    args: "bootwright.test=${m#* }"
+			EOF
+		done
+	} >"$DIR/config/menus/machines.yaml"
+}
+
+# wait_marker QPID NAME: until the serial log has NAME's marker, QEMU
+# stops or VM_TIMEOUT passes; then QEMU is killed. Prints the marker.
+wait_marker() {
+	local qpid=$1 name=$2 deadline=$((SECONDS + VM_TIMEOUT)) marker=""
+	while :; do
+		marker=$(sed 's/\x1b\[[0-9;?]*[A-Za-z]//g' "$DIR/serial.log" | grep -a 'BOOTWRIGHT-MARKER cmdline:' | head -n1 || true)
+		[ -n "$marker" ] && break
+		kill -0 "$qpid" 2>/dev/null || break
+		[ $SECONDS -lt $deadline ] || break
+		sleep 0.5
+	done
+	stop_pid KILL "$qpid"
+	grep -q "bootwright.test=$name" <<<"$marker" && echo "$marker"
 }
 
 # vm_through_relay NS: a BIOS VM (SeaBIOS + QEMU's iPXE ROM) on NS's bridge
 # boots through dhcrelay: DHCP from the relayed subnet, then HTTP from
 # bootwright across the relay's routing, to the test kernel's marker.
 vm_through_relay() {
-	local r=$1 qpid deadline marker
+	local r=$1 qpid
 	ip -n "$r" tuntap add tap0 mode tap
 	ip -n "$r" link set tap0 master br0 up
 	: >"$DIR/serial.log"
@@ -341,20 +363,52 @@ vm_through_relay() {
 		-netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
 		-device "virtio-net-pci,netdev=n0,mac=$VM_MAC,bootindex=1" -boot n </dev/null >"$DIR/qemu.log" 2>&1 &
 	qpid=$!
-	deadline=$((SECONDS + VM_TIMEOUT))
-	while :; do
-		marker=$(sed 's/\x1b\[[0-9;?]*[A-Za-z]//g' "$DIR/serial.log" | grep -a 'BOOTWRIGHT-MARKER cmdline:' | head -n1 || true)
-		[ -n "$marker" ] && break
-		kill -0 $qpid 2>/dev/null || break
-		[ $SECONDS -lt $deadline ] || break
-		sleep 0.5
-	done
-	stop_pid KILL $qpid
-	grep -q 'bootwright.test=vm-relay' <<<"$marker" || fail "VM did not reach the marker in $((SECONDS - t0))s (serial: $DIR/serial.log)" || return 1
+	wait_marker $qpid vm-relay >/dev/null || fail "VM did not reach the marker in $((SECONDS - t0))s (serial: $DIR/serial.log)" || return 1
 	local vmip
 	vmip=$(sed 's/\x1b\[[0-9;?]*[A-Za-z]//g' "$DIR/serial.log" | grep -aoE 'net0: 10\.250\.4\.[0-9]+' | head -n1 | cut -d' ' -f2)
 	in_range "${vmip:-x}" 10.250.4.100 10.250.4.150 || fail "VM's address '$vmip' is not from the relayed range" || return 1
 	echo "PASS relay-vm: BIOS/iPXE VM got $vmip through dhcrelay and booted to the marker in $((SECONDS - t0))s"
+}
+
+# UEFI HTTP Boot: OVMF without the iPXE ROM (romfile=) and with its PXE
+# boot options turned off (fw_cfg), so it goes straight to "UEFI HTTPv4":
+# DHCP with vendor class HTTPClient and arch 16, the http:// URL of
+# snponly.efi from bootwright, then iPXE, the menu and the test kernel.
+# The config takes the PXE files for arches 7 and 9 away, so a PXE attempt
+# could not succeed by accident.
+scen_http-boot() {
+	local s=$PFX-http-s
+	ns_new "$s"
+	bridge "$s" 10.250.6.1/24
+	ip -n "$s" addr add fd42:250:6::1/64 dev br0 nodad
+	ip -n "$s" tuntap add tap0 mode tap
+	ip -n "$s" link set tap0 master br0 up
+	printf 'boot_files:\n  efi-x64: ""\n  efi-bc: ""\n' >"$DIR/dhcp.yaml"
+	write_vm_files
+	ip netns exec "$s" dnsmasq --keep-in-foreground --log-facility=- --conf-file=/dev/null --user=root --port=0 \
+		--bind-interfaces --interface=br0 --pid-file="$DIR/dnsmasq.pid" --dhcp-leasefile="$DIR/dnsmasq.leases" \
+		--enable-ra --dhcp-range=::,constructor:br0,ra-only,64,1h </dev/null >"$DIR/dnsmasq.log" 2>&1 &
+	start_bw "$s" "$DIR" --interface br0 --dhcp-mode full --dhcp-range 10.250.6.100-10.250.6.150 \
+		--dhcp-config "$DIR/dhcp.yaml" --http-addr :8080 --config-dir "$DIR/config" --assets-dir "$WORK/assets" || return 1
+	cp /usr/share/OVMF/OVMF_VARS_4M.fd "$DIR/vars.fd"
+	: >"$DIR/serial.log"
+	local t0=$SECONDS qpid
+	ip netns exec "$s" qemu-system-x86_64 -accel tcg -m 512 -nographic -no-reboot -nodefaults -vga none \
+		-serial "file:$DIR/serial.log" -monitor none \
+		-drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
+		-drive if=pflash,format=raw,file="$DIR/vars.fd" \
+		-fw_cfg name=opt/org.tianocore/IPv4PXESupport,string=n \
+		-fw_cfg name=opt/org.tianocore/IPv6PXESupport,string=n \
+		-netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
+		-device "virtio-net-pci,netdev=n0,mac=$HTTP_MAC,romfile=,bootindex=1" </dev/null >"$DIR/qemu.log" 2>&1 &
+	qpid=$!
+	wait_marker $qpid vm-http >/dev/null || fail "UEFI HTTP Boot VM did not reach the marker in $((SECONDS - t0))s (serial: $DIR/serial.log)" || return 1
+	local uri
+	uri=$(sed 's/\x1b\[[0-9;?]*[A-Za-z]//g' "$DIR/serial.log" | grep -aoE 'URI: http://[^ ]+' | head -n1 | tr -d '\r')
+	[ "$uri" = "URI: http://10.250.6.1:8080/tftp/snponly.efi" ] || fail "OVMF did not HTTP-boot bootwright's URL: '$uri'" || return 1
+	grep -q 'arch=efi-x64-http mode=full decision="http-boot http://10.250.6.1:8080/tftp/snponly.efi" reply=ACK' "$DIR/bootwright.log" ||
+		fail "no HTTPClient ACK in bootwright's log" || return 1
+	echo "PASS http-boot: OVMF UEFI HTTP Boot ($uri) -> iPXE -> menu -> marker in $((SECONDS - t0))s"
 }
 
 # ------------------------------------------------------------------ main ---
@@ -371,7 +425,7 @@ main() {
 	mkdir -p "$WORK"
 	PXECLIENT=$WORK/pxeclient
 	(cd "$TOP" && go build -o "$PXECLIENT" ./test/dhcp/pxeclient)
-	if [[ " ${scen[*]} " == *" relay "* ]] && [ -z "${BOOTWRIGHT_DHCP_NO_VM:-}" ]; then
+	if [[ " ${scen[*]} " == *" relay "* || " ${scen[*]} " == *" http-boot "* ]]; then
 		local cache
 		cache=$("$TOP/test/vm/build-image.sh")
 		mkdir -p "$WORK/assets/testos"
