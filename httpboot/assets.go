@@ -2,29 +2,65 @@ package httpboot
 
 import (
 	"errors"
+	"fmt"
+	"io"
 	"io/fs"
+	"mime"
 	"net/http"
+	"path"
+	"strings"
+	"syscall"
 
 	"github.com/go-chi/chi/v5"
 )
 
-// assetRoutes declares the static file routes: the assets directory and
-// the TFTP files (for UEFI HTTP Boot clients).
+// assetRoutes declares the static file routes: the assets directory, the
+// TFTP files (for UEFI HTTP Boot clients) and the caching proxy. Each
+// download counts against the client's concurrent stream cap.
 func (s *Server) assetRoutes(r chi.Router) {
-	r.Get("/assets/*", s.files(func() fs.FS { return s.Assets }))
-	r.Head("/assets/*", s.files(func() fs.FS { return s.Assets }))
-	r.Get("/tftp/*", s.files(func() fs.FS { return s.TFTP }))
-	r.Head("/tftp/*", s.files(func() fs.FS { return s.TFTP }))
+	r.Group(func(r chi.Router) {
+		r.Use(s.limitStreams)
+		assets := s.files("/assets/", func() fs.FS { return s.Assets })
+		r.Get("/assets/*", assets)
+		r.Head("/assets/*", assets)
+		tftp := s.files("/tftp/", func() fs.FS { return s.TFTP })
+		r.Get("/tftp/*", tftp)
+		r.Head("/tftp/*", tftp)
+		r.Get("/cache/*", s.cached)
+		r.Head("/cache/*", s.cached)
+	})
 }
 
-// files serves regular files from the fs.FS root returns, with Range and
-// conditional requests through http.ServeContent. Directories, paths that
-// leave the root and missing files are 404; there are no listings.
-func (s *Server) files(root func() fs.FS) http.HandlerFunc {
+// cached serves the caching proxy's files; without a Cache there are none.
+func (s *Server) cached(w http.ResponseWriter, r *http.Request) {
+	if s.Cache == nil {
+		http.NotFound(w, r)
+		return
+	}
+	s.Cache.ServeHTTP(w, r)
+}
+
+// files serves regular files under prefix from the fs.FS root returns.
+// http.ServeContent does Range (single and multipart), HEAD and the
+// conditional requests against the ETag and Last-Modified set here; an
+// *os.File from an os.Root lets it send with sendfile(2). Directories,
+// missing files and paths that leave the root are 404, a NUL byte is
+// 400; there are no listings.
+func (s *Server) files(prefix string, root func() fs.FS) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		fsys := root()
-		name := chi.URLParam(r, "*")
-		if fsys == nil || !fs.ValidPath(name) || name == "." {
+		// r.URL.Path is already percent-decoded, so %2e%2e arrives as "..".
+		name, _ := strings.CutPrefix(r.URL.Path, prefix)
+		if err := checkName(name); err != nil {
+			logger(r).Warn("http: path refused", "path", r.URL.Path, "err", err)
+			status := http.StatusNotFound
+			if errors.Is(err, errNUL) {
+				status = http.StatusBadRequest
+			}
+			http.Error(w, http.StatusText(status), status)
+			return
+		}
+		if fsys == nil {
 			http.NotFound(w, r)
 			return
 		}
@@ -39,24 +75,79 @@ func (s *Server) files(root func() fs.FS) http.HandlerFunc {
 			http.NotFound(w, r)
 			return
 		}
-		if rs, ok := f.(interface {
-			Read([]byte) (int, error)
-			Seek(int64, int) (int64, error)
-		}); ok {
-			// *os.File from an os.Root lets ServeContent use sendfile.
-			http.ServeContent(w, r, name, st.ModTime(), rs)
+		rs, ok := f.(io.ReadSeeker)
+		if !ok {
+			s.fail(w, r, http.StatusInternalServerError, "serve "+name, errors.New("file is not seekable"))
 			return
 		}
-		s.fail(w, r, http.StatusInternalServerError, "serve "+name, errors.New("file is not seekable"))
+		h := w.Header()
+		if etag := fileETag(st); etag != "" {
+			h.Set("ETag", etag)
+		}
+		if ct := typeByExtension(name); ct != "" {
+			h.Set("Content-Type", ct)
+		}
+		http.ServeContent(w, r, name, st.ModTime(), rs)
 	}
 }
 
-func (s *Server) fileError(w http.ResponseWriter, r *http.Request, name string, err error) {
-	if errors.Is(err, fs.ErrNotExist) {
-		http.NotFound(w, r)
-		return
+var errNUL = errors.New("NUL byte in path")
+
+// checkName accepts a relative, clean, slash-separated file name.
+func checkName(name string) error {
+	switch {
+	case strings.IndexByte(name, 0) >= 0:
+		return errNUL
+	case name == "" || strings.HasSuffix(name, "/"):
+		return errors.New("not a file")
+	case strings.Contains(name, `\`):
+		return errors.New("backslash in path")
+	case !fs.ValidPath(name):
+		return errors.New("path is not clean or leaves the root")
 	}
-	// os.Root refuses paths and symlinks leading outside the root.
-	logger(r).Warn("http: file refused", "path", name, "err", err)
+	return nil
+}
+
+// fileETag is a strong validator derived without reading the file: size,
+// modification time in nanoseconds and inode number (which changes when
+// a file is replaced by rename, even with the same size and mtime). A
+// file without a modification time (the embedded NBPs) gets none, and is
+// served with Last-Modified only when it has one.
+func fileETag(st fs.FileInfo) string {
+	mt := st.ModTime()
+	if mt.IsZero() || mt.Unix() <= 0 {
+		return ""
+	}
+	var ino uint64
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		ino = sys.Ino
+	}
+	return fmt.Sprintf(`"%x-%x-%x"`, st.Size(), mt.UnixNano(), ino)
+}
+
+// bootTypes are the types of boot files mime does not know. Anything
+// else unknown is sniffed by ServeContent (kernels and initrds come out
+// as application/octet-stream).
+var bootTypes = map[string]string{
+	".efi": "application/efi", ".kpxe": "application/octet-stream", ".pxe": "application/octet-stream",
+	".ipxe": "text/plain; charset=utf-8", ".cfg": "text/plain; charset=utf-8",
+	".img": "application/octet-stream", ".iso": "application/x-iso9660-image",
+	".gz": "application/gzip", ".xz": "application/x-xz", ".zst": "application/zstd",
+}
+
+func typeByExtension(name string) string {
+	ext := strings.ToLower(path.Ext(name))
+	if t, ok := bootTypes[ext]; ok {
+		return t
+	}
+	return mime.TypeByExtension(ext)
+}
+
+// fileError answers a failed open: 404 either way, logged when the root
+// refused the path (a symlink or a name leading outside it).
+func (s *Server) fileError(w http.ResponseWriter, r *http.Request, name string, err error) {
+	if !errors.Is(err, fs.ErrNotExist) {
+		logger(r).Warn("http: file refused", "path", name, "err", err)
+	}
 	http.NotFound(w, r)
 }

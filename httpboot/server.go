@@ -16,6 +16,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/bootwright/bootwright/internal/bootconfig"
+	"github.com/bootwright/bootwright/internal/cache"
 	"github.com/bootwright/bootwright/menus"
 )
 
@@ -36,9 +37,18 @@ type Server struct {
 	ReadHeaderTimeout time.Duration
 	IdleTimeout       time.Duration
 
+	// MaxStreamsPerIP caps concurrent downloads (/assets/, /tftp/,
+	// /cache/) per client address; more get 429. Zero means
+	// DefaultMaxStreamsPerIP, negative means no cap.
+	MaxStreamsPerIP int
+
+	// Cache serves /cache/; nil means /cache/ is 404.
+	Cache *cache.Cache
+
 	initOnce sync.Once
 	scanner  menus.AssetScanner
 	srv      *http.Server
+	streams  streamLimiter
 }
 
 func (s *Server) init() {
@@ -102,10 +112,19 @@ func (s *Server) ListenAndServe() error {
 }
 
 // Shutdown stops accepting and waits for requests in flight (downloads
-// included) until ctx ends.
+// included) until ctx ends. Downloads still running then are cut: their
+// connections are closed, so clients see a short transfer, never a
+// truncated file that looks complete, and Shutdown returns nil.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.init()
-	return s.srv.Shutdown(ctx)
+	err := s.srv.Shutdown(ctx)
+	if err == nil || ctx.Err() == nil {
+		return err
+	}
+	n := s.streams.active()
+	cerr := s.srv.Close()
+	s.Logger.Warn("http: shutdown grace over, cut downloads in flight", "downloads", n, "err", cerr)
+	return nil
 }
 
 func orDur(d, def time.Duration) time.Duration {
