@@ -12,9 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/insomniacslk/dhcp/dhcpv4/server4"
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/sys/unix"
 )
 
 // Server answers DHCP for network boot. Fill in the fields, then call
@@ -136,102 +134,6 @@ func (s *Server) subnetIndex(n *Subnet) int {
 		}
 	}
 	return -1
-}
-
-// ListenAndServe opens the DHCP sockets (and in proxy mode the PXE boot
-// server socket on 4011) and serves until Shutdown.
-//
-// It opens one socket per interface, each bound to its device with
-// SO_BINDTODEVICE, rather than one socket reading IP_PKTINFO: the socket
-// a request is read from names its interface, and a broadcast written to
-// it leaves through that interface, with no control messages to parse or
-// build per packet and no routing-table surprises for 255.255.255.255.
-func (s *Server) ListenAndServe() error {
-	if !s.Address.Is4() {
-		return errors.New("dhcp: server address must be an IPv4 address")
-	}
-	g := new(errgroup.Group)
-	var opened []net.PacketConn
-	open := func(ifname, addr string, port4011 bool) error {
-		conn, err := listen(ifname, addr)
-		if err != nil {
-			for _, c := range opened {
-				c.Close()
-			}
-			return err
-		}
-		opened = append(opened, conn)
-		g.Go(func() error { return s.serve(conn, ifname, port4011) })
-		return nil
-	}
-	for _, ifname := range s.interfaces() {
-		if err := open(ifname, cmpOr(s.Addr, ":67"), false); err != nil {
-			return err
-		}
-		if s.Mode == ModeProxy {
-			if err := open(ifname, cmpOr(s.BootServerAddr, ":4011"), true); err != nil {
-				return err
-			}
-		}
-	}
-	return g.Wait()
-}
-
-// interfaces lists the devices to open sockets on: Interface, then every
-// subnet's own. A lone "" means one socket on all interfaces.
-func (s *Server) interfaces() []string {
-	out := []string{s.Interface}
-	if s.Mode != ModeFull {
-		return out
-	}
-	for _, n := range s.Subnets {
-		if n.Interface != "" && n.Interface != s.Interface && !contains(out, n.Interface) {
-			out = append(out, n.Interface)
-		}
-	}
-	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
-func listen(ifname, addr string) (net.PacketConn, error) {
-	ua, err := net.ResolveUDPAddr("udp4", addr)
-	if err != nil {
-		return nil, fmt.Errorf("dhcp: listen address %q: %w", addr, err)
-	}
-	conn, err := server4.NewIPv4UDPConn(ifname, ua)
-	if err != nil {
-		return nil, fmt.Errorf("dhcp: listen on %s (interface %q): %w", addr, ifname, err)
-	}
-	growReadBuffer(conn)
-	return conn, nil
-}
-
-// readBuffer is the socket receive buffer asked for: a burst of a few
-// thousand requests (a rack powering on, a load test) waits in the kernel
-// instead of being dropped while the readers are descheduled.
-const readBuffer = 4 << 20
-
-// growReadBuffer raises the socket's receive buffer, past net.core.rmem_max
-// when we may (SO_RCVBUFFORCE needs CAP_NET_ADMIN, which a DHCP server
-// started as root has); failing that it keeps what the kernel allows.
-func growReadBuffer(conn *net.UDPConn) {
-	rc, err := conn.SyscallConn()
-	if err != nil {
-		return
-	}
-	rc.Control(func(fd uintptr) {
-		if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, readBuffer) != nil {
-			unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, readBuffer)
-		}
-	})
 }
 
 // Serve answers DHCP requests arriving on conn (the port 67 socket) until
