@@ -15,7 +15,8 @@ FUZZ_TARGETS := \
 	./dhcpboot:FuzzPacket \
 	./tftpboot:FuzzCleanPath \
 	./menus:FuzzLoad \
-	./menus:FuzzParseMAC
+	./menus:FuzzParseMAC \
+	./internal/answers:FuzzCheck
 
 .PHONY: all build test deps check unit fuzz vmtest readmetest bench lint clean
 
@@ -25,7 +26,7 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/bootwright
 
 ## test: everything CI runs: static checks, race tests, fuzz smoke, real clients and VMs.
-test: deps check unit fuzz readmetest vmtest dhcptest
+test: deps check unit fuzz readmetest answerstest vmtest dhcptest
 
 deps:
 	scripts/install-deps.sh
@@ -48,6 +49,10 @@ fuzz:
 
 readmetest: build
 	test/readme/run.sh
+
+## answerstest: shipped answer files rendered and checked by the real validators.
+answerstest: deps
+	$(GO) test -count=1 -run 'Shipped|ToolsAgree' ./internal/answers -args -answers.require-tools
 
 vmtest: build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/vm/run.sh
