@@ -5,7 +5,9 @@
 #   full          dhclient gets a lease from --dhcp-mode full; udhcpc renews
 #                 (unicast, ciaddr) and releases
 #   restart       leases survive a restart and a kill -9: the same client gets
-#                 its address back, a second client never gets a live one's
+#                 its address back, a second client never gets a live one's,
+#                 a third finds the range full; a damaged leases.db stops
+#                 start-up
 #   proxy-dnsmasq a PXE client (pxeclient, below) beside dnsmasq as the LAN's
 #                 DHCP server: address from dnsmasq, boot file from bootwright
 #                 on 67 and 4011
@@ -222,7 +224,25 @@ scen_restart() {
 	ip -n "$a" addr flush dev eth0
 	ipa2=$(dhclient_once "$a" "$DIR/a")
 	[ "$ipa2" = "$ipa" ] || fail "after kill -9 client a got '$ipa2', want $ipa" || return 1
-	echo "PASS restart: a kept $ipa across a restart and a kill -9; b got $ipb"
+	# A third client finds the range full: no offer, and a warning.
+	local x=$PFX-rst-x
+	ns_new "$x"
+	join "$s" "$x" none 02:00:00:05:00:0c
+	mkdir -p "$DIR/x"
+	write_client_script "$DIR/x/client.sh"
+	local ipx
+	ipx=$(STEP_TIMEOUT=4 dhclient_once "$x" "$DIR/x")
+	[ -z "$ipx" ] || fail "a third client got $ipx from a full two-address range" || return 1
+	grep -q 'no offer: address pool exhausted' "$DIR/bootwright.log" || fail "no pool-exhausted warning" || return 1
+	# A damaged lease file stops start-up, naming the file.
+	stop_pid TERM "$BW_PID"
+	head -c 20000 /dev/urandom >"$DIR/state/leases.db"
+	local rc=0
+	timeout "$STEP_TIMEOUT" ip netns exec "$s" "$BOOTWRIGHT_BIN" serve --state-dir "$DIR/state" "${args[@]}" \
+		</dev/null >"$DIR/damaged.log" 2>&1 || rc=$?
+	[ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q "lease database $DIR/state/leases.db is damaged, refusing to start" "$DIR/damaged.log" ||
+		fail "damaged leases.db: exit $rc, $(tail -n 2 "$DIR/damaged.log")" || return 1
+	echo "PASS restart: a kept $ipa across a restart and a kill -9; b got $ipb; a third client got no offer from the full range; a damaged leases.db stopped start-up (exit $rc)"
 }
 
 # proxy_lan SERVER: LAN namespace with SERVER (dnsmasq|kea) as its DHCP
