@@ -11,6 +11,7 @@ import (
 
 	"github.com/bootwright/bootwright/dhcpboot"
 	"github.com/bootwright/bootwright/internal/bootconfig"
+	"github.com/bootwright/bootwright/internal/gitsync"
 )
 
 // config is a validated serve configuration. Building it opens no socket.
@@ -22,10 +23,12 @@ type config struct {
 	tftpRoot  string
 	efiNBP    string
 	httpAddr  string
+	http      httpConfig
 	publicURL *url.URL
 	assetsDir string
 	stateDir  string
 	bundle    *bootconfig.Bundle
+	git       *gitsync.Syncer // nil unless --config-git
 	logLevel  slog.Level
 	logJSON   bool
 }
@@ -52,6 +55,9 @@ func buildConfig(f *serveFlags, nl netLookup) (*config, error) {
 		return nil, err
 	}
 	c.dhcp = d
+	if c.http, err = f.http.build(); err != nil {
+		return nil, err
+	}
 	switch f.efiNBP {
 	case dhcpboot.NBPEFI, dhcpboot.NBPEFIFull:
 		c.efiNBP = f.efiNBP
@@ -66,14 +72,11 @@ func buildConfig(f *serveFlags, nl netLookup) (*config, error) {
 			return nil, fmt.Errorf("%s: %w", flag, err)
 		}
 	}
-	b, err := bootconfig.Load(f.configDir)
+	b, syncer, err := loadBundle(f, c.publicURL.String())
 	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
-	}
-	if err := checkBundle(b, c.publicURL.String(), f.assetsDir); err != nil {
 		return nil, err
 	}
-	c.bundle = b
+	c.bundle, c.git = b, syncer
 	return c, nil
 }
 

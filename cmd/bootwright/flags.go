@@ -11,8 +11,10 @@ import (
 type serveFlags struct {
 	iface, address             string
 	dhcp                       dhcpFlags
+	git                        gitFlags
 	tftpAddr, tftpRoot, efiNBP string
 	httpAddr, publicURL        string
+	http                       httpFlags
 	configDir, assetsDir       string
 	stateDir                   string
 	logLevel, logFormat        string
@@ -27,10 +29,12 @@ func newServeFlagSet(out io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs.StringVar(&f.iface, "interface", "", "interface to serve on (default: the default route's interface)")
 	fs.StringVar(&f.address, "address", "", "IPv4 address clients reach us at (default: the interface's first IPv4 address)")
 	f.dhcp.register(fs)
+	f.git.register(fs)
 	fs.StringVar(&f.tftpAddr, "tftp-addr", ":69", "TFTP listen address, or off")
 	fs.StringVar(&f.tftpRoot, "tftp-root", "", "directory of extra TFTP files, layered over the embedded NBPs")
 	fs.StringVar(&f.efiNBP, "efi-nbp", "snponly.efi", "NBP for x86-64 UEFI firmware: snponly.efi or ipxe.efi")
 	fs.StringVar(&f.httpAddr, "http-addr", ":8080", "HTTP listen address")
+	f.http.register(fs)
 	fs.StringVar(&f.publicURL, "public-url", "", "base URL clients reach the HTTP server at (default: http://ADDRESS:HTTP-PORT)")
 	fs.StringVar(&f.configDir, "config-dir", "", "config directory with menus/ and templates/ overriding the embedded defaults")
 	fs.StringVar(&f.assetsDir, "assets-dir", "", "directory served at /assets/; each <name>/vmlinuz+initrd* folder becomes a menu entry")

@@ -41,7 +41,13 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return reloader.Run(ctx) })
+	// The config follows --config-git, or --config-dir; SIGHUP reloads
+	// (or fetches) at once.
+	run, now := reloader.Run, reloader.Trigger
+	if c.git != nil {
+		run, now = c.git.Run, func() { go c.git.Poll(ctx) }
+	}
+	g.Go(func() error { return run(ctx) })
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -51,7 +57,7 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 			case <-ctx.Done():
 				return nil
 			case <-hup:
-				reloader.Trigger()
+				now()
 			}
 		}
 	})
@@ -100,6 +106,9 @@ func build(c *config, log *slog.Logger) ([]server, *bootconfig.Reloader, error) 
 	public := c.publicURL.String()
 	live := bootconfig.NewLive(c.bundle)
 	m := metrics.New()
+	if c.git != nil {
+		c.git.Live, c.git.OnReload, c.git.Logger = live, m.Reloaded, log
+	}
 	reloader := &bootconfig.Reloader{
 		Live: live, Dir: c.bundle.Dir, Logger: log, OnReload: m.Reloaded,
 		Load: func() (*bootconfig.Bundle, error) {
@@ -114,7 +123,7 @@ func build(c *config, log *slog.Logger) ([]server, *bootconfig.Reloader, error) 
 		Config: live, PublicURL: public, Metrics: m.Handler(),
 		Assets: assets, TFTP: tftpFiles, Addr: c.httpAddr, Logger: log,
 	}
-	servers := []server{{"http", hs.ListenAndServe, hs.Shutdown}}
+	servers := []server{{"http", hs.ListenAndServe, withCache(hs, c, log)}}
 	if c.tftpAddr != "" {
 		ts := &tftpboot.Server{Files: tftpFiles, Logger: log}
 		servers = append(servers, server{"tftp", func() error { return ts.ListenAndServe(c.tftpAddr) }, ts.Shutdown})

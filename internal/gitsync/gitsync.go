@@ -1,0 +1,191 @@
+// Package gitsync keeps the config in service in step with a git
+// repository: it clones the repository into the state directory, polls
+// the configured ref, and puts each new commit into service only when the
+// config at that commit loads and passes the check. A commit that fails
+// is logged and recorded; the last good commit keeps serving.
+package gitsync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/bootwright/bootwright/internal/bootconfig"
+)
+
+// Syncer follows one ref of one repository.
+type Syncer struct {
+	URL      string        // e.g. https://git.example/lab/boot.git or file:///srv/boot.git
+	Ref      string        // branch or tag; empty means the remote's HEAD
+	Dir      string        // local clone, under the state directory
+	Interval time.Duration // poll interval; zero means 1m
+	// Check runs the same checks as `bootwright check` on a loaded Bundle.
+	Check    func(*bootconfig.Bundle) error
+	Live     *bootconfig.Live // set before Run; Sync works without it
+	OnReload func(error)      // called after each attempt to switch commits
+	Logger   *slog.Logger
+
+	mu        sync.Mutex // one fetch and checkout at a time
+	repo      *git.Repository
+	failed    plumbing.Hash // last commit that failed, not retried
+	inService plumbing.Hash
+}
+
+// Sync clones or opens the repository, fetches, and loads and checks the
+// commit the ref points at. It returns the Bundle for that commit.
+func (s *Syncer) Sync(ctx context.Context) (*bootconfig.Bundle, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.open(ctx); err != nil {
+		return nil, err
+	}
+	hash, err := s.fetch(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.load(hash)
+}
+
+// Run polls until ctx ends, putting each new good commit into Live.
+func (s *Syncer) Run(ctx context.Context) error {
+	t := time.NewTicker(or(s.Interval, time.Minute))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			s.poll(ctx)
+		}
+	}
+}
+
+// Poll checks for a new commit once, as Run does on each tick (and serve
+// on SIGHUP). It is safe to call while Run runs.
+func (s *Syncer) Poll(ctx context.Context) { s.poll(ctx) }
+
+func (s *Syncer) poll(ctx context.Context) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	log := s.logger()
+	hash, err := s.fetch(ctx)
+	if err != nil {
+		log.Warn("config git: fetch failed; keeping the commit in service", "url", s.URL, "err", err)
+		return
+	}
+	if hash == s.inService || hash == s.failed {
+		return
+	}
+	b, err := s.load(hash)
+	if err != nil {
+		s.failed = hash
+		s.Live.Fail(err)
+		log.Error("config git: commit fails its check; still serving the previous commit",
+			"commit", hash.String()[:12], "serving", s.inService.String()[:12], "err", err)
+	} else {
+		s.Live.Store(b)
+		log.Info("config git: new commit in service", "commit", hash.String()[:12])
+	}
+	if s.OnReload != nil {
+		s.OnReload(err)
+	}
+}
+
+func (s *Syncer) open(ctx context.Context) error {
+	r, err := git.PlainOpen(s.Dir)
+	if errors.Is(err, git.ErrRepositoryNotExists) {
+		if err := os.MkdirAll(s.Dir, 0o750); err != nil {
+			return fmt.Errorf("config git: %w", err)
+		}
+		r, err = git.PlainCloneContext(ctx, s.Dir, false, &git.CloneOptions{URL: s.URL, NoCheckout: true})
+	}
+	if err != nil {
+		return fmt.Errorf("config git %s in %s: %w", s.URL, s.Dir, err)
+	}
+	s.repo = r
+	return nil
+}
+
+// fetch updates the clone and returns the commit the ref points at.
+func (s *Syncer) fetch(ctx context.Context) (plumbing.Hash, error) {
+	err := s.repo.FetchContext(ctx, &git.FetchOptions{RemoteName: "origin", Force: true, Tags: git.AllTags,
+		RefSpecs: []config.RefSpec{"+refs/heads/*:refs/remotes/origin/*"}})
+	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		return plumbing.ZeroHash, fmt.Errorf("config git fetch %s: %w", s.URL, err)
+	}
+	return s.resolve()
+}
+
+func (s *Syncer) resolve() (plumbing.Hash, error) {
+	candidates := []plumbing.ReferenceName{plumbing.NewRemoteHEADReferenceName("origin")}
+	if s.Ref != "" {
+		candidates = []plumbing.ReferenceName{
+			plumbing.NewRemoteReferenceName("origin", s.Ref), plumbing.NewTagReferenceName(s.Ref),
+		}
+	}
+	for _, name := range candidates {
+		ref, err := s.repo.Reference(name, true)
+		if err != nil {
+			continue
+		}
+		if tag, err := s.repo.TagObject(ref.Hash()); err == nil {
+			if c, err := tag.Commit(); err == nil {
+				return c.Hash, nil
+			}
+		}
+		return ref.Hash(), nil
+	}
+	if s.Ref == "" {
+		// A clone of a repository without a symbolic HEAD: take the only
+		// or the "main" branch.
+		if ref, err := s.repo.Reference(plumbing.NewRemoteReferenceName("origin", "main"), true); err == nil {
+			return ref.Hash(), nil
+		}
+	}
+	return plumbing.ZeroHash, fmt.Errorf("config git %s: no ref %q", s.URL, or(s.Ref, "HEAD"))
+}
+
+// load checks out hash and loads and checks the config there.
+func (s *Syncer) load(hash plumbing.Hash) (*bootconfig.Bundle, error) {
+	wt, err := s.repo.Worktree()
+	if err != nil {
+		return nil, fmt.Errorf("config git: %w", err)
+	}
+	if err := wt.Checkout(&git.CheckoutOptions{Hash: hash, Force: true}); err != nil {
+		return nil, fmt.Errorf("config git: check out %s: %w", hash, err)
+	}
+	b, err := bootconfig.Load(s.Dir)
+	if err == nil && s.Check != nil {
+		err = s.Check(b)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("commit %s: %w", hash.String()[:12], err)
+	}
+	b.Dir, b.Commit = s.URL, hash.String()
+	s.inService = hash
+	return b, nil
+}
+
+func (s *Syncer) logger() *slog.Logger {
+	if s.Logger == nil {
+		return slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return s.Logger
+}
+
+func or[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
