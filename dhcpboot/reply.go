@@ -101,6 +101,11 @@ func nakReply(req *dhcpv4.DHCPv4, self netip.Addr, msg string) *dhcpv4.DHCPv4 {
 	r.ServerIPAddr = net.IPv4zero
 	r.YourIPAddr = net.IPv4zero
 	r.UpdateOption(dhcpv4.OptMessage(msg))
+	if !req.GatewayIPAddr.IsUnspecified() && req.GatewayIPAddr != nil {
+		// RFC 2131 4.3.2: a relayed NAK asks the relay to broadcast it, as
+		// the client's address and mask may be wrong.
+		r.SetBroadcast()
+	}
 	return r
 }
 

@@ -51,6 +51,10 @@ func TestReplies(t *testing.T) {
 			return request(t, dhcpv4.MessageTypeRequest, plainClient,
 				dhcpv4.WithOption(dhcpv4.OptRequestedIPAddress([]byte{192, 168, 1, 9})))
 		}},
+		"full_nak_relayed": {ModeFull, false, func(t *testing.T) *dhcpv4.DHCPv4 {
+			return request(t, dhcpv4.MessageTypeRequest, plainClient, dhcpv4.WithGatewayIP([]byte{10, 9, 0, 1}),
+				dhcpv4.WithOption(dhcpv4.OptRequestedIPAddress([]byte{10, 231, 0, 100})))
+		}},
 		"full_inform": {ModeFull, false, func(t *testing.T) *dhcpv4.DHCPv4 {
 			return request(t, dhcpv4.MessageTypeInform, biosFirmware, dhcpv4.WithClientIP([]byte{10, 231, 0, 77}))
 		}},
