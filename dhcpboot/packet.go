@@ -118,6 +118,9 @@ func (s *Server) finish(l listener, r query, res result, peer net.Addr, now time
 func (s *Server) logger(r query) *slog.Logger {
 	log := s.Logger.With("mac", r.c.MAC.String(), "xid", r.c.XID.String(), "type", r.c.Type.String(),
 		"arch", r.c.Arch.String(), "mode", s.Mode.String(), "decision", r.d.String())
+	if r.c.VendorClass != "" {
+		log = log.With("vendor_class", r.c.VendorClass)
+	}
 	if r.port4011 {
 		log = log.With("port", 4011)
 	}
@@ -151,11 +154,11 @@ func (s *Server) logNoReply(r query, res result, now time.Time) {
 		if res.out != OutExhausted {
 			msg = "dhcp: no offer: no boot file configured for this client's arch"
 		}
-		s.logger(r).Warn(msg, "reason", res.why, "vendor_class", r.c.VendorClass, "user_class", r.c.UserClass)
+		s.logger(r).Warn(msg, "reason", res.why, "user_class", r.c.UserClass)
 		return
 	}
 	if s.Logger.Enabled(context.Background(), slog.LevelDebug) {
-		s.logger(r).Debug("dhcp: no reply", "reason", res.why, "vendor_class", r.c.VendorClass, "user_class", r.c.UserClass)
+		s.logger(r).Debug("dhcp: no reply", "reason", res.why, "user_class", r.c.UserClass)
 	}
 }
 

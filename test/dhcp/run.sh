@@ -426,7 +426,7 @@ scen_http-boot() {
 	local uri
 	uri=$(sed 's/\x1b\[[0-9;?]*[A-Za-z]//g' "$DIR/serial.log" | grep -aoE 'URI: http://[^ ]+' | head -n1 | tr -d '\r')
 	[ "$uri" = "URI: http://10.250.6.1:8080/tftp/snponly.efi" ] || fail "OVMF did not HTTP-boot bootwright's URL: '$uri'" || return 1
-	grep -q 'arch=efi-x64-http mode=full decision="http-boot http://10.250.6.1:8080/tftp/snponly.efi" reply=ACK' "$DIR/bootwright.log" ||
+	grep -qE 'arch=efi-x64-http mode=full decision="http-boot http://10\.250\.6\.1:8080/tftp/snponly\.efi" vendor_class=HTTPClient:Arch:00016[^ ]* reply=ACK' "$DIR/bootwright.log" ||
 		fail "no HTTPClient ACK in bootwright's log" || return 1
 	echo "PASS http-boot: OVMF UEFI HTTP Boot ($uri) -> iPXE -> menu -> marker in $((SECONDS - t0))s"
 }
