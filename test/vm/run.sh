@@ -154,21 +154,54 @@ wait_ready() {
 
 # ------------------------------------------------------------------ files ---
 
+# write_config DIR writes the test config tree: a menu whose default entry
+# takes a kernel argument from a variable, a group of every test VM that
+# sets it, and machines of which the full-mode ones override it (so a boot
+# proves defaults < group < machine on a real VM).
 write_config() {
 	local dir=$1 s
 	mkdir -p "$dir/menus"
+	cat >"$dir/menus/default.yaml" <<-'EOF'
+	title: bootwright VM test
+	timeout: 10s
+	default: local
+	entries:
+	  - {name: local, title: Boot from local disk, type: local}
+	  - type: assets
+	  - name: testos-vars
+	    title: testos with a role from variables
+	    kernel: testos/vmlinuz
+	    initrds: [testos/initrd.gz]
+	    args: "console=ttyS0 panic=-1 bootwright.role={{ .Vars.role }}"
+	EOF
 	{
-		echo "machines:"
+		cat <<-EOF
+		vars: {role: from-defaults}
+		groups:
+		  - name: test-vms
+		    match: {macs: ["52:54:00:12:34"]}
+		    vars: {role: from-group}
+		    default: testos-vars
+		    timeout: 1s
+		machines:
+		EOF
 		for s in "${ALL_SCENARIOS[@]}"; do
 			cat <<-EOF
 			  - mac: "${MAC[$s]}"
 			    name: vm-$s
-			    default: testos
-			    timeout: 1s
 			    args: "bootwright.test=vm-$s"
 			EOF
+			case $s in *-full) echo "    vars: {role: from-machine-$s}" ;; esac
 		done
 	} >"$dir/menus/machines.yaml"
+}
+
+# expected_role SCENARIO: the bootwright.role= value its VM must boot with.
+expected_role() {
+	case $1 in
+	*-full) echo "from-machine-$1" ;;
+	*) echo "from-group" ;;
+	esac
 }
 
 # write_assets CACHE DIR: DIR/testos/{vmlinuz,initrd.gz,cmdline}, replaced
@@ -285,7 +318,7 @@ scenario() {
 	if [ -z "$reason" ]; then
 		# bootwright: flags as in its documented command line.
 		local bw=("$BOOTWRIGHT_BIN" serve --interface "$iface" --dhcp-mode "$mode"
-			--http-addr :8080 --config-dir "$dir/config" --assets-dir "$WORK/assets"
+			--http-addr :8080 --config-dir "$dir/config" --assets-dir "$WORK/assets" --state-dir "$dir/state"
 			--log-level debug)
 		[ "$mode" = full ] && bw+=(--dhcp-range "$DHCP_RANGE")
 		printf '%q ' ip netns exec "$ns_bw" "${bw[@]}" >"$dir/bootwright.cmd"
@@ -330,6 +363,10 @@ scenario() {
 			# per-MAC menu entry was booted.
 			grep -qE "(^| )bootwright\.test=$machine( |\$)" <<<"${marker#*cmdline:}" ||
 				reason="marker lacks bootwright.test=$machine: $marker"
+			# The role comes from a variable: the group's, or the machine's
+			# where it overrides the group.
+			[ -n "$reason" ] || grep -qE "(^| )bootwright\.role=$(expected_role "$name")( |\$)" <<<"${marker#*cmdline:}" ||
+				reason="marker lacks bootwright.role=$(expected_role "$name"): $marker"
 			[ -n "$reason" ] || reason=$(check_path "$name" "$dir")
 		fi
 		# The VM powers itself off after the marker; give it a moment.
