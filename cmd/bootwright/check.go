@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/bootwright/bootwright/internal/answers"
 	"github.com/bootwright/bootwright/internal/bootconfig"
 	"github.com/bootwright/bootwright/menus"
 )
@@ -98,6 +99,14 @@ func serverURLs(public string) menus.Server {
 	return menus.Server{URL: public, AssetsURL: public + "/assets"}
 }
 
-// checkFile validates rendered per-machine files; content checkers are
-// added in internal/answers.
-var checkFile func(name string, content []byte) []string
+// checkFile validates a rendered per-machine file by its kind (kickstart,
+// preseed, cloud-config, unattend XML, ...), one "line N: ..." string per
+// problem.
+func checkFile(name string, content []byte) []string {
+	var out []string
+	kind := answers.Kind(name, content)
+	for _, p := range answers.Check(kind, content) {
+		out = append(out, kind+" "+p.String())
+	}
+	return out
+}

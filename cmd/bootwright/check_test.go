@@ -35,6 +35,11 @@ func TestCheck(t *testing.T) {
 		}
 	}
 
+	code, out = runCmd("check", "testdata/badfile")
+	if code != 1 || !strings.Contains(out, "templates/files/user-data.yaml (rendered) cloud-config line 3: YAML") {
+		t.Errorf("a rendered file that does not parse: exit %d:\n%s", code, out)
+	}
+
 	if code, out := runCmd("check"); code != 0 || !strings.Contains(out, "embedded defaults: ok") {
 		t.Errorf("check of the defaults = %d:\n%s", code, out)
 	}
