@@ -8,6 +8,8 @@
 #                 its address back, a second client never gets a live one's,
 #                 a third finds the range full; a damaged leases.db stops
 #                 start-up
+#   two-nics      one instance on two interfaces (a socket each): each client
+#                 gets an address from its own interface's subnet
 #   proxy-dnsmasq a PXE client (pxeclient, below) beside dnsmasq as the LAN's
 #                 DHCP server: address from dnsmasq, boot file from bootwright
 #                 on 67 and 4011
@@ -27,7 +29,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
 WORK=$HERE/work
 PFX="bwdhcp-$$"
-ALL=(full restart proxy-dnsmasq proxy-kea relay http-boot)
+ALL=(full restart two-nics proxy-dnsmasq proxy-kea relay http-boot)
 STEP_TIMEOUT=20
 VM_TIMEOUT=${BOOTWRIGHT_VM_TIMEOUT:-180}
 
@@ -243,6 +245,37 @@ scen_restart() {
 	[ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q "lease database $DIR/state/leases.db is damaged, refusing to start" "$DIR/damaged.log" ||
 		fail "damaged leases.db: exit $rc, $(tail -n 2 "$DIR/damaged.log")" || return 1
 	echo "PASS restart: a kept $ipa across a restart and a kill -9; b got $ipb; a third client got no offer from the full range; a damaged leases.db stopped start-up (exit $rc)"
+}
+
+# Two interfaces, one socket each: clients on br0 and br1 of the server's
+# namespace get addresses from their own interface's subnet, with the
+# server's address on that interface as option 54.
+scen_two-nics() {
+	local s=$PFX-nic-s a=$PFX-nic-a b=$PFX-nic-b ipa ipb
+	ns_new "$s"; ns_new "$a"; ns_new "$b"
+	bridge "$s" 10.250.7.1/24
+	ip -n "$s" link add br1 type bridge
+	ip -n "$s" link set br1 type bridge forward_delay 0 stp_state 0
+	ip -n "$s" addr add 10.250.8.1/24 dev br1
+	ip -n "$s" link set br1 up
+	join "$s" "$a" none 02:00:00:07:00:0a
+	local port=v${RANDOM}
+	ip -n "$s" link add "$port" type veth peer name eth0 netns "$b"
+	ip -n "$s" link set "$port" master br1 up
+	ip -n "$b" link set eth0 address 02:00:00:08:00:0b up
+	mkdir -p "$DIR/a" "$DIR/b"
+	write_client_script "$DIR/a/client.sh"
+	write_client_script "$DIR/b/client.sh"
+	printf 'subnets:\n  - interface: br1\n    range: 10.250.8.100-10.250.8.150\n    router: 10.250.8.1\n' >"$DIR/dhcp.yaml"
+	start_bw "$s" "$DIR" --interface br0 --dhcp-mode full --dhcp-range 10.250.7.100-10.250.7.150 \
+		--dhcp-config "$DIR/dhcp.yaml" --tftp-addr off --http-addr :8080 || return 1
+	[ "$(ip netns exec "$s" ss -Hlnu 'sport = :67' | wc -l)" -eq 2 ] || fail "want two sockets on UDP 67: $(ip netns exec "$s" ss -Hlnu 'sport = :67')" || return 1
+	ipa=$(dhclient_once "$a" "$DIR/a")
+	ipb=$(dhclient_once "$b" "$DIR/b")
+	in_range "${ipa:-x}" 10.250.7.100 10.250.7.150 || fail "client on br0 got '$ipa'" || return 1
+	in_range "${ipb:-x}" 10.250.8.100 10.250.8.150 || fail "client on br1 got '$ipb'" || return 1
+	grep -q 'DHCPACK of 10.250.8.1[0-9][0-9] from 10.250.8.1' "$DIR/b/dhclient.log" || fail "br1's ACK is not from 10.250.8.1" || return 1
+	echo "PASS two-nics: one socket per interface; br0 client got $ipa, br1 client got $ipb from 10.250.8.1"
 }
 
 # proxy_lan SERVER: LAN namespace with SERVER (dnsmasq|kea) as its DHCP
