@@ -39,20 +39,24 @@ func (s *Server) servePacket(l listener, b []byte, peer net.Addr) {
 		return
 	}
 	mac := keyOf(c.MAC)
+	r := query{req: req, c: c, ifname: l.ifname, port4011: l.port4011}
 	if !s.limiter.allow(mac, now) {
 		s.stats.add(typ, OutRateLimited)
 		if s.warned.ok(mac, "rate", now) {
-			s.Logger.Warn("dhcp: client over its rate limit; dropping its packets", "mac", c.MAC.String(),
+			r.d.Reason = "rate-limited"
+			s.logger(r).Warn("dhcp: client over its rate limit; dropping its packets",
 				"per_second", s.limiter.rl.PerSecond, "burst", s.limiter.rl.Burst)
 		}
 		return
 	}
 	if ok, why := s.Filter.Admit(c); !ok {
 		s.stats.add(typ, OutDenied)
-		s.Logger.Debug("dhcp: denied", "mac", c.MAC.String(), "vendor_class", c.VendorClass, "reason", why)
+		if s.Logger.Enabled(context.Background(), slog.LevelDebug) {
+			r.d.Reason = "denied"
+			s.logger(r).Debug("dhcp: denied", "reason", why)
+		}
 		return
 	}
-	r := query{req: req, c: c, ifname: l.ifname, port4011: l.port4011}
 	if s.Hosts != nil {
 		r.h, _ = s.Hosts(c.MAC)
 	}
