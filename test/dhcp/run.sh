@@ -13,7 +13,8 @@
 #   proxy-dnsmasq a PXE client (pxeclient, below) beside dnsmasq as the LAN's
 #                 DHCP server: address from dnsmasq, boot file from bootwright
 #                 on 67 and 4011
-#   proxy-kea     the same beside kea-dhcp4
+#   proxy-kea     the same beside kea-dhcp4, then a UEFI VM (OVMF's own PXE)
+#                 boots through the proxy beside Kea to the test kernel
 #   relay         dhclient and a PXE client behind isc-dhcp-relay (dhcrelay)
 #                 in a middle namespace get addresses from the relayed
 #                 subnet's range and the right boot file; then a QEMU VM boots
@@ -307,7 +308,9 @@ proxy_lan() {
 	fi
 	lanpid=$!
 	wait_udp "$lan" 67 "$lanpid" || fail "$1 did not start: $(tail -n 5 "$DIR"/kea.out "$DIR/lan.log" 2>/dev/null)" || return 1
-	start_bw "$bw" "$DIR" --interface eth0 --dhcp-mode proxy --http-addr :8080 || return 1
+	write_vm_files
+	start_bw "$bw" "$DIR" --interface eth0 --dhcp-mode proxy --http-addr :8080 \
+		--config-dir "$DIR/config" --assets-dir "$WORK/assets" || return 1
 	wait_udp "$bw" 4011 "$BW_PID" || return 1
 	out=$(timeout "$STEP_TIMEOUT" ip netns exec "$c" "$PXECLIENT" -i eth0 2>&1) || fail "pxeclient: $out" || return 1
 	echo "$out" >"$DIR/pxeclient.out"
@@ -318,6 +321,10 @@ proxy_lan() {
 	grep -qE '^boot server=10\.250\.2\.2 port=4011 type=ACK yiaddr=0\.0\.0\.0 bootfile=snponly\.efi$' <<<"$out" ||
 		fail "no boot server ACK on 4011: $out" || return 1
 	echo "PASS $SCEN: $(grep '^lan' <<<"$out" | cut -d' ' -f2-3) from $1; boot file snponly.efi from bootwright on 67 and 4011"
+	# test/vm boots a UEFI VM through the proxy beside dnsmasq; here the
+	# same beside Kea.
+	[ "$1" = kea ] && vm_uefi_proxy "$lan"
+	return 0
 }
 
 scen_proxy-dnsmasq() { proxy_lan dnsmasq; }
@@ -370,12 +377,13 @@ scen_relay() {
 
 VM_MAC=52:54:00:04:00:09
 HTTP_MAC=52:54:00:0b:00:01
+PROXY_MAC=52:54:00:02:00:09
 write_vm_files() {
 	mkdir -p "$DIR/config/menus"
 	{
 		echo "machines:"
 		local m
-		for m in "$VM_MAC vm-relay" "$HTTP_MAC vm-http"; do
+		for m in "$VM_MAC vm-relay" "$HTTP_MAC vm-http" "$PROXY_MAC vm-proxy"; do
 			cat <<-EOF
 			  - mac: "${m% *}"
 			    name: ${m#* }
@@ -421,6 +429,32 @@ vm_through_relay() {
 	vmip=$(sed 's/\x1b\[[0-9;?]*[A-Za-z]//g' "$DIR/serial.log" | grep -aoE 'net0: 10\.250\.4\.[0-9]+' | head -n1 | cut -d' ' -f2)
 	in_range "${vmip:-x}" 10.250.4.100 10.250.4.150 || fail "VM's address '$vmip' is not from the relayed range" || return 1
 	echo "PASS relay-vm: BIOS/iPXE VM got $vmip through dhcrelay and booted to the marker in $((SECONDS - t0))s"
+}
+
+# vm_uefi_proxy LAN_NS: a UEFI VM (OVMF's own PXE, no iPXE ROM) on the
+# LAN bridge takes its address from the LAN's server and its boot file
+# from bootwright's proxy, then iPXE, the menu and the test kernel.
+vm_uefi_proxy() {
+	local lan=$1 qpid t0=$SECONDS vmip
+	ip -n "$lan" addr add fd42:250:2::1/64 dev br0 nodad
+	ip netns exec "$lan" dnsmasq --keep-in-foreground --log-facility=- --conf-file=/dev/null --user=root --port=0 \
+		--bind-interfaces --interface=br0 --pid-file="$DIR/ra.pid" --dhcp-leasefile="$DIR/ra.leases" \
+		--enable-ra --dhcp-range=::,constructor:br0,ra-only,64,1h </dev/null >"$DIR/ra.log" 2>&1 &
+	ip -n "$lan" tuntap add tap0 mode tap
+	ip -n "$lan" link set tap0 master br0 up
+	cp /usr/share/OVMF/OVMF_VARS_4M.fd "$DIR/vars.fd"
+	: >"$DIR/serial.log"
+	ip netns exec "$lan" qemu-system-x86_64 -accel tcg -m 512 -nographic -no-reboot -nodefaults -vga none \
+		-serial "file:$DIR/serial.log" -monitor none \
+		-drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
+		-drive if=pflash,format=raw,file="$DIR/vars.fd" \
+		-netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
+		-device "virtio-net-pci,netdev=n0,mac=$PROXY_MAC,romfile=,bootindex=1" </dev/null >"$DIR/qemu.log" 2>&1 &
+	qpid=$!
+	wait_marker $qpid vm-proxy >/dev/null || fail "UEFI VM beside Kea did not reach the marker in $((SECONDS - t0))s (serial: $DIR/serial.log)" || return 1
+	vmip=$(sed 's/\x1b\[[0-9;?]*[A-Za-z]//g' "$DIR/serial.log" | grep -aoE 'Station IP address is 10\.250\.2\.[0-9]+' | head -n1 | awk '{print $NF}')
+	in_range "${vmip:-x}" 10.250.2.50 10.250.2.99 || fail "VM's firmware address '$vmip' is not from Kea's pool" || return 1
+	echo "PASS $SCEN-vm: UEFI firmware PXE took $vmip from Kea and the boot file from bootwright's proxy; marker in $((SECONDS - t0))s"
 }
 
 # UEFI HTTP Boot: OVMF without the iPXE ROM (romfile=) and with its PXE
@@ -478,7 +512,7 @@ main() {
 	mkdir -p "$WORK"
 	PXECLIENT=$WORK/pxeclient
 	(cd "$TOP" && go build -o "$PXECLIENT" ./test/dhcp/pxeclient)
-	if [[ " ${scen[*]} " == *" relay "* || " ${scen[*]} " == *" http-boot "* ]]; then
+	if [[ " ${scen[*]} " =~ " "(relay|http-boot|proxy-dnsmasq|proxy-kea)" " ]]; then
 		local cache
 		cache=$("$TOP/test/vm/build-image.sh")
 		mkdir -p "$WORK/assets/testos"
