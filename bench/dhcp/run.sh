@@ -30,7 +30,7 @@ SPID=""
 die() { echo "bench-dhcp: $*" >&2; exit 2; }
 [ "$(id -u)" -eq 0 ] || die "needs root (network namespaces)"
 [ -x "${BOOTWRIGHT_BIN:-}" ] || die "set BOOTWRIGHT_BIN to the bootwright binary"
-for t in perfdhcp kea-dhcp4 dnsmasq ip ss; do
+for t in perfdhcp kea-dhcp4 dnsmasq ip ss go; do
 	command -v "$t" >/dev/null || die "$t not found: run scripts/install-deps.sh"
 done
 
@@ -45,6 +45,8 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+(cd "$(dirname "$0")/../.." && go build -o "$WORK/leasecount" ./bench/dhcp/leasecount)
 
 ip netns add "$NS_S"
 ip netns add "$NS_C"
@@ -171,9 +173,9 @@ for name in $SERVERS; do
 	done
 	stop_server
 	case $name in
-	bootwright) [ -s "$WORK/$name/leases.db" ] && echo "bootwright: leases.db $(stat -c %s "$WORK/$name/leases.db") bytes" ;;
-	kea) echo "kea: leases.csv $(wc -l <"$WORK/$name/leases.csv" 2>/dev/null || echo 0) lines" ;;
-	dnsmasq) echo "dnsmasq: leases $(wc -l <"$WORK/$name/leases" 2>/dev/null || echo 0) lines" ;;
+	bootwright) echo "bootwright: $("$WORK/leasecount" "$WORK/$name/leases.db") leases in leases.db" ;;
+	kea) echo "kea: $(tail -n +2 "$WORK/$name/leases.csv" 2>/dev/null | cut -d, -f1 | sort -u | wc -l) addresses in leases.csv" ;;
+	dnsmasq) echo "dnsmasq: $(wc -l <"$WORK/$name/leases" 2>/dev/null || echo 0) leases in its lease file" ;;
 	esac
 done
 
