@@ -26,7 +26,7 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/bootwright
 
 ## test: everything CI runs: static checks, race tests, fuzz smoke, real clients and VMs.
-test: deps check unit fuzz readmetest answerstest vmtest dhcptest
+test: deps check unit fuzz readmetest answerstest vmtest dhcptest httptest
 
 deps:
 	scripts/install-deps.sh
@@ -63,7 +63,16 @@ dhcptest: build
 bench-dhcp: build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) bench/dhcp/run.sh
 
-bench: bench-dhcp
+## httptest: /assets/ against curl (Range, conditional requests, traversal,
+## stream cap, sendfile under strace) and a 100-machine boot storm.
+httptest: deps build
+	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/http/run.sh
+
+## bench-http: bootwright beside nginx on loopback, same files, same wrk runs.
+bench-http: deps build
+	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) bench/http/run.sh
+
+bench: bench-dhcp bench-http
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 lint:
