@@ -8,7 +8,8 @@
 #
 # Usage: BOOTWRIGHT_BIN=/abs/bin/bootwright bench/dhcp/run.sh
 # Environment: BENCH_RATES (default "2000 5000 8000 12000"), BENCH_SECONDS
-# per step (default 4), BENCH_SERVERS (default "bootwright kea dnsmasq").
+# per step (default 4), BENCH_SERVERS (default "bootwright kea dnsmasq"),
+# BENCH_KEA_MT=true to run Kea with two packet-processing threads.
 # Needs root and scripts/install-deps.sh (kea-dhcp4-server, kea-admin, dnsmasq).
 # No server pings an address before offering it (dnsmasq runs with
 # --no-ping; Kea and bootwright do not ping), and each logs warnings only.
@@ -17,6 +18,7 @@ set -euo pipefail
 RATES=${BENCH_RATES:-"2000 5000 8000 12000"}
 SECS=${BENCH_SECONDS:-4}
 SERVERS=${BENCH_SERVERS:-"bootwright kea dnsmasq"}
+KEA_MT=${BENCH_KEA_MT:-false} # Kea 2.2's default; true: two packet threads
 CLIENTS=40000 # distinct MACs perfdhcp draws from; the range holds them all
 NET=10.241
 SRV_IP=$NET.0.1 CLI_IP=$NET.0.2
@@ -77,6 +79,7 @@ start_server() {
 		    "lease-database": { "type": "memfile", "persist": true, "lfc-interval": 0,
 		                        "name": "$dir/leases.csv" },
 		    "valid-lifetime": 3600,
+		    "multi-threading": { "enable-multi-threading": $KEA_MT, "thread-pool-size": 2, "packet-queue-size": 256 },
 		    "subnet4": [ { "id": 1, "subnet": "$NET.0.0/16", "pools": [ { "pool": "$RANGE_LO - $RANGE_HI" } ] } ],
 		    "loggers": [ { "name": "kea-dhcp4", "severity": "WARN",
 		                   "output_options": [ { "output": "$dir/log" } ] } ]
