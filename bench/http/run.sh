@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# bench/http/run.sh: bootwright's HTTP side beside nginx, in one run, on
+# loopback, serving the same files from the same directory, measured by
+# the same client (wrk, fixed connections and duration):
+#   - one stream of a 256 MiB file (MB/s)
+#   - a 4 KiB file, 50 connections (requests/s)
+#   - a per-MAC iPXE menu, 50 connections: rendered by bootwright, a
+#     static copy of the same bytes for nginx (requests/s)
+#   - 50 clients downloading a 64 MiB file in parallel (MB/s)
+# and the same menu and small-file runs against a second bootwright that
+# logs at warn (no line per request), to price the request log. The
+# "net/http" column is bench/http/gobaseline: plain net/http with
+# ServeContent and nothing else, the ceiling for any Go server here.
+# Both servers log every request to a file, as they do by default.
+# Ratios from one run are what count: absolute numbers on a shared
+# machine move with whatever else runs. BENCH_SECONDS sets the duration.
+set -euo pipefail
+work=$(mktemp -d /tmp/bw-bench.XXXXXX)
+. "$(dirname "$0")/../../test/http/lib.sh"
+cleanup() { stop_all; rm -rf "$work"; }
+trap cleanup EXIT INT TERM
+
+secs=${BENCH_SECONDS:-5}
+mac=52-54-00-12-34-56
+build_bootwright
+chmod 755 "$work" # nginx workers run as nobody
+www=$work/www
+mkdir -p "$www/assets/bench" "$www/ipxe" "$work/state" "$work/nginx/logs"
+head -c 256M /dev/urandom >"$www/assets/bench/big.bin"
+head -c 64M /dev/urandom >"$www/assets/bench/initrd.img"
+head -c 4K /dev/urandom >"$www/assets/bench/small.bin"
+chmod -R a+rX "$www"
+
+start_bootwright "$work/bootwright.log" --assets-dir "$www/assets" --state-dir "$work/state" --http-max-streams-per-ip 0
+bw_main=$bw_url
+start_bootwright "$work/bootwright-quiet.log" --assets-dir "$www/assets" --state-dir "$work/state-quiet" \
+  --http-max-streams-per-ip 0 --log-level warn
+bw_quiet=$bw_url
+curl -sf -o "$www/ipxe/$mac" "$bw_main/ipxe/$mac"
+(cd "$top" && go build -trimpath -o "$work/gobaseline" ./bench/http/gobaseline)
+gport=$(free_port)
+"$work/gobaseline" "127.0.0.1:$gport" "$www" &
+pids+=("$!")
+gob=http://127.0.0.1:$gport
+wait_http "$gob/assets/bench/small.bin"
+
+nport=$(free_port)
+cat >"$work/nginx/nginx.conf" <<EOF
+worker_processes auto;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/logs/error.log;
+events { worker_connections 4096; }
+http {
+  access_log $work/nginx/logs/access.log;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 10000000;
+  keepalive_timeout 120s;
+  default_type application/octet-stream;
+  server {
+    listen 127.0.0.1:$nport;
+    root $www;
+    location /ipxe/ { default_type "text/plain; charset=utf-8"; }
+  }
+}
+EOF
+nginx -e "$work/nginx/logs/error.log" -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' &
+pids+=("$!")
+ngx=http://127.0.0.1:$nport
+wait_http "$ngx/assets/bench/small.bin"
+for u in "$ngx" "$bw_main"; do # same bytes, warm page cache
+  for f in big.bin initrd.img small.bin; do curl -sf -o /dev/null "$u/assets/bench/$f"; done
+done
+
+# wrk_rate CONNS THREADS URL prints "req/s MB/s" (MB = 10^6 bytes).
+wrk_rate() {
+  wrk -c "$1" -t "$2" -d "${secs}s" --timeout 30s "$3" | awk '
+    /^Requests\/sec:/ { r = $2 }
+    /^Transfer\/sec:/ { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[A-Za-z]+$/, "", v)
+      m = (u == "GB") ? 1073741824 : (u == "MB") ? 1048576 : (u == "KB") ? 1024 : 1
+      t = v * m / 1e6 }
+    END { printf "%.0f %.0f\n", r, t }'
+}
+
+row() { # row NAME UNIT NGINX NET/HTTP BOOTWRIGHT
+  awk -v n="$1" -v u="$2" -v a="$3" -v g="$4" -v b="$5" 'BEGIN {
+    printf "%-44s %-5s %8s %8s %10s %6.2f\n", n, u, a, g, b, (a > 0 ? b / a : 0) }'
+}
+
+printf "%-44s %-5s %8s %8s %10s %6s\n" test unit nginx net/http bootwright ratio
+big=/assets/bench/big.bin
+read -r _ n <<<"$(wrk_rate 1 1 "$ngx$big")"
+read -r _ g <<<"$(wrk_rate 1 1 "$gob$big")"
+read -r _ b <<<"$(wrk_rate 1 1 "$bw_main$big")"
+row "one stream, 256 MiB file" MB/s "$n" "$g" "$b"
+small=/assets/bench/small.bin
+read -r n _ <<<"$(wrk_rate 50 2 "$ngx$small")"
+read -r g _ <<<"$(wrk_rate 50 2 "$gob$small")"
+read -r b _ <<<"$(wrk_rate 50 2 "$bw_main$small")"
+read -r q _ <<<"$(wrk_rate 50 2 "$bw_quiet$small")"
+row "4 KiB file, 50 connections" req/s "$n" "$g" "$b"
+row "4 KiB file, bootwright --log-level warn" req/s "$n" "$g" "$q"
+read -r n _ <<<"$(wrk_rate 50 2 "$ngx/ipxe/$mac")"
+read -r g _ <<<"$(wrk_rate 50 2 "$gob/ipxe/$mac")"
+read -r b _ <<<"$(wrk_rate 50 2 "$bw_main/ipxe/$mac")"
+read -r q _ <<<"$(wrk_rate 50 2 "$bw_quiet/ipxe/$mac")"
+row "menu (rendered; others: static copy)" req/s "$n" "$g" "$b"
+row "menu, bootwright --log-level warn" req/s "$n" "$g" "$q"
+par=/assets/bench/initrd.img
+read -r _ n <<<"$(wrk_rate 50 2 "$ngx$par")"
+read -r _ g <<<"$(wrk_rate 50 2 "$gob$par")"
+read -r _ b <<<"$(wrk_rate 50 2 "$bw_main$par")"
+row "50 clients, 64 MiB file in parallel" MB/s "$n" "$g" "$b"
+echo "targets: static files >= 0.90 of nginx; rendered menus >= 20000 req/s (load: $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "ratio: bootwright / nginx; bootwright peak RSS: $(peak_rss "${pids[0]}") MiB"
