@@ -2,12 +2,12 @@ package httpboot
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"mime"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -84,9 +84,7 @@ func (s *Server) files(prefix string, root func() fs.FS) http.HandlerFunc {
 		if etag := fileETag(st); etag != "" {
 			h.Set("ETag", etag)
 		}
-		if ct := typeByExtension(name); ct != "" {
-			h.Set("Content-Type", ct)
-		}
+		h.Set("Content-Type", typeByExtension(name))
 		http.ServeContent(w, r, name, st.ModTime(), rs)
 	}
 }
@@ -110,9 +108,8 @@ func checkName(name string) error {
 
 // fileETag is a strong validator derived without reading the file: size,
 // modification time in nanoseconds and inode number (which changes when
-// a file is replaced by rename, even with the same size and mtime). A
-// file without a modification time (the embedded NBPs) gets none, and is
-// served with Last-Modified only when it has one.
+// a file is replaced by rename, even with the same size and mtime), in
+// hex. A file without a modification time (the embedded NBPs) gets none.
 func fileETag(st fs.FileInfo) string {
 	mt := st.ModTime()
 	if mt.IsZero() || mt.Unix() <= 0 {
@@ -122,25 +119,36 @@ func fileETag(st fs.FileInfo) string {
 	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
 		ino = sys.Ino
 	}
-	return fmt.Sprintf(`"%x-%x-%x"`, st.Size(), mt.UnixNano(), ino)
+	b := make([]byte, 0, 48)
+	b = append(b, '"')
+	b = strconv.AppendInt(b, st.Size(), 16)
+	b = append(b, '-')
+	b = strconv.AppendInt(b, mt.UnixNano(), 16)
+	b = append(b, '-')
+	b = strconv.AppendUint(b, ino, 16)
+	return string(append(b, '"'))
 }
 
-// bootTypes are the types of boot files mime does not know. Anything
-// else unknown is sniffed by ServeContent (kernels and initrds come out
-// as application/octet-stream).
+// bootTypes are the types of boot files mime does not know.
 var bootTypes = map[string]string{
-	".efi": "application/efi", ".kpxe": "application/octet-stream", ".pxe": "application/octet-stream",
-	".ipxe": "text/plain; charset=utf-8", ".cfg": "text/plain; charset=utf-8",
-	".img": "application/octet-stream", ".iso": "application/x-iso9660-image",
-	".gz": "application/gzip", ".xz": "application/x-xz", ".zst": "application/zstd",
+	".efi": "application/efi", ".ipxe": "text/plain; charset=utf-8", ".cfg": "text/plain; charset=utf-8",
+	".iso": "application/x-iso9660-image", ".gz": "application/gzip", ".xz": "application/x-xz",
+	".zst": "application/zstd",
 }
 
+// typeByExtension is the Content-Type for name. Like nginx's default_type,
+// anything unknown (vmlinuz, initrd.img-6.1.0, undionly.kpxe) is
+// application/octet-stream; not sniffing spares ServeContent a read and
+// a seek on every request.
 func typeByExtension(name string) string {
 	ext := strings.ToLower(path.Ext(name))
 	if t, ok := bootTypes[ext]; ok {
 		return t
 	}
-	return mime.TypeByExtension(ext)
+	if t := mime.TypeByExtension(ext); t != "" {
+		return t
+	}
+	return "application/octet-stream"
 }
 
 // fileError answers a failed open: 404 either way, logged when the root

@@ -62,7 +62,7 @@ func TestAssetHeadersAndConditionals(t *testing.T) {
 	}{
 		"head has length":      {"HEAD", "/assets/testos/vmlinuz", nil, 200, "", map[string]string{"Content-Length": "16", "Accept-Ranges": "bytes"}},
 		"gz type":              {"GET", "/assets/testos/initrd.gz", nil, 200, "initrd", map[string]string{"Content-Type": "application/gzip"}},
-		"kernel type":          {"GET", "/assets/testos/vmlinuz", nil, 200, "0123456789abcdef", map[string]string{"Content-Type": "text/plain; charset=utf-8"}},
+		"kernel type":          {"GET", "/assets/testos/vmlinuz", nil, 200, "0123456789abcdef", map[string]string{"Content-Type": "application/octet-stream"}},
 		"if-none-match":        {"GET", "/assets/testos/vmlinuz", map[string]string{"If-None-Match": etag}, 304, "", map[string]string{"ETag": etag}},
 		"if-none-match other":  {"GET", "/assets/testos/vmlinuz", map[string]string{"If-None-Match": `"x"`}, 200, "0123456789abcdef", nil},
 		"if-modified-since":    {"GET", "/assets/testos/vmlinuz", map[string]string{"If-Modified-Since": lastMod}, 304, "", nil},
