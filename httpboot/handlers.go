@@ -20,6 +20,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/bootwright/bootwright/internal/bootconfig"
+	"github.com/bootwright/bootwright/internal/state"
 	"github.com/bootwright/bootwright/menus"
 )
 
@@ -50,12 +51,15 @@ func (s *Server) machineFile(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, bootconfig.ErrFileNotAllowed), errors.Is(err, bootconfig.ErrNoSuchFile):
 		log.Warn("http: file refused", "reason", err)
+		s.record(r, req.MAC.String(), state.KindFile, state.Refused, name+": "+err.Error())
 		http.NotFound(w, r)
 		return
 	case err != nil:
+		s.record(r, req.MAC.String(), state.KindFile, state.Error, name+": render failed")
 		s.fail(w, r, http.StatusInternalServerError, "render file for machine "+machineName(d), err)
 		return
 	}
+	s.record(r, req.MAC.String(), state.KindFile, state.OK, name)
 	ctype := mime.TypeByExtension(path.Ext(name))
 	if ctype == "" {
 		ctype = "text/plain; charset=utf-8"
@@ -68,9 +72,11 @@ func (s *Server) machineFile(w http.ResponseWriter, r *http.Request) {
 func (s *Server) bootScript(w http.ResponseWriter, r *http.Request) {
 	out, err := s.Config.Load().RenderBootScript(s.urls())
 	if err != nil {
+		s.record(r, "", state.KindMenu, state.Error, "boot.ipxe: "+err.Error())
 		s.fail(w, r, http.StatusInternalServerError, "render boot script", err)
 		return
 	}
+	s.record(r, "", state.KindMenu, state.OK, "boot.ipxe")
 	writeScript(w, out)
 }
 
@@ -90,6 +96,7 @@ func (s *Server) request(w http.ResponseWriter, r *http.Request) (menus.Request,
 		req.Platform = v
 	}
 	req.Arch = menus.ArchFromIPXE(req.BuildArch, req.Platform)
+	s.machineState(&req)
 	log := logger(r).With("mac", mac.String(), "arch", req.Arch)
 	return req, log, true
 }
@@ -111,9 +118,11 @@ func (s *Server) ipxeMenu(w http.ResponseWriter, r *http.Request) {
 	}
 	out, d, err := s.Config.Load().RenderMenu(bootconfig.IPXEMenu, req, s.urls(), s.assetDirs(log))
 	if err != nil {
+		s.record(r, req.MAC.String(), state.KindMenu, state.Error, "menu: render failed")
 		s.fail(w, r, http.StatusInternalServerError, "render menu for machine "+machineName(d), err)
 		return
 	}
+	s.record(r, req.MAC.String(), state.KindMenu, state.OK, "menu "+d.Menu.Name+", default "+d.Menu.Default)
 	for _, n := range d.Notes {
 		log.Warn("http: menu note", "note", n)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/bootwright/bootwright/internal/bootconfig"
 	"github.com/bootwright/bootwright/internal/cache"
+	"github.com/bootwright/bootwright/internal/state"
 	"github.com/bootwright/bootwright/menus"
 )
 
@@ -44,6 +45,13 @@ type Server struct {
 
 	// Cache serves /cache/; nil means /cache/ is 404.
 	Cache *cache.Cache
+
+	// State records boot events and install states, and backs the API
+	// and the status page; nil means none of the three.
+	State *state.Store
+	// APIToken is the bearer token API write calls need; empty refuses
+	// them all.
+	APIToken string
 
 	initOnce sync.Once
 	scanner  menus.AssetScanner
@@ -81,8 +89,16 @@ func (s *Server) routes() http.Handler {
 	r.Get("/boot.ipxe", s.bootScript)
 	r.Get("/ipxe/{mac}", s.ipxeMenu)
 	r.Get("/files/{mac}/*", s.machineFile)
-	s.assetRoutes(r)
+	r.Group(func(r chi.Router) {
+		r.Use(s.assetEvents)
+		s.assetRoutes(r)
+	})
 	r.Get("/healthz", s.healthz)
+	if s.State != nil {
+		r.Get("/", s.statusPage)
+		r.Get("/status/rows", s.statusRows)
+		s.apiRoutes(r)
+	}
 	if s.Metrics != nil {
 		r.Method(http.MethodGet, "/metrics", s.Metrics)
 	}

@@ -16,6 +16,12 @@ type Request struct {
 	BuildArch string     // iPXE ${buildarch}: i386, x86_64, arm64
 	Platform  string     // iPXE ${platform}: pcbios, efi
 	ClientIP  netip.Addr // the address the request came from
+	// State is the machine's install state as recorded by the server
+	// ("installed" turns an install entry off); empty when unknown.
+	State string
+	// Callback is the URL this machine's installer calls when done,
+	// copied into Data.Callback; empty when install tracking is off.
+	Callback string
 }
 
 // ArchFromIPXE maps iPXE's ${buildarch} and ${platform} to an arch name,

@@ -196,3 +196,32 @@ func TestFilesAllowed(t *testing.T) {
 		t.Errorf("FileURL = %q", got)
 	}
 }
+
+func TestInstallOnce(t *testing.T) {
+	c, err := Load(tree(map[string]string{
+		"menus/default.yaml":  "entries:\n  - {name: disk, type: local}\n  - {name: inst, kernel: vmlinuz}\n  - {name: other, type: shell}\n",
+		"menus/machines.yaml": "groups:\n  - {name: g, match: {macs: ['52:54:00']}, install: inst}\nmachines:\n  - {mac: '52:54:00:00:00:01', default: other}\n  - {mac: '02:00:00:00:00:02', install: inst}\n",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := map[string]struct{ mac, state, want string }{
+		"group install entry until installed": {"52:54:00:00:00:01", "assigned", "inst"},
+		"installing still installs":           {"52:54:00:00:00:01", "installing", "inst"},
+		"installed boots local disk":          {"52:54:00:00:00:01", "installed", "disk"},
+		"machine install entry":               {"02:00:00:00:00:02", "", "inst"},
+		"no install entry keeps the default":  {"02:00:00:00:00:03", "installed", "disk"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			mac, _ := net.ParseMAC(tc.mac)
+			d, err := c.Resolve(Request{MAC: mac, State: tc.state, Callback: "http://s/cb"}, Server{URL: "http://s"}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Menu.Default != tc.want || d.Callback != "http://s/cb" {
+				t.Errorf("default %q callback %q, want %q", d.Menu.Default, d.Callback, tc.want)
+			}
+		})
+	}
+}

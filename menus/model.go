@@ -84,8 +84,12 @@ type entryTemplates struct {
 // override its group's, which override the defaults; Args are joined
 // (group first) and Vars merged key by key.
 type Settings struct {
-	Menu    string         `yaml:"menu"`    // menu name
-	Default string         `yaml:"default"` // entry booted when the menu times out
+	Menu    string `yaml:"menu"`    // menu name
+	Default string `yaml:"default"` // entry booted when the menu times out
+	// Install names an entry that installs the machine: it is the default
+	// until the installer calls back, and from then on the menu defaults
+	// to its first local-disk entry (install once).
+	Install string         `yaml:"install"`
 	Timeout *Duration      `yaml:"timeout"` // overrides the menu's timeout
 	Args    string         `yaml:"args"`    // appended to every kernel entry
 	Loader  string         `yaml:"loader"`  // ipxe, pxelinux or grub

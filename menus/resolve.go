@@ -12,15 +12,15 @@ import (
 
 // effective is the outcome of merging defaults, group and machine.
 type effective struct {
-	menu, def, args, loader string
-	timeout                 *Duration
-	files                   []string
+	menu, def, args, loader, install string
+	timeout                          *Duration
+	files                            []string
 }
 
 // prepare builds the data for the machine in req without its menu: the
 // machine, its group, merged variables and settings.
 func (c *Config) prepare(req Request, srv Server) (*Data, effective) {
-	d := &Data{Server: srv, Request: req, Vars: maps.Clone(c.Vars), Loader: LoaderIPXE}
+	d := &Data{Server: srv, Request: req, Vars: maps.Clone(c.Vars), Loader: LoaderIPXE, Callback: req.Callback}
 	if d.Vars == nil {
 		d.Vars = map[string]any{}
 	}
@@ -70,6 +70,9 @@ func (e *effective) apply(s *Settings) {
 	if s.Loader != "" {
 		e.loader = s.Loader
 	}
+	if s.Install != "" {
+		e.install = s.Install
+	}
 	e.args = joinArgs(e.args, s.Args)
 	e.files = append(e.files, s.Files...)
 }
@@ -87,6 +90,7 @@ func (c *Config) Resolve(req Request, srv Server, assets []AssetDir) (*Data, err
 		return nil, err
 	}
 	d.Menu = *md
+	eff.def = d.installDefault(eff)
 	if eff.def != "" {
 		if md.has(eff.def) {
 			d.Menu.Default = eff.def
@@ -98,6 +102,29 @@ func (c *Config) Resolve(req Request, srv Server, assets []AssetDir) (*Data, err
 		d.Menu.Timeout = eff.timeout.Duration
 	}
 	return d, nil
+}
+
+// installDefault applies install once: with an install entry, the
+// default is that entry until the machine is installed, then its first
+// local-disk entry.
+func (d *Data) installDefault(eff effective) string {
+	if eff.install == "" {
+		return eff.def
+	}
+	if !d.Menu.has(eff.install) {
+		d.Errors = append(d.Errors, fmt.Errorf("machine %s: install entry %q is not in menu %q", d.Machine.Name, eff.install, d.Menu.Name))
+		return eff.def
+	}
+	if d.Request.State != "installed" {
+		return eff.install
+	}
+	for _, e := range d.Menu.Entries {
+		if e.Type == TypeLocal {
+			return e.Label
+		}
+	}
+	d.Notes = append(d.Notes, fmt.Sprintf("machine %s is installed but its menu %q has no local entry to boot instead of %q", d.Machine.Name, d.Menu.Name, eff.install))
+	return eff.def
 }
 
 // resolveMenu expands menu and its submenus; prefix is the label prefix.

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/bootwright/bootwright/dhcpboot"
 	"github.com/bootwright/bootwright/internal/bootconfig"
@@ -16,21 +17,23 @@ import (
 
 // config is a validated serve configuration. Building it opens no socket.
 type config struct {
-	iface     string
-	self      netip.Prefix // our address and the interface's prefix
-	dhcp      dhcpConfig
-	tftpAddr  string // empty: TFTP off
-	tftpRoot  string
-	efiNBP    string
-	httpAddr  string
-	http      httpConfig
-	publicURL *url.URL
-	assetsDir string
-	stateDir  string
-	bundle    *bootconfig.Bundle
-	git       *gitsync.Syncer // nil unless --config-git
-	logLevel  slog.Level
-	logJSON   bool
+	iface       string
+	self        netip.Prefix // our address and the interface's prefix
+	dhcp        dhcpConfig
+	tftpAddr    string // empty: TFTP off
+	tftpRoot    string
+	efiNBP      string
+	httpAddr    string
+	http        httpConfig
+	publicURL   *url.URL
+	assetsDir   string
+	stateDir    string
+	apiToken    string
+	eventMaxAge time.Duration
+	bundle      *bootconfig.Bundle
+	git         *gitsync.Syncer // nil unless --config-git
+	logLevel    slog.Level
+	logJSON     bool
 }
 
 // netLookup finds interfaces and addresses; tests replace it.
@@ -56,6 +59,10 @@ func buildConfig(f *serveFlags, nl netLookup) (*config, error) {
 	}
 	c.dhcp = d
 	if c.http, err = f.http.build(); err != nil {
+		return nil, err
+	}
+	c.apiToken = f.state.apiToken
+	if c.eventMaxAge, err = parseEventMaxAge(f.state.eventMaxAge); err != nil {
 		return nil, err
 	}
 	switch f.efiNBP {

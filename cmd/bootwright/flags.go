@@ -12,6 +12,7 @@ type serveFlags struct {
 	iface, address             string
 	dhcp                       dhcpFlags
 	git                        gitFlags
+	state                      stateFlags
 	tftpAddr, tftpRoot, efiNBP string
 	httpAddr, publicURL        string
 	http                       httpFlags
@@ -30,6 +31,7 @@ func newServeFlagSet(out io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs.StringVar(&f.address, "address", "", "IPv4 address clients reach us at (default: the interface's first IPv4 address)")
 	f.dhcp.register(fs)
 	f.git.register(fs)
+	f.state.register(fs)
 	fs.StringVar(&f.tftpAddr, "tftp-addr", ":69", "TFTP listen address, or off")
 	fs.StringVar(&f.tftpRoot, "tftp-root", "", "directory of extra TFTP files, layered over the embedded NBPs")
 	fs.StringVar(&f.efiNBP, "efi-nbp", "snponly.efi", "NBP for x86-64 UEFI firmware: snponly.efi or ipxe.efi")

@@ -4,6 +4,7 @@
 //	bootwright serve [flags]           run the server (flags also as BOOTWRIGHT_* env)
 //	bootwright check [flags] [DIR]     check a config directory, as in CI
 //	bootwright render [flags] PATH     print what the server serves for PATH
+//	bootwright machines list|reinstall talk to a running server's API
 //	bootwright version                 print the version
 package main
 
@@ -29,6 +30,7 @@ commands:
   serve     run the DHCP, TFTP and HTTP servers (bootwright serve -h for flags)
   check     load a config directory and render everything; exit 1 on any problem
   render    print what the server would serve a machine for a path
+  machines  list machines, or re-arm one for install, through a running server's API
   version   print the version
 `
 
@@ -50,6 +52,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runCheck(args[1:], getenv, stdout, stderr)
 	case "render":
 		return runRender(args[1:], getenv, stdout, stderr)
+	case "machines":
+		return runMachines(args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "bootwright", versionString())
 		return 0

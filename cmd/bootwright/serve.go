@@ -119,9 +119,14 @@ func build(c *config, log *slog.Logger) ([]server, *bootconfig.Reloader, error) 
 			return b, checkBundle(b, public, c.assetsDir)
 		},
 	}
+	sts, err := openState(c, log)
+	if err != nil {
+		return nil, nil, err
+	}
 	hs := &httpboot.Server{
 		Config: live, PublicURL: public, Metrics: m.Handler(),
 		Assets: assets, TFTP: tftpFiles, Addr: c.httpAddr, Logger: log,
+		State: sts.st, APIToken: c.apiToken,
 	}
 	servers := []server{{"http", hs.ListenAndServe, withCache(hs, c, log)}}
 	if c.tftpAddr != "" {
@@ -136,6 +141,8 @@ func build(c *config, log *slog.Logger) ([]server, *bootconfig.Reloader, error) 
 		ds.Hosts = hostsFrom(live)
 		servers = append(servers, server{"dhcp", ds.ListenAndServe, stopDHCP})
 	}
+	// Last, so it closes after every server that records events.
+	servers = append(servers, server{"state", sts.run, sts.shutdown})
 	return servers, reloader, nil
 }
 

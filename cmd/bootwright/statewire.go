@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/bootwright/bootwright/internal/state"
+)
+
+// stateFlags configure machine state and the API.
+type stateFlags struct {
+	apiToken    string
+	eventMaxAge string
+}
+
+func (f *stateFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.apiToken, "api-token", "", "bearer token for API write calls such as reinstall (empty: write calls refused)")
+	fs.StringVar(&f.eventMaxAge, "event-max-age", "720h", "how long boot events are kept (also at most 1000 per machine)")
+}
+
+// stateServer runs the store's pruning and closes the store (flushing
+// queued events) when it is shut down, after the servers that feed it.
+type stateServer struct {
+	st   *state.Store
+	log  *slog.Logger
+	stop chan struct{}
+}
+
+// openState opens <state-dir>/state.db; a damaged or locked file stops
+// start-up with its path.
+func openState(c *config, log *slog.Logger) (*stateServer, error) {
+	st, err := state.Open(filepath.Join(c.stateDir, state.FileName))
+	if err != nil {
+		return nil, err
+	}
+	st.Logger, st.MaxAge = log, c.eventMaxAge
+	return &stateServer{st: st, log: log, stop: make(chan struct{})}, nil
+}
+
+func (s *stateServer) run() error {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		if n, err := s.st.Prune(time.Now()); err != nil {
+			s.log.Warn("state store: prune failed", "err", err)
+		} else if n > 0 {
+			s.log.Debug("state store: pruned events", "events", n)
+		}
+		select {
+		case <-s.stop:
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+func (s *stateServer) shutdown(context.Context) error {
+	close(s.stop)
+	return s.st.Close()
+}
+
+// parseEventMaxAge checks --event-max-age.
+func parseEventMaxAge(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil || d < time.Minute {
+		return 0, errors.New("--event-max-age " + v + ": want a duration of at least 1m, e.g. 720h")
+	}
+	return d, nil
+}

@@ -1,0 +1,204 @@
+package httpboot
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/bootwright/bootwright/internal/state"
+	"github.com/bootwright/bootwright/internal/token"
+	"github.com/bootwright/bootwright/menus"
+)
+
+// apiRoutes declares the JSON API. Reads are open (the status page uses
+// them); reinstall needs the bearer token; installed needs the machine's
+// own callback token.
+func (s *Server) apiRoutes(r chi.Router) {
+	r.Route("/api/v1", func(r chi.Router) {
+		r.Get("/machines", s.apiMachines)
+		r.Get("/machines/{mac}", s.apiMachine)
+		r.Get("/machines/{mac}/events", s.apiEvents)
+		r.With(s.requireToken).Post("/machines/{mac}/reinstall", s.apiReinstall)
+		// Installers call back with what they have: curl and PowerShell
+		// can POST, busybox wget in the Debian installer only GETs.
+		r.Post("/machines/{mac}/installed", s.apiInstalled)
+		r.Get("/machines/{mac}/installed", s.apiInstalled)
+	})
+}
+
+// MachineView is a machine as the API and the status page show it: what
+// the store recorded merged with what machines.yaml says.
+type MachineView struct {
+	state.Machine
+	Known    bool          `json:"known"` // listed in machines.yaml
+	Group    string        `json:"group,omitempty"`
+	Labels   []string      `json:"labels,omitempty"`
+	Timeline []state.Stage `json:"timeline,omitempty"`
+}
+
+// machineViews lists every machine the store has seen and every listed
+// machine that has not booted yet, most recently seen first.
+func (s *Server) machineViews(withTimeline bool) ([]MachineView, error) {
+	ms, err := s.State.Machines()
+	if err != nil {
+		return nil, err
+	}
+	cfg := s.Config.Load().Menus
+	seen := map[string]bool{}
+	var out []MachineView
+	add := func(m state.Machine) {
+		v := MachineView{Machine: m}
+		if c := cfg.Machines[m.MAC]; c != nil {
+			v.Known, v.Name, v.Labels = true, c.Name, c.Labels
+			if m.State == "" {
+				v.State = state.Assigned
+			}
+		}
+		if withTimeline {
+			if ev, err := s.State.Events(m.MAC, 200); err == nil {
+				v.Timeline = state.Timeline(ev)
+			}
+		}
+		out = append(out, v)
+		seen[m.MAC] = true
+	}
+	for _, m := range ms {
+		add(m)
+	}
+	for mac := range cfg.Machines {
+		if !seen[mac] {
+			add(state.Machine{MAC: mac})
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) apiMachines(w http.ResponseWriter, r *http.Request) {
+	views, err := s.machineViews(r.URL.Query().Get("timeline") != "0")
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "list machines", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"machines": views})
+}
+
+// apiMAC parses the MAC in the URL; 400 on a bad one, 404 for a machine
+// neither seen nor listed.
+func (s *Server) apiMAC(w http.ResponseWriter, r *http.Request) (string, bool, bool) {
+	hw, err := menus.ParseMAC(chi.URLParam(r, "mac"))
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return "", false, false
+	}
+	mac := hw.String()
+	_, known := s.Config.Load().Menus.Machines[mac]
+	if _, err := s.State.Machine(mac); errors.Is(err, state.ErrUnknownMachine) && !known {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "unknown machine " + mac})
+		return "", false, false
+	}
+	return mac, known, true
+}
+
+func (s *Server) apiMachine(w http.ResponseWriter, r *http.Request) {
+	mac, _, ok := s.apiMAC(w, r)
+	if !ok {
+		return
+	}
+	views, err := s.machineViews(true)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "read machine", err)
+		return
+	}
+	for _, v := range views {
+		if v.MAC == mac {
+			writeJSON(w, http.StatusOK, v)
+			return
+		}
+	}
+	writeJSON(w, http.StatusNotFound, map[string]string{"error": "unknown machine " + mac})
+}
+
+func (s *Server) apiEvents(w http.ResponseWriter, r *http.Request) {
+	mac, _, ok := s.apiMAC(w, r)
+	if !ok {
+		return
+	}
+	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+	if limit <= 0 || limit > 10000 {
+		limit = 500
+	}
+	ev, err := s.State.Events(mac, limit)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "read events", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"mac": mac, "events": ev, "timeline": state.Timeline(ev)})
+}
+
+func (s *Server) apiReinstall(w http.ResponseWriter, r *http.Request) {
+	mac, known, ok := s.apiMAC(w, r)
+	if !ok {
+		return
+	}
+	m, err := s.State.Reinstall(mac, known)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "reinstall "+mac, err)
+		return
+	}
+	logger(r).Info("http: machine re-armed for install", "mac", mac)
+	writeJSON(w, http.StatusOK, m)
+}
+
+// apiInstalled is the installer's callback. The token in the URL must be
+// this machine's; anything else is 403 and recorded.
+func (s *Server) apiInstalled(w http.ResponseWriter, r *http.Request) {
+	hw, err := menus.ParseMAC(chi.URLParam(r, "mac"))
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	mac := hw.String()
+	if !(token.Signer{Key: s.State.Secret()}).Verify(token.Installed, mac, r.URL.Query().Get("token")) {
+		logger(r).Warn("http: install callback with a wrong token refused", "mac", mac)
+		s.record(r, mac, state.KindCallback, state.Refused, "wrong token")
+		writeJSON(w, http.StatusForbidden, map[string]string{"error": "wrong token for " + mac})
+		return
+	}
+	_, known := s.Config.Load().Menus.Machines[mac]
+	m, err := s.State.Installed(mac, remoteAddr(r).String(), known)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "mark "+mac+" installed", err)
+		return
+	}
+	logger(r).Info("http: machine installed", "mac", mac)
+	writeJSON(w, http.StatusOK, m)
+}
+
+// requireToken lets a request through only with the API bearer token.
+func (s *Server) requireToken(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if s.APIToken == "" || !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.APIToken)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="bootwright"`)
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "this call needs the API token (serve --api-token)"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		status, body = http.StatusInternalServerError, []byte(`{"error":"encoding"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(append(body, '\n'))
+}

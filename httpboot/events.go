@@ -1,0 +1,77 @@
+package httpboot
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/bootwright/bootwright/internal/state"
+	"github.com/bootwright/bootwright/internal/token"
+	"github.com/bootwright/bootwright/menus"
+)
+
+// record stores a boot event for the request's machine: the MAC given,
+// else the one last seen at the client's address. Events that cannot be
+// tied to a machine are not stored.
+func (s *Server) record(r *http.Request, mac string, kind, outcome, detail string) {
+	if s.State == nil {
+		return
+	}
+	ip := remoteAddr(r).String()
+	if mac == "" {
+		var ok bool
+		if mac, ok = s.State.MACFor(ip); !ok {
+			return
+		}
+	}
+	_, known := s.Config.Load().Menus.Machines[mac]
+	s.State.Record(state.Event{MAC: mac, Kind: kind, Outcome: outcome, Detail: detail, IP: ip, Known: known})
+}
+
+// outcomeOf names an HTTP status as an event outcome.
+func outcomeOf(status int) string {
+	switch {
+	case status < 400:
+		return state.OK
+	case status == http.StatusForbidden || status == http.StatusNotFound || status == http.StatusTooManyRequests:
+		return state.Refused
+	}
+	return state.Error
+}
+
+// assetEvents records each asset download (kernel, initrd, ...) as an
+// event of the machine at the client's address.
+func (s *Server) assetEvents(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.State == nil || r.Method != http.MethodGet {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ww, ok := w.(middleware.WrapResponseWriter)
+		if !ok {
+			ww = middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		}
+		next.ServeHTTP(ww, r)
+		detail := r.URL.Path + " " + strconv.Itoa(ww.Status())
+		if ww.Status() < 400 {
+			detail = r.URL.Path + " " + strconv.Itoa(ww.BytesWritten()) + " bytes"
+		}
+		s.record(r, "", state.KindAsset, outcomeOf(ww.Status()), detail)
+	})
+}
+
+// machineState fills in the request's recorded install state and the
+// installer callback URL, when the server keeps state.
+func (s *Server) machineState(req *menus.Request) {
+	if s.State == nil {
+		return
+	}
+	mac := req.MAC.String()
+	if m, err := s.State.Machine(mac); err == nil {
+		req.State = m.State
+	}
+	tok := token.Signer{Key: s.State.Secret()}.Sign(token.Installed, mac)
+	req.Callback = s.PublicURL + "/api/v1/machines/" + strings.ReplaceAll(mac, ":", "-") + "/installed?token=" + tok
+}

@@ -1,0 +1,209 @@
+package state
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"sort"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// ErrUnknownMachine is returned for a MAC the store has never seen.
+var ErrUnknownMachine = errors.New("unknown machine")
+
+// Machine returns what the store knows about mac.
+func (s *Store) Machine(mac string) (Machine, error) {
+	var m Machine
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketMachines).Get([]byte(mac))
+		if v == nil {
+			return fmt.Errorf("%s: %w", mac, ErrUnknownMachine)
+		}
+		return json.Unmarshal(v, &m)
+	})
+	return m, err
+}
+
+// Machines returns every machine, most recently seen first.
+func (s *Store) Machines() ([]Machine, error) {
+	var out []Machine
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketMachines).ForEach(func(_, v []byte) error {
+			var m Machine
+			if err := json.Unmarshal(v, &m); err != nil {
+				return err
+			}
+			out = append(out, m)
+			return nil
+		})
+	})
+	sort.SliceStable(out, func(i, j int) bool { return out[i].LastSeen.After(out[j].LastSeen) })
+	return out, err
+}
+
+// Events returns mac's latest events, oldest first, at most limit (0: all).
+func (s *Store) Events(mac string, limit int) ([]Event, error) {
+	hw, err := net.ParseMAC(mac)
+	if err != nil || len(hw) != 6 {
+		return nil, fmt.Errorf("invalid MAC %q", mac)
+	}
+	var out []Event
+	err = s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketEvents).Cursor()
+		// Walk backwards from the end of this MAC's key range.
+		end := append(append([]byte{}, hw...), bytes.Repeat([]byte{0xff}, 12)...)
+		k, v := c.Seek(end)
+		if k == nil {
+			k, v = c.Last()
+		} else if bytes.Compare(k, end) > 0 {
+			k, v = c.Prev()
+		}
+		for ; k != nil && bytes.HasPrefix(k, hw); k, v = c.Prev() {
+			var e Event
+			if err := json.Unmarshal(v, &e); err != nil {
+				return err
+			}
+			out = append(out, e)
+			if limit > 0 && len(out) == limit {
+				break
+			}
+		}
+		return nil
+	})
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, err
+}
+
+// Installed marks mac installed and commits before it returns, so an
+// installer that got its answer knows the next boot will see it.
+func (s *Store) Installed(mac, ip string, known bool) (Machine, error) {
+	return s.updateNow(Event{Time: time.Now(), MAC: mac, Kind: KindCallback, Outcome: OK, IP: ip, Known: known, Detail: "installer reported success"})
+}
+
+// Reinstall re-arms mac: its next boot gets its install entry again.
+func (s *Store) Reinstall(mac string, known bool) (Machine, error) {
+	// A machine that never booted can be re-armed if it is listed.
+	if _, err := s.Machine(mac); err != nil && !known {
+		return Machine{}, err
+	}
+	return s.updateNow(Event{Time: time.Now(), MAC: mac, Kind: KindState, Outcome: OK, Known: known, Detail: "reinstall requested"})
+}
+
+// updateNow applies one event synchronously (install state changes).
+func (s *Store) updateNow(e Event) (Machine, error) {
+	var m *Machine
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		var err error
+		m, err = loadMachine(tx.Bucket(bucketMachines), map[string]*Machine{}, e.MAC)
+		if err != nil {
+			return err
+		}
+		m.apply(e)
+		if e.Kind == KindState {
+			m.InstalledAt = time.Time{}
+			m.State = Discovered
+			if e.Known {
+				m.State = Assigned
+			}
+		}
+		v, _ := json.Marshal(m)
+		if err := tx.Bucket(bucketMachines).Put([]byte(e.MAC), v); err != nil {
+			return err
+		}
+		ev, _ := json.Marshal(e)
+		return tx.Bucket(bucketEvents).Put(s.eventKey(e), ev)
+	})
+	if err != nil {
+		return Machine{}, err
+	}
+	if s.Observe != nil {
+		s.Observe(e, *m)
+	}
+	s.publish(e)
+	return *m, nil
+}
+
+// Prune deletes events older than MaxAge and all but the newest
+// MaxPerMachine of each machine. It returns how many it deleted.
+func (s *Store) Prune(now time.Time) (int, error) {
+	maxAge, maxN := s.MaxAge, s.MaxPerMachine
+	if maxAge == 0 {
+		maxAge = 30 * 24 * time.Hour
+	}
+	if maxN == 0 {
+		maxN = 1000
+	}
+	cutoff := uint64(now.Add(-maxAge).UnixNano())
+	deleted := 0
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketEvents).Cursor()
+		var victims [][]byte
+		var mac []byte
+		var keys [][]byte
+		flush := func() {
+			if len(keys) > maxN {
+				victims = append(victims, keys[:len(keys)-maxN]...)
+				keys = keys[len(keys)-maxN:]
+			}
+			for _, k := range keys {
+				if binary.BigEndian.Uint64(k[6:14]) < cutoff {
+					victims = append(victims, k)
+				}
+			}
+			keys = keys[:0]
+		}
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			if len(k) != 18 {
+				continue
+			}
+			if mac != nil && !bytes.Equal(k[:6], mac) {
+				flush()
+			}
+			mac = append(mac[:0], k[:6]...)
+			keys = append(keys, append([]byte(nil), k...))
+		}
+		flush()
+		b := tx.Bucket(bucketEvents)
+		for _, k := range victims {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		deleted = len(victims)
+		return nil
+	})
+	return deleted, err
+}
+
+// Subscribe returns a channel of events as they are written, for live
+// views, and a function to stop. A subscriber that falls behind misses
+// events rather than slowing the store.
+func (s *Store) Subscribe() (<-chan Event, func()) {
+	ch := make(chan Event, 64)
+	s.subMu.Lock()
+	s.subs[ch] = struct{}{}
+	s.subMu.Unlock()
+	return ch, func() {
+		s.subMu.Lock()
+		delete(s.subs, ch)
+		s.subMu.Unlock()
+	}
+}
+
+func (s *Store) publish(e Event) {
+	s.subMu.Lock()
+	defer s.subMu.Unlock()
+	for ch := range s.subs {
+		select {
+		case ch <- e:
+		default:
+		}
+	}
+}

@@ -1,0 +1,256 @@
+package state
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+)
+
+// FileName is the store's file in the state directory.
+const FileName = "state.db"
+
+var (
+	bucketMachines = []byte("machines")
+	bucketEvents   = []byte("events")
+	bucketMeta     = []byte("meta")
+	keySecret      = []byte("secret")
+)
+
+// Store is the machine and event store. Open it with Open.
+type Store struct {
+	// MaxAge and MaxPerMachine bound the events kept; zero means 30 days
+	// and 1000. Set them before the first Prune.
+	MaxAge        time.Duration
+	MaxPerMachine int
+	// Observe, if set, is called for every event after it is applied to
+	// its machine (from the writer goroutine), with the machine as updated.
+	Observe func(Event, Machine)
+	Logger  *slog.Logger
+
+	db      *bolt.DB
+	secret  []byte
+	q       chan Event
+	done    chan struct{}
+	seq     atomic.Uint32
+	dropped atomic.Uint64
+	closeMu sync.Mutex
+	closed  bool
+
+	subMu sync.Mutex
+	subs  map[chan Event]struct{}
+
+	ipMAC sync.Map // last MAC seen at each IP, for requests without a MAC
+}
+
+// Open opens (creating if needed) the store at path. A damaged file is an
+// error naming the path; the caller should refuse to start.
+func Open(path string) (s *Store, err error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("state store: %w", err)
+	}
+	var db *bolt.DB
+	defer func() {
+		// bbolt panics on some damaged pages.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("state store %s is damaged: %v", path, r)
+		}
+		if err != nil && db != nil {
+			db.Close()
+		}
+	}()
+	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, FreelistType: bolt.FreelistMapType})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("state store %s is in use by another process", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("state store %s: %w", path, err)
+	}
+	s = &Store{db: db, q: make(chan Event, 4096), done: make(chan struct{}), subs: map[chan Event]struct{}{}}
+	if err := s.init(); err != nil {
+		return nil, fmt.Errorf("state store %s: %w", path, err)
+	}
+	go s.writer()
+	return s, nil
+}
+
+// init creates the buckets and the HMAC secret.
+func (s *Store) init() error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketMachines, bucketEvents, bucketMeta} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		if sec := meta.Get(keySecret); len(sec) == 32 {
+			s.secret = append([]byte(nil), sec...)
+			return nil
+		}
+		s.secret = make([]byte, 32)
+		rand.Read(s.secret)
+		return meta.Put(keySecret, s.secret)
+	})
+}
+
+// Secret is a random key kept in the store, for per-machine tokens.
+func (s *Store) Secret() []byte { return s.secret }
+
+// MACFor returns the MAC last seen at ip (from a DHCP lease or a request
+// naming its MAC), so that requests without a MAC in the URL, such as a
+// kernel download, can be tied to their machine.
+func (s *Store) MACFor(ip string) (string, bool) {
+	v, ok := s.ipMAC.Load(ip)
+	if !ok {
+		return "", false
+	}
+	return v.(string), true
+}
+
+// Dropped counts events dropped because the write queue was full.
+func (s *Store) Dropped() uint64 { return s.dropped.Load() }
+
+// Record queues e for writing. It never blocks: when the queue is full
+// (the disk cannot keep up) the event is dropped and counted.
+func (s *Store) Record(e Event) {
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	if e.IP != "" && e.MAC != "" {
+		s.ipMAC.Store(e.IP, e.MAC)
+	}
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if s.closed {
+		return
+	}
+	select {
+	case s.q <- e:
+	default:
+		s.dropped.Add(1)
+	}
+}
+
+// writer commits queued events in batches: one transaction (one fsync)
+// per batch of up to 512 events or 100ms.
+func (s *Store) writer() {
+	defer close(s.done)
+	batch := make([]Event, 0, 512)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		if err := s.commit(batch); err != nil && s.Logger != nil {
+			s.Logger.Error("state store: cannot write events; boots go on", "events", len(batch), "err", err)
+		}
+		batch = batch[:0]
+	}
+	for {
+		select {
+		case e, ok := <-s.q:
+			if !ok {
+				flush()
+				return
+			}
+			batch = append(batch, e)
+			if len(batch) == cap(batch) {
+				flush()
+			}
+		case <-tick.C:
+			flush()
+		}
+	}
+}
+
+// commit writes events and the machines they update in one transaction,
+// then tells observers and subscribers.
+func (s *Store) commit(events []Event) error {
+	updated := make([]Machine, len(events))
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		mb, eb := tx.Bucket(bucketMachines), tx.Bucket(bucketEvents)
+		cache := map[string]*Machine{}
+		for i, e := range events {
+			m, err := loadMachine(mb, cache, e.MAC)
+			if err != nil {
+				return err
+			}
+			m.apply(e)
+			updated[i] = *m
+			v, _ := json.Marshal(e)
+			if err := eb.Put(s.eventKey(e), v); err != nil {
+				return err
+			}
+		}
+		for mac, m := range cache {
+			v, _ := json.Marshal(m)
+			if err := mb.Put([]byte(mac), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i, e := range events {
+		if s.Observe != nil {
+			s.Observe(e, updated[i])
+		}
+		s.publish(e)
+	}
+	return nil
+}
+
+func loadMachine(mb *bolt.Bucket, cache map[string]*Machine, mac string) (*Machine, error) {
+	if m, ok := cache[mac]; ok {
+		return m, nil
+	}
+	m := &Machine{MAC: mac}
+	if v := mb.Get([]byte(mac)); v != nil {
+		if err := json.Unmarshal(v, m); err != nil {
+			return nil, fmt.Errorf("machine %s: %w", mac, err)
+		}
+	}
+	cache[mac] = m
+	return m, nil
+}
+
+// eventKey orders events by machine, then time: MAC (6 bytes), Unix
+// nanoseconds (8), a sequence number (4) so equal times stay distinct.
+func (s *Store) eventKey(e Event) []byte {
+	k := make([]byte, 0, 18)
+	hw, err := net.ParseMAC(e.MAC)
+	if err != nil || len(hw) != 6 {
+		hw = make(net.HardwareAddr, 6)
+	}
+	k = append(k, hw...)
+	k = binary.BigEndian.AppendUint64(k, uint64(e.Time.UnixNano()))
+	return binary.BigEndian.AppendUint32(k, s.seq.Add(1))
+}
+
+// Close flushes queued events and closes the file.
+func (s *Store) Close() error {
+	s.closeMu.Lock()
+	if s.closed {
+		s.closeMu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.q)
+	s.closeMu.Unlock()
+	<-s.done
+	return s.db.Close()
+}

@@ -1,0 +1,89 @@
+package state
+
+import "time"
+
+// Install states of a machine.
+const (
+	Discovered = "discovered" // seen booting, not in machines.yaml
+	Assigned   = "assigned"   // in machines.yaml
+	Installing = "installing" // fetched an answer file
+	Installed  = "installed"  // its installer called back
+)
+
+// Event kinds, in the order a boot usually goes through them.
+const (
+	KindDHCP     = "dhcp"     // a DHCP decision
+	KindTFTP     = "tftp"     // a TFTP transfer
+	KindMenu     = "menu"     // the boot script or menu fetched
+	KindAsset    = "asset"    // a kernel, initrd or other asset fetched
+	KindFile     = "file"     // a per-machine (answer) file fetched
+	KindCallback = "callback" // the installer reported success
+	KindState    = "state"    // an admin changed the state (reinstall)
+)
+
+// Outcomes.
+const (
+	OK      = "ok"
+	Error   = "error"
+	Refused = "refused"
+)
+
+// Event is one thing that happened to a machine.
+type Event struct {
+	Time    time.Time `json:"time"`
+	MAC     string    `json:"mac"`
+	Kind    string    `json:"kind"`
+	Outcome string    `json:"outcome"`
+	Detail  string    `json:"detail,omitempty"` // file name, decision, error
+	IP      string    `json:"ip,omitempty"`
+	Arch    string    `json:"arch,omitempty"`
+	// Known says whether the MAC is in machines.yaml at the time; it
+	// moves a machine from discovered to assigned.
+	Known bool `json:"-"`
+}
+
+// Machine is what the store knows about one MAC.
+type Machine struct {
+	MAC         string    `json:"mac"`
+	Name        string    `json:"name,omitempty"` // from machines.yaml, filled in by callers
+	State       string    `json:"state"`
+	FirstSeen   time.Time `json:"first_seen"`
+	LastSeen    time.Time `json:"last_seen"`
+	LastIP      string    `json:"last_ip,omitempty"`
+	Arch        string    `json:"arch,omitempty"`
+	LastEvent   string    `json:"last_event,omitempty"` // kind of the latest event
+	LastOutcome string    `json:"last_outcome,omitempty"`
+	InstalledAt time.Time `json:"installed_at,omitzero"`
+	Commit      string    `json:"commit,omitempty"` // config commit in service when last seen
+}
+
+// apply updates m with e and reports whether the install state changed.
+func (m *Machine) apply(e Event) bool {
+	if m.FirstSeen.IsZero() {
+		m.FirstSeen = e.Time
+	}
+	if e.Time.After(m.LastSeen) {
+		m.LastSeen = e.Time
+		m.LastEvent, m.LastOutcome = e.Kind, e.Outcome
+	}
+	if e.IP != "" {
+		m.LastIP = e.IP
+	}
+	if e.Arch != "" {
+		m.Arch = e.Arch
+	}
+	old := m.State
+	switch {
+	case m.State == "" && e.Known, m.State == Discovered && e.Known:
+		m.State = Assigned
+	case m.State == "":
+		m.State = Discovered
+	}
+	if e.Kind == KindFile && e.Outcome == OK && m.State != Installed {
+		m.State = Installing
+	}
+	if e.Kind == KindCallback && e.Outcome == OK {
+		m.State, m.InstalledAt = Installed, e.Time
+	}
+	return m.State != old
+}
