@@ -56,6 +56,7 @@ func (s *Server) machineFile(w http.ResponseWriter, r *http.Request) {
 		return
 	case err != nil:
 		s.record(r, req.MAC.String(), state.KindFile, state.Error, name+": render failed")
+		s.renderError("file")
 		s.fail(w, r, http.StatusInternalServerError, "render file for machine "+machineName(d), err)
 		return
 	}
@@ -73,6 +74,7 @@ func (s *Server) bootScript(w http.ResponseWriter, r *http.Request) {
 	out, err := s.Config.Load().RenderBootScript(s.urls())
 	if err != nil {
 		s.record(r, "", state.KindMenu, state.Error, "boot.ipxe: "+err.Error())
+		s.renderError("script")
 		s.fail(w, r, http.StatusInternalServerError, "render boot script", err)
 		return
 	}
@@ -119,6 +121,7 @@ func (s *Server) ipxeMenu(w http.ResponseWriter, r *http.Request) {
 	out, d, err := s.Config.Load().RenderMenu(bootconfig.IPXEMenu, req, s.urls(), s.assetDirs(log))
 	if err != nil {
 		s.record(r, req.MAC.String(), state.KindMenu, state.Error, "menu: render failed")
+		s.renderError("menu")
 		s.fail(w, r, http.StatusInternalServerError, "render menu for machine "+machineName(d), err)
 		return
 	}
@@ -128,6 +131,7 @@ func (s *Server) ipxeMenu(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, e := range d.Errors {
 		log.Error("http: menu entry left out", "machine", d.Machine.Name, "err", e)
+		s.renderError("entry")
 	}
 	log.Info("http: menu served", "machine", d.Machine.Name, "known", d.Machine.Known, "menu", d.Menu.Name, "default", d.Menu.Default)
 	writeScript(w, out)
@@ -230,7 +234,18 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		if ww.Status() >= 400 || strings.HasPrefix(r.URL.Path, "/assets/") {
 			level = slog.LevelInfo
 		}
+		d := time.Since(start)
 		log.Log(r.Context(), level, "http: request", "method", r.Method, "path", r.URL.Path,
-			"status", ww.Status(), "bytes", ww.BytesWritten(), "duration", time.Since(start).Round(time.Microsecond))
+			"status", ww.Status(), "bytes", ww.BytesWritten(), "duration", d.Round(time.Microsecond))
+		if s.Metrics != nil {
+			s.Metrics.HTTP(chi.RouteContext(r.Context()).RoutePattern(), ww.Status(), d)
+		}
 	})
+}
+
+// renderError counts a failed render of kind (menu, script, file).
+func (s *Server) renderError(kind string) {
+	if s.Metrics != nil {
+		s.Metrics.RenderErrors.WithLabelValues(kind).Inc()
+	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/bootwright/bootwright/internal/bootconfig"
 	"github.com/bootwright/bootwright/internal/cache"
+	"github.com/bootwright/bootwright/internal/metrics"
 	"github.com/bootwright/bootwright/internal/state"
 	"github.com/bootwright/bootwright/menus"
 )
@@ -30,7 +31,7 @@ type Server struct {
 	TFTP      fs.FS            // the TFTP files, also served at /tftp/; nil serves none
 	Addr      string           // listen address; empty means ":8080"
 	Logger    *slog.Logger     // nil discards logs
-	Metrics   http.Handler     // served at /metrics; nil: no /metrics
+	Metrics   *metrics.Metrics // counted into and served at /metrics; nil: neither
 
 	// ReadHeaderTimeout and IdleTimeout bound slow or idle clients; zero
 	// means 10s and 2m. There is no write timeout: a kernel or initrd may
@@ -100,7 +101,7 @@ func (s *Server) routes() http.Handler {
 		s.apiRoutes(r)
 	}
 	if s.Metrics != nil {
-		r.Method(http.MethodGet, "/metrics", s.Metrics)
+		r.Method(http.MethodGet, "/metrics", s.Metrics.Handler())
 	}
 	return r
 }

@@ -119,12 +119,12 @@ func build(c *config, log *slog.Logger) ([]server, *bootconfig.Reloader, error) 
 			return b, checkBundle(b, public, c.assetsDir)
 		},
 	}
-	sts, err := openState(c, log)
+	sts, err := openState(c, log, m)
 	if err != nil {
 		return nil, nil, err
 	}
 	hs := &httpboot.Server{
-		Config: live, PublicURL: public, Metrics: m.Handler(),
+		Config: live, PublicURL: public, Metrics: m,
 		Assets: assets, TFTP: tftpFiles, Addr: c.httpAddr, Logger: log,
 		State: sts.st, APIToken: c.apiToken,
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/bootwright/bootwright/internal/metrics"
 	"github.com/bootwright/bootwright/internal/state"
 )
 
@@ -32,12 +33,12 @@ type stateServer struct {
 
 // openState opens <state-dir>/state.db; a damaged or locked file stops
 // start-up with its path.
-func openState(c *config, log *slog.Logger) (*stateServer, error) {
+func openState(c *config, log *slog.Logger, m *metrics.Metrics) (*stateServer, error) {
 	st, err := state.Open(filepath.Join(c.stateDir, state.FileName))
 	if err != nil {
 		return nil, err
 	}
-	st.Logger, st.MaxAge = log, c.eventMaxAge
+	st.Logger, st.MaxAge, st.Observe = log, c.eventMaxAge, m.ObserveEvent
 	return &stateServer{st: st, log: log, stop: make(chan struct{})}, nil
 }
 

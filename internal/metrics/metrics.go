@@ -4,6 +4,8 @@ package metrics
 
 import (
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -19,6 +21,16 @@ type Metrics struct {
 	// ConfigOK is 1 while the last config load succeeded, 0 while the
 	// server runs on an older config because the newest one failed.
 	ConfigOK prometheus.Gauge
+	// HTTPRequests counts HTTP requests by route pattern and status.
+	HTTPRequests *prometheus.CounterVec
+	// HTTPDuration times HTTP requests by route pattern.
+	HTTPDuration *prometheus.HistogramVec
+	// RenderErrors counts menus and files that failed to render, by kind.
+	RenderErrors *prometheus.CounterVec
+	// BootStages times the steps of network boots (see ObserveEvent).
+	BootStages *prometheus.HistogramVec
+
+	stages stageTracker
 }
 
 // New returns a registry with the Go and process collectors and
@@ -34,9 +46,27 @@ func New() *Metrics {
 			Name: "bootwright_config_last_reload_ok",
 			Help: "1 if the last config load passed, 0 if the server still runs an older config.",
 		}),
+		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bootwright_http_requests_total",
+			Help: "HTTP requests by route and status code.",
+		}, []string{"route", "code"}),
+		HTTPDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "bootwright_http_request_duration_seconds",
+			Help:    "HTTP request durations by route (downloads included).",
+			Buckets: []float64{.0005, .001, .005, .01, .05, .1, .5, 1, 5, 30, 120},
+		}, []string{"route"}),
+		RenderErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bootwright_render_errors_total",
+			Help: "Menus, boot scripts and per-machine files that failed to render, by kind.",
+		}, []string{"kind"}),
+		BootStages: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "bootwright_boot_stage_seconds",
+			Help:    "Time between consecutive steps of a network boot (dhcp, tftp, menu, asset, file, callback).",
+			Buckets: []float64{.1, .5, 1, 2, 5, 10, 30, 60, 300, 900, 1800, 3600},
+		}, []string{"from", "to"}),
 	}
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.ConfigReloads, m.ConfigOK)
+		m.ConfigReloads, m.ConfigOK, m.HTTPRequests, m.HTTPDuration, m.RenderErrors, m.BootStages)
 	m.ConfigOK.Set(1)
 	return m
 }
@@ -50,6 +80,15 @@ func (m *Metrics) Reloaded(err error) {
 	}
 	m.ConfigReloads.WithLabelValues("ok").Inc()
 	m.ConfigOK.Set(1)
+}
+
+// HTTP records one request.
+func (m *Metrics) HTTP(route string, code int, d time.Duration) {
+	if route == "" {
+		route = "other"
+	}
+	m.HTTPRequests.WithLabelValues(route, strconv.Itoa(code)).Inc()
+	m.HTTPDuration.WithLabelValues(route).Observe(d.Seconds())
 }
 
 // Handler serves the registry in the Prometheus text format.
