@@ -4,9 +4,13 @@
 #
 #   $CACHE/vmlinuz      a Debian 6.1 kernel (cloud flavour preferred, newest
 #                       ABI apt-cache offers when first built)
+#   $CACHE/modules/     the kernel's virtio-net driver modules
 #   $CACHE/initrd.gz    busybox-static initramfs whose /init prints
 #                       "BOOTWRIGHT-MARKER cmdline: <proc/cmdline>" to the
-#                       console and powers off
+#                       console and powers off; with
+#                       bootwright.callback=URL on the command line it
+#                       first brings up eth0 with DHCP, POSTs to URL and
+#                       prints "BOOTWRIGHT-CALLBACK ok" (or failed)
 #
 # CACHE is ${BOOTWRIGHT_TEST_CACHE:-$HOME/.cache/bootwright-test}. The kernel
 # is downloaded with apt-get download only when the cache has none; the
@@ -46,8 +50,12 @@ newest_kernel_pkg() {
 	fi
 }
 
+# NET_MODULES are the modules the initramfs loads, in order, to reach the
+# network through QEMU's virtio-net (built as modules in Debian's kernels).
+NET_MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci failover net_failover virtio_net"
+
 build_kernel() {
-	[ -s "$CACHE/vmlinuz" ] && return 0
+	[ -s "$CACHE/vmlinuz" ] && [ -s "$CACHE/modules/virtio_net.ko" ] && return 0
 	local pkg="" flavour tmp deb
 	for attempt in 1 2; do
 		for flavour in cloud-amd64 amd64; do
@@ -70,6 +78,16 @@ build_kernel() {
 	vmlinuz=$(find "$tmp/x/boot" -name 'vmlinuz-*' -type f | head -n1)
 	[ -n "$vmlinuz" ] || { log "$deb has no boot/vmlinuz-*"; exit 1; }
 	cp "$vmlinuz" "$CACHE/vmlinuz.new"
+	rm -rf "$CACHE/modules" && mkdir -p "$CACHE/modules"
+	local m f
+	for m in $NET_MODULES; do
+		f=$(find "$tmp/x/lib/modules" -name "$m.ko*" | head -n1)
+		[ -n "$f" ] || { log "$deb has no $m module"; exit 1; }
+		case $f in
+		*.xz) xz -dc "$f" >"$CACHE/modules/$m.ko" ;;
+		*) cp "$f" "$CACHE/modules/$m.ko" ;;
+		esac
+	done
 	echo "$pkg $(dpkg-deb -f "$deb" Version)" >"$CACHE/kernel.pkg"
 	mv "$CACHE/vmlinuz.new" "$CACHE/vmlinuz"
 	rm -rf "$tmp"
@@ -79,16 +97,34 @@ build_kernel() {
 # ------------------------------------------------------------- initramfs ---
 
 # /init: one marker line on the console, then power off. printk is quietened
-# first so kernel messages do not interleave with the marker.
+# first so kernel messages do not interleave with the marker. With
+# bootwright.callback=URL it plays an installer that reports success: DHCP
+# on eth0, then a POST to URL.
 # shellcheck disable=SC2016 # expanded by the VM's shell, not here
 INIT='#!/bin/busybox sh
-/bin/busybox mkdir -p /proc /sys /dev
-/bin/busybox mount -t proc proc /proc
-/bin/busybox mount -t devtmpfs devtmpfs /dev 2>/dev/null
+bb=/bin/busybox
+$bb mkdir -p /proc /sys /dev
+$bb mount -t proc proc /proc
+$bb mount -t sysfs sysfs /sys
+$bb mount -t devtmpfs devtmpfs /dev 2>/dev/null
 echo 1 >/proc/sys/kernel/printk
-echo "BOOTWRIGHT-MARKER cmdline: $(/bin/busybox cat /proc/cmdline)" >/dev/console
-/bin/busybox sync
-/bin/busybox poweroff -f
+cb=$($bb sed -n "s/.*bootwright\.callback=\([^ ]*\).*/\1/p" /proc/cmdline)
+if [ -n "$cb" ]; then
+	for m in '"$NET_MODULES"'; do $bb insmod /lib/modules/$m.ko 2>/dev/null; done
+	for i in 1 2 3 4 5 6 7 8 9 10; do [ -e /sys/class/net/eth0 ] && break; $bb sleep 0.5; done
+	$bb ip link set eth0 up
+	$bb udhcpc -i eth0 -n -q -t 10 -T 2 -s /bin/udhcpc.script >/dev/null 2>&1
+	if $bb wget -q -O /dev/null --post-data "" "$cb"; then r=ok; else r=failed; fi
+	echo "BOOTWRIGHT-CALLBACK $r" >/dev/console
+fi
+echo "BOOTWRIGHT-MARKER cmdline: $($bb cat /proc/cmdline)" >/dev/console
+$bb sync
+$bb poweroff -f
+'
+# udhcpc calls this with the lease in its environment.
+# shellcheck disable=SC2016
+UDHCPC_SCRIPT='#!/bin/busybox sh
+case "$1" in bound|renew) /bin/busybox ip addr add "$ip/${mask:-24}" dev "$interface" ;; esac
 '
 
 build_initrd() {
@@ -97,13 +133,16 @@ build_initrd() {
 		log "$busybox is missing or not static: install busybox-static"
 		exit 1
 	fi
-	stamp=$(printf '%s' "$INIT" | cat - "$busybox" | sha256sum | cut -c1-16)
+	stamp=$(printf '%s' "$INIT$UDHCPC_SCRIPT" | cat - "$busybox" "$CACHE"/modules/*.ko | sha256sum | cut -c1-16)
 	if [ -s "$CACHE/initrd.gz" ] && [ "$(cat "$CACHE/initrd.stamp" 2>/dev/null)" = "$stamp" ]; then
 		return 0
 	fi
 	tmp=$(mktemp -d "$CACHE/initrd.XXXXXX")
-	mkdir -p "$tmp/root/bin" "$tmp/root/dev" "$tmp/root/proc" "$tmp/root/sys"
+	mkdir -p "$tmp/root/bin" "$tmp/root/dev" "$tmp/root/proc" "$tmp/root/sys" "$tmp/root/lib/modules"
 	cp "$busybox" "$tmp/root/bin/busybox"
+	cp "$CACHE"/modules/*.ko "$tmp/root/lib/modules/"
+	printf '%s' "$UDHCPC_SCRIPT" >"$tmp/root/bin/udhcpc.script"
+	chmod 755 "$tmp/root/bin/udhcpc.script"
 	ln -s busybox "$tmp/root/bin/sh"
 	printf '%s' "$INIT" >"$tmp/root/init"
 	chmod 755 "$tmp/root/init"

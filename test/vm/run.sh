@@ -24,7 +24,7 @@ JOBS=${BOOTWRIGHT_VM_JOBS:-2}
 VM_TIMEOUT=${BOOTWRIGHT_VM_TIMEOUT:-180}
 READY_TIMEOUT=20
 PREFIX="bw-$$"
-ALL_SCENARIOS=(bios-full uefi-full uefi-proxy bios-proxy)
+ALL_SCENARIOS=(bios-full uefi-full uefi-proxy bios-proxy bios-install)
 
 # One machine per scenario: its MAC and the name its marker must carry.
 declare -A MAC=(
@@ -32,6 +32,7 @@ declare -A MAC=(
 	[uefi-full]=52:54:00:12:34:57
 	[uefi-proxy]=52:54:00:12:34:58
 	[bios-proxy]=52:54:00:12:34:59
+	[bios-install]=52:54:00:12:34:60
 )
 
 # Every scenario uses the same addresses inside its own namespaces.
@@ -398,6 +399,9 @@ scenario() {
 	[ -z "$reason" ]
 }
 
+# shellcheck source=install.sh
+. "$HERE/install.sh"
+
 # ------------------------------------------------------------------- main ---
 
 main() {
@@ -433,7 +437,11 @@ main() {
 		if [ $next -lt ${#scenarios[@]} ] && [ ${#running[@]} -lt "$JOBS" ]; then
 			s=${scenarios[$next]}
 			next=$((next + 1))
-			(scenario "$s") >"$WORK/$s.out" 2>&1 &
+			if [ "$s" = bios-install ]; then
+				(scenario_install) >"$WORK/$s.out" 2>&1 &
+			else
+				(scenario "$s") >"$WORK/$s.out" 2>&1 &
+			fi
 			running[$!]=$s
 			continue
 		fi

@@ -1,0 +1,120 @@
+# install.sh: the bios-install scenario, sourced by run.sh. A BIOS VM with
+# `install: install` in machines.yaml boots the install entry; its test
+# initramfs calls the installer callback it finds on its kernel command
+# line; bootwright must then record the machine as installed and boot it
+# from its local disk: the VM's disk holds a boot sector that prints
+# BOOTWRIGHT-LOCAL-DISK on the serial port.
+
+INSTALL_MAC=52:54:00:12:34:60
+
+# write_mbr FILE: a 1 MiB raw disk whose boot sector writes
+# "BOOTWRIGHT-LOCAL-DISK" to COM1 (port 0x3f8) and halts.
+write_mbr() {
+	local code msg
+	# xor ax,ax; mov ds,ax; cld; mov si,0x7c17; mov dx,0x3f8
+	# next: lodsb; test al,al; jz done; out dx,al; jmp next
+	# done: cli; hlt; jmp done          (the message follows at 0x17)
+	code='\x31\xc0\x8e\xd8\xfc\xbe\x17\x7c\xba\xf8\x03\xac\x84\xc0\x74\x03\xee\xeb\xf8\xfa\xf4\xeb\xfd'
+	msg='BOOTWRIGHT-LOCAL-DISK\r\n\x00'
+	head -c $((1 << 20)) /dev/zero >"$1"
+	printf "$code$msg" | dd of="$1" conv=notrunc status=none
+	printf '\x55\xaa' | dd of="$1" bs=1 seek=510 conv=notrunc status=none
+}
+
+write_install_config() {
+	local dir=$1
+	mkdir -p "$dir/menus"
+	cat >"$dir/menus/default.yaml" <<-'EOF2'
+	title: install once
+	timeout: 10s
+	default: disk
+	entries:
+	  - {name: disk, title: Boot from local disk, type: local}
+	  - name: install
+	    title: Install (test)
+	    kernel: testos/vmlinuz
+	    initrds: [testos/initrd.gz]
+	    args: "console=ttyS0 panic=-1 bootwright.test=vm-bios-install bootwright.callback={{ .Callback }}"
+	EOF2
+	cat >"$dir/menus/machines.yaml" <<-EOF2
+	machines:
+	  - mac: "$INSTALL_MAC"
+	    name: vm-bios-install
+	    install: install
+	    timeout: 1s
+	EOF2
+}
+
+# boot_until LAN DIR SERIAL PATTERN: boots the BIOS VM with its disk and
+# waits until SERIAL matches PATTERN; prints why not on failure.
+boot_until() {
+	local lan=$1 dir=$2 serial=$3 pattern=$4 qpid deadline qargs
+	mapfile -t qargs < <(qemu_args bios "$dir" "$INSTALL_MAC")
+	qargs=("${qargs[@]/file:$dir\/serial.log/file:$serial}")
+	qargs+=(-drive "file=$dir/disk.img,format=raw,if=ide")
+	: >"$serial"
+	ip netns exec "$lan" qemu-system-x86_64 "${qargs[@]}" </dev/null >>"$dir/qemu.log" 2>&1 &
+	qpid=$!
+	deadline=$((SECONDS + VM_TIMEOUT))
+	local why=""
+	until strip_ansi "$serial" | grep -aq "$pattern"; do
+		kill -0 "$qpid" 2>/dev/null || { why="VM stopped before printing $pattern"; break; }
+		[ $SECONDS -lt $deadline ] || { why="no $pattern within ${VM_TIMEOUT}s"; break; }
+		sleep 0.5
+	done
+	kill -KILL "$qpid" 2>/dev/null || true
+	wait "$qpid" 2>/dev/null || true
+	echo "$why"
+}
+
+scenario_install() {
+	local name=bios-install dir=$WORK/bios-install lan="$PREFIX-bios-install" reason="" t0 bwpid
+	t0=$(now)
+	rm -rf "$dir" && mkdir -p "$dir"
+	# shellcheck disable=SC2064
+	trap "cleanup_prefix $(printf %q "$lan"); wait 2>/dev/null || true" EXIT
+	trap 'exit 130' INT TERM
+	write_install_config "$dir/config"
+	write_mbr "$dir/disk.img"
+	lan_setup "$lan"
+	start_dnsmasq "$lan" "$dir/dnsmasq.log"
+	local unset_env=() v
+	for v in ${!BOOTWRIGHT_@}; do unset_env+=(-u "$v"); done
+	ip netns exec "$lan" env "${unset_env[@]}" "$BOOTWRIGHT_BIN" serve --interface br0 --dhcp-mode full \
+		--dhcp-range "$DHCP_RANGE" --http-addr :8080 --config-dir "$dir/config" --assets-dir "$WORK/assets" \
+		--state-dir "$dir/state" --log-level debug </dev/null >"$dir/bootwright.log" 2>&1 &
+	bwpid=$!
+	wait_ready "$lan" "$bwpid" bootwright u:67 u:69 t:8080 >"$dir/reason" || reason=$(cat "$dir/reason")
+
+	# First boot: the install entry, which calls back.
+	[ -n "$reason" ] || reason=$(boot_until "$lan" "$dir" "$dir/serial.log" 'BOOTWRIGHT-MARKER cmdline:')
+	if [ -z "$reason" ] && ! strip_ansi "$dir/serial.log" | grep -aq 'BOOTWRIGHT-CALLBACK ok'; then
+		reason="the test installer's callback failed: $(strip_ansi "$dir/serial.log" | grep -a BOOTWRIGHT-CALLBACK)"
+	fi
+	local api
+	api=$(ip netns exec "$lan" curl -sf "http://$LAN_NET.1:8080/api/v1/machines/${INSTALL_MAC//:/-}" || true)
+	if [ -z "$reason" ] && ! grep -q '"state": "installed"' <<<"$api"; then
+		reason="after the callback the API says: $api"
+	fi
+	# Second boot: the menu now defaults to local disk; iPXE boots the
+	# disk's boot sector.
+	[ -n "$reason" ] || reason=$(boot_until "$lan" "$dir" "$dir/serial2.log" 'BOOTWRIGHT-LOCAL-DISK')
+	if [ -z "$reason" ] && ! grep -q 'msg="http: menu served".*machine=vm-bios-install.*default=disk' "$dir/bootwright.log"; then
+		reason="no menu with default=disk in bootwright.log"
+	fi
+	kill -TERM "$bwpid" 2>/dev/null || true
+	{
+		if [ -z "$reason" ]; then
+			echo "PASS $name ($(elapsed "$t0"))  installed, then BOOTWRIGHT-LOCAL-DISK from the VM's disk"
+		else
+			echo "FAIL $name ($(elapsed "$t0")): $reason"
+			for f in serial.log serial2.log; do
+				echo "---- $dir/$f (tail, ANSI stripped)"
+				strip_ansi "$dir/$f" 2>/dev/null | grep -av '^[[:space:]]*$' | tail -n 20 || true
+			done
+			echo "---- $dir/bootwright.log (tail)"
+			tail -n 25 "$dir/bootwright.log" 2>/dev/null || true
+		fi
+	} >"$dir/result"
+	[ -z "$reason" ]
+}
