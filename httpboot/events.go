@@ -16,6 +16,11 @@ import (
 // else the one last seen at the client's address. Events that cannot be
 // tied to a machine are not stored.
 func (s *Server) record(r *http.Request, mac string, kind, outcome, detail string) {
+	s.recordArch(r, mac, "", kind, outcome, detail)
+}
+
+// recordArch is record with the client arch, when the request says it.
+func (s *Server) recordArch(r *http.Request, mac, arch string, kind, outcome, detail string) {
 	if s.State == nil {
 		return
 	}
@@ -27,7 +32,7 @@ func (s *Server) record(r *http.Request, mac string, kind, outcome, detail strin
 		}
 	}
 	_, known := s.Config.Load().Menus.Machines[mac]
-	s.State.Record(state.Event{MAC: mac, Kind: kind, Outcome: outcome, Detail: detail, IP: ip, Known: known})
+	s.State.Record(state.Event{MAC: mac, Kind: kind, Outcome: outcome, Detail: detail, IP: ip, Arch: arch, Known: known})
 }
 
 // outcomeOf names an HTTP status as an event outcome.

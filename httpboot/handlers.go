@@ -125,7 +125,7 @@ func (s *Server) ipxeMenu(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusInternalServerError, "render menu for machine "+machineName(d), err)
 		return
 	}
-	s.record(r, req.MAC.String(), state.KindMenu, state.OK, "menu "+d.Menu.Name+", default "+d.Menu.Default)
+	s.recordArch(r, req.MAC.String(), req.Arch, state.KindMenu, state.OK, "menu "+d.Menu.Name+", default "+d.Menu.Default)
 	for _, n := range d.Notes {
 		log.Warn("http: menu note", "note", n)
 	}

@@ -67,6 +67,32 @@ boot_until() {
 	echo "$why"
 }
 
+# status_page LAN DIR: headless Chromium renders the status page: the DOM
+# to DIR/status.html and a screenshot to DIR/status.png.
+status_page() {
+	local lan=$1 dir=$2 url="http://$LAN_NET.1:8080/"
+	command -v chromium >/dev/null || return 0
+	sleep 2 # the VM is booting by now
+	local flags=(--headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run
+		--disable-background-networking --disable-component-update --disable-sync --hide-scrollbars
+		--user-data-dir="$dir/chromium" --window-size=1280,640 --virtual-time-budget=3000)
+	timeout 90 ip netns exec "$lan" chromium "${flags[@]}" --dump-dom "$url" >"$dir/status.html" 2>"$dir/chromium.log" || true
+	timeout 90 ip netns exec "$lan" chromium "${flags[@]}" --screenshot="$dir/status.png" "$url" >>"$dir/chromium.log" 2>&1 || true
+}
+
+# check_status_page DIR: prints what the status page lacked, if anything.
+check_status_page() {
+	local dir=$1
+	command -v chromium >/dev/null || { echo "chromium not installed: run scripts/install-deps.sh"; return; }
+	grep -q "data-mac=\"$INSTALL_MAC\"" "$dir/status.html" || { echo "status page has no row for $INSTALL_MAC (see $dir/status.html)"; return; }
+	grep -q 'class="badge installed"' "$dir/status.html" || { echo "status page row does not say installed"; return; }
+	local step
+	for step in menu kernel installed; do
+		grep -q "class=\"step ok\"[^>]*>$step" "$dir/status.html" || { echo "status page timeline lacks the $step step"; return; }
+	done
+	[ -s "$dir/status.png" ] || echo "no screenshot in $dir/status.png"
+}
+
 scenario_install() {
 	local name=bios-install dir=$WORK/bios-install lan="$PREFIX-bios-install" reason="" t0 bwpid
 	t0=$(now)
@@ -97,15 +123,25 @@ scenario_install() {
 		reason="after the callback the API says: $api"
 	fi
 	# Second boot: the menu now defaults to local disk; iPXE boots the
-	# disk's boot sector.
-	[ -n "$reason" ] || reason=$(boot_until "$lan" "$dir" "$dir/serial2.log" 'BOOTWRIGHT-LOCAL-DISK')
+	# disk's boot sector. Meanwhile a headless Chromium loads the status
+	# page.
+	local chpid=""
+	if [ -z "$reason" ]; then
+		status_page "$lan" "$dir" &
+		chpid=$!
+		reason=$(boot_until "$lan" "$dir" "$dir/serial2.log" 'BOOTWRIGHT-LOCAL-DISK')
+		wait "$chpid" || true
+	fi
+	if [ -z "$reason" ]; then
+		reason=$(check_status_page "$dir")
+	fi
 	if [ -z "$reason" ] && ! grep -q 'msg="http: menu served".*machine=vm-bios-install.*default=disk' "$dir/bootwright.log"; then
 		reason="no menu with default=disk in bootwright.log"
 	fi
 	kill -TERM "$bwpid" 2>/dev/null || true
 	{
 		if [ -z "$reason" ]; then
-			echo "PASS $name ($(elapsed "$t0"))  installed, then BOOTWRIGHT-LOCAL-DISK from the VM's disk"
+			echo "PASS $name ($(elapsed "$t0"))  installed, then BOOTWRIGHT-LOCAL-DISK from the VM's disk; status page in $dir/status.png"
 		else
 			echo "FAIL $name ($(elapsed "$t0")): $reason"
 			for f in serial.log serial2.log; do
