@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/bootwright/bootwright/internal/cache"
 )
 
 // logBuffer collects log output safely across goroutines.
@@ -273,5 +275,31 @@ func TestShutdownCutsLongDownloads(t *testing.T) {
 	}
 	if err := <-served; err != nil {
 		t.Errorf("Serve = %v", err)
+	}
+}
+
+func TestCacheRoute(t *testing.T) {
+	s, _ := newTestServer(t)
+	kernel := bytes.Repeat([]byte("vmlinuz!"), 1<<15)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.ServeContent(w, r, "vmlinuz", time.Unix(1e9, 0), bytes.NewReader(kernel))
+	}))
+	defer up.Close()
+	s.Cache = &cache.Cache{Dir: t.TempDir()}
+	defer s.Cache.Close()
+	p, err := s.Cache.Register(up.URL+"/debian/vmlinuz", "")
+	must(t, err)
+	h := s.Handler()
+	for _, want := range []string{"MISS", "HIT"} {
+		resp := get(t, h, "GET", p, nil)
+		if got := body(t, resp); resp.StatusCode != 200 || got != string(kernel) || resp.Header.Get("X-Cache") != want {
+			t.Fatalf("GET %s: %d, %d bytes, X-Cache %q; want 200, %d bytes, %s", p, resp.StatusCode, len(got), resp.Header.Get("X-Cache"), len(kernel), want)
+		}
+	}
+	if resp := get(t, h, "GET", p, map[string]string{"Range": "bytes=8-15"}); resp.StatusCode != 206 || body(t, resp) != "vmlinuz!" {
+		t.Errorf("range on a cached file: %d", resp.StatusCode)
+	}
+	if resp := get(t, h, "GET", "/cache/"+strings.Repeat("a", 32)+"/vmlinuz", nil); resp.StatusCode != 404 {
+		t.Errorf("unregistered key: %d, want 404", resp.StatusCode)
 	}
 }

@@ -108,6 +108,7 @@ func TestUpstreamFailures(t *testing.T) {
 			defer usrv.Close()
 			dir := t.TempDir()
 			c, srv := newCache(t, dir, 1<<20)
+			c.StallTimeout = 500 * time.Millisecond
 			p := register(t, c, usrv.URL+"/vmlinuz", "")
 			start := time.Now()
 			resp, body, err := fetchAll(t, srv.URL+p)

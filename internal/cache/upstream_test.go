@@ -129,10 +129,11 @@ func (g *gateWriter) Write(p []byte) (int, error) {
 	return g.w.Write(p)
 }
 
-// newCache returns a Cache in a temp dir served by an httptest.Server.
+// newCache returns a Cache in dir served by an httptest.Server. Its stall
+// timeout is long enough for a loaded machine; tests of stalls shorten it.
 func newCache(t *testing.T, dir string, maxBytes int64) (*Cache, *httptest.Server) {
 	t.Helper()
-	c := &Cache{Dir: dir, MaxBytes: maxBytes, StallTimeout: 500 * time.Millisecond,
+	c := &Cache{Dir: dir, MaxBytes: maxBytes, StallTimeout: 10 * time.Second,
 		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	srv := httptest.NewServer(c)
 	t.Cleanup(func() {
