@@ -120,3 +120,23 @@ func TestBuildDHCPLeasesAndBootFiles(t *testing.T) {
 		t.Errorf("damaged leases.db: %v", err)
 	}
 }
+
+// TestREADMEDHCPConfig keeps the README's dhcp.yaml example loadable.
+func TestREADMEDHCPConfig(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(readme), "```\n# dhcp.yaml")
+	block, _, ok2 := strings.Cut(after, "```")
+	if !ok || !ok2 {
+		t.Fatal("README has no dhcp.yaml example")
+	}
+	fc, err := dhcpboot.ParseConfigFile("README dhcp.yaml", []byte("# dhcp.yaml"+block))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fc.Subnets) == 0 || len(fc.BootFiles) == 0 || fc.Filter.Allow.Empty() || fc.Filter.Deny.Empty() {
+		t.Errorf("README example lost a part: %+v", fc)
+	}
+}
