@@ -89,6 +89,9 @@ func (s *Server) finish(l listener, r query, res result, peer net.Addr, now time
 	if res.reply == nil {
 		s.stats.add(typ, res.out)
 		s.logNoReply(r, res, now)
+		if r.c.PXE() {
+			s.notify(r, res, netip.Addr{})
+		}
 		if len(res.ops) > 0 && s.Leases != nil {
 			s.Leases.commit(res.ops, func(err error) {
 				if err != nil {
@@ -110,12 +113,32 @@ func (s *Server) finish(l listener, r query, res result, peer net.Addr, now time
 		}
 		s.stats.add(typ, res.out)
 		s.logReply(r, res, dst)
+		s.notify(r, res, addr4(res.reply.YourIPAddr))
 	}
 	if len(res.ops) > 0 && s.Leases != nil {
 		s.Leases.commit(res.ops, send)
 		return
 	}
 	send(nil)
+}
+
+// Event is what OnPacket is told about one request.
+type Event struct {
+	MAC      net.HardwareAddr
+	Type     string  // the request's message type, e.g. "DISCOVER"
+	Outcome  Outcome // OutOffer, OutAck, OutNak, OutIgnored, OutExhausted, ...
+	Arch     Arch
+	Decision Decision
+	YourIP   netip.Addr // the address handed out, if any
+	ClientIP netip.Addr // ciaddr, if the client has one
+}
+
+func (s *Server) notify(r query, res result, yiaddr netip.Addr) {
+	if s.OnPacket == nil {
+		return
+	}
+	s.OnPacket(Event{MAC: r.c.MAC, Type: r.c.Type.String(), Outcome: res.out, Arch: r.c.Arch,
+		Decision: r.d, YourIP: yiaddr, ClientIP: r.c.ClientIP})
 }
 
 // logger is the per-packet child logger.

@@ -34,6 +34,10 @@ type Server struct {
 	// address, a hostname, a boot file or iPXE script of its own. nil: no
 	// per-machine settings.
 	Hosts func(mac net.HardwareAddr) (Host, bool)
+	// OnPacket, if set, is told about every reply sent and every boot
+	// client's request left unanswered, for boot timelines. It runs on the
+	// packet path and must not block.
+	OnPacket func(Event)
 	// Filter says whose requests are answered at all.
 	Filter Filter
 	// RateLimit bounds the packets answered per MAC; see RateLimit.

@@ -5,9 +5,11 @@ import (
 	"net"
 	"net/netip"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/insomniacslk/dhcp/dhcpv4"
 )
 
@@ -209,4 +211,26 @@ func TestLeasesSurviveRestart(t *testing.T) {
 			t.Fatalf("first client after restart: %v, want ACK %s", ack, first)
 		}
 	})
+}
+
+func TestOnPacket(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	s := &Server{Mode: ModeProxy, Address: testSelf, Policy: testPolicy(), OnPacket: func(e Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, e.Type+" "+e.Outcome.String()+" "+e.Arch.String()+" "+e.Decision.Reason)
+	}}
+	client, server := loopback(t, s, false)
+	exchange(t, client, server, request(t, dhcpv4.MessageTypeDiscover, uefiFirmware).ToBytes(), 5*time.Second)
+	// A phone asking for an address is not a boot client: no event.
+	exchange(t, client, server, request(t, dhcpv4.MessageTypeDiscover, plainClient).ToBytes(), 200*time.Millisecond)
+	// A boot client this server has nothing for is one.
+	exchange(t, client, server, request(t, dhcpv4.MessageTypeDiscover, append(uefiFirmware[:1:1], dhcpv4.WithOption(dhcpv4.OptClientArch(11)))).ToBytes(), 200*time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{"DISCOVER offer efi-x64 firmware-pxe", "DISCOVER ignored efi-arm64 no-boot-file"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
 }
