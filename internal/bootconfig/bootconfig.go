@@ -134,4 +134,3 @@ func (b *Bundle) RenderFile(name string, req menus.Request, srv menus.Server, as
 func (b *Bundle) RenderBootScript(srv menus.Server) ([]byte, error) {
 	return b.Templates.Render(BootScript, &menus.Data{Server: srv})
 }
-

@@ -47,7 +47,7 @@ func TestReloaderKeepsLastGoodConfig(t *testing.T) {
 	var mu sync.Mutex
 	var results []error
 	r := &Reloader{Live: live, Dir: dir, Debounce: 50 * time.Millisecond,
-		Load: func() (*Bundle, error) { return Load(dir) },
+		Load:     func() (*Bundle, error) { return Load(dir) },
 		OnReload: func(err error) { mu.Lock(); results = append(results, err); mu.Unlock() }}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
