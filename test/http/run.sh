@@ -3,12 +3,13 @@
 # curl checks Range (single, multi, resume), HEAD, the conditional requests
 # (If-None-Match, If-Modified-Since, If-Range), 416, traversal and the
 # per-address stream cap; strace checks that sendfile(2) carries the
-# bytes; then test/http/storm.sh runs the boot storm. Nothing binds ports
+# bytes; SIGTERM lets a download finish within the grace and cuts one
+# that would not; then test/http/storm.sh runs the boot storm. Nothing binds ports
 # 67 or 69; everything started is stopped by PID.
 set -euo pipefail
 work=$(mktemp -d /tmp/bw-httptest.XXXXXX)
 . "$(dirname "$0")/lib.sh"
-cleanup() { stop_all; rm -rf "$work"; }
+cleanup() { stop_all; [ -n "${KEEP:-}" ] && echo "kept $work" || rm -rf "$work"; }
 trap cleanup EXIT INT TERM
 
 failures=0
@@ -23,7 +24,7 @@ build_bootwright
 a=$work/assets
 mkdir -p "$a/testos" "$work/state"
 head -c 16M /dev/urandom >"$a/testos/vmlinuz"
-head -c 3M /dev/urandom >"$a/testos/initrd.img"
+head -c 64M /dev/urandom >"$a/testos/initrd.img" # larger than loopback's socket buffers
 echo secret >"$work/secret"
 ln -s "$work/secret" "$a/escape"
 start_bootwright "$work/server.log" --assets-dir "$a" --state-dir "$work/state"
@@ -75,9 +76,10 @@ check "refusals are logged" grep -q 'path refused' "$work/server.log"
 check "symlink refusal is logged" grep -q 'file refused.*escape' "$work/server.log"
 
 # Nine slow downloads from one address: the ninth is refused with 429.
+big=$bw_url/assets/testos/initrd.img
 slow=()
 for _ in $(seq 1 8); do
-  curl -s --limit-rate 256K -o /dev/null "$u" &
+  curl -s --limit-rate 256K -o /dev/null "$big" &
   slow+=("$!")
 done
 sleep 1
@@ -97,6 +99,24 @@ echo "     sendfile calls: $(grep -c 'sendfile(' "$work/strace" || true), bytes:
 # net/http writes the first 512 bytes with the headers, then hands the
 # rest of the *os.File to sendfile.
 check "sendfile sent all but the first 512 bytes" is "$sent" "$((size - 512))"
+
+# SIGTERM: a download that fits in the 10 s grace completes, one that
+# does not is cut (curl exit 18, partial) and the server exits in time.
+curl -s --limit-rate 4M -o "$work/fits" "$u" & fits=$!
+curl -s --limit-rate 2M -o "$work/cut" "$big" & cut=$!
+sleep 1
+kill -TERM "$bw_pid"
+t0=$SECONDS
+wait "$bw_pid" 2>/dev/null || true
+echo "     server exited $((SECONDS - t0)) s after SIGTERM"
+check "server exits within the grace" test $((SECONDS - t0)) -le 12
+# The cut client still drains what the socket buffers hold before it
+# sees the close.
+rc_fits=0; wait "$fits" || rc_fits=$?
+rc_cut=0; wait "$cut" || rc_cut=$?
+check "download within the grace completes" is "$rc_fits $(sha "$work/fits")" "0 $(sha "$f")"
+check "download past the grace is cut" is "$rc_cut" 18
+check "shutdown logs the cut" grep -q 'cut downloads in flight.*downloads=1' "$work/server.log"
 
 "$(dirname "$0")/storm.sh" || failures=$((failures + 1))
 
