@@ -100,77 +100,102 @@ func (c realClient) failed(out string, exit, code int, msg string) error {
 	return nil
 }
 
+// realFailures are requests every real client must see fail with a TFTP
+// error, writing nothing. curl percent-decodes its URL path, so it sends
+// "%2e%2e" as ".." and gets error 2 where the others get error 1.
+var realFailures = map[string]struct {
+	remote   string
+	code     int
+	msg      string
+	curlCode int // when curl's differs
+}{
+	"missing":          {"missing.bin", 1, "file not found", 0},
+	"traversal":        {"../../etc/passwd", 2, "access violation", 0},
+	"rooted traversal": {"/../../etc/passwd", 2, "access violation", 0},
+	"backslashes":      {`..\..\etc\passwd`, 2, "access violation", 0},
+	"percent-encoded":  {"%2e%2e/%2e%2e/etc/passwd", 1, "file not found", 2},
+	"absolute path":    {"/etc/passwd", 1, "file not found", 0},
+	"symlink out":      {"link-out", 2, "access violation", 0},
+	"symlink dir out":  {"link-dir-out/passwd", 2, "access violation", 0},
+	"directory":        {"sub/dir", 2, "access violation", 0},
+}
+
 func TestRealClients(t *testing.T) {
 	dir, want := makeUserRoot(t)
+	for name, target := range map[string]string{"link-out": "/etc/passwd", "link-dir-out": "/etc"} {
+		if err := os.Symlink(target, filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, name := range []string{UndionlyKPXE, SnponlyEFI, IPXEEFI} {
 		want[name] = embedded(t, name)
 	}
-	failures := map[string]struct {
-		remote string
-		code   int
-		msg    string
-	}{
-		"missing":          {"missing.bin", 1, "file not found"},
-		"traversal":        {"../../etc/passwd", 2, "access violation"},
-		"rooted traversal": {"/../../etc/passwd", 2, "access violation"},
-		"backslashes":      {`..\..\etc\passwd`, 2, "access violation"},
-		"directory":        {"sub/dir", 2, "access violation"},
-	}
-	for cname, c := range realClients {
-		t.Run(cname, func(t *testing.T) {
-			if _, err := exec.LookPath(c.bin); err != nil {
-				t.Skipf("%s not installed (scripts/install-deps.sh installs it): %v", c.bin, err)
-			}
-			port, logs := clientServer(t, dir)
-			for remote, content := range want {
-				t.Run("get "+remote, func(t *testing.T) {
-					local := filepath.Join(t.TempDir(), "out")
-					out, exit := c.run(t, c.get(port, remote, local))
-					got, err := os.ReadFile(local)
-					if err != nil || !bytes.Equal(got, content) {
-						t.Errorf("exit %d, %d bytes (%v), want %d identical bytes; output %q",
-							exit, len(got), err, len(content), out)
-					}
-					rec := waitRecord(t, logs, "tftp transfer", remote)
-					if len(content) > 1<<16 && rec["blksize"] != c.blksize {
-						t.Errorf("negotiated blksize %v, want %s", rec["blksize"], c.blksize)
-					}
-				})
-			}
-			for fname, f := range failures {
-				t.Run(fname, func(t *testing.T) {
-					local := filepath.Join(t.TempDir(), "out")
-					out, exit := c.run(t, c.get(port, f.remote, local))
-					if err := c.failed(out, exit, f.code, f.msg); err != nil {
-						t.Error(err)
-					}
-					if got, _ := os.ReadFile(local); len(got) != 0 {
-						t.Errorf("%q: client wrote %d bytes", f.remote, len(got))
-					}
-				})
-			}
-			t.Run("put", func(t *testing.T) {
-				local := filepath.Join(t.TempDir(), "upload.bin")
-				writeFile(t, local, []byte("not welcome"))
-				out, exit := c.run(t, c.put(port, local, "upload.bin"))
-				if err := c.failed(out, exit, 2, "write requests are refused"); err != nil {
-					t.Error(err)
+	for _, mode := range []string{"ephemeral ports", "single port"} {
+		for cname, c := range realClients {
+			t.Run(mode+"/"+cname, func(t *testing.T) {
+				if _, err := exec.LookPath(c.bin); err != nil {
+					t.Skipf("%s not installed (scripts/install-deps.sh installs it): %v", c.bin, err)
 				}
+				port, logs := clientServer(t, dir, mode == "single port")
+				testClient(t, c, port, logs, want)
 			})
+		}
+	}
+}
+
+// testClient runs one client's gets, failures and put against port.
+func testClient(t *testing.T, c realClient, port string, logs *syncBuffer, want map[string][]byte) {
+	for remote, content := range want {
+		t.Run("get "+remote, func(t *testing.T) {
+			local := filepath.Join(t.TempDir(), "out")
+			out, exit := c.run(t, c.get(port, remote, local))
+			got, err := os.ReadFile(local)
+			if err != nil || !bytes.Equal(got, content) {
+				t.Errorf("exit %d, %d bytes (%v), want %d identical bytes; output %q",
+					exit, len(got), err, len(content), out)
+			}
+			rec := waitRecord(t, logs, "tftp transfer", remote)
+			if len(content) > 1<<16 && rec["blksize"] != c.blksize {
+				t.Errorf("negotiated blksize %v, want %s", rec["blksize"], c.blksize)
+			}
 		})
 	}
+	for fname, f := range realFailures {
+		t.Run(fname, func(t *testing.T) {
+			code := f.code
+			if c.curlExit != nil && f.curlCode != 0 {
+				code = f.curlCode
+			}
+			local := filepath.Join(t.TempDir(), "out")
+			out, exit := c.run(t, c.get(port, f.remote, local))
+			if err := c.failed(out, exit, code, f.msg); err != nil {
+				t.Error(err)
+			}
+			if got, _ := os.ReadFile(local); len(got) != 0 {
+				t.Errorf("%q: client wrote %d bytes", f.remote, len(got))
+			}
+		})
+	}
+	t.Run("put", func(t *testing.T) {
+		local := filepath.Join(t.TempDir(), "upload.bin")
+		writeFile(t, local, []byte("not welcome"))
+		out, exit := c.run(t, c.put(port, local, "upload.bin"))
+		if err := c.failed(out, exit, 2, "write requests are refused"); err != nil {
+			t.Error(err)
+		}
+	})
 }
 
 // clientServer starts a Server over dir for one client's tests and
 // returns its port and log.
-func clientServer(t *testing.T, dir string) (string, *syncBuffer) {
+func clientServer(t *testing.T, dir string, singlePort bool) (string, *syncBuffer) {
 	t.Helper()
 	files, err := Files(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
-	addr := startServer(t, &Server{Files: files, Logger: jsonLogger(logs)})
+	addr := startServer(t, &Server{Files: files, SinglePort: singlePort, Logger: jsonLogger(logs)})
 	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		t.Fatal(err)

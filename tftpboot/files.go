@@ -16,23 +16,29 @@ import (
 // TFTP error 2, "access violation" (RFC 1350).
 var ErrAccessViolation = errors.New("access violation")
 
-// Files returns the read-only tree a Server serves: the embedded NBPs
-// (UndionlyKPXE, SnponlyEFI, IPXEEFI) at its root, overlaid by the files
-// under userRoot when userRoot is not empty. A user file with the same
-// name as an NBP wins.
+// Files returns the read-only tree a Server serves: the files under
+// userRoot when userRoot is not empty, over the embedded NBPs
+// (UndionlyKPXE, SnponlyEFI, IPXEEFI), over each of lower in turn (such
+// as Loaders). The first layer that has a name wins, so a user file with
+// the name of an NBP or a loader replaces it.
 //
 // Lookups in userRoot go through an os.Root, so no name, symlink or
 // ".." can reach outside it; a name that tries, a directory, or any other
 // non-regular file yields an error wrapping ErrAccessViolation. A name
-// missing from userRoot falls through to the embedded NBPs. Names passed
-// to Open must satisfy fs.ValidPath; the Server cleans raw TFTP names
-// before it calls Open.
+// missing from a layer falls through to the next; when no layer has it,
+// the error is the last layer's (a Loaders layer names the package to
+// install). Names passed to Open must satisfy fs.ValidPath; the Server
+// cleans raw TFTP names before it calls Open.
 //
 // The returned fs.FS holds userRoot open for as long as it is reachable.
-func Files(userRoot string) (fs.FS, error) {
-	base, err := embeddedNBPs()
+func Files(userRoot string, lower ...fs.FS) (fs.FS, error) {
+	emb, err := embeddedNBPs()
 	if err != nil {
 		return nil, err
+	}
+	base := emb
+	if len(lower) > 0 {
+		base = layers(append([]fs.FS{emb}, lower...))
 	}
 	if userRoot == "" {
 		return base, nil
@@ -42,6 +48,22 @@ func Files(userRoot string) (fs.FS, error) {
 		return nil, fmt.Errorf("tftp root %s: %w", userRoot, err)
 	}
 	return &overlay{user: root, base: base}, nil
+}
+
+// layers serves a name from the first fs.FS that has it.
+type layers []fs.FS
+
+// Open implements fs.FS.
+func (ls layers) Open(name string) (fs.File, error) {
+	err := error(&fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist})
+	for _, l := range ls {
+		var f fs.File
+		f, err = l.Open(name)
+		if !errors.Is(err, fs.ErrNotExist) {
+			return f, err
+		}
+	}
+	return nil, err
 }
 
 // overlay serves regular files from user, then from base.

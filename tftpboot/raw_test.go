@@ -140,10 +140,10 @@ func TestSizeProbeIsNotAFailure(t *testing.T) {
 	abort := binary.BigEndian.AppendUint16(binary.BigEndian.AppendUint16(nil, opERROR), 8)
 	c.send(from, append(abort, "User aborted the transfer\x00"...))
 	rec := waitRecord(t, logs, "tftp transfer", SnponlyEFI)
-	if rec["outcome"] != "size probe" || rec["level"] != "DEBUG" {
-		t.Errorf("log record %v, want outcome \"size probe\" at DEBUG", rec)
+	if rec["outcome"] != OutcomeSizeProbe || rec["level"] != "DEBUG" {
+		t.Errorf("log record %v, want outcome %q at DEBUG", rec, OutcomeSizeProbe)
 	}
-	if st := srv.Stats(); st.Failed != 0 {
-		t.Errorf("Stats = %+v, want no failures", st)
+	if st := srv.Stats(); st.Failed != 0 || st.SizeProbes != 1 {
+		t.Errorf("Stats = %+v, want one size probe and no failures", st)
 	}
 }

@@ -1,6 +1,7 @@
 package tftpboot
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,7 +10,6 @@ import (
 	"net"
 	"net/netip"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/pin/tftp/v3"
@@ -30,57 +30,62 @@ type Server struct {
 	// embedded NBPs only. Raw request names are cleaned (see Files) before
 	// Open, and only regular files are sent.
 	Files fs.FS
+	// Render, when set, is asked first for every cleaned read name, with
+	// the client's address. ok=false means name is not one it renders and
+	// Files is used; otherwise data is sent as the file (its length is
+	// the tsize) or, on err, the transfer fails with "cannot render file"
+	// (or "file not found" if err wraps fs.ErrNotExist). Render is called
+	// concurrently and must render into memory.
+	Render func(name string, peer netip.Addr) (data []byte, ok bool, err error)
 	// Timeout is how long the server waits for each ACK before it
-	// retransmits. Zero means 5s.
+	// retransmits. Zero means 1s, tftpd-hpa's initial timeout.
 	Timeout time.Duration
 	// Retries is how many times a packet is retransmitted before the
-	// transfer is abandoned; pin/tftp sleeps a random 0-1s before each.
-	// Zero means 5.
+	// transfer is abandoned, so a client that vanishes holds its
+	// transfer slot for (Retries+1) × Timeout. Zero means 5.
 	Retries int
 	// MaxBlockSize caps the negotiated blksize; it must be 0 or within
 	// 513..65464. Zero means pin/tftp's clamp: the MTU of the interface the
 	// request arrived on minus the IP and UDP headers (1472 on Ethernet
-	// for IPv4; on loopback the RFC 2348 maximum, 65464). When conn is not a *net.UDPConn,
-	// pin/tftp cannot learn the interface and caps blksize at 512 whatever
-	// this says.
+	// for IPv4; on loopback the RFC 2348 maximum, 65464), and at most
+	// 1468 in SinglePort mode. When conn is not a *net.UDPConn, pin/tftp
+	// cannot learn the interface and caps blksize at 512 whatever this says.
 	MaxBlockSize int
-	// Logger receives one Info record per transfer. Nil means discard.
+	// SinglePort serves every transfer from the listening port itself
+	// instead of a new ephemeral port per transfer, for networks whose
+	// firewall lets only port 69 through. Transfers are told apart by the
+	// client's address and port. Every packet then passes through one
+	// reading goroutine, which is slower.
+	SinglePort bool
+	// MaxTransfers caps the read transfers in flight. A request beyond it
+	// gets TFTP error 0 "server busy" at once and counts in Stats.Busy.
+	// Zero means no cap.
+	MaxTransfers int
+	// Logger receives one record per transfer: Info, or Debug for size
+	// probes. Nil means discard.
 	Logger *slog.Logger
 
-	mu      sync.Mutex
-	libs    map[*tftp.Server]struct{}
-	closed  bool
-	files   fs.FS
-	abort   context.Context // cancelled when Shutdown's context expires
-	abortFn context.CancelFunc
-	pending sync.Map // peer "ip:port" -> *transferInfo, filled by hook
+	mu       sync.Mutex
+	libs     map[*tftp.Server]net.PacketConn // the conn in SinglePort mode, else nil
+	closed   bool
+	files    fs.FS
+	abort    context.Context // cancelled when Shutdown's context expires
+	abortFn  context.CancelFunc
+	inflight sync.WaitGroup // read handlers running; Add only under mu while !closed
+	pending  sync.Map       // peer "ip:port" -> *transferInfo, filled by hook
 
-	sent, failed, refusedN, bytes atomic.Uint64
+	stats counters
 }
 
-// Stats counts what a Server has done since it was created.
-type Stats struct {
-	// Sent is the number of read transfers completed.
-	Sent uint64
-	// Failed is the number of read requests that did not complete: file
-	// not found, refused, or broken off.
-	Failed uint64
-	// Refused is the number of requests refused with TFTP error 2: refused
-	// names (also counted in Failed) and every write request.
-	Refused uint64
-	// Bytes is the number of file bytes sent, partial transfers included.
-	Bytes uint64
-}
-
-// Stats returns a snapshot of the server's counters.
-func (s *Server) Stats() Stats {
-	return Stats{
-		Sent:    s.sent.Load(),
-		Failed:  s.failed.Load(),
-		Refused: s.refusedN.Load(),
-		Bytes:   s.bytes.Load(),
-	}
-}
+// Defaults for the zero Server.
+const (
+	DefaultTimeout = time.Second
+	DefaultRetries = 5
+	// singlePortBlockSize caps blksize in SinglePort mode unless
+	// MaxBlockSize says otherwise: pin/tftp allocates a buffer of this
+	// size for every packet the listening goroutine reads.
+	singlePortBlockSize = 1468
+)
 
 // ListenAndServe listens on the UDP address addr and calls Serve. An
 // address without a host, such as ":69", listens on every IPv4 and IPv6
@@ -97,11 +102,12 @@ func (s *Server) ListenAndServe(addr string) error {
 // Serve answers TFTP requests arriving on conn until Shutdown, then
 // returns nil as soon as conn is closed; it is Shutdown that waits for
 // the transfers in flight. Each transfer runs on its own ephemeral UDP
-// port, as RFC 1350 requires. Serve owns conn and closes it on return; close it
-// only through Shutdown, because pin/tftp keeps polling a conn closed
-// behind its back. Serve may be called for several conns at once.
+// port, as RFC 1350 requires, unless SinglePort is set. Serve owns conn
+// and closes it on return; close it only through Shutdown, because
+// pin/tftp keeps polling a conn closed behind its back. Serve may be
+// called for several conns at once.
 func (s *Server) Serve(conn net.PacketConn) error {
-	lib, err := s.register()
+	lib, err := s.register(conn)
 	if err != nil {
 		conn.Close()
 		return err
@@ -116,10 +122,13 @@ func (s *Server) Serve(conn net.PacketConn) error {
 }
 
 // register validates the configuration and builds a pin/tftp server for
-// one Serve call.
-func (s *Server) register() (*tftp.Server, error) {
+// one Serve call on conn.
+func (s *Server) register(conn net.PacketConn) (*tftp.Server, error) {
 	if m := s.MaxBlockSize; m != 0 && (m < 513 || m > 65464) {
 		return nil, fmt.Errorf("tftp: MaxBlockSize %d outside 513..65464", m)
+	}
+	if s.MaxTransfers < 0 || s.Retries < 0 || s.Timeout < 0 {
+		return nil, fmt.Errorf("tftp: negative MaxTransfers, Retries or Timeout")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -136,23 +145,38 @@ func (s *Server) register() (*tftp.Server, error) {
 			s.files = emb
 		}
 		s.abort, s.abortFn = context.WithCancel(context.Background())
-		s.libs = make(map[*tftp.Server]struct{})
+		s.libs = make(map[*tftp.Server]net.PacketConn)
 	}
 	lib := tftp.NewServer(s.handleRead, s.handleWrite)
-	lib.SetTimeout(s.Timeout)
-	lib.SetRetries(s.Retries)
-	lib.SetBlockSize(s.MaxBlockSize) // ignores 0
+	lib.SetTimeout(cmp.Or(s.Timeout, DefaultTimeout))
+	lib.SetRetries(cmp.Or(s.Retries, DefaultRetries))
+	// pin/tftp sleeps a random 0-1s before each retransmission on top of
+	// the timeout; the timeout is wait enough.
+	lib.SetBackoff(func(int) time.Duration { return 0 })
 	lib.SetHook(hook{s})
-	s.libs[lib] = struct{}{}
+	var single net.PacketConn
+	if s.SinglePort {
+		// Before EnableSinglePort, which otherwise caps blksize at 512.
+		lib.SetBlockSize(cmp.Or(s.MaxBlockSize, singlePortBlockSize))
+		lib.EnableSinglePort()
+		single = conn
+	} else {
+		lib.SetBlockSize(s.MaxBlockSize) // ignores 0
+	}
+	s.libs[lib] = single
 	return lib, nil
 }
 
-// Shutdown stops the server: it closes every conn given to Serve, so no
-// new request is accepted, and waits for transfers in flight to finish.
-// A transfer waiting on a silent client ends only after (Retries+1) ×
-// Timeout plus pin/tftp's random backoff. If ctx expires first,
+// Shutdown stops the server: no new request is accepted, and it waits
+// for transfers in flight to finish. A transfer waiting on a silent
+// client ends only after (Retries+1) × Timeout. If ctx expires first,
 // Shutdown makes each remaining transfer fail with a TFTP error when it
 // next reads a block, and returns ctx's error without waiting further.
+//
+// Without SinglePort it closes every conn given to Serve at once, as
+// pin/tftp's Shutdown does. In SinglePort mode the conn carries the
+// transfers' ACKs too, so requests get "server shutting down" until the
+// transfers end, and then the conn is closed.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closed = true
@@ -161,14 +185,26 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	abortFn := s.abortFn
 	s.mu.Unlock()
 
-	var wg sync.WaitGroup
-	for lib := range libs {
-		wg.Go(lib.Shutdown)
+	stopSingle := func() {
+		for lib, conn := range libs {
+			if conn != nil {
+				lib.Shutdown() // only cancels in single-port mode
+				conn.Close()   // unblocks its read loop, which then returns
+			}
+		}
 	}
 	done := make(chan struct{})
 	go func() {
+		defer close(done)
+		var wg sync.WaitGroup
+		for lib, conn := range libs {
+			if conn == nil {
+				wg.Go(lib.Shutdown)
+			}
+		}
+		s.inflight.Wait()
+		stopSingle()
 		wg.Wait()
-		close(done)
 	}()
 	select {
 	case <-done:
@@ -177,6 +213,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if abortFn != nil {
 			abortFn()
 		}
+		stopSingle()
 		return fmt.Errorf("tftp shutdown: %w", ctx.Err())
 	}
 }

@@ -176,7 +176,7 @@ func TestPinClientErrorsAndStats(t *testing.T) {
 	if _, err := c.Send("upload.bin", "octet"); err == nil || !strings.Contains(err.Error(), "code=2") {
 		t.Errorf("Send: err = %v, want code=2", err)
 	}
-	wantStats := Stats{Sent: 1, Failed: 2, Refused: 2, Bytes: uint64(len(want["odd.bin"]))}
+	wantStats := Stats{Sent: 1, NotFound: 1, Refused: 1, WritesRefused: 1, Bytes: uint64(len(want["odd.bin"]))}
 	var got Stats
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		if got = srv.Stats(); got == wantStats {

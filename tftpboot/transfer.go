@@ -1,13 +1,16 @@
 package tftpboot
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -15,19 +18,25 @@ import (
 	"github.com/pin/tftp/v3"
 )
 
-// codeAccessViolation is TFTP error code 2 (RFC 1350, section 5).
+// TFTP error codes this package sends itself (RFC 1350, section 5).
 // pin/tftp sends code 1, "file not found", for every other error.
-const codeAccessViolation = 2
+const (
+	codeNotDefined      = 0
+	codeAccessViolation = 2
+)
 
 // Messages put in TFTP ERROR packets; details go to the log only.
 var (
 	errWireNotFound = errors.New("file not found")
 	errWireAccess   = errors.New("access violation")
 	errWireRead     = errors.New("cannot read file")
+	errWireRender   = errors.New("cannot render file")
 	errWireWrite    = errors.New("write requests are refused")
 	errWireShutdown = errors.New("server shutting down")
+	errWireBusy     = errors.New("server busy, try again later")
 	errWriteRequest = fmt.Errorf("%w: write request", ErrAccessViolation)
 	errNotRegular   = fmt.Errorf("%w: not a regular file", ErrAccessViolation)
+	errRender       = errors.New("render")
 )
 
 // transferInfo is what the hook learns about a transfer for its log line.
@@ -35,7 +44,8 @@ var (
 // request and start two transfers from one port, one log line may show
 // the default blksize.
 type transferInfo struct {
-	blksize string
+	blksize     string
+	retransmits int
 }
 
 // handleRead is pin/tftp's read handler: it sends the file named raw and
@@ -46,38 +56,83 @@ func (s *Server) handleRead(raw string, rf io.ReaderFrom) error {
 	peer := remoteAddr(rf)
 	key := peer.String()
 	log := s.logger().With("peer", key, "file", raw)
+	if err := s.enter(); err != nil {
+		s.stats.count(OutcomeBusy)
+		log.Info("tftp transfer", "outcome", OutcomeBusy, "err", err)
+		s.sendError(rf, peer, codeNotDefined, err.Error())
+		return err
+	}
+	defer s.leave()
 	info := &transferInfo{blksize: "512"} // RFC 1350 default
 	s.pending.Store(key, info)
 	defer s.pending.Delete(key)
 
-	n, err := s.send(raw, rf)
-	s.bytes.Add(uint64(n))
-	attrs := []any{"bytes", n, "duration", time.Since(start), "blksize", info.blksize}
+	n, rendered, err := s.send(raw, rf, peer)
+	s.stats.bytes.Add(uint64(n))
+	s.stats.retransmits.Add(uint64(info.retransmits))
+	outcome, wire := outcomeOf(n, err)
+	s.stats.count(outcome)
+	attrs := []any{"outcome", outcome, "bytes", n, "duration", time.Since(start),
+		"blksize", info.blksize, "retransmits", info.retransmits}
+	if rendered {
+		attrs = append(attrs, "rendered", true)
+	}
+	if err != nil && outcome != OutcomeSizeProbe {
+		attrs = append(attrs, "err", err)
+	}
+	level := slog.LevelInfo
+	if outcome == OutcomeSizeProbe {
+		level = slog.LevelDebug
+	}
+	log.Log(context.Background(), level, "tftp transfer", attrs...)
+	if outcome == OutcomeRefused {
+		s.sendError(rf, peer, codeAccessViolation, errWireAccess.Error())
+	}
+	return wire
+}
+
+// enter takes a transfer slot, or says why there is none.
+func (s *Server) enter() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errWireShutdown
+	}
+	if m := s.MaxTransfers; m > 0 && s.stats.active.Load() >= int64(m) {
+		return errWireBusy
+	}
+	s.stats.active.Add(1)
+	s.inflight.Add(1)
+	return nil
+}
+
+// leave gives back the slot enter took.
+func (s *Server) leave() {
+	s.stats.active.Add(-1)
+	s.inflight.Done()
+}
+
+// outcomeOf classifies a transfer's result and picks the error pin/tftp
+// puts on the wire (nil: none).
+func outcomeOf(n int64, err error) (string, error) {
+	var missing *MissingLoaderError
 	switch {
 	case err == nil:
-		s.sent.Add(1)
-		log.Info("tftp transfer", append(attrs, "outcome", "ok")...)
-		return nil
+		return OutcomeOK, nil
 	case isSizeProbe(n, err):
 		// UEFI PXE (OVMF, most firmware) asks for tsize, then ends the
 		// transfer with error 8 (RFC 2347) and fetches the file again.
-		log.Debug("tftp transfer", append(attrs, "outcome", "size probe")...)
-		return nil
+		return OutcomeSizeProbe, nil
 	case errors.Is(err, ErrAccessViolation):
-		s.failed.Add(1)
-		s.refusedN.Add(1)
-		log.Info("tftp transfer", append(attrs, "outcome", "refused", "err", err)...)
-		s.sendError(rf, peer, codeAccessViolation, errWireAccess.Error())
-		return errWireAccess
+		return OutcomeRefused, errWireAccess
+	case errors.As(err, &missing):
+		return OutcomeNotFound, errors.New(missing.Wire())
 	case errors.Is(err, fs.ErrNotExist):
-		s.failed.Add(1)
-		log.Info("tftp transfer", append(attrs, "outcome", "not found", "err", err)...)
-		return errWireNotFound
-	default:
-		s.failed.Add(1)
-		log.Info("tftp transfer", append(attrs, "outcome", "failed", "err", err)...)
-		return errWireRead
+		return OutcomeNotFound, errWireNotFound
+	case errors.Is(err, errRender):
+		return OutcomeFailed, errWireRender
 	}
+	return OutcomeFailed, errWireRead
 }
 
 // isSizeProbe reports whether a transfer ended because the client
@@ -88,27 +143,50 @@ func isSizeProbe(n int64, err error) bool {
 	return n == 0 && strings.Contains(err.Error(), "sending block 0: code=8,")
 }
 
-// send opens raw and streams it to rf, returning the bytes sent.
-func (s *Server) send(raw string, rf io.ReaderFrom) (int64, error) {
+// send opens raw, rendered or from the files, and streams it to rf. It
+// returns the bytes sent and whether the content was rendered.
+func (s *Server) send(raw string, rf io.ReaderFrom, peer net.UDPAddr) (int64, bool, error) {
 	name, err := cleanPath(raw)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	f, size, err := openFile(s.files, name)
+	r, size, rendered, err := s.open(name, peer)
 	if err != nil {
-		return 0, err
+		return 0, rendered, err
 	}
-	defer f.Close()
+	if c, ok := r.(io.Closer); ok {
+		defer c.Close()
+	}
 	if ot, ok := rf.(tftp.OutgoingTransfer); ok {
 		// Used only if the client asked for tsize. In netascii mode the
 		// bytes sent can differ from the file's size; boot clients use octet.
 		ot.SetSize(size)
 	}
-	n, err := rf.ReadFrom(abortableReader{ctx: s.abort, r: f})
+	n, err := rf.ReadFrom(abortableReader{ctx: s.abort, r: r})
 	if err != nil {
-		return n, fmt.Errorf("send %s: %w", name, err)
+		return n, rendered, fmt.Errorf("send %s: %w", name, err)
 	}
-	return n, nil
+	return n, rendered, nil
+}
+
+// open returns the content for a cleaned name: what Render makes of it,
+// else the file from s.files.
+func (s *Server) open(name string, peer net.UDPAddr) (io.Reader, int64, bool, error) {
+	if s.Render != nil {
+		ip, _ := netip.AddrFromSlice(peer.IP)
+		data, ok, err := s.Render(name, ip.Unmap())
+		if err != nil {
+			return nil, 0, true, fmt.Errorf("%w %s for %s: %w", errRender, name, ip.Unmap(), err)
+		}
+		if ok {
+			return bytes.NewReader(data), int64(len(data)), true, nil
+		}
+	}
+	f, size, err := openFile(s.files, name)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	return f, size, false, nil
 }
 
 // openFile opens name in fsys and returns it with its size if it is a
@@ -134,7 +212,7 @@ func openFile(fsys fs.FS, name string) (fs.File, int64, error) {
 // with TFTP error 2.
 func (s *Server) handleWrite(raw string, wt io.WriterTo) error {
 	peer := remoteAddr(wt)
-	s.refusedN.Add(1)
+	s.stats.writes.Add(1)
 	s.logger().Info("tftp write refused", "peer", peer.String(), "file", raw, "err", errWriteRequest)
 	s.sendError(wt, peer, codeAccessViolation, errWireWrite.Error())
 	return errWireWrite
@@ -194,7 +272,7 @@ func (a abortableReader) Read(p []byte) (int, error) {
 type hook struct{ s *Server }
 
 // OnSuccess implements tftp.Hook.
-func (h hook) OnSuccess(st tftp.TransferStats) { h.record(st) }
+func (h hook) OnSuccess(st tftp.TransferStats) { h.record(st, true) }
 
 // OnFailure implements tftp.Hook. Failures outside any transfer (a
 // malformed or unexpected packet on the listening port) are logged at
@@ -204,16 +282,27 @@ func (h hook) OnFailure(st tftp.TransferStats, err error) {
 		h.s.logger().Debug("tftp packet dropped", "err", err)
 		return
 	}
-	h.record(st)
+	h.record(st, false)
 }
 
-// record copies the negotiated blksize to the transfer's pending info.
-// pin/tftp calls the hook on the handler's goroutine, before ReadFrom
-// returns, so no lock is needed.
-func (h hook) record(st tftp.TransferStats) {
+// record copies the negotiated blksize and the retransmissions to the
+// transfer's pending info. pin/tftp calls the hook on the handler's
+// goroutine, before ReadFrom returns, so no lock is needed. Every
+// datagram sent but not acknowledged was sent again, except, in a
+// failed transfer, the last one.
+func (h hook) record(st tftp.TransferStats, ok bool) {
 	key := net.JoinHostPort(st.RemoteAddr.String(), strconv.Itoa(st.Tid))
-	v, ok := h.s.pending.Load(key)
-	if b := st.Opts["blksize"]; ok && b != "" {
-		v.(*transferInfo).blksize = b
+	v, found := h.s.pending.Load(key)
+	if !found {
+		return
 	}
+	info := v.(*transferInfo)
+	if b := st.Opts["blksize"]; b != "" {
+		info.blksize = b
+	}
+	unacked := st.DatagramsSent - st.DatagramsAcked
+	if !ok {
+		unacked--
+	}
+	info.retransmits = max(unacked, 0)
 }

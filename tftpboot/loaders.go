@@ -1,0 +1,168 @@
+package tftpboot
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// TFTP names of the boot loaders bootwright offers, served from the
+// host's packages (see Loaders), never embedded.
+const (
+	// LPXELinux is syslinux's PXELINUX with its own TCP/IP stack, which
+	// fetches http:// kernels and initrds itself (legacy BIOS only).
+	LPXELinux = "lpxelinux.0"
+	// PXELinux is PXELINUX without HTTP: kernels must be on TFTP.
+	PXELinux = "pxelinux.0"
+	// GRUBx64 is Debian's signed GRUB network image for x86-64 UEFI,
+	// under the name Debian's shim asks for. It reads grub/grub.cfg from
+	// the TFTP server it was loaded from.
+	GRUBx64 = "grubx64.efi"
+	// ShimX64 is Debian's signed shim, for Secure Boot; it loads GRUBx64.
+	ShimX64 = "shimx64.efi"
+)
+
+// LoaderFile says where a loader file comes from on a Debian host.
+type LoaderFile struct {
+	Name    string // TFTP name, at the root of the tree
+	Path    string // where Debian's package installs it
+	Package string // the Debian package
+}
+
+// syslinuxModules is where Debian's syslinux-common puts the BIOS
+// COM32 modules (ldlinux.c32, menu.c32, libutil.c32, ...) that
+// lpxelinux.0 loads from the TFTP directory it was loaded from.
+const syslinuxModules = "/usr/lib/syslinux/modules/bios"
+
+// grubModules is where Debian's grub-efi-amd64-bin puts GRUB's x86-64
+// UEFI modules and their lists. Debian's signed network image has no
+// http module built in and loads it from $prefix/x86_64-efi/, that is
+// grub/x86_64-efi/ on the TFTP server (when Secure Boot is off: with it
+// on, GRUB loads no module and can fetch kernels over TFTP only).
+const (
+	grubModules    = "/usr/lib/grub/x86_64-efi"
+	grubModulesDir = "grub/x86_64-efi/"
+)
+
+// debianLoaders are the loader files with a fixed name.
+var debianLoaders = map[string]LoaderFile{
+	LPXELinux:        {LPXELinux, "/usr/lib/PXELINUX/lpxelinux.0", "pxelinux"},
+	PXELinux:         {PXELinux, "/usr/lib/PXELINUX/pxelinux.0", "pxelinux"},
+	GRUBx64:          {GRUBx64, "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed", "grub-efi-amd64-signed"},
+	"grubnetx64.efi": {"grubnetx64.efi", "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed", "grub-efi-amd64-signed"},
+	ShimX64:          {ShimX64, "/usr/lib/shim/shimx64.efi.signed", "shim-signed"},
+}
+
+// Loaders serves the boot loader files from the host as an fs.FS: the
+// names above and every syslinux BIOS module ("*.c32") at the root of
+// the tree, and GRUB's modules and lists under grub/x86_64-efi/. With Dir
+// empty they come from Debian's package paths (pxelinux,
+// syslinux-common, grub-efi-amd64-signed, grub-efi-amd64-bin,
+// shim-signed); with Dir set, each is Dir/<TFTP name>. Files are opened through an os.Root on
+// their directory, so a symlink cannot lead out of it, and only regular
+// files are served. A loader file that is not there yields a
+// *MissingLoaderError, which wraps fs.ErrNotExist and names the package.
+// The zero Loaders serves Debian's files.
+type Loaders struct {
+	Dir string
+}
+
+// Lookup returns the Debian file and package behind name; ok is false
+// for a name that is no loader file.
+func (l Loaders) Lookup(name string) (LoaderFile, bool) {
+	if lf, ok := debianLoaders[name]; ok {
+		return lf, true
+	}
+	if mod, ok := strings.CutPrefix(name, grubModulesDir); ok && plainName(mod, ".mod", ".lst") {
+		return LoaderFile{Name: name, Path: grubModules + "/" + mod, Package: "grub-efi-amd64-bin"}, true
+	}
+	if plainName(name, ".c32") {
+		return LoaderFile{Name: name, Path: syslinuxModules + "/" + name, Package: "syslinux-common"}, true
+	}
+	return LoaderFile{}, false
+}
+
+// plainName reports whether name is one path element ending in one of
+// exts, with something before it.
+func plainName(name string, exts ...string) bool {
+	if strings.ContainsAny(name, `/\`) {
+		return false
+	}
+	for _, e := range exts {
+		if len(name) > len(e) && strings.HasSuffix(name, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// where returns the directory and file name lf is read from.
+func (l Loaders) where(lf LoaderFile) (string, string) {
+	if l.Dir != "" {
+		return l.Dir, lf.Name
+	}
+	return filepath.Split(lf.Path)
+}
+
+// Open implements fs.FS.
+func (l Loaders) Open(name string) (fs.File, error) {
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
+	}
+	lf, ok := l.Lookup(name)
+	if !ok {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	dir, base := l.where(lf)
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: &MissingLoaderError{File: lf, Dir: l.Dir, Err: err}}
+	}
+	defer root.Close() // the open file stays valid
+	f, err := openRegular(root, base)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: &MissingLoaderError{File: lf, Dir: l.Dir, Err: err}}
+	}
+	return f, err
+}
+
+// Missing returns a *MissingLoaderError for each of names that cannot be
+// opened, for a start-up warning.
+func (l Loaders) Missing(names ...string) []error {
+	var errs []error
+	for _, n := range names {
+		f, err := l.Open(n)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		f.Close()
+	}
+	return errs
+}
+
+// MissingLoaderError is a loader file that is not installed.
+type MissingLoaderError struct {
+	File LoaderFile
+	Dir  string // Loaders.Dir, "" for Debian's paths
+	Err  error  // the underlying error
+}
+
+// Error names the file, where it was looked for, and what to install.
+func (e *MissingLoaderError) Error() string {
+	if e.Dir != "" {
+		return fmt.Sprintf("%s not in %s (copy it from Debian package %s, %s)", e.File.Name, e.Dir, e.File.Package, e.File.Path)
+	}
+	return fmt.Sprintf("%s: %s not found; install Debian package %s", e.File.Name, e.File.Path, e.File.Package)
+}
+
+// Wire is the message for the client's TFTP error packet.
+func (e *MissingLoaderError) Wire() string {
+	return fmt.Sprintf("file not found: %s needs Debian package %s on the server", e.File.Name, e.File.Package)
+}
+
+// Unwrap makes errors.Is(err, fs.ErrNotExist) true.
+func (e *MissingLoaderError) Unwrap() []error { return []error{fs.ErrNotExist, e.Err} }
