@@ -12,6 +12,7 @@ import (
 
 	"github.com/bootwright/bootwright/internal/bootconfig"
 	"github.com/bootwright/bootwright/internal/state"
+	"github.com/bootwright/bootwright/internal/token"
 )
 
 const installMachines = `machines:
@@ -54,6 +55,13 @@ func do(t *testing.T, h http.Handler, method, target, auth string) (int, string)
 	return rec.Code, rec.Body.String()
 }
 
+// dhcpSaw records that DHCP gave mac the address ip.
+func dhcpSaw(t *testing.T, st *state.Store, mac, ip string) {
+	t.Helper()
+	st.Record(state.Event{MAC: mac, Kind: state.KindDHCP, Outcome: state.OK, IP: ip})
+	waitEvents(t, st, mac, 1)
+}
+
 // waitEvents waits for the store to hold n events of mac.
 func waitEvents(t *testing.T, st *state.Store, mac string, n int) []state.Event {
 	t.Helper()
@@ -71,6 +79,7 @@ func TestInstallOnceThroughTheAPI(t *testing.T) {
 	s, st := newStateServer(t)
 	h := s.Handler()
 	const mac = "52:54:00:00:00:01"
+	dhcpSaw(t, st, mac, "10.0.0.50")
 
 	if _, body := do(t, h, "GET", "/ipxe/52-54-00-00-00-01", ""); !strings.Contains(body, "--default inst selected") {
 		t.Fatalf("before install the default is not the install entry:\n%s", body)
@@ -113,7 +122,7 @@ func TestInstallOnceThroughTheAPI(t *testing.T) {
 		t.Errorf("after reinstall the default is not the install entry:\n%s", body)
 	}
 
-	ev := waitEvents(t, st, mac, 7)
+	ev := waitEvents(t, st, mac, 8)[1:] // after the DHCP event
 	var kinds []string
 	for _, e := range ev {
 		kinds = append(kinds, e.Kind+"/"+e.Outcome)
@@ -155,4 +164,52 @@ func TestAPIReads(t *testing.T) {
 	if code, body := do(t, h, "GET", "/status/rows", ""); code != 200 || strings.Contains(body, "<html") || !strings.Contains(body, "discovered") {
 		t.Errorf("rows: %d\n%s", code, body)
 	}
+}
+
+func TestFileAccess(t *testing.T) {
+	s, st := newStateServer(t)
+	h := s.Handler()
+	dhcpSaw(t, st, "52:54:00:00:00:01", "10.0.0.50")
+	get := func(target, from string) int {
+		req := httptest.NewRequest("GET", target, nil)
+		req.RemoteAddr = from + ":40000"
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	signed := func(mac string) string {
+		return "/t/" + tokenFor(st, mac) + "/files/52-54-00-00-00-01/done.txt"
+	}
+	tests := map[string]struct {
+		target, from string
+		want         int
+	}{
+		"from the address DHCP gave it":   {"/files/52-54-00-00-00-01/done.txt", "10.0.0.50", 200},
+		"from another address":            {"/files/52-54-00-00-00-01/done.txt", "10.0.0.66", 403},
+		"with its token from anywhere":    {signed("52:54:00:00:00:01"), "192.0.2.9", 200},
+		"with another machine's token":    {signed("52:54:00:00:00:02"), "192.0.2.9", 403},
+		"with a forged token":             {"/t/AAAAAAAAAAAAAAAAAAAAAA/files/52-54-00-00-00-01/done.txt", "10.0.0.50", 403},
+		"a file it may not fetch, signed": {"/t/" + tokenFor(st, "52:54:00:00:00:01") + "/files/52-54-00-00-00-01/other", "10.0.0.50", 404},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := get(tc.target, tc.from); got != tc.want {
+				t.Errorf("GET %s from %s = %d, want %d", tc.target, tc.from, got, tc.want)
+			}
+		})
+	}
+	ev := waitEvents(t, st, "52:54:00:00:00:01", 5)
+	refused := 0
+	for _, e := range ev {
+		if e.Kind == state.KindFile && e.Outcome == state.Refused {
+			refused++
+		}
+	}
+	if refused < 3 {
+		t.Errorf("%d refused file events, want at least 3: %+v", refused, ev)
+	}
+}
+
+func tokenFor(st *state.Store, mac string) string {
+	return token.Signer{Key: st.Secret()}.Sign(token.Files, mac)
 }

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/bootwright/bootwright/internal/state"
@@ -77,6 +78,28 @@ func (s *Server) machineState(req *menus.Request) {
 	if m, err := s.State.Machine(mac); err == nil {
 		req.State = m.State
 	}
-	tok := token.Signer{Key: s.State.Secret()}.Sign(token.Installed, mac)
-	req.Callback = s.PublicURL + "/api/v1/machines/" + strings.ReplaceAll(mac, ":", "-") + "/installed?token=" + tok
+	signer := token.Signer{Key: s.State.Secret()}
+	req.Callback = s.PublicURL + "/api/v1/machines/" + strings.ReplaceAll(mac, ":", "-") + "/installed?token=" + signer.Sign(token.Installed, mac)
+	req.FileToken = signer.Sign(token.Files, mac)
+}
+
+// fileAllowed says whether the request may have mac's per-machine files:
+// always when they are open or the server keeps no state to check with;
+// else when the URL's token is mac's, or the request comes from the
+// address DHCP gave or saw for mac.
+func (s *Server) fileAllowed(r *http.Request, mac string, d *menus.Data) (bool, string) {
+	if s.State == nil || d.FileAccess == menus.FileAccessOpen {
+		return true, ""
+	}
+	if tok := chi.URLParam(r, "token"); tok != "" {
+		if (token.Signer{Key: s.State.Secret()}).Verify(token.Files, mac, tok) {
+			return true, ""
+		}
+		return false, "wrong token"
+	}
+	ip := remoteAddr(r).String()
+	if leased, ok := s.State.DHCPAddr(mac); ok && leased == ip {
+		return true, ""
+	}
+	return false, "request from " + ip + ", which DHCP did not give or see for " + mac + ", and no token"
 }

@@ -61,6 +61,12 @@ func (s *Server) machineFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.record(r, req.MAC.String(), state.KindFile, state.OK, name)
+	if ok, why := s.fileAllowed(r, req.MAC.String(), d); !ok {
+		log.Warn("http: file refused", "reason", why)
+		s.record(r, req.MAC.String(), state.KindFile, state.Refused, name+": "+why)
+		http.Error(w, "forbidden: this file is served only to its machine", http.StatusForbidden)
+		return
+	}
 	ctype := mime.TypeByExtension(path.Ext(name))
 	if ctype == "" {
 		ctype = "text/plain; charset=utf-8"

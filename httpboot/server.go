@@ -90,6 +90,7 @@ func (s *Server) routes() http.Handler {
 	r.Get("/boot.ipxe", s.bootScript)
 	r.Get("/ipxe/{mac}", s.ipxeMenu)
 	r.Get("/files/{mac}/*", s.machineFile)
+	r.Get("/t/{token}/files/{mac}/*", s.machineFile)
 	r.Group(func(r chi.Router) {
 		r.Use(s.assetEvents)
 		s.assetRoutes(r)

@@ -22,6 +22,9 @@ type Request struct {
 	// Callback is the URL this machine's installer calls when done,
 	// copied into Data.Callback; empty when install tracking is off.
 	Callback string
+	// FileToken, when set, is put into the URLs FileURL makes, so that a
+	// machine can fetch its files from any address (proxy mode, relays).
+	FileToken string
 }
 
 // ArchFromIPXE maps iPXE's ${buildarch} and ${platform} to an arch name,
@@ -58,6 +61,8 @@ type Data struct {
 	Menu    MenuData
 	Vars    map[string]any // defaults < group < machine
 	Loader  string         // ipxe, pxelinux or grub
+	// FileAccess is "machine" or "open" (see Settings.FileAccess).
+	FileAccess string
 	// Callback is the URL an installer calls when it has finished (a POST
 	// from kickstart %post, preseed late_command, autoinstall late-commands
 	// or Windows SetupComplete); empty when install tracking is off.
@@ -113,11 +118,16 @@ type ResolvedEntry struct {
 type Initrd struct{ Name, URL string }
 
 // FileURL returns the URL of this machine's per-machine file name, as
-// served at /files/<mac>/<name>. It is meant for kernel arguments such as
+// served at /files/<mac>/<name> (or /t/<token>/files/<mac>/<name> when
+// the request carries a file token). It is meant for kernel arguments such as
 // "inst.ks={{ .FileURL "kickstart.ks" }}".
 func (d *Data) FileURL(name string) string {
 	d.fileRefs = append(d.fileRefs, name)
-	return d.Server.URL + "/files/" + strings.ReplaceAll(d.Machine.MAC, ":", "-") + "/" + (&url.URL{Path: name}).EscapedPath()
+	base := d.Server.URL
+	if d.Request.FileToken != "" {
+		base += "/t/" + d.Request.FileToken
+	}
+	return base + "/files/" + strings.ReplaceAll(d.Machine.MAC, ":", "-") + "/" + (&url.URL{Path: name}).EscapedPath()
 }
 
 // Var returns variable name, or def when it is unset. Templates use it for

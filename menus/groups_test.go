@@ -174,7 +174,7 @@ func TestFilesAllowed(t *testing.T) {
 	c, err := Load(tree(map[string]string{
 		"menus/default.yaml":  "files: [kickstart.ks]\nentries:\n  - {name: t, type: menu, menu: tools}\n",
 		"menus/tools.yaml":    "files: [autoinstall/]\nentries:\n  - {name: shell, type: shell}\n",
-		"menus/machines.yaml": "machines:\n  - {mac: '02:00:00:00:00:01', files: [extra.sh]}\n",
+		"menus/machines.yaml": "machines:\n  - {mac: '02:00:00:00:00:01', files: [extra.sh]}\n  - {mac: '02:00:00:00:00:02', file_access: open}\n",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -194,6 +194,16 @@ func TestFilesAllowed(t *testing.T) {
 	}
 	if got := d.FileURL("autoinstall/"); got != "http://s/files/02-00-00-00-00-01/autoinstall/" {
 		t.Errorf("FileURL = %q", got)
+	}
+	if d.FileAccess != FileAccessMachine {
+		t.Errorf("FileAccess = %q, want machine by default", d.FileAccess)
+	}
+	d, err = c.Resolve(Request{MAC: mac, FileToken: "tok"}, Server{URL: "http://s"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := d.FileURL("kickstart.ks"); got != "http://s/t/tok/files/02-00-00-00-00-01/kickstart.ks" {
+		t.Errorf("FileURL with a token = %q", got)
 	}
 }
 
@@ -223,5 +233,26 @@ func TestInstallOnce(t *testing.T) {
 				t.Errorf("default %q callback %q, want %q", d.Menu.Default, d.Callback, tc.want)
 			}
 		})
+	}
+}
+
+func TestFileAccessSetting(t *testing.T) {
+	c, err := Load(tree(map[string]string{
+		"menus/default.yaml":  minimalMenu,
+		"menus/machines.yaml": "groups:\n  - {name: lab, match: {macs: ['02:00']}, file_access: open}\nmachines:\n  - {mac: '02:00:00:00:00:01'}\n  - {mac: '02:00:00:00:00:02', file_access: machine}\n",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for mac, want := range map[string]string{"02:00:00:00:00:01": "open", "02:00:00:00:00:02": "machine", "0a:00:00:00:00:03": "machine"} {
+		hw, _ := net.ParseMAC(mac)
+		d, err := c.Resolve(Request{MAC: hw}, Server{}, nil)
+		if err != nil || d.FileAccess != want {
+			t.Errorf("%s: FileAccess %q, %v; want %q", mac, d.FileAccess, err, want)
+		}
+	}
+	if _, err := Load(tree(map[string]string{"menus/default.yaml": minimalMenu,
+		"menus/machines.yaml": "machines:\n  - {mac: '02:00:00:00:00:01', file_access: public}\n"})); err == nil || !strings.Contains(err.Error(), `unknown file_access "public"`) {
+		t.Errorf("bad file_access: %v", err)
 	}
 }

@@ -89,12 +89,17 @@ type Settings struct {
 	// Install names an entry that installs the machine: it is the default
 	// until the installer calls back, and from then on the menu defaults
 	// to its first local-disk entry (install once).
-	Install string         `yaml:"install"`
-	Timeout *Duration      `yaml:"timeout"` // overrides the menu's timeout
-	Args    string         `yaml:"args"`    // appended to every kernel entry
-	Loader  string         `yaml:"loader"`  // ipxe, pxelinux or grub
-	Files   []string       `yaml:"files"`   // extra per-machine files allowed
-	Vars    map[string]any `yaml:"vars"`
+	Install string    `yaml:"install"`
+	Timeout *Duration `yaml:"timeout"` // overrides the menu's timeout
+	Args    string    `yaml:"args"`    // appended to every kernel entry
+	Loader  string    `yaml:"loader"`  // ipxe, pxelinux or grub
+	Files   []string  `yaml:"files"`   // extra per-machine files allowed
+	// FileAccess says who may fetch this machine's files: "machine" (the
+	// default: only the machine itself, by the address DHCP gave or saw
+	// for it or by the token in the URL its menu carries) or "open"
+	// (anyone who knows the URL).
+	FileAccess string         `yaml:"file_access"`
+	Vars       map[string]any `yaml:"vars"`
 }
 
 // Machine is one machine in menus/machines.yaml.

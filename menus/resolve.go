@@ -12,9 +12,9 @@ import (
 
 // effective is the outcome of merging defaults, group and machine.
 type effective struct {
-	menu, def, args, loader, install string
-	timeout                          *Duration
-	files                            []string
+	menu, def, args, loader, install, access string
+	timeout                                  *Duration
+	files                                    []string
 }
 
 // prepare builds the data for the machine in req without its menu: the
@@ -54,6 +54,10 @@ func (c *Config) prepare(req Request, srv Server) (*Data, effective) {
 	if eff.loader != "" {
 		d.Loader = eff.loader
 	}
+	d.FileAccess = FileAccessMachine
+	if eff.access != "" {
+		d.FileAccess = eff.access
+	}
 	return d, eff
 }
 
@@ -72,6 +76,9 @@ func (e *effective) apply(s *Settings) {
 	}
 	if s.Install != "" {
 		e.install = s.Install
+	}
+	if s.FileAccess != "" {
+		e.access = s.FileAccess
 	}
 	e.args = joinArgs(e.args, s.Args)
 	e.files = append(e.files, s.Files...)

@@ -13,6 +13,12 @@ import (
 // and ${platform} both map onto them.
 var validArches = map[string]bool{ArchBIOS: true, ArchEFIx64: true, ArchEFIIA32: true, ArchEFIARM64: true, ArchEFIARM32: true}
 
+// File access settings.
+const (
+	FileAccessMachine = "machine"
+	FileAccessOpen    = "open"
+)
+
 // Client arch names.
 const (
 	ArchBIOS     = "bios"
@@ -83,6 +89,11 @@ func (c *Config) validateSettings(pos, who string, s *Settings) error {
 	}
 	if strings.ContainsAny(s.Args, "\r\n") {
 		return fmt.Errorf("%s: %s: args must be one line", pos, who)
+	}
+	switch s.FileAccess {
+	case "", FileAccessMachine, FileAccessOpen:
+	default:
+		return fmt.Errorf("%s: %s: unknown file_access %q (want machine or open)", pos, who, s.FileAccess)
 	}
 	return validFiles(pos, who, s.Files)
 }

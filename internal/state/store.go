@@ -51,7 +51,8 @@ type Store struct {
 	subMu sync.Mutex
 	subs  map[chan Event]struct{}
 
-	ipMAC sync.Map // last MAC seen at each IP, for requests without a MAC
+	ipMAC  sync.Map // last MAC seen at each IP, for requests without a MAC
+	dhcpIP sync.Map // address DHCP last gave or saw for each MAC
 }
 
 // Open opens (creating if needed) the store at path. A damaged file is an
@@ -118,6 +119,17 @@ func (s *Store) MACFor(ip string) (string, bool) {
 	return v.(string), true
 }
 
+// DHCPAddr returns the address DHCP last gave mac (full mode) or saw it
+// use (ciaddr). Unlike MACFor it trusts only DHCP, not URLs a client
+// chose, so it can gate access to a machine's answer files.
+func (s *Store) DHCPAddr(mac string) (string, bool) {
+	v, ok := s.dhcpIP.Load(mac)
+	if !ok {
+		return "", false
+	}
+	return v.(string), true
+}
+
 // Dropped counts events dropped because the write queue was full.
 func (s *Store) Dropped() uint64 { return s.dropped.Load() }
 
@@ -129,6 +141,9 @@ func (s *Store) Record(e Event) {
 	}
 	if e.IP != "" && e.MAC != "" {
 		s.ipMAC.Store(e.IP, e.MAC)
+		if e.Kind == KindDHCP && e.Outcome == OK {
+			s.dhcpIP.Store(e.MAC, e.IP)
+		}
 	}
 	s.closeMu.Lock()
 	defer s.closeMu.Unlock()
