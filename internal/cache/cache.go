@@ -134,9 +134,11 @@ func (c *Cache) Register(upstream string, wantSHA256 string) (string, error) {
 }
 
 // Close stops running fetches (their clients get an error, the partial
-// files stay for a later resume) and saves the index.
+// files stay for a later resume) and saves the index. A Cache that was
+// never used touches no disk.
 func (c *Cache) Close() error {
-	if err := c.init(); err != nil {
+	c.once.Do(func() { c.initErr = errClosed })
+	if c.initErr != nil {
 		return nil
 	}
 	c.mu.Lock()

@@ -217,3 +217,17 @@ func TestEvictionKeepsCap(t *testing.T) {
 		t.Errorf("too large: status %d, want 502", resp.StatusCode)
 	}
 }
+
+func TestCloseUnusedTouchesNoDisk(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "cache")
+	c := &Cache{Dir: dir}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("Close of an unused cache created %s (%v)", dir, err)
+	}
+	if _, err := c.Register("http://example.com/vmlinuz", ""); err == nil {
+		t.Error("Register after Close succeeded")
+	}
+}
