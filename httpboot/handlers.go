@@ -109,6 +109,27 @@ func (s *Server) request(w http.ResponseWriter, r *http.Request) (menus.Request,
 	return req, log, true
 }
 
+// renderMenu returns the machine's rendered iPXE menu, from the cache when
+// nothing it depends on has changed since it was last rendered.
+func (s *Server) renderMenu(req menus.Request, log *slog.Logger) (*renderedMenu, error) {
+	b := s.Config.Load()
+	dirs, gen, err := s.scanner.DirsGen()
+	if err != nil {
+		log.Warn("http: cannot list assets directory", "err", err)
+	}
+	key := menuKey{mac: req.MAC.String(), buildarch: req.BuildArch, platform: req.Platform, state: req.State, ip: req.ClientIP}
+	if rm := s.menus.get(b, gen, key); rm != nil {
+		return rm, nil
+	}
+	out, d, err := b.RenderMenu(bootconfig.IPXEMenu, req, s.urls(), dirs)
+	rm := &renderedMenu{body: out, data: d}
+	if err != nil {
+		return rm, err
+	}
+	s.menus.put(b, gen, key, rm)
+	return rm, nil
+}
+
 // assetDirs returns the asset folders, logging a listing failure.
 func (s *Server) assetDirs(log *slog.Logger) []menus.AssetDir {
 	dirs, err := s.scanner.Dirs()
@@ -124,13 +145,14 @@ func (s *Server) ipxeMenu(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	out, d, err := s.Config.Load().RenderMenu(bootconfig.IPXEMenu, req, s.urls(), s.assetDirs(log))
+	rm, err := s.renderMenu(req, log)
 	if err != nil {
 		s.record(r, req.MAC.String(), state.KindMenu, state.Error, "menu: render failed")
 		s.renderError("menu")
-		s.fail(w, r, http.StatusInternalServerError, "render menu for machine "+machineName(d), err)
+		s.fail(w, r, http.StatusInternalServerError, "render menu for machine "+machineName(rm.data), err)
 		return
 	}
+	out, d := rm.body, rm.data
 	s.recordArch(r, req.MAC.String(), req.Arch, state.KindMenu, state.OK, "menu "+d.Menu.Name+", default "+d.Menu.Default)
 	for _, n := range d.Notes {
 		log.Warn("http: menu note", "note", n)

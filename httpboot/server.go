@@ -56,6 +56,7 @@ type Server struct {
 
 	initOnce sync.Once
 	scanner  menus.AssetScanner
+	menus    menuCache
 	srv      *http.Server
 	streams  streamLimiter
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
@@ -170,5 +171,23 @@ func TestLoopback(t *testing.T) {
 	}
 	if diff := cmp.Diff("text/plain; charset=utf-8", get(t, s.Handler(), "GET", "/boot.ipxe", nil).Header.Get("Content-Type")); diff != "" {
 		t.Error(diff)
+	}
+}
+
+// TestMenuCacheSeesNewAssets renders a menu (which caches it), drops a new
+// kernel folder into the assets directory and expects the next menu to
+// list it once the listing is rescanned.
+func TestMenuCacheSeesNewAssets(t *testing.T) {
+	s, assets := newTestServer(t)
+	h := s.Handler()
+	s.scanner.TTL = 10 * time.Millisecond
+	if got := body(t, get(t, h, "GET", "/ipxe/02-00-00-00-00-09", nil)); strings.Contains(got, "newos") {
+		t.Fatalf("newos listed before it exists:\n%s", got)
+	}
+	must(t, os.MkdirAll(filepath.Join(assets, "newos"), 0o755))
+	must(t, os.WriteFile(filepath.Join(assets, "newos", "vmlinuz"), []byte("k"), 0o644))
+	time.Sleep(20 * time.Millisecond)
+	if got := body(t, get(t, h, "GET", "/ipxe/02-00-00-00-00-09", nil)); !strings.Contains(got, "item newos newos") {
+		t.Errorf("a new asset folder did not reach the cached menu:\n%s", got)
 	}
 }

@@ -96,6 +96,7 @@ type AssetScanner struct {
 	mu   sync.Mutex
 	at   time.Time
 	dirs []AssetDir
+	gen  uint64 // bumped whenever the listing changes
 	err  error
 }
 
@@ -103,8 +104,15 @@ type AssetScanner struct {
 // TTL. The error is the last scan's, for logging; Dirs still returns the
 // last good list.
 func (s *AssetScanner) Dirs() ([]AssetDir, error) {
+	dirs, _, err := s.DirsGen()
+	return dirs, err
+}
+
+// DirsGen is Dirs with a generation number that changes whenever the
+// listing does, so callers can cache what they build from it.
+func (s *AssetScanner) DirsGen() ([]AssetDir, uint64, error) {
 	if s == nil || s.FS == nil {
-		return nil, nil
+		return nil, 0, nil
 	}
 	ttl := s.TTL
 	if ttl == 0 {
@@ -115,9 +123,14 @@ func (s *AssetScanner) Dirs() ([]AssetDir, error) {
 	if time.Since(s.at) >= ttl {
 		dirs, err := ScanAssets(s.FS)
 		s.at, s.err = time.Now(), err
-		if err == nil {
+		if err == nil && !slices.EqualFunc(dirs, s.dirs, equalDir) {
 			s.dirs = dirs
+			s.gen++
 		}
 	}
-	return s.dirs, s.err
+	return s.dirs, s.gen, s.err
+}
+
+func equalDir(a, b AssetDir) bool {
+	return a.Name == b.Name && a.Title == b.Title && a.Kernel == b.Kernel && a.Args == b.Args && slices.Equal(a.Initrds, b.Initrds)
 }

@@ -16,8 +16,11 @@ type target struct {
 	ip     netip.Addr // invalid when unknown
 }
 
+// macSeparators are the separators MAC notations use.
+var macSeparators = strings.NewReplacer(":", "", "-", "", ".", "")
+
 func hexMAC(s string) string {
-	return strings.ToLower(strings.NewReplacer(":", "", "-", "", ".", "").Replace(s))
+	return strings.ToLower(macSeparators.Replace(s))
 }
 
 // specificity orders matching groups; the highest wins. It compares, in
