@@ -16,7 +16,8 @@ func FuzzCheck(f *testing.F) {
 	f.Add("x.cfg", []byte("d-i\n%packages\n"))
 	kinds := []string{KindKickstart, KindPreseed, KindCloudConfig, KindMetaData, KindYAML, KindUnattend, KindXML}
 	f.Fuzz(func(t *testing.T, name string, content []byte) {
-		n := bytes.Count(content, []byte("\n")) + 1
+		// YAML also breaks lines at a lone "\r"; count both as an upper bound.
+		n := bytes.Count(content, []byte("\n")) + bytes.Count(content, []byte("\r")) + 1
 		_ = Kind(name, content)
 		for _, k := range kinds {
 			for _, p := range Check(k, content) {
