@@ -13,6 +13,8 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/bootwright/bootwright/internal/bootconfig"
+	"github.com/bootwright/bootwright/internal/metrics"
+	"github.com/bootwright/bootwright/internal/state"
 )
 
 // discardWriter is a ResponseWriter that keeps nothing, so benchmarks
@@ -91,6 +93,18 @@ func BenchmarkMenu(b *testing.B) {
 		r := chi.NewRouter()
 		r.Get("/ipxe/{mac}", s.ipxeMenu)
 		run(b, r, target)
+	})
+	// As serve runs it: info logging, the state store recording an event
+	// per menu, install state and tokens per request, metrics.
+	b.Run("as-served", func(b *testing.B) {
+		s := benchServer(b, slog.LevelInfo)
+		st, err := state.Open(filepath.Join(b.TempDir(), state.FileName))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { st.Close() })
+		s.State, s.Metrics = st, metrics.New()
+		run(b, s.Handler(), target)
 	})
 }
 

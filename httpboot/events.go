@@ -75,12 +75,26 @@ func (s *Server) machineState(req *menus.Request) {
 		return
 	}
 	mac := req.MAC.String()
-	if m, err := s.State.Machine(mac); err == nil {
-		req.State = m.State
+	req.State = s.State.StateOf(mac)
+	t := s.tokensFor(mac)
+	req.Callback, req.FileToken = t.callback, t.files
+}
+
+// machineTokens are a machine's callback URL and file token; they depend
+// only on the MAC and the store's secret, so they are made once.
+type machineTokens struct{ callback, files string }
+
+func (s *Server) tokensFor(mac string) machineTokens {
+	if v, ok := s.tokens.Load(mac); ok {
+		return v.(machineTokens)
 	}
 	signer := token.Signer{Key: s.State.Secret()}
-	req.Callback = s.PublicURL + "/api/v1/machines/" + strings.ReplaceAll(mac, ":", "-") + "/installed?token=" + signer.Sign(token.Installed, mac)
-	req.FileToken = signer.Sign(token.Files, mac)
+	t := machineTokens{
+		callback: s.PublicURL + "/api/v1/machines/" + strings.ReplaceAll(mac, ":", "-") + "/installed?token=" + signer.Sign(token.Installed, mac),
+		files:    signer.Sign(token.Files, mac),
+	}
+	s.tokens.Store(mac, t)
+	return t
 }
 
 // fileAllowed says whether the request may have mac's per-machine files:

@@ -57,6 +57,7 @@ type Server struct {
 	initOnce sync.Once
 	scanner  menus.AssetScanner
 	menus    menuCache
+	tokens   sync.Map // MAC -> machineTokens
 	srv      *http.Server
 	streams  streamLimiter
 }

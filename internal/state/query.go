@@ -98,6 +98,7 @@ func (s *Store) Reinstall(mac string, known bool) (Machine, error) {
 
 // updateNow applies one event synchronously (install state changes).
 func (s *Store) updateNow(e Event) (Machine, error) {
+	s.duplicate(e) // it is the machine's latest event now
 	var m *Machine
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		var err error
@@ -123,6 +124,7 @@ func (s *Store) updateNow(e Event) (Machine, error) {
 	if err != nil {
 		return Machine{}, err
 	}
+	s.states.Store(e.MAC, m.State)
 	if s.Observe != nil {
 		s.Observe(e, *m)
 	}

@@ -53,7 +53,21 @@ type Store struct {
 
 	ipMAC  sync.Map // last MAC seen at each IP, for requests without a MAC
 	dhcpIP sync.Map // address DHCP last gave or saw for each MAC
+	states sync.Map // install state of each MAC, as last committed
+
+	dupMu sync.Mutex
+	last  map[string]lastEvent // each MAC's latest event
 }
+
+// lastEvent is what a repeat is compared with: a client looping on its
+// menu makes one event a second, not thousands.
+type lastEvent struct {
+	kind, outcome, detail string
+	at                    time.Time
+}
+
+// dupWindow is how long an identical event is not recorded again.
+const dupWindow = time.Second
 
 // Open opens (creating if needed) the store at path. A damaged file is an
 // error naming the path; the caller should refuse to start.
@@ -94,6 +108,16 @@ func (s *Store) init() error {
 				return err
 			}
 		}
+		err := tx.Bucket(bucketMachines).ForEach(func(k, v []byte) error {
+			var m Machine
+			if json.Unmarshal(v, &m) == nil {
+				s.states.Store(string(k), m.State)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
 		meta := tx.Bucket(bucketMeta)
 		if sec := meta.Get(keySecret); len(sec) == 32 {
 			s.secret = append([]byte(nil), sec...)
@@ -107,6 +131,31 @@ func (s *Store) init() error {
 
 // Secret is a random key kept in the store, for per-machine tokens.
 func (s *Store) Secret() []byte { return s.secret }
+
+// duplicate reports whether e repeats its machine's latest event within
+// dupWindow, and otherwise makes e the latest.
+func (s *Store) duplicate(e Event) bool {
+	s.dupMu.Lock()
+	defer s.dupMu.Unlock()
+	if s.last == nil || len(s.last) > 65536 {
+		s.last = map[string]lastEvent{}
+	}
+	l, ok := s.last[e.MAC]
+	if ok && l.kind == e.Kind && l.outcome == e.Outcome && l.detail == e.Detail && e.Time.Sub(l.at) < dupWindow && !e.Time.Before(l.at) {
+		return true
+	}
+	s.last[e.MAC] = lastEvent{e.Kind, e.Outcome, e.Detail, e.Time}
+	return false
+}
+
+// StateOf returns mac's install state as last committed, from memory;
+// "" for a MAC never seen.
+func (s *Store) StateOf(mac string) string {
+	if v, ok := s.states.Load(mac); ok {
+		return v.(string)
+	}
+	return ""
+}
 
 // MACFor returns the MAC last seen at ip (from a DHCP lease or a request
 // naming its MAC), so that requests without a MAC in the URL, such as a
@@ -138,6 +187,9 @@ func (s *Store) Dropped() uint64 { return s.dropped.Load() }
 func (s *Store) Record(e Event) {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
+	}
+	if s.duplicate(e) {
+		return
 	}
 	if e.IP != "" && e.MAC != "" {
 		s.ipMAC.Store(e.IP, e.MAC)
@@ -221,6 +273,7 @@ func (s *Store) commit(events []Event) error {
 		return err
 	}
 	for i, e := range events {
+		s.states.Store(e.MAC, updated[i].State)
 		if s.Observe != nil {
 			s.Observe(e, updated[i])
 		}

@@ -190,3 +190,23 @@ func child(path string) {
 		fmt.Printf("committed %d\n", i)
 	}
 }
+
+func TestRepeatsWithinASecondAreOneEvent(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), FileName))
+	defer s.Close()
+	t0 := time.Now()
+	menu := func(ms int) Event {
+		return Event{Time: t0.Add(time.Duration(ms) * time.Millisecond), MAC: mac1, Kind: KindMenu, Outcome: OK, Detail: "menu default"}
+	}
+	for ms := range 100 {
+		s.Record(menu(ms)) // a client looping on its menu
+	}
+	s.Record(Event{Time: t0.Add(200 * time.Millisecond), MAC: mac1, Kind: KindAsset, Outcome: OK})
+	s.Record(menu(300)) // not a repeat: something happened in between
+	s.Record(menu(1500))
+	ev := flush(t, s, mac1, 4)
+	time.Sleep(200 * time.Millisecond)
+	if ev, _ = s.Events(mac1, 0); len(ev) != 4 {
+		t.Errorf("%d events, want 4 (one of the 100 repeats, asset, menu, menu a second later): %+v", len(ev), ev)
+	}
+}
