@@ -50,9 +50,10 @@ fuzz:
 readmetest: build
 	test/readme/run.sh
 
-## answerstest: shipped answer files rendered and checked by the real validators.
-answerstest: deps
+## answerstest: shipped answer files through the real validators, and the real Debian installer fetching its preseed.
+answerstest: deps build
 	$(GO) test -count=1 -run 'Shipped|ToolsAgree' ./internal/answers -args -answers.require-tools
+	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/answers/preseed-vm.sh
 
 vmtest: build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/vm/run.sh
