@@ -29,7 +29,11 @@ import (
 var ipxeToken = regexp.MustCompile(`^[a-z0-9_]{1,16}$`)
 
 func (s *Server) urls() menus.Server {
-	return menus.Server{URL: s.PublicURL, AssetsURL: s.PublicURL + "/assets"}
+	srv := menus.Server{URL: s.PublicURL, AssetsURL: s.PublicURL + "/assets"}
+	if s.Cache != nil {
+		srv.Cache = s.Cache.Register
+	}
+	return srv
 }
 
 // machineFile serves a per-machine file (kickstart, preseed, autoinstall

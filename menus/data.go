@@ -51,6 +51,10 @@ func ArchFromIPXE(buildarch, platform string) string {
 type Server struct {
 	URL       string // public base URL, no trailing slash
 	AssetsURL string // URL of the assets directory, no trailing slash
+	// Cache, when set, registers an upstream URL (with its expected
+	// sha256, or "") with the download cache and returns the path it is
+	// served at on this server. Entries with cache: true use it.
+	Cache func(upstream, sha256 string) (string, error)
 }
 
 // Data is everything a menu or per-machine file template sees.

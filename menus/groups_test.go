@@ -1,7 +1,9 @@
 package menus
 
 import (
+	"errors"
 	"net"
+	"path"
 	"net/netip"
 	"strings"
 	"testing"
@@ -254,5 +256,51 @@ func TestFileAccessSetting(t *testing.T) {
 	if _, err := Load(tree(map[string]string{"menus/default.yaml": minimalMenu,
 		"menus/machines.yaml": "machines:\n  - {mac: '02:00:00:00:00:01', file_access: public}\n"})); err == nil || !strings.Contains(err.Error(), `unknown file_access "public"`) {
 		t.Errorf("bad file_access: %v", err)
+	}
+}
+
+func TestCachedEntries(t *testing.T) {
+	c, err := Load(tree(map[string]string{
+		"menus/default.yaml": `entries:
+  - name: cached
+    kernel: http://mirror.example/d/linux
+    initrds: [http://mirror.example/d/initrd.gz]
+    sha256: {linux: "ab00000000000000000000000000000000000000000000000000000000000000"}
+  - name: plain
+    kernel: http://mirror.example/d/linux
+  - name: local-asset
+    kernel: testos/vmlinuz
+    cache: true
+`,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var registered []string
+	srv := Server{URL: "http://s", AssetsURL: "http://s/assets", Cache: func(u, sum string) (string, error) {
+		registered = append(registered, u+" "+sum)
+		return "/cache/k/" + path.Base(u), nil
+	}}
+	mac, _ := net.ParseMAC("02:00:00:00:00:01")
+	d, err := c.Resolve(Request{MAC: mac}, srv, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{d.Menu.Entries[0].Kernel, d.Menu.Entries[0].Initrds[0].URL, d.Menu.Entries[1].Kernel, d.Menu.Entries[2].Kernel}
+	want := []string{"http://s/cache/k/linux", "http://s/cache/k/initrd.gz", "http://mirror.example/d/linux", "http://s/assets/testos/vmlinuz"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("URLs (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"http://mirror.example/d/linux ab00000000000000000000000000000000000000000000000000000000000000", "http://mirror.example/d/initrd.gz "}, registered); diff != "" {
+		t.Errorf("registered (-want +got):\n%s", diff)
+	}
+	srv.Cache = func(string, string) (string, error) { return "", errors.New("cache: disk full") }
+	d, _ = c.Resolve(Request{MAC: mac}, srv, nil)
+	if len(d.Errors) != 1 || !strings.Contains(d.Errors[0].Error(), `menus/default.yaml:2: entry "cached": cache: disk full`) {
+		t.Errorf("a cache error is not reported against the entry: %v", d.Errors)
+	}
+	if _, err := Load(tree(map[string]string{"menus/default.yaml": "entries:\n  - {name: k, kernel: http://m/linux, sha256: {linux: abc}}\n"})); err == nil ||
+		!strings.Contains(err.Error(), `menus/default.yaml:2: entry "k": sha256 of "linux" must be 64 hex digits`) {
+		t.Errorf("a short sha256: %v", err)
 	}
 }

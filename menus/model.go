@@ -67,6 +67,13 @@ type Entry struct {
 	Args    string   `yaml:"args"`
 	URL     string   `yaml:"url"`
 	Menu    string   `yaml:"menu"` // type menu: the submenu's name
+	// Cache serves the kernel and initrds from this server's download
+	// cache: fetched once from their upstream URLs, then from disk.
+	Cache bool `yaml:"cache"`
+	// SHA256 maps a kernel or initrd file name (the last element of its
+	// URL) to its expected sha256; a file that does not match is never
+	// served. Listing sums implies cache.
+	SHA256 map[string]string `yaml:"sha256"`
 	// Needs lists variables that must be set (non-empty) for the entry to
 	// appear, so installer entries stay hidden until a mirror is chosen.
 	Needs []string `yaml:"needs"`

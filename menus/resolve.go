@@ -220,10 +220,10 @@ func (d *Data) expand(e *Entry, extraArgs string, assets []AssetDir) ([]Resolved
 	r := ResolvedEntry{Name: e.Name, Title: exec(e.tpl.title), Type: e.Type}
 	switch e.Type {
 	case TypeKernel:
-		r.Kernel = d.assetURL(exec(e.tpl.kernel))
+		r.Kernel = d.cached(e, d.assetURL(exec(e.tpl.kernel)), &err)
 		for _, t := range e.tpl.initrds {
 			u := d.assetURL(exec(t))
-			r.Initrds = append(r.Initrds, Initrd{Name: initrdName(u, r.Initrds), URL: u})
+			r.Initrds = append(r.Initrds, Initrd{Name: initrdName(u, r.Initrds), URL: d.cached(e, u, &err)})
 		}
 		r.Args = joinArgs(exec(e.tpl.args), extraArgs)
 	case TypeChain:
@@ -236,6 +236,27 @@ func (d *Data) expand(e *Entry, extraArgs string, assets []AssetDir) ([]Resolved
 		return nil, err
 	}
 	return []ResolvedEntry{r}, nil
+}
+
+// cached returns the URL to serve u from: this server's download cache
+// for an entry with cache: true or sha256 sums, else u itself. The first
+// error is kept in *errp.
+func (d *Data) cached(e *Entry, u string, errp *error) string {
+	if !e.Cache && len(e.SHA256) == 0 || d.Server.Cache == nil || u == "" || strings.HasPrefix(u, d.Server.URL+"/") {
+		return u
+	}
+	sum := ""
+	if pu, err := url.Parse(u); err == nil {
+		sum = e.SHA256[path.Base(pu.Path)]
+	}
+	p, err := d.Server.Cache(u, sum)
+	if err != nil {
+		if *errp == nil {
+			*errp = fmt.Errorf("%s: entry %q: %w", e.pos, e.Name, err)
+		}
+		return u
+	}
+	return d.Server.URL + p
 }
 
 // assetURL makes a path without a scheme relative to the assets URL.

@@ -56,6 +56,11 @@ func validateEntry(e *Entry) error {
 	case e.Type == TypeMenu && e.Menu == "":
 		return fmt.Errorf("%s: entry %q: type menu needs menu: (the name of another menus/<name>.yaml)", e.pos, e.Name)
 	}
+	for name, sum := range e.SHA256 {
+		if len(sum) != 64 || strings.Trim(strings.ToLower(sum), "0123456789abcdef") != "" {
+			return fmt.Errorf("%s: entry %q: sha256 of %q must be 64 hex digits", e.pos, e.Name, name)
+		}
+	}
 	var err error
 	parse := func(field, src string) templates.Text {
 		t, perr := templates.ParseText(e.pos+" "+field, src)
