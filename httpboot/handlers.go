@@ -29,7 +29,7 @@ import (
 var ipxeToken = regexp.MustCompile(`^[a-z0-9_]{1,16}$`)
 
 func (s *Server) urls() menus.Server {
-	srv := menus.Server{URL: s.PublicURL, AssetsURL: s.PublicURL + "/assets"}
+	srv := menus.Server{URL: s.PublicURL, AssetsURL: s.PublicURL + "/assets", Secret: s.Secrets}
 	if s.Cache != nil {
 		srv.Cache = s.Cache.Register
 	}

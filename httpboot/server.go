@@ -53,6 +53,9 @@ type Server struct {
 	// APIToken is the bearer token API write calls need; empty refuses
 	// them all.
 	APIToken string
+	// Secrets gives templates their secrets ({{ .Secret "name" }}); nil
+	// means none.
+	Secrets func(machine, name string) (string, error)
 
 	initOnce sync.Once
 	scanner  menus.AssetScanner

@@ -1,6 +1,7 @@
 package menus
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"net/url"
@@ -55,6 +56,9 @@ type Server struct {
 	// sha256, or "") with the download cache and returns the path it is
 	// served at on this server. Entries with cache: true use it.
 	Cache func(upstream, sha256 string) (string, error)
+	// Secret returns a named secret for a machine (see Data.Secret); nil
+	// means none are available and Secret fails.
+	Secret func(machine, name string) (string, error)
 }
 
 // Data is everything a menu or per-machine file template sees.
@@ -142,6 +146,16 @@ func (d *Data) Var(name string, def any) any {
 		return v
 	}
 	return def
+}
+
+// Secret returns the secret name for this machine from the secrets
+// directory kept outside the config tree: {{ .Secret "root_password_hash" }}.
+// A missing secret fails the render, naming it.
+func (d *Data) Secret(name string) (string, error) {
+	if d.Server.Secret == nil {
+		return "", fmt.Errorf("secret %q: no secrets directory (serve --secrets-dir)", name)
+	}
+	return d.Server.Secret(d.Machine.Name, name)
 }
 
 // AllowsFile reports whether this machine may fetch per-machine file name:

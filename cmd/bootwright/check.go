@@ -9,6 +9,7 @@ import (
 
 	"github.com/bootwright/bootwright/internal/answers"
 	"github.com/bootwright/bootwright/internal/bootconfig"
+	"github.com/bootwright/bootwright/internal/secrets"
 	"github.com/bootwright/bootwright/menus"
 )
 
@@ -21,6 +22,7 @@ func runCheck(args []string, getenv func(string) string, stdout, stderr io.Write
 	assetsDir := fs.String("assets-dir", "", "assets directory, so asset entries are checked too")
 	publicURL := fs.String("public-url", "http://bootwright.invalid:8080", "base URL to render with")
 	strict := fs.Bool("strict", false, "treat warnings (such as a missing default entry) as problems")
+	secretsDir := fs.String("secrets-dir", "", "secrets directory, to check that every secret templates use exists (default: placeholders)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: bootwright check [flags] [CONFIG-DIR]")
 		fs.PrintDefaults()
@@ -37,7 +39,7 @@ func runCheck(args []string, getenv func(string) string, stdout, stderr io.Write
 		fmt.Fprintln(stdout, err)
 		return 1
 	}
-	opts := bootconfig.CheckOptions{Server: serverURLs(*publicURL), FileCheck: checkFile}
+	opts := bootconfig.CheckOptions{Server: serverURLs(*publicURL, *secretsDir), FileCheck: checkFile}
 	if *assetsDir != "" {
 		dirs, err := menus.ScanAssets(os.DirFS(*assetsDir))
 		if err != nil {
@@ -65,7 +67,13 @@ func runCheck(args []string, getenv func(string) string, stdout, stderr io.Write
 // problems as one error, so serve refuses to start on a config that would
 // fail machines.
 func checkBundle(b *bootconfig.Bundle, publicURL, assetsDir string) error {
-	opts := bootconfig.CheckOptions{Server: serverURLs(publicURL), FileCheck: checkFile}
+	return checkBundleWith(b, publicURL, assetsDir, "")
+}
+
+// checkBundleWith is checkBundle with the secrets in secretsDir (empty:
+// placeholders).
+func checkBundleWith(b *bootconfig.Bundle, publicURL, assetsDir, secretsDir string) error {
+	opts := bootconfig.CheckOptions{Server: serverURLs(publicURL, secretsDir), FileCheck: checkFile}
 	if assetsDir != "" {
 		if dirs, err := menus.ScanAssets(os.DirFS(assetsDir)); err == nil {
 			opts.Assets = dirs
@@ -94,9 +102,14 @@ func parseCheckArgs(fs *flag.FlagSet, args []string, getenv func(string) string)
 	return nil
 }
 
-// serverURLs derives the URLs templates see from a public base URL.
-func serverURLs(public string) menus.Server {
-	return menus.Server{URL: public, AssetsURL: public + "/assets"}
+// serverURLs derives the URLs templates see from a public base URL, with
+// the secrets in secretsDir, or placeholders when it is empty.
+func serverURLs(public, secretsDir string) menus.Server {
+	srv := menus.Server{URL: public, AssetsURL: public + "/assets", Secret: secrets.Placeholder}
+	if secretsDir != "" {
+		srv.Secret = secrets.Dir{Path: secretsDir}.Get
+	}
+	return srv
 }
 
 // checkFile validates a rendered per-machine file by its kind (kickstart,

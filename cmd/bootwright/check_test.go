@@ -75,3 +75,19 @@ func TestRender(t *testing.T) {
 		})
 	}
 }
+
+func TestSecrets(t *testing.T) {
+	if code, out := runCmd("check", "testdata/secret"); code != 0 {
+		t.Errorf("check without a secrets dir (placeholders) = %d:\n%s", code, out)
+	}
+	if code, out := runCmd("check", "--secrets-dir", "testdata/secrets", "testdata/secret"); code != 0 {
+		t.Errorf("check with the secrets = %d:\n%s", code, out)
+	}
+	if code, out := runCmd("check", "--secrets-dir", "testdata", "testdata/secret"); code != 1 || !strings.Contains(out, `secret "root_password_hash" for machine m1: no such secret`) {
+		t.Errorf("check with a secrets dir lacking the secret = %d:\n%s", code, out)
+	}
+	code, out := runCmd("render", "--config-dir", "testdata/secret", "--secrets-dir", "testdata/secrets", "--mac", "52:54:00:00:00:01", "/files/pw.txt")
+	if code != 0 || out != "hash=$6$fromsecrets\n" {
+		t.Errorf("render = %d %q", code, out)
+	}
+}

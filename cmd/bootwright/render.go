@@ -39,6 +39,7 @@ func runRender(args []string, getenv func(string) string, stdout, stderr io.Writ
 	configDir := fs.String("config-dir", "", "config directory (as for serve)")
 	assetsDir := fs.String("assets-dir", "", "assets directory (as for serve)")
 	publicURL := fs.String("public-url", "", "base URL (as for serve; default http://<default interface address>:8080)")
+	secretsDir := fs.String("secrets-dir", "", "secrets directory (as for serve)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: bootwright render [flags] PATH\n\nPATH is what a client asks for: /boot.ipxe, /ipxe, /ipxe/MAC, /files/NAME or /files/MAC/NAME.")
 		fs.PrintDefaults()
@@ -62,7 +63,7 @@ func runRender(args []string, getenv func(string) string, stdout, stderr io.Writ
 		fmt.Fprintln(stderr, "bootwright render:", err)
 		return 1
 	}
-	hs := &httpboot.Server{Config: bootconfig.NewLive(b), PublicURL: or(*publicURL, defaultPublicURL())}
+	hs := &httpboot.Server{Config: bootconfig.NewLive(b), PublicURL: or(*publicURL, defaultPublicURL()), Secrets: secretsFunc(*secretsDir)}
 	if *assetsDir != "" {
 		root, err := os.OpenRoot(*assetsDir)
 		if err != nil {

@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/bootwright/bootwright/dhcpboot"
 	"github.com/bootwright/bootwright/internal/metrics"
+	"github.com/bootwright/bootwright/internal/secrets"
 	"github.com/bootwright/bootwright/internal/state"
 )
 
@@ -16,9 +18,11 @@ import (
 type stateFlags struct {
 	apiToken    string
 	eventMaxAge string
+	secretsDir  string
 }
 
 func (f *stateFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.secretsDir, "secrets-dir", "", "directory of secrets for templates ({{ .Secret \"name\" }}), kept out of the config tree")
 	fs.StringVar(&f.apiToken, "api-token", "", "bearer token for API write calls such as reinstall (empty: write calls refused)")
 	fs.StringVar(&f.eventMaxAge, "event-max-age", "720h", "how long boot events are kept (also at most 1000 per machine)")
 }
@@ -64,6 +68,15 @@ func (s *stateServer) shutdown(context.Context) error {
 	return s.st.Close()
 }
 
+// secretsFunc returns the Secret function for templates: the secrets in
+// dir, or placeholders when there is no dir (a CI check without secrets).
+func secretsFunc(dir string) func(machine, name string) (string, error) {
+	if dir == "" {
+		return nil
+	}
+	return secrets.Dir{Path: dir}.Get
+}
+
 // parseEventMaxAge checks --event-max-age.
 func parseEventMaxAge(v string) (time.Duration, error) {
 	d, err := time.ParseDuration(v)
@@ -71,4 +84,30 @@ func parseEventMaxAge(v string) (time.Duration, error) {
 		return 0, errors.New("--event-max-age " + v + ": want a duration of at least 1m, e.g. 720h")
 	}
 	return d, nil
+}
+
+// dhcpEvents turns DHCP decisions into boot events: replies, and boot
+// clients left without a boot file. Requests a proxy leaves to the LAN's
+// server are not events.
+func dhcpEvents(st *state.Store, known func(string) bool) func(dhcpboot.Event) {
+	return func(e dhcpboot.Event) {
+		outcome := state.OK
+		switch {
+		case e.Outcome == dhcpboot.OutNak || e.Outcome == dhcpboot.OutExhausted || e.Outcome == dhcpboot.OutError:
+			outcome = state.Error
+		case e.Outcome == dhcpboot.OutIgnored && e.Decision.Reason == "no-boot-file":
+			outcome = state.Error
+		case e.Outcome != dhcpboot.OutOffer && e.Outcome != dhcpboot.OutAck:
+			return
+		}
+		ev := state.Event{MAC: e.MAC.String(), Kind: state.KindDHCP, Outcome: outcome, Arch: e.Arch.String(),
+			Detail: e.Type + " → " + e.Outcome.String() + ": " + e.Decision.String()}
+		ev.Known = known(ev.MAC)
+		if e.YourIP.IsValid() {
+			ev.IP = e.YourIP.String()
+		} else if e.ClientIP.IsValid() {
+			ev.IP = e.ClientIP.String()
+		}
+		st.Record(ev)
+	}
 }

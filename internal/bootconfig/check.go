@@ -66,7 +66,11 @@ func (b *Bundle) Check(opts CheckOptions) (errs, warnings []Problem) {
 			c.run(req, t.name, a.arch)
 		}
 	}
-	return c.sorted(c.errs, c.errOrder), c.sorted(c.warns, c.warnOrder)
+	warnings = c.sorted(c.warns, c.warnOrder)
+	for _, msg := range plaintextSecrets(b.Menus) {
+		warnings = append(warnings, Problem{Msg: msg, Machines: []string{"config"}, Arches: map[string][]string{}})
+	}
+	return c.sorted(c.errs, c.errOrder), warnings
 }
 
 type checkTarget struct {
