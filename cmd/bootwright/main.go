@@ -31,6 +31,7 @@ commands:
   check     load a config directory and render everything; exit 1 on any problem
   render    print what the server would serve a machine for a path
   machines  list machines, or re-arm one for install, through a running server's API
+  doctor    act as a PXE client on an interface and say why a machine would not boot
   version   print the version
 `
 
@@ -54,6 +55,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runRender(args[1:], getenv, stdout, stderr)
 	case "machines":
 		return runMachines(args[1:], getenv, stdout, stderr)
+	case "doctor":
+		return runDoctor(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "bootwright", versionString())
 		return 0
