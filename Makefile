@@ -26,7 +26,7 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/bootwright
 
 ## test: everything CI runs: static checks, race tests, fuzz smoke, real clients and VMs.
-test: deps check unit fuzz readmetest answerstest vmtest dhcptest httptest
+test: deps check unit fuzz readmetest answerstest vmtest dhcptest httptest doctortest
 
 deps:
 	scripts/install-deps.sh
@@ -60,6 +60,11 @@ vmtest: build
 
 dhcptest: build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/dhcp/run.sh
+
+## doctortest: `bootwright doctor` as a PXE client in namespaces against full
+## mode, dnsmasq without boot options (E53), a proxy with 4011 dropped (E55), nothing (E51).
+doctortest: deps build
+	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/doctor/run.sh
 
 bench-dhcp: build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) bench/dhcp/run.sh
