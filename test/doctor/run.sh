@@ -22,7 +22,7 @@ TOP=$(cd "$HERE/../.." && pwd)
 WORK=$HERE/work
 PFX="bwdoc-$$"
 ALL=(full e53 e55 e51)
-WAIT=4s          # doctor --timeout: dnsmasq pings an address ~3 s before offering it
+WAIT=5s          # doctor --timeout: dnsmasq pings an address ~3 s before offering it
 STEP_TIMEOUT=20  # seconds for a server to start listening
 RUN_TIMEOUT=45   # seconds for one doctor run
 
