@@ -107,16 +107,16 @@ start_dnsmasq() {
 	wait_port "$LAN" udp 67 $! || { tail -n 5 "$DIR/dnsmasq.log" >&2; return 1; }
 }
 
-# doctor [ARGS...]: runs doctor in the client namespace; sets RC, OUT
-# (the text report) and keeps it and its JSON twin in $DIR.
+# doctor [ARGS...]: runs doctor in the client namespace; sets RC and OUT
+# (its report, also kept in $DIR/${REPORT:-report.txt}).
 doctor() {
-	local t0=$SECONDS
+	local t0=$SECONDS report=$DIR/${REPORT:-report.txt}
 	RC=0
 	timeout "$RUN_TIMEOUT" ip netns exec "$CLIENT" "$BIN" doctor --interface eth0 --timeout "$WAIT" "$@" \
-		>"$DIR/report.txt" 2>"$DIR/doctor.log" || RC=$?
-	OUT=$(cat "$DIR/report.txt")
+		>"$report" 2>>"$DIR/doctor.log" || RC=$?
+	OUT=$(cat "$report")
 	log "$CASE: doctor exited $RC after $((SECONDS - t0))s"
-	sed 's/^/    /' "$DIR/report.txt" >&2
+	sed 's/^/    /' "$report" >&2
 	[ -z "$(ip -n "$CLIENT" -4 -o addr show dev eth0)" ] || fail "doctor left an address on eth0: $(ip -n "$CLIENT" -4 -o addr show dev eth0)"
 }
 
@@ -135,10 +135,10 @@ case_full() {
 	local fetched
 	fetched=$(grep -o 'tftp://[^ ]*: [0-9]* bytes in [^ ]*' <<<"$OUT" | head -1)
 	# The same run as JSON, for machines.
-	doctor --arch efi-x64 --json || return 1
+	REPORT=report.json doctor --arch efi-x64 --json || return 1
 	[ "$RC" -eq 0 ] || fail "--json: exit $RC, want 0" || return 1
 	jq -e '.ok == true and .facts.nbp.size > 0 and .facts.menu.ipxe_script == true and (.facts.nbp.url | endswith("/snponly.efi"))' \
-		"$DIR/report.txt" >/dev/null || fail "--json report: $(head -c 400 "$DIR/report.txt")" || return 1
+		"$DIR/report.json" >/dev/null || fail "--json report: $(head -c 400 "$DIR/report.json")" || return 1
 	echo "PASS full: exit 0; $fetched; boot.ipxe and menu fetched; lease released; --json agrees"
 }
 
