@@ -20,6 +20,7 @@ import (
 // own callback token.
 func (s *Server) apiRoutes(r chi.Router) {
 	r.Route("/api/v1", func(r chi.Router) {
+		r.Use(s.limitRate)
 		r.Get("/machines", s.apiMachines)
 		r.Get("/machines/{mac}", s.apiMachine)
 		r.Get("/machines/{mac}/events", s.apiEvents)

@@ -53,6 +53,9 @@ type Server struct {
 	// APIToken is the bearer token API write calls need; empty refuses
 	// them all.
 	APIToken string
+	// APIRate bounds the API requests of each client address (429
+	// beyond it); zero means DefaultAPIRate, a negative PerSecond none.
+	APIRate RateLimit
 	// Secrets gives templates their secrets ({{ .Secret "name" }}); nil
 	// means none.
 	Secrets func(machine, name string) (string, error)
@@ -63,6 +66,7 @@ type Server struct {
 	tokens   sync.Map // MAC -> machineTokens
 	srv      *http.Server
 	streams  streamLimiter
+	apiLimit rateLimiter
 }
 
 func (s *Server) init() {

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"math"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ import (
 type httpFlags struct {
 	cacheMaxBytes string
 	maxStreams    int
+	apiRate       float64
 }
 
 func (h *httpFlags) register(fs *flag.FlagSet) {
@@ -25,12 +27,15 @@ func (h *httpFlags) register(fs *flag.FlagSet) {
 		"disk cap of the caching proxy in STATE-DIR/cache, in bytes or with KiB, MiB, GiB, TiB; least recently used files are evicted")
 	fs.IntVar(&h.maxStreams, "http-max-streams-per-ip", httpboot.DefaultMaxStreamsPerIP,
 		"concurrent downloads per client address (more get 429); 0 means no cap")
+	fs.Float64Var(&h.apiRate, "api-rate", httpboot.DefaultAPIRate.PerSecond,
+		"API requests a second per client address, in bursts of twice that (more get 429); 0 means no limit")
 }
 
 // httpConfig is the validated part of the HTTP limits and cache flags.
 type httpConfig struct {
 	cacheMaxBytes int64
 	maxStreams    int // as httpboot.Server.MaxStreamsPerIP: negative means no cap
+	apiRate       httpboot.RateLimit
 }
 
 func (h *httpFlags) build() (httpConfig, error) {
@@ -44,6 +49,14 @@ func (h *httpFlags) build() (httpConfig, error) {
 	c := httpConfig{cacheMaxBytes: n, maxStreams: h.maxStreams}
 	if c.maxStreams == 0 {
 		c.maxStreams = -1
+	}
+	switch {
+	case h.apiRate < 0 || math.IsNaN(h.apiRate) || math.IsInf(h.apiRate, 0):
+		return httpConfig{}, fmt.Errorf("--api-rate %v: want 0 (no limit) or a number of requests a second", h.apiRate)
+	case h.apiRate == 0:
+		c.apiRate = httpboot.RateLimit{PerSecond: -1}
+	default:
+		c.apiRate = httpboot.RateLimit{PerSecond: h.apiRate, Burst: max(1, int(math.Ceil(2*h.apiRate)))}
 	}
 	return c, nil
 }
@@ -74,7 +87,7 @@ func parseBytes(s string) (int64, error) {
 // withCache gives hs its limits and a caching proxy in the state dir, and
 // returns hs's shutdown extended to close the cache after the downloads.
 func withCache(hs *httpboot.Server, c *config, log *slog.Logger) func(context.Context) error {
-	hs.MaxStreamsPerIP = c.http.maxStreams
+	hs.MaxStreamsPerIP, hs.APIRate = c.http.maxStreams, c.http.apiRate
 	hs.Cache = &cache.Cache{Dir: filepath.Join(c.stateDir, "cache"), MaxBytes: c.http.cacheMaxBytes, Logger: log}
 	return func(ctx context.Context) error {
 		return errors.Join(hs.Shutdown(ctx), hs.Cache.Close())
