@@ -1,11 +1,13 @@
 package dhcpboot
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"syscall"
 
-	"github.com/insomniacslk/dhcp/dhcpv4/server4"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sys/unix"
 )
@@ -73,17 +75,65 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func listen(ifname, addr string) (net.PacketConn, error) {
+func listen(ifname, addr string) (*net.UDPConn, error) {
 	ua, err := net.ResolveUDPAddr("udp4", addr)
 	if err != nil {
 		return nil, fmt.Errorf("dhcp: listen address %q: %w", addr, err)
 	}
-	conn, err := server4.NewIPv4UDPConn(ifname, ua)
+	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) { serr = sockopts(int(fd), ifname) })
+		return errors.Join(err, serr)
+	}}
+	pc, err := lc.ListenPacket(context.Background(), "udp4", ua.String())
 	if err != nil {
-		return nil, fmt.Errorf("dhcp: listen on %s (interface %q): %w", addr, ifname, err)
+		return nil, listenError(ifname, ua, err)
 	}
+	conn := pc.(*net.UDPConn)
 	growReadBuffer(conn)
 	return conn, nil
+}
+
+// sockopts prepares a DHCP socket before it is bound: broadcasts allowed,
+// the address and port shareable (as insomniacslk/dhcp's server4 does),
+// and, given an interface, bound to that device.
+func sockopts(fd int, ifname string) error {
+	for _, o := range []struct {
+		opt  int
+		name string
+	}{{unix.SO_BROADCAST, "SO_BROADCAST"}, {unix.SO_REUSEADDR, "SO_REUSEADDR"}, {unix.SO_REUSEPORT, "SO_REUSEPORT"}} {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, o.opt, 1); err != nil {
+			return os.NewSyscallError("setsockopt "+o.name, err)
+		}
+	}
+	if ifname == "" {
+		return nil
+	}
+	// Since Linux 5.7 an unprivileged process may bind a socket that is
+	// not yet bound to a device; only changing the device needs CAP_NET_RAW.
+	return os.NewSyscallError("setsockopt SO_BINDTODEVICE", unix.BindToDevice(fd, ifname))
+}
+
+// listenError is one line saying what failed and, for the failures an
+// unprivileged start runs into, what it needs.
+func listenError(ifname string, ua *net.UDPAddr, err error) error {
+	on := ""
+	if ifname != "" {
+		on = " on interface " + ifname
+	}
+	var se *os.SyscallError
+	bindToDevice := errors.As(err, &se) && se.Syscall == "setsockopt SO_BINDTODEVICE"
+	switch {
+	case bindToDevice && errors.Is(err, unix.EPERM):
+		return fmt.Errorf("dhcp: cannot bind a socket to interface %s (SO_BINDTODEVICE): %w; Linux before 5.7 needs CAP_NET_RAW for it", ifname, err)
+	case bindToDevice && errors.Is(err, unix.ENODEV):
+		return fmt.Errorf("dhcp: no interface %q to bind to: %w", ifname, err)
+	case errors.Is(err, unix.EACCES):
+		return fmt.Errorf("dhcp: cannot bind UDP port %d%s: permission denied; ports below 1024 need root or the CAP_NET_BIND_SERVICE capability", ua.Port, on)
+	case errors.Is(err, unix.EADDRINUSE):
+		return fmt.Errorf("dhcp: UDP port %d%s is in use by another program (a DHCP server?): %w", ua.Port, on, err)
+	}
+	return fmt.Errorf("dhcp: listen on %s%s: %w", ua, on, err)
 }
 
 // readBuffer is the socket receive buffer asked for: a burst of about a
