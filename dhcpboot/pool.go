@@ -75,6 +75,14 @@ func (p *Pool) freeFor(a netip.Addr, mac macKey, now time.Time) bool {
 // if free, else the next free one after the last handed out (so that an
 // address released or expired is reused as late as possible, which keeps
 // returning clients on their old address).
+//
+// When no address is free but some are only offered, the one offered
+// longest ago is offered again, to mac: a flood of DISCOVERs from made-up
+// MACs, which never REQUEST, would otherwise hold the whole range and
+// starve real clients for as long as it lasts. RFC 2131 section 4.3.1
+// lets a server re-use an offered address; a client whose offer is taken
+// over gets a NAK for its REQUEST and starts again. Bound and declined
+// addresses are never taken.
 func (p *Pool) Offer(mac net.HardwareAddr, requested, reserved netip.Addr, hold time.Duration) (netip.Addr, error) {
 	k := keyOf(mac)
 	p.mu.Lock()
@@ -92,6 +100,7 @@ func (p *Pool) Offer(mac net.HardwareAddr, requested, reserved netip.Addr, hold 
 	}
 	size := uint32(p.r.Size())
 	start := u32(p.r.Start)
+	var oldest *lease // the offer that expires first
 	for i := uint32(0); i < size; i++ {
 		off := (p.next + i) % size
 		a := addrFrom32(start + off)
@@ -99,6 +108,12 @@ func (p *Pool) Offer(mac net.HardwareAddr, requested, reserved netip.Addr, hold 
 			p.next = (off + 1) % size
 			return p.holdLocked(k, a, now.Add(hold)), nil
 		}
+		if l := p.byAddr[a]; l.state == stateOffered && (oldest == nil || l.expiry.Before(oldest.expiry)) {
+			oldest = l
+		}
+	}
+	if oldest != nil {
+		return p.holdLocked(k, oldest.addr, now.Add(hold)), nil
 	}
 	return netip.Addr{}, ErrPoolExhausted
 }

@@ -43,9 +43,6 @@ func TestPool(t *testing.T) {
 	if got, _ := p.Offer(b, ip("10.0.0.10"), none, time.Minute); got != ip("10.0.0.11") {
 		t.Errorf("b asked for a's address and got %v, want 10.0.0.11", got)
 	}
-	if _, err := p.Offer(c, none, none, time.Minute); !errors.Is(err, ErrPoolExhausted) {
-		t.Errorf("third client: err = %v, want ErrPoolExhausted", err)
-	}
 	if _, err := p.Commit(b, ip("10.0.0.10"), none, time.Hour); !errors.Is(err, ErrNotYours) {
 		t.Errorf("b committing a's offered address: err = %v, want ErrNotYours", err)
 	}
@@ -55,6 +52,13 @@ func TestPool(t *testing.T) {
 	ops, err := p.Commit(a, ip("10.0.0.10"), none, time.Hour)
 	if err != nil || len(ops) != 1 || ops[0].del || ops[0].addr != ip("10.0.0.10") || ops[0].state != stateBound {
 		t.Fatalf("commit = %+v, %v", ops, err)
+	}
+	// Nothing is free: a third client takes over b's offer, never a's lease.
+	if got, err := p.Offer(c, ip("10.0.0.10"), none, time.Minute); err != nil || got != ip("10.0.0.11") {
+		t.Errorf("third client got %v, %v; want b's offered 10.0.0.11", got, err)
+	}
+	if _, err := p.Commit(b, ip("10.0.0.11"), none, time.Hour); !errors.Is(err, ErrNotYours) {
+		t.Errorf("b committing its taken-over offer: err = %v, want ErrNotYours", err)
 	}
 	// b's offer expires; c can then take its address, never a's.
 	now = now.Add(2 * time.Minute)
@@ -82,6 +86,53 @@ func TestPool(t *testing.T) {
 	}
 	if got, err := p.Offer(c, none, none, time.Minute); err != nil || got != ip("10.0.0.10") {
 		t.Errorf("after decline, c got %v, %v; want the other address", got, err)
+	}
+}
+
+// TestPoolOfferTakeover fills a pool with offers that nobody requests, as
+// a flood of made-up MACs does: new clients still get offers, the oldest
+// first, and only bound or declined addresses exhaust the pool.
+func TestPoolOfferTakeover(t *testing.T) {
+	ip := netip.MustParseAddr
+	mac := func(n byte) net.HardwareAddr { return net.HardwareAddr{2, 0, 0, 0, 0, n} }
+	now := time.Unix(1e9, 0)
+	p := NewPool(Range{ip("10.0.0.10"), ip("10.0.0.12")})
+	p.now = func() time.Time { return now }
+	offer := func(n byte) netip.Addr {
+		t.Helper()
+		now = now.Add(time.Second)
+		got, err := p.Offer(mac(n), netip.Addr{}, netip.Addr{}, 30*time.Second)
+		if err != nil {
+			t.Fatalf("offer to client %d: %v", n, err)
+		}
+		return got
+	}
+	if got := []netip.Addr{offer(1), offer(2), offer(3)}; got[0] != ip("10.0.0.10") || got[1] != ip("10.0.0.11") || got[2] != ip("10.0.0.12") {
+		t.Fatalf("first offers = %v", got)
+	}
+	// Full of offers: the oldest goes to the next client.
+	if got := offer(4); got != ip("10.0.0.10") {
+		t.Errorf("client 4 got %v, want client 1's 10.0.0.10 (the oldest offer)", got)
+	}
+	if got := offer(5); got != ip("10.0.0.11") {
+		t.Errorf("client 5 got %v, want client 2's 10.0.0.11", got)
+	}
+	if _, err := p.Commit(mac(1), ip("10.0.0.10"), netip.Addr{}, time.Hour); !errors.Is(err, ErrNotYours) {
+		t.Errorf("client 1 committing its taken-over offer: err = %v, want ErrNotYours", err)
+	}
+	if got := offer(1); got != ip("10.0.0.12") {
+		t.Errorf("client 1 again got %v, want client 3's 10.0.0.12", got)
+	}
+	for n, a := range map[byte]string{4: "10.0.0.10", 5: "10.0.0.11"} {
+		if _, err := p.Commit(mac(n), ip(a), netip.Addr{}, time.Hour); err != nil {
+			t.Fatalf("client %d commit %s: %v", n, a, err)
+		}
+	}
+	p.Commit(mac(1), ip("10.0.0.12"), netip.Addr{}, time.Hour)
+	p.Decline(mac(1), ip("10.0.0.12"), time.Hour)
+	// Bound and declined addresses are not taken over.
+	if got, err := p.Offer(mac(6), netip.Addr{}, netip.Addr{}, 30*time.Second); !errors.Is(err, ErrPoolExhausted) {
+		t.Errorf("client 6 got %v, %v; want ErrPoolExhausted", got, err)
 	}
 }
 
