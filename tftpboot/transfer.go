@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"strconv"
 	"strings"
 	"time"
 
@@ -266,43 +265,4 @@ func (a abortableReader) Read(p []byte) (int, error) {
 		return 0, errWireShutdown
 	}
 	return a.r.Read(p)
-}
-
-// hook receives pin/tftp's per-transfer statistics.
-type hook struct{ s *Server }
-
-// OnSuccess implements tftp.Hook.
-func (h hook) OnSuccess(st tftp.TransferStats) { h.record(st, true) }
-
-// OnFailure implements tftp.Hook. Failures outside any transfer (a
-// malformed or unexpected packet on the listening port) are logged at
-// Debug; transfer failures are logged by the handlers.
-func (h hook) OnFailure(st tftp.TransferStats, err error) {
-	if st.Filename == "" {
-		h.s.logger().Debug("tftp packet dropped", "err", err)
-		return
-	}
-	h.record(st, false)
-}
-
-// record copies the negotiated blksize and the retransmissions to the
-// transfer's pending info. pin/tftp calls the hook on the handler's
-// goroutine, before ReadFrom returns, so no lock is needed. Every
-// datagram sent but not acknowledged was sent again, except, in a
-// failed transfer, the last one.
-func (h hook) record(st tftp.TransferStats, ok bool) {
-	key := net.JoinHostPort(st.RemoteAddr.String(), strconv.Itoa(st.Tid))
-	v, found := h.s.pending.Load(key)
-	if !found {
-		return
-	}
-	info := v.(*transferInfo)
-	if b := st.Opts["blksize"]; b != "" {
-		info.blksize = b
-	}
-	unacked := st.DatagramsSent - st.DatagramsAcked
-	if !ok {
-		unacked--
-	}
-	info.retransmits = max(unacked, 0)
 }
