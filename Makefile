@@ -14,11 +14,13 @@ LDFLAGS   := -X main.version=$(VERSION)
 FUZZ_TARGETS := \
 	./dhcpboot:FuzzPacket \
 	./tftpboot:FuzzCleanPath \
+	./tftpboot:FuzzParseConfigName \
+	./tftpboot:FuzzParseARP \
 	./menus:FuzzLoad \
 	./menus:FuzzParseMAC \
 	./internal/answers:FuzzCheck
 
-.PHONY: all build test deps check unit fuzz vmtest readmetest bench lint clean
+.PHONY: all build test deps check unit fuzz vmtest readmetest bench lint clean tftptest loadertest bench-tftp
 
 all: build
 
@@ -26,7 +28,7 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/bootwright
 
 ## test: everything CI runs: static checks, race tests, fuzz smoke, real clients and VMs.
-test: deps check unit fuzz readmetest answerstest vmtest dhcptest httptest doctortest securitytest
+test: deps check unit fuzz readmetest answerstest vmtest dhcptest httptest doctortest securitytest tftptest loadertest
 
 deps:
 	scripts/install-deps.sh
@@ -73,6 +75,20 @@ securitytest: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/security/privileges.sh
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/security/flood.sh
 
+## tftptest: the real binary's TFTP server against tftp-hpa, atftp and curl:
+## files, traversal, 100 concurrent clients, single port, busy cap, rendered menus.
+tftptest: deps build
+	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/tftp/run.sh
+
+## loadertest: a BIOS VM through lpxelinux and a UEFI VM through GRUB's
+## network image, each to its rendered menu and the test kernel. About a minute.
+loadertest: deps build
+	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/loaders/run.sh
+
+## bench-tftp: bootwright beside tftpd-hpa and dnsmasq on loopback, same files, same client.
+bench-tftp: deps build
+	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) bench/tftp/run.sh
+
 bench-dhcp: build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) bench/dhcp/run.sh
 
@@ -85,7 +101,7 @@ httptest: deps build
 bench-http: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) bench/http/run.sh
 
-bench: bench-dhcp bench-http
+bench: bench-dhcp bench-http bench-tftp
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 lint:

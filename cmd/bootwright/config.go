@@ -22,6 +22,7 @@ type config struct {
 	dhcp        dhcpConfig
 	tftpAddr    string // empty: TFTP off
 	tftpRoot    string
+	tftp        tftpConfig
 	efiNBP      string
 	httpAddr    string
 	http        httpConfig
@@ -73,6 +74,9 @@ func buildConfig(f *serveFlags, nl netLookup) (*config, error) {
 	}
 	if f.tftpAddr != "off" {
 		c.tftpAddr = f.tftpAddr
+	}
+	if c.tftp, err = f.tftp.build(); err != nil {
+		return nil, err
 	}
 	for flag, dir := range map[string]string{"--config-dir": f.configDir, "--assets-dir": f.assetsDir, "--tftp-root": f.tftpRoot} {
 		if err := isDir(dir); err != nil {

@@ -14,6 +14,7 @@ type serveFlags struct {
 	git                        gitFlags
 	state                      stateFlags
 	tftpAddr, tftpRoot, efiNBP string
+	tftp                       tftpFlags
 	httpAddr, publicURL        string
 	http                       httpFlags
 	configDir, assetsDir       string
@@ -34,6 +35,7 @@ func newServeFlagSet(out io.Writer) (*flag.FlagSet, *serveFlags) {
 	f.state.register(fs)
 	fs.StringVar(&f.tftpAddr, "tftp-addr", ":69", "TFTP listen address, or off")
 	fs.StringVar(&f.tftpRoot, "tftp-root", "", "directory of extra TFTP files, layered over the embedded NBPs")
+	f.tftp.register(fs)
 	fs.StringVar(&f.efiNBP, "efi-nbp", "snponly.efi", "NBP for x86-64 UEFI firmware: snponly.efi or ipxe.efi")
 	fs.StringVar(&f.httpAddr, "http-addr", ":8080", "HTTP listen address")
 	f.http.register(fs)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -14,11 +13,9 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/bootwright/bootwright/dhcpboot"
 	"github.com/bootwright/bootwright/httpboot"
 	"github.com/bootwright/bootwright/internal/bootconfig"
 	"github.com/bootwright/bootwright/internal/metrics"
-	"github.com/bootwright/bootwright/tftpboot"
 )
 
 // shutdownGrace bounds how long in-flight downloads may finish on exit.
@@ -91,7 +88,7 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 
 // build creates the servers and the config reloader from c.
 func build(c *config, log *slog.Logger) ([]server, *bootconfig.Reloader, error) {
-	tftpFiles, err := tftpboot.Files(c.tftpRoot)
+	tftpFiles, err := tftpFiles(c)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -129,8 +126,9 @@ func build(c *config, log *slog.Logger) ([]server, *bootconfig.Reloader, error) 
 		State: sts.st, APIToken: c.apiToken,
 	}
 	servers := []server{{"http", hs.ListenAndServe, withCache(hs, c, log)}}
+	warnLoaders(c.bundle, c.tftp.loaders, c.tftpAddr != "", log)
 	if c.tftpAddr != "" {
-		ts := &tftpboot.Server{Files: tftpFiles, Logger: log}
+		ts := newTFTPServer(c, tftpFiles, newTFTPRenderer(c, live, assets, sts.st, log), log)
 		servers = append(servers, server{"tftp", func() error { return ts.ListenAndServe(c.tftpAddr) }, ts.Shutdown})
 	}
 	ds, stopDHCP, err := buildDHCP(c, public, log)
@@ -138,28 +136,12 @@ func build(c *config, log *slog.Logger) ([]server, *bootconfig.Reloader, error) 
 		return nil, nil, err
 	}
 	if ds != nil {
-		ds.Hosts = hostsFrom(live)
+		ds.Hosts = machineHosts(live, c.self.Addr())
 		servers = append(servers, server{"dhcp", ds.ListenAndServe, stopDHCP})
 	}
 	// Last, so it closes after every server that records events.
 	servers = append(servers, server{"state", sts.run, sts.shutdown})
 	return servers, reloader, nil
-}
-
-// hostsFrom gives DHCP what machines.yaml says about a MAC, from the
-// config in service at the time of each packet.
-func hostsFrom(live *bootconfig.Live) func(net.HardwareAddr) (dhcpboot.Host, bool) {
-	return func(mac net.HardwareAddr) (dhcpboot.Host, bool) {
-		m := live.Load().Menus.Machines[mac.String()]
-		if m == nil {
-			return dhcpboot.Host{}, false
-		}
-		h := dhcpboot.Host{IP: m.IP.Addr, Hostname: m.Hostname, IPXEScript: m.IPXEScript}
-		if h.Hostname == "" {
-			h.Hostname = m.Name
-		}
-		return h, true
-	}
 }
 
 func or(s, def string) string {

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"cmp"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+
+	"github.com/bootwright/bootwright/dhcpboot"
+	"github.com/bootwright/bootwright/internal/bootconfig"
+	"github.com/bootwright/bootwright/menus"
+	"github.com/bootwright/bootwright/tftpboot"
+)
+
+// A machine's loader (machines.yaml or its group: `loader: ipxe|pxelinux|
+// grub`) decides what DHCP offers it, through dhcpboot.Host:
+//
+//   - Firmware PXE gets the loader itself as its boot file: lpxelinux.0
+//     for pxelinux (legacy BIOS; it fetches http:// kernels itself),
+//     grubx64.efi (Debian's signed grubnetx64) for grub (x86-64 UEFI).
+//   - A client already running iPXE (QEMU's and many NICs' option ROM)
+//     gets a small iPXE script over TFTP, bootwright/<loader>.ipxe, which
+//     checks ${platform}, points PXELINUX at this server with DHCP option
+//     210 (its path prefix, as iPXE's own documentation does it) and
+//     chains the loader; on the wrong platform it prints why and goes on
+//     to the iPXE menu instead of running a program that cannot start.
+//
+// The DHCP side sees only the MAC when it asks for the machine's
+// settings, not the firmware's arch, so the loader is resolved for the
+// MAC alone: the machine's own setting, else a group that selects by MAC
+// or labels. A group that selects by arch or subnet cannot apply here;
+// warnLoaders says so at start-up.
+
+// loaderFiles are the TFTP files each loader needs: the first is the
+// boot file DHCP offers.
+var loaderFiles = map[string][]string{
+	menus.LoaderPXELinux: {tftpboot.LPXELinux, "ldlinux.c32", "menu.c32", "libutil.c32", "libcom32.c32"},
+	menus.LoaderGRUB:     {tftpboot.GRUBx64, "grub/x86_64-efi/http.mod"},
+}
+
+// chainScriptName is the TFTP name of the iPXE script that chains loader.
+func chainScriptName(loader string) string { return "bootwright/" + loader + ".ipxe" }
+
+// chainScripts renders the iPXE chain scripts for self (our address) and
+// public (the HTTP base URL, for the iPXE-menu fallback).
+func chainScripts(self netip.Addr, public string) map[string][]byte {
+	tftp := "tftp://" + self.String() + "/"
+	fallback := public + "/boot.ipxe"
+	pxelinux := fmt.Sprintf(`#!ipxe
+# bootwright: this machine's loader is pxelinux (lpxelinux.0, legacy BIOS).
+iseq ${platform} pcbios || goto bw-other
+# PXELINUX fetches ldlinux.c32 and pxelinux.cfg/ under option 210.
+set 210:string %[1]s
+chain %[1]s%[2]s || goto bw-failed
+:bw-other
+echo bootwright: loader pxelinux needs legacy BIOS, this machine runs ${platform}, using the iPXE menu instead
+chain %[3]s
+:bw-failed
+echo bootwright: %[2]s failed (is Debian's pxelinux package installed on the server?), using the iPXE menu instead
+chain %[3]s
+`, tftp, tftpboot.LPXELinux, fallback)
+	grub := fmt.Sprintf(`#!ipxe
+# bootwright: this machine's loader is grub (Debian's GRUB network image, x86-64 UEFI).
+iseq ${platform} efi || goto bw-other
+iseq ${buildarch} x86_64 || goto bw-other
+chain %[1]s%[2]s || goto bw-failed
+:bw-other
+echo bootwright: loader grub needs x86-64 UEFI, this machine runs ${buildarch} ${platform}, using the iPXE menu instead
+chain %[3]s
+:bw-failed
+echo bootwright: %[2]s failed (is Debian's grub-efi-amd64-signed package installed on the server?), using the iPXE menu instead
+chain %[3]s
+`, tftp, tftpboot.GRUBx64, fallback)
+	return map[string][]byte{
+		chainScriptName(menus.LoaderPXELinux): []byte(pxelinux),
+		chainScriptName(menus.LoaderGRUB):     []byte(grub),
+	}
+}
+
+// machineHosts gives DHCP what machines.yaml says about a MAC, from the
+// config in service at the time of each packet: a known machine's
+// address and hostname, and for a machine or group with a loader other
+// than iPXE, that loader as boot file and iPXE script. self is the
+// address clients reach TFTP at.
+func machineHosts(live *bootconfig.Live, self netip.Addr) func(net.HardwareAddr) (dhcpboot.Host, bool) {
+	return func(mac net.HardwareAddr) (dhcpboot.Host, bool) {
+		b := live.Load()
+		m := b.Menus.Machines[mac.String()]
+		var h dhcpboot.Host
+		if m != nil {
+			h = dhcpboot.Host{IP: m.IP.Addr, Hostname: cmp.Or(m.Hostname, m.Name), IPXEScript: m.IPXEScript}
+		}
+		if l := loaderFor(b, mac, m); l != menus.LoaderIPXE {
+			h.BootFile = loaderFiles[l][0]
+			// A machine's own ipxe_script wins for iPXE clients.
+			h.IPXEScript = cmp.Or(h.IPXEScript, "tftp://"+self.String()+"/"+chainScriptName(l))
+		}
+		return h, m != nil || h.BootFile != ""
+	}
+}
+
+// loaderFor resolves the loader for a MAC: the machine's own, else its
+// group's (groups selected by MAC or labels; without arch or address).
+// It resolves the whole machine only when some group sets a loader, so
+// the common case costs a map lookup per DHCP packet.
+func loaderFor(b *bootconfig.Bundle, mac net.HardwareAddr, m *menus.Machine) string {
+	if m != nil && m.Loader != "" {
+		return m.Loader
+	}
+	if !groupsSetLoader(b.Menus) {
+		return menus.LoaderIPXE
+	}
+	d, err := b.Menus.Resolve(menus.Request{MAC: mac}, menus.Server{}, nil)
+	if err != nil || d.Loader == "" {
+		return menus.LoaderIPXE
+	}
+	return d.Loader
+}
+
+// groupsSetLoader reports whether any group sets a loader.
+func groupsSetLoader(c *menus.Config) bool {
+	for i := range c.Groups {
+		if c.Groups[i].Loader != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// warnLoaders logs, at start-up, what would keep the loaders the config
+// asks for from working: loader files missing on this host (naming the
+// Debian package), TFTP switched off, and groups that set a loader but
+// select by arch or subnet, which DHCP cannot see.
+func warnLoaders(b *bootconfig.Bundle, l tftpboot.Loaders, tftpOn bool, log *slog.Logger) {
+	used := map[string]string{} // loader -> who uses it first
+	for _, m := range b.Menus.Machines {
+		if m.Loader != "" && m.Loader != menus.LoaderIPXE {
+			used[m.Loader] = "machine " + m.Name
+		}
+	}
+	for _, g := range b.Menus.Groups {
+		if g.Loader == "" || g.Loader == menus.LoaderIPXE {
+			continue
+		}
+		used[g.Loader] = "group " + g.Name
+		if len(g.Match.Arch) > 0 || g.Match.Subnet != nil {
+			log.Warn("loader: group selects by arch or subnet, which DHCP does not know when it picks the boot file; its machines keep iPXE unless they set the loader themselves",
+				"group", g.Name, "loader", g.Loader)
+		}
+	}
+	for loader, who := range used {
+		if !tftpOn {
+			log.Warn("loader: needs TFTP, which is off (--tftp-addr off)", "loader", loader, "used_by", who)
+		}
+		for _, err := range l.Missing(loaderFiles[loader]...) {
+			log.Warn("loader: file missing; machines using it will not boot", "loader", loader, "used_by", who, "err", err)
+		}
+	}
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"bytes"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/bootwright/bootwright/dhcpboot"
+	"github.com/bootwright/bootwright/internal/bootconfig"
+	"github.com/bootwright/bootwright/tftpboot"
+)
+
+func TestMachineHosts(t *testing.T) {
+	hosts := machineHosts(bootconfig.NewLive(loadLoaderConfig(t)), netip.MustParseAddr("10.231.0.1"))
+	const pxeScript, grubScript = "tftp://10.231.0.1/bootwright/pxelinux.ipxe", "tftp://10.231.0.1/bootwright/grub.ipxe"
+	tests := map[string]struct {
+		mac  string
+		want dhcpboot.Host
+		ok   bool
+	}{
+		"pxelinux machine":      {"52:54:00:00:00:01", dhcpboot.Host{Hostname: "pxe-1", BootFile: "lpxelinux.0", IPXEScript: pxeScript}, true},
+		"grub machine":          {"52:54:00:00:00:02", dhcpboot.Host{Hostname: "grub-2", BootFile: "grubx64.efi", IPXEScript: grubScript}, true},
+		"ipxe machine":          {"52:54:00:00:00:03", dhcpboot.Host{Hostname: "three.example"}, true},
+		"own ipxe script wins":  {"52:54:00:00:00:04", dhcpboot.Host{Hostname: "own-4", BootFile: "lpxelinux.0", IPXEScript: "http://elsewhere/x.ipxe"}, true},
+		"grub group, known":     {"52:54:00:77:00:05", dhcpboot.Host{Hostname: "grouped-5", BootFile: "grubx64.efi", IPXEScript: grubScript}, true},
+		"grub group, unknown":   {"52:54:00:77:00:99", dhcpboot.Host{BootFile: "grubx64.efi", IPXEScript: grubScript}, true},
+		"arch group not seen":   {"02:00:00:00:00:01", dhcpboot.Host{}, false},
+		"unknown, no group hit": {"02:00:00:00:00:02", dhcpboot.Host{}, false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			mac, _ := net.ParseMAC(tc.mac)
+			got, ok := hosts(mac)
+			if diff := cmp.Diff(tc.want, got, cmpopts.EquateComparable(netip.Addr{})); diff != "" || ok != tc.ok {
+				t.Errorf("Hosts(%s) ok=%v (-want +got):\n%s", tc.mac, ok, diff)
+			}
+		})
+	}
+	// The decision dhcpboot makes from it: firmware PXE gets the loader,
+	// iPXE the chain script.
+	h, _ := hosts(net.HardwareAddr{0x52, 0x54, 0, 0, 0, 2})
+	p := dhcpboot.Policy{BootFiles: dhcpboot.DefaultBootFiles(dhcpboot.NBPEFI), IPXEScript: "http://10.231.0.1:8080/boot.ipxe"}
+	for c, want := range map[*dhcpboot.Client]string{
+		{Arch: dhcpboot.ArchEFIx64, VendorClass: "PXEClient:Arch:00007:UNDI:003000"}: "firmware-pxe grubx64.efi",
+		{Arch: dhcpboot.ArchEFIx64, VendorClass: "PXEClient:Arch:00007", IPXE: true}: "ipxe " + grubScript,
+	} {
+		if got := dhcpboot.Decide(*c, h, p).String(); got != want {
+			t.Errorf("Decide(%+v) = %q, want %q", *c, got, want)
+		}
+	}
+}
+
+func TestWarnLoaders(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	warnLoaders(loadLoaderConfig(t), tftpboot.Loaders{Dir: t.TempDir()}, false, log)
+	out := buf.String()
+	for _, want := range []string{
+		`group selects by arch or subnet`, `group=efi`,
+		`needs TFTP, which is off`,
+		`lpxelinux.0 not in`, `Debian package pxelinux`,
+		`menu.c32 not in`, `Debian package syslinux-common`,
+		`grubx64.efi not in`, `Debian package grub-efi-amd64-signed`,
+		`grub/x86_64-efi/http.mod not in`, `Debian package grub-efi-amd64-bin`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("warnings lack %q:\n%s", want, out)
+		}
+	}
+}

@@ -1,0 +1,271 @@
+#!/usr/bin/env bash
+# run.sh boots real QEMU machines through the classic boot loaders off a
+# real `bootwright serve`, inside private network namespaces, and passes
+# only when each VM's kernel prints its own machine's command line:
+#
+#   bios-pxelinux  SeaBIOS + QEMU's iPXE NIC ROM; machines.yaml says
+#                  `loader: pxelinux`, so DHCP hands iPXE the TFTP script
+#                  bootwright/pxelinux.ipxe, which chains lpxelinux.0 from
+#                  Debian's pxelinux package; lpxelinux loads ldlinux.c32
+#                  and menu.c32 (syslinux-common) and the menu bootwright
+#                  renders at pxelinux.cfg/01-<mac>, then fetches the
+#                  kernel and initrd over HTTP.
+#   uefi-grub      OVMF's own firmware PXE (romfile=); machines.yaml says
+#                  `loader: grub`, so DHCP offers grubx64.efi (Debian's
+#                  signed grubnetx64), which reads grub/grub.cfg (rendered
+#                  for the client's MAC) and loads the kernel and initrd
+#                  with its http module from bootwright's HTTP port 8080.
+#
+# Usage: BOOTWRIGHT_BIN=/abs/path/bootwright test/loaders/run.sh [SCENARIO...]
+#
+# Environment: BOOTWRIGHT_BIN (required), BOOTWRIGHT_TEST_CACHE (kernel and
+# initramfs, built once by test/vm/build-image.sh), BOOTWRIGHT_VM_TIMEOUT
+# (seconds per VM, default 150). Logs stay in test/loaders/work/<scenario>/.
+# Must run as root. Every bridge and tap lives in namespaces named
+# bwl-<pid>-*, removed on exit; processes are killed by PID.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+WORK=$HERE/work
+VM_TIMEOUT=${BOOTWRIGHT_VM_TIMEOUT:-150}
+PREFIX="bwl-$$"
+ALL=(bios-pxelinux uefi-grub)
+declare -A MAC=([bios-pxelinux]=52:54:00:12:34:60 [uefi-grub]=52:54:00:12:34:61)
+declare -A LOADER=([bios-pxelinux]=pxelinux [uefi-grub]=grub)
+# The TFTP files each path must have fetched (bootwright's log), in order.
+declare -A PATHFILES=(
+	[bios-pxelinux]="bootwright/pxelinux.ipxe lpxelinux.0 ldlinux.c32 pxelinux.cfg/01-52-54-00-12-34-60 menu.c32"
+	[uefi-grub]="grubx64.efi grub/grub.cfg"
+)
+NET=10.231.0
+
+die() { echo "loadertest: $*" >&2; exit 2; }
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1fs", b - a }'; }
+strip_ansi() { sed 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1b[()][A-Za-z0-9]//g; s/\r//g' "$@"; }
+
+# ns_kill_del NS kills what runs in NS by PID (TERM, then KILL) and deletes it.
+ns_kill_del() {
+	local ns=$1 pids
+	pids=$(ip netns pids "$ns" 2>/dev/null || true)
+	if [ -n "$pids" ]; then
+		# shellcheck disable=SC2086
+		kill -TERM $pids 2>/dev/null || true
+		for _ in 1 2 3 4 5 6 7 8 9 10; do
+			pids=$(ip netns pids "$ns" 2>/dev/null || true)
+			[ -z "$pids" ] && break
+			sleep 0.2
+		done
+		# shellcheck disable=SC2086
+		[ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
+	fi
+	ip netns del "$ns" 2>/dev/null || true
+}
+
+cleanup() {
+	local ns
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^$PREFIX-" || true); do
+		ns_kill_del "$ns"
+	done
+	wait 2>/dev/null || true
+}
+
+# lan NS: bridge br0 with 10.231.0.1/24 and an IPv6 ULA (router
+# advertisements spare iPXE its ~13 s IPv6 wait), tap0 on it.
+lan() {
+	local ns=$1
+	ip netns add "$ns"
+	ip -n "$ns" link set lo up
+	ip -n "$ns" link add br0 type bridge
+	ip -n "$ns" link set br0 type bridge forward_delay 0 stp_state 0
+	ip -n "$ns" addr add "$NET.1/24" dev br0
+	ip -n "$ns" addr add fd42:231::1/64 dev br0 nodad
+	ip -n "$ns" link set br0 up
+	ip -n "$ns" tuntap add tap0 mode tap
+	ip -n "$ns" link set tap0 master br0 up
+}
+
+# write_config DIR: a menu whose default entry boots the test kernel with
+# an argument from the machine, and the two machines with their loaders.
+write_config() {
+	local dir=$1 s
+	mkdir -p "$dir/menus"
+	cat >"$dir/menus/default.yaml" <<-'EOF'
+	title: bootwright loader test
+	timeout: 30s
+	default: local
+	entries:
+	  - {name: local, title: Boot from local disk, type: local}
+	  - name: testos
+	    title: testos over HTTP
+	    kernel: testos/vmlinuz
+	    initrds: [testos/initrd.gz]
+	    args: "console=ttyS0 panic=-1 bootwright.loader={{ .Request.Arch }}"
+	EOF
+	{
+		echo "machines:"
+		for s in "${ALL[@]}"; do
+			cat <<-EOF
+			  - mac: "${MAC[$s]}"
+			    name: vm-$s
+			    loader: ${LOADER[$s]}
+			    default: testos
+			    timeout: 1s
+			    args: "bootwright.test=loader-$s"
+			EOF
+		done
+	} >"$dir/menus/machines.yaml"
+}
+
+qemu_args() {
+	local s=$1 dir=$2
+	# shellcheck disable=SC2054
+	local common=(-accel tcg -nographic -no-reboot -nodefaults -vga none
+		-serial "file:$dir/serial.log" -monitor none
+		-netdev tap,id=n0,ifname=tap0,script=no,downscript=no)
+	case $s in
+	bios-*)
+		printf '%s\n' "${common[@]}" -m 256 \
+			-device "virtio-net-pci,netdev=n0,mac=${MAC[$s]},bootindex=1" -boot n ;;
+	uefi-*)
+		cp /usr/share/OVMF/OVMF_VARS_4M.fd "$dir/vars.fd"
+		printf '%s\n' "${common[@]}" -m 512 \
+			-drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
+			-drive "if=pflash,format=raw,file=$dir/vars.fd" \
+			-device "virtio-net-pci,netdev=n0,mac=${MAC[$s]},romfile=,bootindex=1" ;;
+	esac
+}
+
+# check_path S DIR MARKER: prints what is missing from the boot path S
+# must take: the loader's files over TFTP in bootwright's log, and the
+# loader's own mark on the kernel command line (BOOT_IMAGE is set by
+# PXELINUX to the kernel's URL, by GRUB to its device path).
+check_path() {
+	local s=$1 dir=$2 marker=$3 f
+	for f in ${PATHFILES[$s]}; do
+		grep -q "msg=\"tftp transfer\".*file=/\\?$f .*outcome=ok" "$dir/bootwright.log" ||
+			{ echo "bootwright's log has no successful TFTP transfer of $f"; return; }
+	done
+	case $s in
+	uefi-*)
+		grep -q 'msg="tftp: menu rendered".*file=grub/grub.cfg .*machine=vm-uefi-grub' "$dir/bootwright.log" ||
+			{ echo "grub/grub.cfg was not rendered for vm-uefi-grub"; return; }
+		grep -qF "BOOT_IMAGE=(http,$NET.1:8080)/assets/testos/vmlinuz" <<<"$marker" ||
+			echo "the kernel was not loaded by GRUB over HTTP: $marker" ;;
+	bios-*)
+		grep -qF "BOOT_IMAGE=http://$NET.1:8080/assets/testos/vmlinuz" <<<"$marker" ||
+			echo "the kernel was not loaded by lpxelinux over HTTP: $marker" ;;
+	esac
+}
+
+scenario() {
+	local s=$1 dir=$WORK/$1 ns="$PREFIX-$1" t0 reason="" marker="" bwpid qpid
+	t0=$(now)
+	rm -rf "$dir" && mkdir -p "$dir"
+	write_config "$dir/config"
+	lan "$ns"
+	ip netns exec "$ns" dnsmasq --keep-in-foreground --log-facility=- --conf-file=/dev/null --user=root \
+		--port=0 --bind-interfaces --interface=br0 --pid-file="$dir/dnsmasq.pid" \
+		--dhcp-leasefile="$dir/dnsmasq.leases" --enable-ra --dhcp-range=::,constructor:br0,ra-only,64,1h \
+		</dev/null >"$dir/dnsmasq.log" 2>&1 &
+	local bw=("$BOOTWRIGHT_BIN" serve --interface br0 --dhcp-mode full --dhcp-range "$NET.100-$NET.150"
+		--http-addr :8080 --config-dir "$dir/config" --assets-dir "$WORK/assets" --state-dir "$dir/state"
+		--log-level debug)
+	printf '%q ' ip netns exec "$ns" "${bw[@]}" >"$dir/bootwright.cmd"
+	local unset_env=() v
+	for v in ${!BOOTWRIGHT_@}; do unset_env+=(-u "$v"); done
+	ip netns exec "$ns" env "${unset_env[@]}" "${bw[@]}" </dev/null >"$dir/bootwright.log" 2>&1 &
+	bwpid=$!
+	local deadline=$((SECONDS + 20))
+	until [ -n "$(ip netns exec "$ns" ss -Hlnu 'sport = :69')" ] && [ -n "$(ip netns exec "$ns" ss -Hlnt 'sport = :8080')" ]; do
+		kill -0 "$bwpid" 2>/dev/null || { reason="bootwright exited: $(tail -n3 "$dir/bootwright.log")"; break; }
+		[ $SECONDS -lt $deadline ] || { reason="bootwright not listening after 20s"; break; }
+		sleep 0.2
+	done
+	if [ -z "$reason" ]; then
+		local qargs tvm
+		mapfile -t qargs < <(qemu_args "$s" "$dir")
+		printf '%q ' ip netns exec "$ns" qemu-system-x86_64 "${qargs[@]}" >"$dir/qemu.cmd"
+		: >"$dir/serial.log"
+		ip netns exec "$ns" qemu-system-x86_64 "${qargs[@]}" </dev/null >"$dir/qemu.log" 2>&1 &
+		qpid=$!
+		tvm=$(now)
+		deadline=$((SECONDS + VM_TIMEOUT))
+		while :; do
+			local up=1
+			kill -0 "$qpid" 2>/dev/null || up=0
+			marker=$(strip_ansi "$dir/serial.log" | grep -a 'BOOTWRIGHT-MARKER cmdline:' | head -n1 || true)
+			[ -n "$marker" ] && break
+			[ $up = 1 ] || { reason="VM stopped without the marker"; break; }
+			[ $SECONDS -lt $deadline ] || { reason="no marker within ${VM_TIMEOUT}s"; break; }
+			sleep 0.5
+		done
+		local vmtime
+		vmtime=$(elapsed "$tvm")
+		if [ -n "$marker" ]; then
+			grep -qE "(^| )bootwright\.test=loader-$s( |\$)" <<<"${marker#*cmdline:}" ||
+				reason="marker lacks bootwright.test=loader-$s: $marker"
+			[ -n "$reason" ] || reason=$(check_path "$s" "$dir" "$marker")
+		fi
+		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$qpid" 2>/dev/null || break; sleep 0.2; done
+		kill -KILL "$qpid" 2>/dev/null || true
+		wait "$qpid" 2>/dev/null || true
+	fi
+	kill -TERM "$bwpid" 2>/dev/null || true
+	{
+		if [ -z "$reason" ]; then
+			echo "PASS $s ($(elapsed "$t0"), VM ${vmtime:-?})  $marker"
+		else
+			echo "FAIL $s ($(elapsed "$t0")): $reason"
+			echo "---- $dir/serial.log (tail, ANSI stripped)"
+			strip_ansi "$dir/serial.log" 2>/dev/null | grep -av '^[[:space:]]*$' | tail -n 25 || true
+			echo "---- $dir/bootwright.log (tail)"
+			tail -n 25 "$dir/bootwright.log" 2>/dev/null || true
+		fi
+	} >"$dir/result"
+	ns_kill_del "$ns"
+	[ -z "$reason" ]
+}
+
+main() {
+	[ "$(id -u)" -eq 0 ] || die "must run as root (network namespaces, tap devices)"
+	[ -x "${BOOTWRIGHT_BIN:-}" ] || die "set BOOTWRIGHT_BIN to the bootwright binary"
+	case $BOOTWRIGHT_BIN in /*) ;; *) BOOTWRIGHT_BIN=$PWD/$BOOTWRIGHT_BIN ;; esac
+	local s t0 cache
+	for s in /usr/lib/PXELINUX/lpxelinux.0 /usr/lib/syslinux/modules/bios/menu.c32 \
+		/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed /usr/share/OVMF/OVMF_CODE_4M.fd; do
+		[ -r "$s" ] || die "$s missing: run scripts/install-deps.sh"
+	done
+	local scenarios=("$@")
+	[ ${#scenarios[@]} -gt 0 ] || scenarios=("${ALL[@]}")
+	for s in "${scenarios[@]}"; do [ -n "${MAC[$s]:-}" ] || die "unknown scenario $s (known: ${ALL[*]})"; done
+	t0=$(now)
+	cache=$("$ROOT/test/vm/build-image.sh")
+	mkdir -p "$WORK/assets/testos"
+	for f in vmlinuz initrd.gz; do
+		cmp -s "$cache/$f" "$WORK/assets/testos/$f" || cp "$cache/$f" "$WORK/assets/testos/$f"
+	done
+	trap cleanup EXIT
+	trap 'exit 130' INT TERM
+	declare -A pids=()
+	for s in "${scenarios[@]}"; do
+		(scenario "$s") >"$WORK/$s.out" 2>&1 &
+		pids[$s]=$!
+	done
+	local pass=0 fail=0
+	for s in "${scenarios[@]}"; do
+		wait "${pids[$s]}" || true
+		if [ -s "$WORK/$s/result" ]; then
+			cat "$WORK/$s/result"
+			case $(head -c4 "$WORK/$s/result") in PASS) pass=$((pass + 1)) ;; *) fail=$((fail + 1)) ;; esac
+		else
+			echo "FAIL $s: harness error"; cat "$WORK/$s.out"; fail=$((fail + 1))
+		fi
+	done
+	echo "loader boot tests took $(elapsed "$t0")"
+	echo "loaders: $pass passed, $fail failed"
+	[ $fail -eq 0 ]
+}
+
+main "$@"

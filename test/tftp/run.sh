@@ -1,0 +1,273 @@
+#!/usr/bin/env bash
+# run.sh drives the real bootwright binary's TFTP server with Debian's real
+# TFTP clients (tftp-hpa, atftp, curl) inside network namespaces it creates:
+#
+#   files        embedded NBPs and --tftp-root files byte-identical with each
+#                client (atftp asks blksize 1468 and tsize), traversal refused
+#   concurrency  100 client processes (50 curl, 50 atftp) fetch a 1 MiB file
+#                at once: all byte-identical, none failed, bounded in time
+#   single-port  --tftp-single-port: 20 concurrent fetches byte-identical and
+#                tcpdump sees no server packet from any port but 69
+#   busy         --tftp-max-transfers 2: a storm of 10 gets "server busy" for
+#                some, every client ends (no hang, no short file taken as ok)
+#   vanished     a client that sends a request and never ACKs holds the one
+#                slot for (retries+1) x timeout, then the next client gets it
+#   rendered     pxelinux.cfg/default and grub/grub.cfg for a client on the
+#                link are its machine's menus (MAC from the ARP table);
+#                grub/grub.cfg for a client the table does not know is the
+#                small config that loads grub.cfg-01-$net_default_mac
+#
+# Usage: BOOTWRIGHT_BIN=/abs/path/bootwright test/tftp/run.sh
+# Must run as root. Namespaces are named bwt-<pid>-*, removed on exit;
+# processes are killed by PID. Logs stay in test/tftp/work/.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+WORK=$HERE/work
+P="bwt-$$"
+SRV=$P-srv CLI=$P-cli
+SADDR=10.77.0.1 CADDR=10.77.0.50 CMAC=52:54:00:aa:00:01
+BWPID=""
+FAILS=0
+
+die() { echo "tftptest: $*" >&2; exit 2; }
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1fs", b - a }'; }
+pass() { echo "PASS $*"; }
+fail() { echo "FAIL $*"; FAILS=$((FAILS + 1)); }
+in_cli() { ip netns exec "$CLI" "$@"; }
+
+cleanup() {
+	local ns pids
+	stop_bw
+	for ns in "$SRV" "$CLI"; do
+		pids=$(ip netns pids "$ns" 2>/dev/null || true)
+		# shellcheck disable=SC2086
+		[ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
+		ip netns del "$ns" 2>/dev/null || true
+	done
+}
+
+# setup: the server namespace (veth0 10.77.0.1) and a client namespace
+# (veth1 10.77.0.50, MAC of a machine in machines.yaml) on one link.
+setup() {
+	ip netns add "$SRV"
+	ip netns add "$CLI"
+	ip -n "$SRV" link set lo up
+	ip -n "$CLI" link set lo up
+	ip -n "$SRV" link add veth0 type veth peer name veth1 netns "$CLI"
+	ip -n "$SRV" addr add "$SADDR/24" dev veth0
+	ip -n "$CLI" link set veth1 address "$CMAC"
+	ip -n "$CLI" addr add "$CADDR/24" dev veth1
+	ip -n "$SRV" link set veth0 up
+	ip -n "$CLI" link set veth1 up
+	mkdir -p "$WORK/root/sub" "$WORK/config/menus" "$WORK/out"
+	head -c $((1 << 20)) /dev/urandom >"$WORK/root/sub/1mib.bin"
+	head -c 4411 /dev/urandom >"$WORK/root/odd.bin"
+	cat >"$WORK/config/menus/machines.yaml" <<-EOF
+	machines:
+	  - {mac: "$CMAC", name: arp-machine, loader: pxelinux, args: bootwright.test=arp}
+	EOF
+}
+
+# start_bw ARGS...: bootwright in the server namespace, TFTP on :69 only.
+start_bw() {
+	stop_bw
+	ip netns exec "$SRV" env -u BOOTWRIGHT_TFTP_ROOT "$BOOTWRIGHT_BIN" serve --interface veth0 --dhcp-mode off \
+		--http-addr 127.0.0.1:8080 --tftp-addr :69 --tftp-root "$WORK/root" --config-dir "$WORK/config" \
+		--state-dir "$WORK/state" "$@" </dev/null >>"$WORK/bootwright.log" 2>&1 &
+	BWPID=$!
+	local deadline=$((SECONDS + 15))
+	until [ -n "$(ip netns exec "$SRV" ss -Hlnu 'sport = :69')" ]; do
+		kill -0 "$BWPID" 2>/dev/null || die "bootwright exited: $(tail -n5 "$WORK/bootwright.log")"
+		[ $SECONDS -lt $deadline ] || die "bootwright not listening on :69"
+		sleep 0.1
+	done
+}
+
+stop_bw() {
+	[ -n "$BWPID" ] || return 0
+	kill -TERM "$BWPID" 2>/dev/null || true
+	wait "$BWPID" 2>/dev/null || true
+	BWPID=""
+}
+
+# get CLIENT REMOTE LOCAL: one fetch from the client namespace, 30 s at most.
+get() {
+	local c=$1 r=$2 l=$3
+	case $c in
+	tftp) in_cli timeout 30 tftp -m binary "$SADDR" -c get "$r" "$l" ;;
+	atftp) in_cli timeout 30 atftp --option "blksize 1468" --option "tsize 0" -g -r "$r" -l "$l" "$SADDR" ;;
+	curl) in_cli timeout 30 curl -sS --path-as-is --tftp-blksize 1468 -o "$l" "tftp://$SADDR/$r" ;;
+	esac
+}
+
+# refused CLIENT REMOTE: the client ends with a TFTP error for REMOTE and
+# writes nothing (tftp-hpa exits 0 after an error packet, so its output
+# is what tells).
+refused() {
+	local c=$1 r=$2 out rc=0
+	rm -f "$WORK/out/x"
+	out=$(get "$c" "$r" "$WORK/out/x" 2>&1) || rc=$?
+	[ ! -s "$WORK/out/x" ] || return 1
+	case $c in
+	tftp) grep -q "Error code [12]:" <<<"$out" ;;
+	*) [ $rc != 0 ] && [ $rc != 124 ] ;;
+	esac
+}
+
+test_files() {
+	local c f ok=1 want
+	want=$(awk '$2 == "undionly.kpxe" {print $1}' "$HERE/../../tftpboot/nbp/SHA256SUMS")
+	ln -sfn /etc/passwd "$WORK/root/link-out"
+	for c in tftp atftp curl; do
+		for f in sub/1mib.bin odd.bin; do
+			rm -f "$WORK/out/x"
+			get "$c" "$f" "$WORK/out/x" >/dev/null 2>&1 || true
+			cmp -s "$WORK/root/$f" "$WORK/out/x" || { fail "files: $c $f differs"; ok=0; }
+		done
+		rm -f "$WORK/out/x"
+		get "$c" undionly.kpxe "$WORK/out/x" >/dev/null 2>&1 || true
+		[ "$(sha256sum "$WORK/out/x" | awk '{print $1}')" = "$want" ] ||
+			{ fail "files: $c undionly.kpxe is not the embedded NBP"; ok=0; }
+		for f in ../../etc/passwd /etc/passwd %2e%2e/%2e%2e/etc/passwd link-out sub missing.bin; do
+			refused "$c" "$f" || { fail "files: $c got $f, or no TFTP error"; ok=0; }
+		done
+	done
+	[ $ok = 0 ] || pass "files: tftp-hpa, atftp (blksize 1468, tsize 0) and curl byte-identical (user root, embedded NBP); ../, absolute, %2e%2e, symlink out, directory and missing refused"
+}
+
+test_concurrency() {
+	local t0 i pids=() bad=0 okn before
+	before=$(grep -c 'msg="tftp transfer".*file=sub/1mib.bin outcome=ok' "$WORK/bootwright.log" || true)
+	t0=$(now)
+	for i in $(seq 1 100); do
+		if [ $((i % 2)) = 0 ]; then c=curl; else c=atftp; fi
+		get "$c" sub/1mib.bin "$WORK/out/c$i" >"$WORK/out/c$i.log" 2>&1 &
+		pids+=($!)
+	done
+	for i in "${!pids[@]}"; do wait "${pids[$i]}" || true; done
+	for i in $(seq 1 100); do cmp -s "$WORK/root/sub/1mib.bin" "$WORK/out/c$i" || bad=$((bad + 1)); done
+	okn=$(($(grep -c 'msg="tftp transfer".*file=sub/1mib.bin outcome=ok' "$WORK/bootwright.log" || true) - before))
+	if [ $bad = 0 ]; then
+		pass "concurrency: 100 clients (50 curl, 50 atftp) x 1 MiB byte-identical in $(elapsed "$t0"); server logged $okn transfers ok"
+	else
+		fail "concurrency: $bad of 100 clients did not get the file ($(elapsed "$t0"))"
+	fi
+	rm -f "$WORK"/out/c*
+}
+
+test_single_port() {
+	local i pids=() bad=0 other
+	start_bw --tftp-single-port
+	# Not through in_cli: $! must be tcpdump itself (ip execs it).
+	ip netns exec "$CLI" tcpdump -i veth1 -nn -U -w "$WORK/single.pcap" "udp and src host $SADDR" >/dev/null 2>&1 &
+	local tpid=$!
+	sleep 1
+	for i in $(seq 1 20); do
+		get curl sub/1mib.bin "$WORK/out/s$i" >/dev/null 2>&1 &
+		pids+=($!)
+	done
+	for i in "${!pids[@]}"; do wait "${pids[$i]}" || true; done
+	sleep 0.5
+	kill -INT "$tpid" 2>/dev/null || true
+	wait "$tpid" 2>/dev/null || true
+	for i in $(seq 1 20); do cmp -s "$WORK/root/sub/1mib.bin" "$WORK/out/s$i" || bad=$((bad + 1)); done
+	other=$(tcpdump -nn -r "$WORK/single.pcap" "udp and not src port 69" 2>/dev/null | wc -l)
+	total=$(tcpdump -nn -r "$WORK/single.pcap" 2>/dev/null | wc -l)
+	if [ $bad = 0 ] && [ "$other" = 0 ] && [ "$total" -gt 1000 ]; then
+		pass "single-port: 20 concurrent fetches byte-identical; all $total server packets from port 69"
+	else
+		fail "single-port: $bad bad fetches, $other of $total server packets not from port 69"
+	fi
+	rm -f "$WORK"/out/s*
+}
+
+test_busy() {
+	local i pids=() okn=0 partial=0 busy
+	start_bw --tftp-max-transfers 2
+	for i in $(seq 1 10); do
+		(get curl sub/1mib.bin "$WORK/out/b$i" >/dev/null 2>&1 && echo ok >"$WORK/out/b$i.rc" || echo err >"$WORK/out/b$i.rc") &
+		pids+=($!)
+	done
+	for i in "${!pids[@]}"; do wait "${pids[$i]}" || true; done
+	for i in $(seq 1 10); do
+		if [ "$(cat "$WORK/out/b$i.rc")" = ok ]; then
+			if cmp -s "$WORK/root/sub/1mib.bin" "$WORK/out/b$i"; then okn=$((okn + 1)); else partial=$((partial + 1)); fi
+		fi
+	done
+	busy=$(grep -c 'file=sub/1mib.bin outcome=busy' "$WORK/bootwright.log" || true)
+	if [ $okn -ge 2 ] && [ "$busy" -ge 1 ] && [ $partial = 0 ]; then
+		pass "busy: cap 2, 10 at once: $okn complete, $busy refused with \"server busy\", every client ended"
+	else
+		fail "busy: $okn complete, $partial short files reported ok, $busy busy"
+	fi
+	rm -f "$WORK"/out/b*
+}
+
+test_vanished() {
+	local t0 held
+	start_bw --tftp-max-transfers 1 --tftp-timeout 300ms --tftp-retries 2
+	# A connected UDP socket ignores DATA from the transfer's new port: the
+	# request goes out, no ACK ever comes back.
+	ip netns exec "$CLI" bash -c "exec 3<>/dev/udp/$SADDR/69; printf '\0\001sub/1mib.bin\0octet\0' >&3; sleep 3" &
+	local vpid=$!
+	t0=$(now)
+	sleep 0.2
+	rm -f "$WORK/out/v"
+	if get curl odd.bin "$WORK/out/v" >/dev/null 2>&1; then
+		fail "vanished: a second client got a slot while the first held the only one"
+	fi
+	until get curl odd.bin "$WORK/out/v" >/dev/null 2>&1; do
+		sleep 0.1
+		[ "$(awk -v a="$t0" -v b="$(now)" 'BEGIN{print (b-a > 10)}')" = 0 ] || break
+	done
+	held=$(elapsed "$t0")
+	kill "$vpid" 2>/dev/null || true
+	wait "$vpid" 2>/dev/null || true
+	if cmp -s "$WORK/root/odd.bin" "$WORK/out/v" && grep -q 'file=sub/1mib.bin outcome=failed.*retransmits=2' "$WORK/bootwright.log"; then
+		pass "vanished: slot freed after $held (timeout 300ms x 3 sends), logged failed with retransmits=2"
+	else
+		fail "vanished: next client did not get the slot within 10s, or no failed transfer logged"
+	fi
+}
+
+test_rendered() {
+	local ok=1
+	start_bw
+	for f in pxelinux.cfg/default grub/grub.cfg pxelinux.cfg/01-52-54-00-aa-00-01; do
+		rm -f "$WORK/out/r"
+		get tftp "$f" "$WORK/out/r" >/dev/null 2>&1 || true
+		grep -q "bootwright menu for arp-machine ($CMAC)" "$WORK/out/r" 2>/dev/null ||
+			{ fail "rendered: $f from $CADDR is not arp-machine's menu: $(head -c 200 "$WORK/out/r" 2>/dev/null)"; ok=0; }
+	done
+	rm -f "$WORK/out/r"
+	ip netns exec "$SRV" timeout 10 tftp -m binary 127.0.0.1 -c get grub/grub.cfg "$WORK/out/r" >/dev/null 2>&1 || true
+	grep -q 'configfile $prefix/grub.cfg-01-$net_default_mac' "$WORK/out/r" 2>/dev/null ||
+		{ fail "rendered: grub/grub.cfg for an address without a MAC is not the dispatcher"; ok=0; }
+	[ $ok = 0 ] || pass "rendered: default names from the ARP table are arp-machine's menus; unknown address gets the dispatcher"
+}
+
+main() {
+	[ "$(id -u)" -eq 0 ] || die "must run as root (network namespaces)"
+	[ -x "${BOOTWRIGHT_BIN:-}" ] || die "set BOOTWRIGHT_BIN to the bootwright binary"
+	local t
+	for t in tftp atftp curl tcpdump; do command -v $t >/dev/null || die "$t missing: run scripts/install-deps.sh"; done
+	rm -rf "$WORK" && mkdir -p "$WORK"
+	trap cleanup EXIT
+	trap 'exit 130' INT TERM
+	local t0 t1
+	t0=$(now)
+	setup
+	start_bw --log-level info
+	t1=$(now); test_files; echo "  (test_files: $(elapsed "$t1"))"
+	t1=$(now); test_concurrency; echo "  (test_concurrency: $(elapsed "$t1"))"
+	t1=$(now); test_rendered; echo "  (test_rendered: $(elapsed "$t1"))"
+	t1=$(now); test_single_port; echo "  (test_single_port: $(elapsed "$t1"))"
+	t1=$(now); test_busy; echo "  (test_busy: $(elapsed "$t1"))"
+	t1=$(now); test_vanished; echo "  (test_vanished: $(elapsed "$t1"))"
+	echo "tftp tests took $(elapsed "$t0")"
+	[ $FAILS = 0 ] && echo "tftp: all passed" || { echo "tftp: $FAILS failed"; exit 1; }
+}
+
+main "$@"
