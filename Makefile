@@ -80,8 +80,9 @@ securitytest: deps build
 tftptest: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/tftp/run.sh
 
-## loadertest: a BIOS VM through lpxelinux and a UEFI VM through GRUB's
-## network image, each to its rendered menu and the test kernel. About a minute.
+## loadertest: a BIOS VM through lpxelinux, UEFI VMs through GRUB's network
+## image (firmware PXE and iPXE ROM), a BIOS VM told grub falling back to iPXE;
+## each to its rendered menu and the test kernel. 30-60 s.
 loadertest: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/loaders/run.sh
 

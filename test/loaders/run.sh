@@ -14,7 +14,15 @@
 #                  `loader: grub`, so DHCP offers grubx64.efi (Debian's
 #                  signed grubnetx64), which reads grub/grub.cfg (rendered
 #                  for the client's MAC) and loads the kernel and initrd
-#                  with its http module from bootwright's HTTP port 8080.
+#                  with its http module (grub/x86_64-efi/http.mod) from
+#                  bootwright's HTTP port 8080.
+#   uefiipxe-grub  OVMF with QEMU's iPXE option ROM: iPXE gets the TFTP
+#                  script bootwright/grub.ipxe, which chains grubx64.efi;
+#                  GRUB takes its network setup from iPXE and goes on as
+#                  above.
+#   bios-grub      a BIOS machine told `loader: grub`: the script sees
+#                  ${platform} pcbios, sends nothing GRUB, and falls back
+#                  to the iPXE menu, which boots the same entry.
 #
 # Usage: BOOTWRIGHT_BIN=/abs/path/bootwright test/loaders/run.sh [SCENARIO...]
 #
@@ -30,13 +38,16 @@ ROOT=$(cd "$HERE/../.." && pwd)
 WORK=$HERE/work
 VM_TIMEOUT=${BOOTWRIGHT_VM_TIMEOUT:-150}
 PREFIX="bwl-$$"
-ALL=(bios-pxelinux uefi-grub)
-declare -A MAC=([bios-pxelinux]=52:54:00:12:34:60 [uefi-grub]=52:54:00:12:34:61)
-declare -A LOADER=([bios-pxelinux]=pxelinux [uefi-grub]=grub)
+ALL=(bios-pxelinux uefi-grub uefiipxe-grub bios-grub)
+declare -A MAC=([bios-pxelinux]=52:54:00:12:34:60 [uefi-grub]=52:54:00:12:34:61 [uefiipxe-grub]=52:54:00:12:34:62
+	[bios-grub]=52:54:00:12:34:63)
+declare -A LOADER=([bios-pxelinux]=pxelinux [uefi-grub]=grub [uefiipxe-grub]=grub [bios-grub]=grub)
 # The TFTP files each path must have fetched (bootwright's log), in order.
 declare -A PATHFILES=(
 	[bios-pxelinux]="bootwright/pxelinux.ipxe lpxelinux.0 ldlinux.c32 pxelinux.cfg/01-52-54-00-12-34-60 menu.c32"
 	[uefi-grub]="grubx64.efi grub/grub.cfg"
+	[uefiipxe-grub]="bootwright/grub.ipxe grubx64.efi grub/grub.cfg"
+	[bios-grub]="bootwright/grub.ipxe"
 )
 NET=10.231.0
 
@@ -105,7 +116,7 @@ write_config() {
 	EOF
 	{
 		echo "machines:"
-		for s in "${ALL[@]}"; do
+		for s in "${!MAC[@]}"; do
 			cat <<-EOF
 			  - mac: "${MAC[$s]}"
 			    name: vm-$s
@@ -128,6 +139,13 @@ qemu_args() {
 	bios-*)
 		printf '%s\n' "${common[@]}" -m 256 \
 			-device "virtio-net-pci,netdev=n0,mac=${MAC[$s]},bootindex=1" -boot n ;;
+	uefiipxe-*)
+		# No romfile=: QEMU's iPXE option ROM (EFI build) runs instead of OVMF's PXE.
+		cp /usr/share/OVMF/OVMF_VARS_4M.fd "$dir/vars.fd"
+		printf '%s\n' "${common[@]}" -m 512 \
+			-drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
+			-drive "if=pflash,format=raw,file=$dir/vars.fd" \
+			-device "virtio-net-pci,netdev=n0,mac=${MAC[$s]},bootindex=1" ;;
 	uefi-*)
 		cp /usr/share/OVMF/OVMF_VARS_4M.fd "$dir/vars.fd"
 		printf '%s\n' "${common[@]}" -m 512 \
@@ -148,11 +166,17 @@ check_path() {
 			{ echo "bootwright's log has no successful TFTP transfer of $f"; return; }
 	done
 	case $s in
-	uefi-*)
-		grep -q 'msg="tftp: menu rendered".*file=grub/grub.cfg .*machine=vm-uefi-grub' "$dir/bootwright.log" ||
-			{ echo "grub/grub.cfg was not rendered for vm-uefi-grub"; return; }
+	uefi*)
+		grep -q "msg=\"tftp: menu rendered\".*file=grub/grub.cfg .*machine=vm-$s" "$dir/bootwright.log" ||
+			{ echo "grub/grub.cfg was not rendered for vm-$s"; return; }
 		grep -qF "BOOT_IMAGE=(http,$NET.1:8080)/assets/testos/vmlinuz" <<<"$marker" ||
 			echo "the kernel was not loaded by GRUB over HTTP: $marker" ;;
+	bios-grub)
+		# The script's message goes to the VGA console; the fallback shows
+		# as the iPXE menu fetched over HTTP.
+		grep -q "path=/ipxe/52-54-00-12-34-63 status=200" "$dir/bootwright.log" ||
+			{ echo "the iPXE script did not fall back to the iPXE menu"; return; }
+		! grep -q "file=/\\?grubx64.efi " "$dir/bootwright.log" || echo "a BIOS machine was sent grubx64.efi" ;;
 	bios-*)
 		grep -qF "BOOT_IMAGE=http://$NET.1:8080/assets/testos/vmlinuz" <<<"$marker" ||
 			echo "the kernel was not loaded by lpxelinux over HTTP: $marker" ;;
