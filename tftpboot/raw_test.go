@@ -147,3 +147,22 @@ func TestSizeProbeIsNotAFailure(t *testing.T) {
 		t.Errorf("Stats = %+v, want one size probe and no failures", st)
 	}
 }
+
+// TestOnTransfer checks the hook hears about finished transfers, not
+// size probes.
+func TestOnTransfer(t *testing.T) {
+	got := make(chan Transfer, 4)
+	srv := &Server{OnTransfer: func(tr Transfer) { got <- tr }}
+	addr := startServer(t, srv)
+	c := newRawClient(t)
+	c.send(addr, request(opRRQ, "nope.bin"))
+	c.recv(5 * time.Second)
+	select {
+	case tr := <-got:
+		if tr.File != "nope.bin" || tr.Outcome != OutcomeNotFound || !tr.Peer.IsValid() {
+			t.Errorf("transfer %+v, want nope.bin not found from a peer", tr)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("OnTransfer not called")
+	}
+}

@@ -37,6 +37,9 @@ type Server struct {
 	// (or "file not found" if err wraps fs.ErrNotExist). Render is called
 	// concurrently and must render into memory.
 	Render func(name string, peer netip.Addr) (data []byte, ok bool, err error)
+	// OnTransfer, if set, is told about every finished read request but
+	// size probes, for boot timelines. It must not block.
+	OnTransfer func(Transfer)
 	// Timeout is how long the server waits for each ACK before it
 	// retransmits. Zero means 1s, tftpd-hpa's initial timeout.
 	Timeout time.Duration

@@ -84,10 +84,23 @@ func (s *Server) handleRead(raw string, rf io.ReaderFrom) error {
 		level = slog.LevelDebug
 	}
 	log.Log(context.Background(), level, "tftp transfer", attrs...)
+	if s.OnTransfer != nil && outcome != OutcomeSizeProbe {
+		s.OnTransfer(Transfer{Peer: peer.AddrPort(), File: raw, Bytes: n, Duration: time.Since(start), Outcome: outcome, Rendered: rendered})
+	}
 	if outcome == OutcomeRefused {
 		s.sendError(rf, peer, codeAccessViolation, errWireAccess.Error())
 	}
 	return wire
+}
+
+// Transfer is what OnTransfer is told about a finished read request.
+type Transfer struct {
+	Peer     netip.AddrPort
+	File     string // as the client asked for it
+	Bytes    int64
+	Duration time.Duration
+	Outcome  string // OutcomeOK, OutcomeNotFound, OutcomeRefused, ...
+	Rendered bool   // made by Render, not read from Files
 }
 
 // enter takes a transfer slot, or says why there is none.

@@ -66,13 +66,8 @@ func runCheck(args []string, getenv func(string) string, stdout, stderr io.Write
 // checkBundle runs the same check as `bootwright check` and returns its
 // problems as one error, so serve refuses to start on a config that would
 // fail machines.
-func checkBundle(b *bootconfig.Bundle, publicURL, assetsDir string) error {
-	return checkBundleWith(b, publicURL, assetsDir, "")
-}
-
-// checkBundleWith is checkBundle with the secrets in secretsDir (empty:
-// placeholders).
-func checkBundleWith(b *bootconfig.Bundle, publicURL, assetsDir, secretsDir string) error {
+// Templates read the secrets in secretsDir (empty: placeholders).
+func checkBundle(b *bootconfig.Bundle, publicURL, assetsDir, secretsDir string) error {
 	opts := bootconfig.CheckOptions{Server: serverURLs(publicURL, secretsDir), FileCheck: checkFile}
 	if assetsDir != "" {
 		if dirs, err := menus.ScanAssets(os.DirFS(assetsDir)); err == nil {

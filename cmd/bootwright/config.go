@@ -31,6 +31,7 @@ type config struct {
 	stateDir    string
 	apiToken    string
 	eventMaxAge time.Duration
+	secretsDir  string
 	bundle      *bootconfig.Bundle
 	git         *gitsync.Syncer // nil unless --config-git
 	logLevel    slog.Level
@@ -62,7 +63,7 @@ func buildConfig(f *serveFlags, nl netLookup) (*config, error) {
 	if c.http, err = f.http.build(); err != nil {
 		return nil, err
 	}
-	c.apiToken = f.state.apiToken
+	c.apiToken, c.secretsDir = f.state.apiToken, f.state.secretsDir
 	if c.eventMaxAge, err = parseEventMaxAge(f.state.eventMaxAge); err != nil {
 		return nil, err
 	}
@@ -78,7 +79,7 @@ func buildConfig(f *serveFlags, nl netLookup) (*config, error) {
 	if c.tftp, err = f.tftp.build(); err != nil {
 		return nil, err
 	}
-	for flag, dir := range map[string]string{"--config-dir": f.configDir, "--assets-dir": f.assetsDir, "--tftp-root": f.tftpRoot} {
+	for flag, dir := range map[string]string{"--config-dir": f.configDir, "--assets-dir": f.assetsDir, "--tftp-root": f.tftpRoot, "--secrets-dir": f.state.secretsDir} {
 		if err := isDir(dir); err != nil {
 			return nil, fmt.Errorf("%s: %w", flag, err)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/bootwright/bootwright/httpboot"
 	"github.com/bootwright/bootwright/internal/bootconfig"
 	"github.com/bootwright/bootwright/internal/metrics"
+	"github.com/bootwright/bootwright/tftpboot"
 )
 
 // shutdownGrace bounds how long in-flight downloads may finish on exit.
@@ -113,7 +114,7 @@ func build(c *config, log *slog.Logger) ([]server, *bootconfig.Reloader, error) 
 			if err != nil {
 				return nil, err
 			}
-			return b, checkBundle(b, public, c.assetsDir)
+			return b, checkBundle(b, public, c.assetsDir, c.secretsDir)
 		},
 	}
 	sts, err := openState(c, log, m)
@@ -123,12 +124,13 @@ func build(c *config, log *slog.Logger) ([]server, *bootconfig.Reloader, error) 
 	hs := &httpboot.Server{
 		Config: live, PublicURL: public, Metrics: m,
 		Assets: assets, TFTP: tftpFiles, Addr: c.httpAddr, Logger: log,
-		State: sts.st, APIToken: c.apiToken,
+		State: sts.st, APIToken: c.apiToken, Secrets: secretsFunc(c.secretsDir),
 	}
 	servers := []server{{"http", hs.ListenAndServe, withCache(hs, c, log)}}
 	warnLoaders(c.bundle, c.tftp.loaders, c.tftpAddr != "", log)
+	var ts *tftpboot.Server
 	if c.tftpAddr != "" {
-		ts := newTFTPServer(c, tftpFiles, newTFTPRenderer(c, live, assets, sts.st, log), log)
+		ts = newTFTPServer(c, tftpFiles, newTFTPRenderer(c, live, assets, sts.st, log), log)
 		servers = append(servers, server{"tftp", func() error { return ts.ListenAndServe(c.tftpAddr) }, ts.Shutdown})
 	}
 	ds, stopDHCP, err := buildDHCP(c, public, log)
@@ -139,6 +141,7 @@ func build(c *config, log *slog.Logger) ([]server, *bootconfig.Reloader, error) 
 		ds.Hosts = machineHosts(live, c.self.Addr())
 		servers = append(servers, server{"dhcp", ds.ListenAndServe, stopDHCP})
 	}
+	observe(sts.st, live, m, ds, ts)
 	// Last, so it closes after every server that records events.
 	servers = append(servers, server{"state", sts.run, sts.shutdown})
 	return servers, reloader, nil

@@ -27,7 +27,7 @@ func (g *gitFlags) register(fs *flag.FlagSet) {
 // loadBundle loads and checks the config tree from --config-dir or
 // --config-git and returns it with the git syncer (nil for a directory).
 func loadBundle(f *serveFlags, publicURL string) (*bootconfig.Bundle, *gitsync.Syncer, error) {
-	check := func(b *bootconfig.Bundle) error { return checkBundle(b, publicURL, f.assetsDir) }
+	check := func(b *bootconfig.Bundle) error { return checkBundle(b, publicURL, f.assetsDir, f.state.secretsDir) }
 	if f.git.url == "" {
 		b, err := bootconfig.Load(f.configDir)
 		if err != nil {

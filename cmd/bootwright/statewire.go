@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/bootwright/bootwright/dhcpboot"
 	"github.com/bootwright/bootwright/internal/metrics"
 	"github.com/bootwright/bootwright/internal/secrets"
 	"github.com/bootwright/bootwright/internal/state"
@@ -84,30 +83,4 @@ func parseEventMaxAge(v string) (time.Duration, error) {
 		return 0, errors.New("--event-max-age " + v + ": want a duration of at least 1m, e.g. 720h")
 	}
 	return d, nil
-}
-
-// dhcpEvents turns DHCP decisions into boot events: replies, and boot
-// clients left without a boot file. Requests a proxy leaves to the LAN's
-// server are not events.
-func dhcpEvents(st *state.Store, known func(string) bool) func(dhcpboot.Event) {
-	return func(e dhcpboot.Event) {
-		outcome := state.OK
-		switch {
-		case e.Outcome == dhcpboot.OutNak || e.Outcome == dhcpboot.OutExhausted || e.Outcome == dhcpboot.OutError:
-			outcome = state.Error
-		case e.Outcome == dhcpboot.OutIgnored && e.Decision.Reason == "no-boot-file":
-			outcome = state.Error
-		case e.Outcome != dhcpboot.OutOffer && e.Outcome != dhcpboot.OutAck:
-			return
-		}
-		ev := state.Event{MAC: e.MAC.String(), Kind: state.KindDHCP, Outcome: outcome, Arch: e.Arch.String(),
-			Detail: e.Type + " → " + e.Outcome.String() + ": " + e.Decision.String()}
-		ev.Known = known(ev.MAC)
-		if e.YourIP.IsValid() {
-			ev.IP = e.YourIP.String()
-		} else if e.ClientIP.IsValid() {
-			ev.IP = e.ClientIP.String()
-		}
-		st.Record(ev)
-	}
 }

@@ -81,16 +81,33 @@ status_page() {
 }
 
 # check_status_page DIR: prints what the status page lacked, if anything.
+# It was loaded during the second boot: the row says installed (from the
+# first boot), and the timeline shows the boot in progress.
 check_status_page() {
 	local dir=$1
 	command -v chromium >/dev/null || { echo "chromium not installed: run scripts/install-deps.sh"; return; }
 	grep -q "data-mac=\"$INSTALL_MAC\"" "$dir/status.html" || { echo "status page has no row for $INSTALL_MAC (see $dir/status.html)"; return; }
 	grep -q 'class="badge installed"' "$dir/status.html" || { echo "status page row does not say installed"; return; }
 	local step
-	for step in menu kernel installed; do
+	for step in DHCP menu; do
 		grep -q "class=\"step ok\"[^>]*>$step" "$dir/status.html" || { echo "status page timeline lacks the $step step"; return; }
 	done
 	[ -s "$dir/status.png" ] || echo "no screenshot in $dir/status.png"
+}
+
+# check_metrics LAN DIR: after the boots, /metrics must show the DHCP
+# offers and acks, the menu requests, the callback and a timed boot step.
+check_metrics() {
+	local lan=$1 dir=$2 re
+	ip netns exec "$lan" curl -sf "http://$LAN_NET.1:8080/metrics" >"$dir/metrics.txt" || { echo "no /metrics"; return; }
+	for re in 'bootwright_dhcp_packets_total\{outcome="offer",type="discover"\} [1-9]' \
+		'bootwright_dhcp_packets_total\{outcome="ack",type="request"\} [1-9]' \
+		'bootwright_http_requests_total\{code="200",route="/ipxe/\{mac\}"\} [2-9]' \
+		'bootwright_http_requests_total\{code="200",route="/api/v1/machines/\{mac\}/installed"\} 1' \
+		'bootwright_boot_stage_seconds_count\{from="dhcp",to="menu"\} [1-9]' \
+		'bootwright_config_last_reload_ok 1'; do
+		grep -Eq "^$re" "$dir/metrics.txt" || { echo "/metrics lacks $re (see $dir/metrics.txt)"; return; }
+	done
 }
 
 scenario_install() {
@@ -135,6 +152,7 @@ scenario_install() {
 	if [ -z "$reason" ]; then
 		reason=$(check_status_page "$dir")
 	fi
+	[ -n "$reason" ] || reason=$(check_metrics "$lan" "$dir")
 	if [ -z "$reason" ] && ! grep -q 'msg="http: menu served".*machine=vm-bios-install.*default=disk' "$dir/bootwright.log"; then
 		reason="no menu with default=disk in bootwright.log"
 	fi

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/bootwright/bootwright/dhcpboot"
+	"github.com/bootwright/bootwright/internal/bootconfig"
+	"github.com/bootwright/bootwright/internal/metrics"
+	"github.com/bootwright/bootwright/internal/state"
+	"github.com/bootwright/bootwright/tftpboot"
+)
+
+// observe connects the DHCP and TFTP servers (either may be nil) to the
+// boot timeline and to /metrics.
+func observe(st *state.Store, live *bootconfig.Live, m *metrics.Metrics, ds *dhcpboot.Server, ts *tftpboot.Server) {
+	known := func(mac string) bool { return live.Load().Menus.Machines[mac] != nil }
+	if ds != nil {
+		ds.OnPacket = dhcpEvents(st, known)
+		m.AddCounters("bootwright_dhcp_packets_total", "DHCP packets received, by message type and outcome.",
+			[]string{"type", "outcome"}, func(emit func(float64, ...string)) {
+				for _, c := range ds.Stats().Counters() {
+					emit(float64(c.Value), c.Type.String(), c.Outcome.String())
+				}
+			})
+	}
+	if ts != nil {
+		ts.OnTransfer = tftpEvents(st, known)
+		m.AddCounters("bootwright_tftp_transfers_total", "TFTP read requests, by outcome.",
+			[]string{"outcome"}, func(emit func(float64, ...string)) {
+				s := ts.Stats()
+				for outcome, n := range map[string]uint64{tftpboot.OutcomeOK: s.Sent, tftpboot.OutcomeSizeProbe: s.SizeProbes,
+					tftpboot.OutcomeNotFound: s.NotFound, tftpboot.OutcomeRefused: s.Refused, tftpboot.OutcomeBusy: s.Busy,
+					tftpboot.OutcomeFailed: s.Failed, "write_refused": s.WritesRefused} {
+					emit(float64(n), outcome)
+				}
+			})
+		m.AddCounters("bootwright_tftp_bytes_total", "File bytes sent over TFTP.", nil,
+			func(emit func(float64, ...string)) { emit(float64(ts.Stats().Bytes)) })
+		m.AddCounters("bootwright_tftp_retransmits_total", "TFTP packets sent again for want of an ACK.", nil,
+			func(emit func(float64, ...string)) { emit(float64(ts.Stats().Retransmits)) })
+		m.AddGauge("bootwright_tftp_active_transfers", "TFTP transfers in flight.",
+			func() float64 { return float64(ts.Stats().Active) })
+	}
+	m.AddCounters("bootwright_state_events_dropped_total", "Boot events dropped because the state store could not keep up.", nil,
+		func(emit func(float64, ...string)) { emit(float64(st.Dropped())) })
+}
+
+// tftpEvents turns TFTP transfers into boot events of the machine at the
+// client's address, when it is known from DHCP or an earlier request.
+func tftpEvents(st *state.Store, known func(string) bool) func(tftpboot.Transfer) {
+	return func(t tftpboot.Transfer) {
+		ip := t.Peer.Addr().Unmap().String()
+		mac, ok := st.MACFor(ip)
+		if !ok {
+			return
+		}
+		outcome := state.OK
+		switch t.Outcome {
+		case tftpboot.OutcomeOK:
+		case tftpboot.OutcomeRefused:
+			outcome = state.Refused
+		default:
+			outcome = state.Error
+		}
+		st.Record(state.Event{MAC: mac, Kind: state.KindTFTP, Outcome: outcome, IP: ip, Known: known(mac),
+			Detail: fmt.Sprintf("%s %s, %d bytes", t.File, t.Outcome, t.Bytes)})
+	}
+}
+
+// dhcpEvents turns DHCP decisions into boot events: replies, and boot
+// clients left without a boot file. Requests a proxy leaves to the LAN's
+// server are not events.
+func dhcpEvents(st *state.Store, known func(string) bool) func(dhcpboot.Event) {
+	return func(e dhcpboot.Event) {
+		outcome := state.OK
+		switch {
+		case e.Outcome == dhcpboot.OutNak || e.Outcome == dhcpboot.OutExhausted || e.Outcome == dhcpboot.OutError:
+			outcome = state.Error
+		case e.Outcome == dhcpboot.OutIgnored && e.Decision.Reason == "no-boot-file":
+			outcome = state.Error
+		case e.Outcome != dhcpboot.OutOffer && e.Outcome != dhcpboot.OutAck:
+			return
+		}
+		ev := state.Event{MAC: e.MAC.String(), Kind: state.KindDHCP, Outcome: outcome, Arch: e.Arch.String(),
+			Detail: e.Type + " → " + e.Outcome.String() + ": " + e.Decision.String()}
+		ev.Known = known(ev.MAC)
+		if e.YourIP.IsValid() {
+			ev.IP = e.YourIP.String()
+		} else if e.ClientIP.IsValid() {
+			ev.IP = e.ClientIP.String()
+		}
+		st.Record(ev)
+	}
+}
