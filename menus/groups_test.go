@@ -3,8 +3,8 @@ package menus
 import (
 	"errors"
 	"net"
-	"path"
 	"net/netip"
+	"path"
 	"strings"
 	"testing"
 
