@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -70,15 +69,7 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 	g.Go(func() error {
 		<-ctx.Done()
 		log.Info("shutting down")
-		sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-		defer cancel()
-		var errs []error
-		for _, s := range servers {
-			if err := s.shutdown(sctx); err != nil {
-				errs = append(errs, fmt.Errorf("%s shutdown: %w", s.name, err))
-			}
-		}
-		return errors.Join(errs...)
+		return stopServers(servers, shutdownGrace, log)
 	})
 	log.Info("bootwright serving", "interface", c.iface, "address", c.self.Addr().String(),
 		"dhcp", c.dhcp.String(), "tftp", or(c.tftpAddr, "off"), "http", c.httpAddr,

@@ -75,9 +75,11 @@ bridge() {
 	ip -n "$1" link set br0 up
 }
 
-# join BRIDGE_NS NS ADDR/LEN|none [MAC]: NS gets eth0 on BRIDGE_NS's br0.
+# join BRIDGE_NS NS ADDR/LEN|none [MAC]: NS gets eth0 on BRIDGE_NS's br0;
+# PORT is the bridge's end of the link.
 join() {
 	local br=$1 ns=$2 addr=$3 mac=${4:-} port="v${RANDOM}"
+	PORT=$port
 	ip -n "$br" link add "$port" type veth peer name eth0 netns "$ns"
 	ip -n "$br" link set "$port" master br0 up
 	[ -n "$mac" ] && ip -n "$ns" link set eth0 address "$mac"
