@@ -28,9 +28,20 @@ FLOOD_COUNT=${FLOOD_COUNT:-15000}
 LEASE_WITHIN=${LEASE_WITHIN:-10}
 API_REQUESTS=300
 
-# metric NAME LABELS: the value of one counter in $WORK/metrics.txt.
+# metric NAME [LABEL="VALUE"...]: the sum of the series of NAME in
+# $WORK/metrics.txt that carry every label given.
 metric() {
-	awk -v m="$1{$2}" 'index($0, m) == 1 { print $2; found = 1 } END { if (!found) print 0 }' "$WORK/metrics.txt"
+	local name=$1; shift
+	awk -v name="$name" -v want="$*" '
+		index($0, name) != 1 { next }
+		{ rest = substr($0, length(name) + 1) }
+		rest !~ /^[{ ]/ { next }
+		{
+			n = split(want, w, " ")
+			for (i = 1; i <= n; i++) if (index(rest, w[i]) == 0) next
+			sum += $NF
+		}
+		END { printf "%d\n", sum }' "$WORK/metrics.txt"
 }
 
 main() {
@@ -99,7 +110,9 @@ main() {
 	check "random MACs were answered (${replies_random:-0} replies)" [ "${replies_random:-0}" -gt 0 ]
 
 	ip netns exec "$a" curl -s --max-time 5 "http://$NET.1:8080/metrics" >"$WORK/metrics.txt" || true
-	log "metrics: bootwright_http_requests_total 429 $(metric bootwright_http_requests_total 'code="429",route="/api/v1/*"'), api 200 $(metric bootwright_http_requests_total 'code="200",route="/api/v1/machines/{mac}"'), api 404 $(metric bootwright_http_requests_total 'code="404",route="/api/v1/machines/{mac}"')"
+	local d=bootwright_dhcp_packets_total
+	log "metrics: DHCP DISCOVERs $(metric $d 'type="discover"'): offered $(metric $d 'type="discover"' 'outcome="offer"'), rate-limited $(metric $d 'type="discover"' 'outcome="rate_limited"'), pool exhausted $(metric $d 'type="discover"' 'outcome="exhausted"'); DHCPREQUESTs acked $(metric $d 'type="request"' 'outcome="ack"')"
+	log "metrics: API answered $(metric bootwright_http_requests_total 'route="/api/v1/machines/{mac}"'), refused with 429 $(metric bootwright_http_requests_total 'code="429"' 'route="/api/v1/*"'); boot events dropped by the state store $(metric bootwright_state_events_dropped_total)"
 	log "bootwright log: $(grep -c 'client over its rate limit' "$WORK/bootwright.log" || true) rate-limit warnings (one per MAC per 10 min), $(grep -c 'address pool exhausted' "$WORK/bootwright.log" || true) pool-exhausted warnings, $(grep -c 'status=429' "$WORK/bootwright.log" || true) logged 429s"
 	# Every offer is a boot event, so each made-up MAC became a machine
 	# in state.db: how many, and what listing them costs now.
