@@ -70,10 +70,11 @@ doctortest: deps build
 
 ## securitytest: as nobody with one capability (systemd-analyze verify, the
 ## unit's sandbox against strace), a DHCP flood and an API loop while dhclient
-## gets its lease. About 45 s.
+## gets its lease, SIGTERM during TFTP and HTTP transfers. About 70 s.
 securitytest: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/security/privileges.sh
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/security/flood.sh
+	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/security/shutdown.sh
 
 ## tftptest: the real binary's TFTP server against tftp-hpa, atftp and curl:
 ## files, traversal, 100 concurrent clients, single port, busy cap, rendered menus.
