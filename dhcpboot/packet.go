@@ -131,6 +131,7 @@ type Event struct {
 	Decision Decision
 	YourIP   netip.Addr // the address handed out, if any
 	ClientIP netip.Addr // ciaddr, if the client has one
+	PXE      bool       // a network-boot client (PXE firmware, HTTP Boot or iPXE)
 }
 
 func (s *Server) notify(r query, res result, yiaddr netip.Addr) {
@@ -138,7 +139,7 @@ func (s *Server) notify(r query, res result, yiaddr netip.Addr) {
 		return
 	}
 	s.OnPacket(Event{MAC: r.c.MAC, Type: r.c.Type.String(), Outcome: res.out, Arch: r.c.Arch,
-		Decision: r.d, YourIP: yiaddr, ClientIP: r.c.ClientIP})
+		Decision: r.d, YourIP: yiaddr, ClientIP: r.c.ClientIP, PXE: r.c.PXE()})
 }
 
 // logger is the per-packet child logger.

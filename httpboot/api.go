@@ -32,6 +32,9 @@ func (s *Server) apiRoutes(r chi.Router) {
 	})
 }
 
+// maxTimelines bounds the machines a listing reads timelines for.
+const maxTimelines = 200
+
 // MachineView is a machine as the API and the status page show it: what
 // the store recorded merged with what machines.yaml says.
 type MachineView struct {
@@ -43,8 +46,9 @@ type MachineView struct {
 }
 
 // machineViews lists every machine the store has seen and every listed
-// machine that has not booted yet, most recently seen first.
-func (s *Server) machineViews(withTimeline bool) ([]MachineView, error) {
+// machine that has not booted yet, most recently seen first; with a
+// timeline for the first timelines of them (each costs a read).
+func (s *Server) machineViews(timelines int) ([]MachineView, error) {
 	ms, err := s.State.Machines()
 	if err != nil {
 		return nil, err
@@ -60,7 +64,7 @@ func (s *Server) machineViews(withTimeline bool) ([]MachineView, error) {
 				v.State = state.Assigned
 			}
 		}
-		if withTimeline {
+		if len(out) < timelines {
 			if ev, err := s.State.Events(m.MAC, 200); err == nil {
 				v.Timeline = state.Timeline(ev)
 			}
@@ -80,7 +84,11 @@ func (s *Server) machineViews(withTimeline bool) ([]MachineView, error) {
 }
 
 func (s *Server) apiMachines(w http.ResponseWriter, r *http.Request) {
-	views, err := s.machineViews(r.URL.Query().Get("timeline") != "0")
+	n := 0
+	if r.URL.Query().Get("timeline") == "1" {
+		n = maxTimelines
+	}
+	views, err := s.machineViews(n)
 	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, "list machines", err)
 		return
@@ -110,18 +118,23 @@ func (s *Server) apiMachine(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	views, err := s.machineViews(true)
-	if err != nil {
+	m, err := s.State.Machine(mac)
+	if err != nil && !errors.Is(err, state.ErrUnknownMachine) {
 		s.fail(w, r, http.StatusInternalServerError, "read machine", err)
 		return
 	}
-	for _, v := range views {
-		if v.MAC == mac {
-			writeJSON(w, http.StatusOK, v)
-			return
+	m.MAC = mac
+	v := MachineView{Machine: m}
+	if c := s.Config.Load().Menus.Machines[mac]; c != nil {
+		v.Known, v.Name, v.Labels = true, c.Name, c.Labels
+		if v.State == "" {
+			v.State = state.Assigned
 		}
 	}
-	writeJSON(w, http.StatusNotFound, map[string]string{"error": "unknown machine " + mac})
+	if ev, err := s.State.Events(mac, 200); err == nil {
+		v.Timeline = state.Timeline(ev)
+	}
+	writeJSON(w, http.StatusOK, v)
 }
 
 func (s *Server) apiEvents(w http.ResponseWriter, r *http.Request) {

@@ -24,7 +24,8 @@ var statusTemplate = template.Must(template.New("status").Funcs(template.FuncMap
 // statusData is what the status page shows.
 type statusData struct {
 	Config   bootconfig.Status
-	Machines []MachineView
+	Machines []MachineView // the most recently seen
+	More     int           // machines left out of the page
 }
 
 // statusPage serves the status page at /.
@@ -38,15 +39,19 @@ func (s *Server) statusRows(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) renderStatus(w http.ResponseWriter, r *http.Request, name string) {
-	views, err := s.machineViews(true)
+	views, err := s.machineViews(maxTimelines)
 	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, "status page", err)
 		return
 	}
 	st := s.Config.Status()
 	st.Source = or(st.Source, "embedded defaults")
+	more := 0
+	if len(views) > maxTimelines {
+		views, more = views[:maxTimelines], len(views)-maxTimelines
+	}
 	var buf bytes.Buffer
-	if err := statusTemplate.ExecuteTemplate(&buf, name, statusData{Config: st, Machines: views}); err != nil {
+	if err := statusTemplate.ExecuteTemplate(&buf, name, statusData{Config: st, Machines: views, More: more}); err != nil {
 		s.fail(w, r, http.StatusInternalServerError, "status page", err)
 		return
 	}

@@ -73,7 +73,7 @@ func machinesCall(cl *http.Client, method, url, tok string, stdout, stderr io.Wr
 }
 
 func machinesList(cl *http.Client, url string, stdout, stderr io.Writer) int {
-	resp, err := cl.Get(url + "?timeline=0")
+	resp, err := cl.Get(url)
 	if err != nil {
 		fmt.Fprintln(stderr, "bootwright machines:", err)
 		return 1

@@ -67,11 +67,15 @@ func tftpEvents(st *state.Store, known func(string) bool) func(tftpboot.Transfer
 	}
 }
 
-// dhcpEvents turns DHCP decisions into boot events: replies, and boot
-// clients left without a boot file. Requests a proxy leaves to the LAN's
-// server are not events.
+// dhcpEvents turns DHCP decisions into boot events: replies to boot
+// clients and to listed machines, and boot clients left without a boot
+// file. Other clients a full-mode server leases to (phones, printers) and
+// requests a proxy leaves to the LAN's server are not events.
 func dhcpEvents(st *state.Store, known func(string) bool) func(dhcpboot.Event) {
 	return func(e dhcpboot.Event) {
+		if !e.PXE && !known(e.MAC.String()) {
+			return
+		}
 		outcome := state.OK
 		switch {
 		case e.Outcome == dhcpboot.OutNak || e.Outcome == dhcpboot.OutExhausted || e.Outcome == dhcpboot.OutError:
@@ -82,8 +86,7 @@ func dhcpEvents(st *state.Store, known func(string) bool) func(dhcpboot.Event) {
 			return
 		}
 		ev := state.Event{MAC: e.MAC.String(), Kind: state.KindDHCP, Outcome: outcome, Arch: e.Arch.String(),
-			Detail: e.Type + " → " + e.Outcome.String() + ": " + e.Decision.String()}
-		ev.Known = known(ev.MAC)
+			Detail: e.Type + " → " + e.Outcome.String() + ": " + e.Decision.String(), Known: known(e.MAC.String())}
 		if e.YourIP.IsValid() {
 			ev.IP = e.YourIP.String()
 		} else if e.ClientIP.IsValid() {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -61,6 +62,9 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 	for _, s := range servers {
 		g.Go(func() error {
 			if err := s.run(); err != nil {
+				if strings.HasPrefix(err.Error(), s.name+":") {
+					return err // the package already says which server
+				}
 				return fmt.Errorf("%s: %w", s.name, err)
 			}
 			return nil

@@ -49,6 +49,11 @@ func (s *stateServer) run() error {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
 	for {
+		select {
+		case <-s.stop:
+			return nil // shut down before the first prune (a failed start-up)
+		default:
+		}
 		if n, err := s.st.Prune(time.Now()); err != nil {
 			s.log.Warn("state store: prune failed", "err", err)
 		} else if n > 0 {

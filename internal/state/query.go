@@ -133,8 +133,85 @@ func (s *Store) updateNow(e Event) (Machine, error) {
 }
 
 // Prune deletes events older than MaxAge and all but the newest
-// MaxPerMachine of each machine. It returns how many it deleted.
+// MaxPerMachine of each machine, then forgets discovered machines (never
+// listed, never installed) not seen for MaxAge, and the oldest of them
+// beyond MaxMachines. It returns how many events it deleted.
 func (s *Store) Prune(now time.Time) (int, error) {
+	n, err := s.pruneEvents(now)
+	if err != nil {
+		return n, err
+	}
+	return n, s.pruneMachines(now)
+}
+
+// pruneMachines forgets stale and excess discovered machines, so that a
+// flood of made-up MACs cannot grow the store without bound.
+func (s *Store) pruneMachines(now time.Time) error {
+	maxAge, maxN := s.MaxAge, s.MaxMachines
+	if maxAge == 0 {
+		maxAge = 30 * 24 * time.Hour
+	}
+	if maxN == 0 {
+		maxN = 10000
+	}
+	ms, err := s.Machines() // most recently seen first
+	if err != nil {
+		return err
+	}
+	var forget []string
+	kept := 0
+	for _, m := range ms {
+		if m.State != Discovered {
+			kept++
+			continue
+		}
+		if now.Sub(m.LastSeen) > maxAge || kept >= maxN {
+			forget = append(forget, m.MAC)
+			continue
+		}
+		kept++
+	}
+	if len(forget) == 0 {
+		return nil
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		for _, mac := range forget {
+			if err := tx.Bucket(bucketMachines).Delete([]byte(mac)); err != nil {
+				return err
+			}
+			if err := deleteEvents(tx.Bucket(bucketEvents), mac); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, mac := range forget {
+		s.states.Delete(mac)
+	}
+	return err
+}
+
+// deleteEvents removes every event of mac.
+func deleteEvents(b *bolt.Bucket, mac string) error {
+	hw, err := net.ParseMAC(mac)
+	if err != nil || len(hw) != 6 {
+		return nil
+	}
+	c := b.Cursor()
+	var keys [][]byte
+	for k, _ := c.Seek(hw); k != nil && bytes.HasPrefix(k, hw); k, _ = c.Next() {
+		keys = append(keys, append([]byte(nil), k...))
+	}
+	for _, k := range keys {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pruneEvents deletes old and excess events.
+func (s *Store) pruneEvents(now time.Time) (int, error) {
 	maxAge, maxN := s.MaxAge, s.MaxPerMachine
 	if maxAge == 0 {
 		maxAge = 30 * 24 * time.Hour

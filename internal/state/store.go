@@ -34,6 +34,9 @@ type Store struct {
 	// and 1000. Set them before the first Prune.
 	MaxAge        time.Duration
 	MaxPerMachine int
+	// MaxMachines bounds the discovered machines (never listed, never
+	// installed) kept; zero means 10000. Listed ones are always kept.
+	MaxMachines int
 	// Observe, if set, is called for every event after it is applied to
 	// its machine (from the writer goroutine), with the machine as updated.
 	Observe func(Event, Machine)

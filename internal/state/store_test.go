@@ -210,3 +210,37 @@ func TestRepeatsWithinASecondAreOneEvent(t *testing.T) {
 		t.Errorf("%d events, want 4 (one of the 100 repeats, asset, menu, menu a second later): %+v", len(ev), ev)
 	}
 }
+
+func TestPruneForgetsDiscoveredMachines(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), FileName))
+	defer s.Close()
+	s.MaxAge, s.MaxMachines = time.Hour, 2
+	now := time.Now()
+	macs := []string{"02:00:00:00:00:01", "02:00:00:00:00:02", "02:00:00:00:00:03", "02:00:00:00:00:04"}
+	for i, mac := range macs {
+		s.Record(Event{Time: now.Add(-time.Duration(i) * time.Minute), MAC: mac, Kind: KindDHCP, Outcome: OK})
+	}
+	s.Record(Event{Time: now.Add(-3 * time.Hour), MAC: "02:00:00:00:00:05", Kind: KindDHCP, Outcome: OK})
+	s.Record(Event{Time: now.Add(-3 * time.Hour), MAC: mac1, Kind: KindMenu, Outcome: OK, Known: true})
+	for _, mac := range append(macs, "02:00:00:00:00:05", mac1) {
+		flush(t, s, mac, 1)
+	}
+	if _, err := s.Prune(now); err != nil {
+		t.Fatal(err)
+	}
+	ms, _ := s.Machines()
+	var got []string
+	for _, m := range ms {
+		got = append(got, m.MAC)
+	}
+	// The two newest discovered machines stay, and the listed one however old.
+	if diff := cmp.Diff([]string{macs[0], macs[1], mac1}, got); diff != "" {
+		t.Errorf("machines after prune (-want +got):\n%s", diff)
+	}
+	if ev, _ := s.Events(macs[3], 0); len(ev) != 0 {
+		t.Errorf("a forgotten machine kept %d events", len(ev))
+	}
+	if s.StateOf(macs[3]) != "" {
+		t.Error("a forgotten machine kept its state in memory")
+	}
+}
