@@ -59,6 +59,11 @@ type Server struct {
 	// Secret returns a named secret for a machine (see Data.Secret); nil
 	// means none are available and Secret fails.
 	Secret func(machine, name string) (string, error)
+	// TFTPAssetsURL is the assets directory over TFTP, "tftp://HOST/assets"
+	// with no trailing slash, when this server serves it there; empty
+	// otherwise. Secure Boot machines load their kernels from it (see
+	// Data.BootURL).
+	TFTPAssetsURL string
 }
 
 // Data is everything a menu or per-machine file template sees.
@@ -69,6 +74,9 @@ type Data struct {
 	Menu    MenuData
 	Vars    map[string]any // defaults < group < machine
 	Loader  string         // ipxe, pxelinux or grub
+	// SecureBoot is the machine's secure_boot setting: its x86-64 UEFI
+	// firmware boots shim, then GRUB, which loads files over TFTP only.
+	SecureBoot bool
 	// FileAccess is "machine" or "open" (see Settings.FileAccess).
 	FileAccess string
 	// Callback is the URL an installer calls when it has finished (a POST

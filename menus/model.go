@@ -100,7 +100,13 @@ type Settings struct {
 	Timeout *Duration `yaml:"timeout"` // overrides the menu's timeout
 	Args    string    `yaml:"args"`    // appended to every kernel entry
 	Loader  string    `yaml:"loader"`  // ipxe, pxelinux or grub
-	Files   []string  `yaml:"files"`   // extra per-machine files allowed
+	// SecureBoot says the machine's x86-64 UEFI firmware enforces Secure
+	// Boot: its firmware PXE is offered Debian's signed shim, which loads
+	// the signed GRUB network image, and its GRUB menu loads this server's
+	// assets over TFTP (GRUB loads no http module under Secure Boot). Nil
+	// means unset; a machine's false overrides its group's true.
+	SecureBoot *bool    `yaml:"secure_boot"`
+	Files      []string `yaml:"files"` // extra per-machine files allowed
 	// FileAccess says who may fetch this machine's files: "machine" (the
 	// default: only the machine itself, by the address DHCP gave or saw
 	// for it or by the token in the URL its menu carries) or "open"

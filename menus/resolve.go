@@ -15,6 +15,7 @@ type effective struct {
 	menu, def, args, loader, install, access string
 	timeout                                  *Duration
 	files                                    []string
+	secureBoot                               bool
 }
 
 // prepare builds the data for the machine in req without its menu: the
@@ -54,6 +55,7 @@ func (c *Config) prepare(req Request, srv Server) (*Data, effective) {
 	if eff.loader != "" {
 		d.Loader = eff.loader
 	}
+	d.SecureBoot = eff.secureBoot
 	d.FileAccess = FileAccessMachine
 	if eff.access != "" {
 		d.FileAccess = eff.access
@@ -73,6 +75,9 @@ func (e *effective) apply(s *Settings) {
 	}
 	if s.Loader != "" {
 		e.loader = s.Loader
+	}
+	if s.SecureBoot != nil {
+		e.secureBoot = *s.SecureBoot
 	}
 	if s.Install != "" {
 		e.install = s.Install

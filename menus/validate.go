@@ -92,6 +92,9 @@ func (c *Config) validateSettings(pos, who string, s *Settings) error {
 	default:
 		return fmt.Errorf("%s: %s: unknown loader %q (want ipxe, pxelinux or grub)", pos, who, s.Loader)
 	}
+	if s.SecureBoot != nil && *s.SecureBoot && s.Loader == LoaderPXELinux {
+		return fmt.Errorf("%s: %s: secure_boot boots x86-64 UEFI through shim and GRUB, but loader pxelinux is legacy BIOS only (use loader grub or leave loader out)", pos, who)
+	}
 	if strings.ContainsAny(s.Args, "\r\n") {
 		return fmt.Errorf("%s: %s: args must be one line", pos, who)
 	}

@@ -13,7 +13,8 @@ import (
 	"github.com/bootwright/bootwright/menus"
 )
 
-var srv = menus.Server{URL: "http://10.231.0.1:8080", AssetsURL: "http://10.231.0.1:8080/assets"}
+var srv = menus.Server{URL: "http://10.231.0.1:8080", AssetsURL: "http://10.231.0.1:8080/assets",
+	TFTPAssetsURL: "tftp://10.231.0.1/assets"}
 
 func TestRenderMenuGolden(t *testing.T) {
 	site, err := Load("testdata/site")
@@ -32,6 +33,9 @@ func TestRenderMenuGolden(t *testing.T) {
 		"known_bios_with_assets": {"52:54:00:12:34:56", "pcbios", assets},
 		"known_efi_lab_menu":     {"52:54:00:12:34:57", "efi", assets},
 		"unknown_efi":            {"02:00:00:00:00:01", "efi", nil},
+		// secure_boot: this server's assets over TFTP, upstream files left
+		// as they are (Check reports them).
+		"known_efi_secureboot": {"52:54:00:12:34:58", "efi", assets},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -80,5 +84,29 @@ func TestDefaultsWithoutConfigDir(t *testing.T) {
 	}
 	if !strings.HasPrefix(string(out), "#!ipxe\n") {
 		t.Errorf("menu does not start with #!ipxe:\n%s", out)
+	}
+}
+
+// A Secure Boot machine's GRUB can load files over TFTP only: Check
+// reports every other URL in its menu, under efi-x64 (the arch that is
+// sent shim) and for that machine alone.
+func TestCheckSecureBoot(t *testing.T) {
+	site, err := Load("testdata/site")
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs, _ := site.Check(CheckOptions{Server: srv})
+	var got []string
+	for _, p := range errs {
+		got = append(got, p.String())
+	}
+	const tail = "; put the file under --assets-dir (served over TFTP too) or give it a tftp:// URL [machine vm-sb (efi-x64)]"
+	want := []string{
+		`menus/lab.yaml: entry "tools": with secure_boot GRUB loads no http module and cannot fetch http://10.231.0.1:8080/files/vm-sb/tools.ipxe?g=hello` + tail,
+		`menus/lab.yaml: entry "rescue": with secure_boot GRUB loads no http module and cannot fetch http://mirror.example/debian/extra/initrd.img` + tail,
+		`menus/tools.yaml: entry "netboot": with secure_boot GRUB loads no http module and cannot fetch http://boot.example/menu.ipxe` + tail,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Check (-want +got):\n%s", diff)
 	}
 }

@@ -156,6 +156,13 @@ func (c *checker) run(req menus.Request, who, arch string) {
 	for _, err := range data.Errors {
 		c.add(c.errs, &c.errOrder, err.Error(), who, arch)
 	}
+	// Only x86-64 UEFI firmware is sent shim; elsewhere secure_boot
+	// changes nothing.
+	if arch == menus.ArchEFIx64 {
+		for _, p := range data.SecureBootProblems() {
+			c.add(c.errs, &c.errOrder, p, who, arch)
+		}
+	}
 	for _, ref := range data.FileRefs() {
 		if !data.AllowsFile(ref) {
 			c.add(c.errs, &c.errOrder, fmt.Sprintf("a menu entry uses FileURL %q, but menu %s does not list it under files:", ref, data.Menu.Name), who, arch)
