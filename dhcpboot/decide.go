@@ -54,6 +54,10 @@ type Host struct {
 	Hostname   string     // option 12
 	IPXEScript string     // URL handed to this machine when it runs iPXE (empty: Policy.IPXEScript)
 	BootFile   string     // NBP (or HTTP Boot file) for this machine's firmware (empty: by arch)
+	// ArchBootFiles are this machine's files for some arches, ahead of
+	// BootFile: a Secure Boot machine's x86-64 UEFI firmware gets the
+	// signed shim while its BIOS side keeps its loader.
+	ArchBootFiles map[Arch]string
 }
 
 // Decision is the outcome of Decide.
@@ -77,8 +81,9 @@ type Decision struct {
 //  3. PXE firmware ("PXEClient", PXE 2.1) gets the NBP for its arch over TFTP.
 //  4. Anything else is not a network-boot client.
 //
-// A machine's own h.BootFile replaces the arch's file for cases 2 and 3,
-// but never turns an arch that cannot boot that way into one that can.
+// A machine's own file for its arch (h.ArchBootFiles), else its
+// h.BootFile, replaces the arch's file for cases 2 and 3, but never turns
+// an arch that cannot boot that way into one that can.
 func Decide(c Client, h Host, p Policy) Decision {
 	switch {
 	case c.IPXE:
@@ -106,8 +111,12 @@ func Decide(c Client, h Host, p Policy) Decision {
 	return Decision{Reason: reasonNotPXE}
 }
 
-// bootFile is the machine's own file, else the one for its arch.
+// bootFile is the machine's own file for its arch, else its own file,
+// else the policy's for its arch.
 func bootFile(c Client, h Host, p Policy) (string, bool) {
+	if f := h.ArchBootFiles[c.Arch]; f != "" {
+		return f, true
+	}
 	if h.BootFile != "" {
 		return h.BootFile, true
 	}

@@ -145,6 +145,10 @@ func TestDecideHost(t *testing.T) {
 		"machine without a script gets the server's": {ipxeBIOS, Host{BootFile: "x"},
 			Decision{Boot: true, BootFile: "http://10.231.0.1:8080/boot.ipxe", VendorClass: "PXEClient", Reason: "ipxe"}},
 		"boot file does not make a pxe client of a phone": {plainClient, h, Decision{Reason: "not-pxe"}},
+		"arch's own file beats the machine's": {uefiFirmware, Host{BootFile: "lab.efi", ArchBootFiles: map[Arch]string{ArchEFIx64: "shimx64.efi"}},
+			Decision{Boot: true, BootFile: "shimx64.efi", VendorClass: "PXEClient", Reason: "firmware-pxe"}},
+		"another arch's file is not used": {biosFirmware, Host{ArchBootFiles: map[Arch]string{ArchEFIx64: "shimx64.efi"}},
+			Decision{Boot: true, BootFile: "undionly.kpxe", VendorClass: "PXEClient", Reason: "firmware-pxe"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
