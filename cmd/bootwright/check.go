@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strings"
 
@@ -98,9 +99,19 @@ func parseCheckArgs(fs *flag.FlagSet, args []string, getenv func(string) string)
 }
 
 // serverURLs derives the URLs templates see from a public base URL, with
-// the secrets in secretsDir, or placeholders when it is empty.
+// the secrets in secretsDir, or placeholders when it is empty. The assets
+// count as served over TFTP too, at the public URL's host, as serve does
+// with an assets directory, so Check reports for Secure Boot machines
+// only the files GRUB could not load from this server.
 func serverURLs(public, secretsDir string) menus.Server {
 	srv := menus.Server{URL: public, AssetsURL: public + "/assets", Secret: secrets.Placeholder}
+	if u, err := url.Parse(public); err == nil && u.Hostname() != "" {
+		host := u.Hostname()
+		if strings.Contains(host, ":") {
+			host = "[" + host + "]"
+		}
+		srv.TFTPAssetsURL = "tftp://" + host + "/" + tftpAssets
+	}
 	if secretsDir != "" {
 		srv.Secret = secrets.Dir{Path: secretsDir}.Get
 	}

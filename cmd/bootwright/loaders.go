@@ -26,18 +26,33 @@ import (
 //     chains the loader; on the wrong platform it prints why and goes on
 //     to the iPXE menu instead of running a program that cannot start.
 //
+// A machine with `secure_boot: true` runs Debian's signed chain on x86-64
+// UEFI, the only firmware here with Secure Boot: its firmware PXE (arches
+// 7 and 9) is offered shimx64.efi (shim-signed), which loads grubx64.efi
+// (grub-efi-amd64-signed) from the same TFTP directory, which reads
+// grub/grub.cfg. Its BIOS side keeps what its loader gives it. Under iPXE
+// it gets bootwright/shim.ipxe, which chains shim on x86-64 UEFI (the same
+// GRUB menu whether or not Secure Boot is on) and the iPXE menu elsewhere,
+// unless its loader is pxelinux, whose script it keeps.
+//
 // The DHCP side sees only the MAC when it asks for the machine's
-// settings, not the firmware's arch, so the loader is resolved for the
-// MAC alone: the machine's own setting, else a group that selects by MAC
-// or labels. A group that selects by arch or subnet cannot apply here;
-// warnLoaders says so at start-up.
+// settings, not the firmware's arch, so loader and secure_boot are
+// resolved for the MAC alone: the machine's own setting, else a group
+// that selects by MAC or labels. A group that selects by arch or subnet
+// cannot apply here; warnLoaders says so at start-up.
 
 // loaderFiles are the TFTP files each loader needs: the first is the
 // boot file DHCP offers.
 var loaderFiles = map[string][]string{
 	menus.LoaderPXELinux: {tftpboot.LPXELinux, "ldlinux.c32", "menu.c32", "libutil.c32", "libcom32.c32"},
 	menus.LoaderGRUB:     {tftpboot.GRUBx64, "grub/x86_64-efi/http.mod"},
+	// Under Secure Boot GRUB loads no module: no http.mod.
+	loaderShim: {tftpboot.ShimX64, tftpboot.GRUBx64},
 }
+
+// loaderShim is the Secure Boot chain (shim, then GRUB) in loaderFiles and
+// the chain scripts; it is set with secure_boot, not with loader.
+const loaderShim = "shim"
 
 // chainScriptName is the TFTP name of the iPXE script that chains loader.
 func chainScriptName(loader string) string { return "bootwright/" + loader + ".ipxe" }
@@ -72,16 +87,34 @@ chain %[3]s
 echo bootwright: %[2]s failed (is Debian's grub-efi-amd64-signed package installed on the server?), using the iPXE menu instead
 chain %[3]s
 `, tftp, tftpboot.GRUBx64, fallback)
+	shim := fmt.Sprintf(`#!ipxe
+# bootwright: this machine has secure_boot: Debian's signed shim, then GRUB (x86-64 UEFI).
+iseq ${platform} efi || goto bw-other
+iseq ${buildarch} x86_64 || goto bw-other
+chain %[1]s%[2]s || goto bw-failed
+:bw-other
+echo bootwright: secure_boot needs x86-64 UEFI, this machine runs ${buildarch} ${platform}, using the iPXE menu instead
+chain %[3]s
+:bw-failed
+echo bootwright: %[2]s failed (are Debian's shim-signed and grub-efi-amd64-signed packages installed on the server?), using the iPXE menu instead
+chain %[3]s
+`, tftp, tftpboot.ShimX64, fallback)
 	return map[string][]byte{
 		chainScriptName(menus.LoaderPXELinux): []byte(pxelinux),
 		chainScriptName(menus.LoaderGRUB):     []byte(grub),
+		chainScriptName(loaderShim):           []byte(shim),
 	}
 }
 
+// secureBootFiles are the boot files of a Secure Boot machine's x86-64
+// UEFI firmware PXE: arch 7 and arch 9, which many x86-64 firmwares send.
+var secureBootFiles = map[dhcpboot.Arch]string{dhcpboot.ArchEFIx64: tftpboot.ShimX64, dhcpboot.ArchEFIBC: tftpboot.ShimX64}
+
 // machineHosts gives DHCP what machines.yaml says about a MAC, from the
 // config in service at the time of each packet: a known machine's
-// address and hostname, and for a machine or group with a loader other
-// than iPXE, that loader as boot file and iPXE script. self is the
+// address and hostname; for a machine or group with a loader other than
+// iPXE, that loader as boot file and iPXE script; for one with
+// secure_boot, shim for x86-64 UEFI and the shim script. self is the
 // address clients reach TFTP at.
 func machineHosts(live *bootconfig.Live, self netip.Addr) func(net.HardwareAddr) (dhcpboot.Host, bool) {
 	return func(mac net.HardwareAddr) (dhcpboot.Host, bool) {
@@ -91,37 +124,50 @@ func machineHosts(live *bootconfig.Live, self netip.Addr) func(net.HardwareAddr)
 		if m != nil {
 			h = dhcpboot.Host{IP: m.IP.Addr, Hostname: cmp.Or(m.Hostname, m.Name), IPXEScript: m.IPXEScript}
 		}
-		if l := loaderFor(b, mac, m); l != menus.LoaderIPXE {
+		l, secure := bootFor(b, mac, m)
+		script := ""
+		if l != menus.LoaderIPXE {
 			h.BootFile = loaderFiles[l][0]
-			// A machine's own ipxe_script wins for iPXE clients.
-			h.IPXEScript = cmp.Or(h.IPXEScript, "tftp://"+self.String()+"/"+chainScriptName(l))
+			script = chainScriptName(l)
 		}
-		return h, m != nil || h.BootFile != ""
+		if secure {
+			h.ArchBootFiles = secureBootFiles
+			if l != menus.LoaderPXELinux {
+				script = chainScriptName(loaderShim)
+			}
+		}
+		if script != "" {
+			// A machine's own ipxe_script wins for iPXE clients.
+			h.IPXEScript = cmp.Or(h.IPXEScript, "tftp://"+self.String()+"/"+script)
+		}
+		return h, m != nil || h.BootFile != "" || secure
 	}
 }
 
-// loaderFor resolves the loader for a MAC: the machine's own, else its
-// group's (groups selected by MAC or labels; without arch or address).
-// It resolves the whole machine only when some group sets a loader, so
-// the common case costs a map lookup per DHCP packet.
-func loaderFor(b *bootconfig.Bundle, mac net.HardwareAddr, m *menus.Machine) string {
-	if m != nil && m.Loader != "" {
-		return m.Loader
-	}
-	if !groupsSetLoader(b.Menus) {
-		return menus.LoaderIPXE
+// bootFor resolves the loader and secure_boot for a MAC: the machine's
+// own, else its group's (groups selected by MAC or labels; without arch
+// or address). It resolves the whole machine only when some group sets
+// either, so the common case costs a map lookup per DHCP packet.
+func bootFor(b *bootconfig.Bundle, mac net.HardwareAddr, m *menus.Machine) (loader string, secure bool) {
+	loader = menus.LoaderIPXE
+	if !groupsSetBoot(b.Menus) || m != nil && m.Loader != "" && m.SecureBoot != nil {
+		if m != nil {
+			loader = cmp.Or(m.Loader, loader)
+			secure = m.SecureBoot != nil && *m.SecureBoot
+		}
+		return loader, secure
 	}
 	d, err := b.Menus.Resolve(menus.Request{MAC: mac}, menus.Server{}, nil)
-	if err != nil || d.Loader == "" {
-		return menus.LoaderIPXE
+	if err != nil {
+		return loader, false
 	}
-	return d.Loader
+	return cmp.Or(d.Loader, loader), d.SecureBoot
 }
 
-// groupsSetLoader reports whether any group sets a loader.
-func groupsSetLoader(c *menus.Config) bool {
+// groupsSetBoot reports whether any group sets a loader or secure_boot.
+func groupsSetBoot(c *menus.Config) bool {
 	for i := range c.Groups {
-		if c.Groups[i].Loader != "" {
+		if c.Groups[i].Loader != "" || c.Groups[i].SecureBoot != nil {
 			return true
 		}
 	}
@@ -134,19 +180,23 @@ func groupsSetLoader(c *menus.Config) bool {
 // select by arch or subnet, which DHCP cannot see.
 func warnLoaders(b *bootconfig.Bundle, l tftpboot.Loaders, tftpOn bool, log *slog.Logger) {
 	used := map[string]string{} // loader -> who uses it first
-	for _, m := range b.Menus.Machines {
-		if m.Loader != "" && m.Loader != menus.LoaderIPXE {
-			used[m.Loader] = "machine " + m.Name
+	use := func(s *menus.Settings, who string) bool {
+		u := false
+		if s.Loader != "" && s.Loader != menus.LoaderIPXE {
+			used[s.Loader], u = who, true
 		}
+		if s.SecureBoot != nil && *s.SecureBoot {
+			used[loaderShim], u = who, true
+		}
+		return u
+	}
+	for _, m := range b.Menus.Machines {
+		use(&m.Settings, "machine "+m.Name)
 	}
 	for _, g := range b.Menus.Groups {
-		if g.Loader == "" || g.Loader == menus.LoaderIPXE {
-			continue
-		}
-		used[g.Loader] = "group " + g.Name
-		if len(g.Match.Arch) > 0 || g.Match.Subnet != nil {
-			log.Warn("loader: group selects by arch or subnet, which DHCP does not know when it picks the boot file; its machines keep iPXE unless they set the loader themselves",
-				"group", g.Name, "loader", g.Loader)
+		if use(&g.Settings, "group "+g.Name) && (len(g.Match.Arch) > 0 || g.Match.Subnet != nil) {
+			log.Warn("loader: group selects by arch or subnet, which DHCP does not know when it picks the boot file; its machines keep iPXE unless they set loader or secure_boot themselves",
+				"group", g.Name, "loader", g.Loader, "secure_boot", g.SecureBoot != nil && *g.SecureBoot)
 		}
 	}
 	for loader, who := range used {

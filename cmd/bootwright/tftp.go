@@ -67,9 +67,32 @@ func (t *tftpFlags) build() (tftpConfig, error) {
 }
 
 // tftpFiles is the tree served over TFTP (and under /tftp/ over HTTP):
-// --tftp-root over the embedded NBPs over the boot loaders.
+// --tftp-root over the embedded NBPs over --assets-dir as assets/ (for
+// GRUB under Secure Boot, which has no HTTP) over the boot loaders.
 func tftpFiles(c *config) (fs.FS, error) {
-	return tftpboot.Files(c.tftpRoot, c.tftp.loaders)
+	lower := []fs.FS{c.tftp.loaders}
+	if c.assetsDir != "" {
+		assets, err := tftpboot.Mount(tftpAssets, c.assetsDir)
+		if err != nil {
+			return nil, fmt.Errorf("--assets-dir: %w", err)
+		}
+		// Before the loaders, whose "install package X" error is the one
+		// a missing name should get.
+		lower = []fs.FS{assets, c.tftp.loaders}
+	}
+	return tftpboot.Files(c.tftpRoot, lower...)
+}
+
+// tftpAssets is where the assets directory appears in the TFTP tree.
+const tftpAssets = "assets"
+
+// tftpAssetsURL is the assets directory over TFTP as menus.Server wants
+// it, or "" when it is not served there.
+func tftpAssetsURL(c *config) string {
+	if c.assetsDir == "" || c.tftpAddr == "" {
+		return ""
+	}
+	return "tftp://" + c.self.Addr().String() + "/" + tftpAssets
 }
 
 // newTFTPServer builds the TFTP server: files, plus per-machine loader
@@ -101,7 +124,7 @@ type tftpRenderer struct {
 func newTFTPRenderer(c *config, live *bootconfig.Live, assets fs.FS, st *state.Store, log *slog.Logger) *tftpRenderer {
 	public := c.publicURL.String()
 	return &tftpRenderer{
-		live: live, srv: menus.Server{URL: public, AssetsURL: public + "/assets"},
+		live: live, srv: menus.Server{URL: public, AssetsURL: public + "/assets", TFTPAssetsURL: tftpAssetsURL(c)},
 		assets: &menus.AssetScanner{FS: assets}, scripts: chainScripts(c.self.Addr(), public),
 		state: st, log: log, neighbor: tftpboot.NeighborMAC,
 	}
@@ -152,6 +175,13 @@ func (r *tftpRenderer) render(name string, peer netip.Addr) ([]byte, bool, error
 	}
 	for _, e := range d.Errors {
 		log.Error("tftp: menu entry left out", "machine", d.Machine.Name, "err", e)
+	}
+	if cn.Kind == tftpboot.ConfigGRUB {
+		// Check refuses these at start-up and reload; without
+		// --assets-dir even this server's kernels are among them.
+		for _, p := range d.SecureBootProblems() {
+			log.Warn("tftp: secure_boot machine's GRUB cannot load a file", "machine", d.Machine.Name, "problem", p)
+		}
 	}
 	log.Info("tftp: menu rendered", "file", name, "machine", d.Machine.Name, "known", d.Machine.Known,
 		"menu", d.Menu.Name, "default", d.Menu.Default)

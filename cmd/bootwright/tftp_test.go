@@ -56,16 +56,23 @@ func TestTFTPFlags(t *testing.T) {
 }
 
 // loaderConfig is a config tree with machines on each loader, a group
-// that gives every 52:54:00:77 machine GRUB, and one that selects by arch.
+// that gives every 52:54:00:77 machine GRUB, one that selects by arch,
+// Secure Boot machines and a group that makes 52:54:00:88 machines
+// Secure Boot ones.
 const loaderMachines = `machines:
   - {mac: "52:54:00:00:00:01", name: pxe-1, loader: pxelinux, default: os, timeout: 1500ms, args: m=pxe-1}
   - {mac: "52:54:00:00:00:02", name: grub-2, loader: grub, default: os, timeout: 0s, args: m=grub-2}
   - {mac: "52:54:00:00:00:03", name: ipxe-3, hostname: three.example, args: m=ipxe-3}
   - {mac: "52:54:00:00:00:04", name: own-4, loader: pxelinux, ipxe_script: "http://elsewhere/x.ipxe"}
   - {mac: "52:54:00:77:00:05", name: grouped-5}
+  - {mac: "52:54:00:00:00:06", name: sb-6, secure_boot: true, default: os, args: m=sb-6}
+  - {mac: "52:54:00:00:00:07", name: sb-grub-7, secure_boot: true, loader: grub}
+  - {mac: "52:54:00:88:00:08", name: sb-pxe-8, loader: pxelinux}
+  - {mac: "52:54:00:88:00:09", name: sb-off-9, secure_boot: false}
 groups:
   - {name: grubs, match: {macs: ["52:54:00:77"]}, loader: grub}
   - {name: efi, match: {arch: [efi-x64]}, loader: grub}
+  - {name: sbs, match: {macs: ["52:54:00:88"]}, secure_boot: true}
 `
 
 func loadLoaderConfig(t *testing.T) *bootconfig.Bundle {
