@@ -19,12 +19,15 @@ case "$cmd" in
 esac
 
 ns="bw-readme-$$"
+cns="bw-readme-$$-client"
 work=$(mktemp -d)
 pid=""
 cleanup() {
   [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-  for p in $(ip netns pids "$ns" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
-  ip netns del "$ns" 2>/dev/null || true
+  for n in "$ns" "$cns"; do
+    for p in $(ip netns pids "$n" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
+    ip netns del "$n" 2>/dev/null || true
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
@@ -37,6 +40,14 @@ nsx ip addr add 10.232.0.1/24 dev br0
 nsx ip link set br0 up
 # A default route so the server picks br0 as the host's main interface.
 nsx ip route add default via 10.232.0.254 dev br0 onlink
+# The PXE client lives in a namespace of its own on the bridge: bootwright
+# ignores DHCP packets from its own addresses.
+ip netns add "$cns"
+ip -n "$cns" link set lo up
+nsx ip link add vcl type veth peer name eth0 netns "$cns"
+nsx ip link set vcl master br0 up
+ip -n "$cns" addr add 10.232.0.50/24 dev eth0
+ip -n "$cns" link set eth0 up
 
 # go run needs the module cache and build cache of the caller.
 export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
@@ -62,7 +73,8 @@ nsx tftp -m binary 10.232.0.1 -c get undionly.kpxe "$work/undionly.kpxe"
 cmp -s "$work/undionly.kpxe" tftpboot/nbp/undionly.kpxe || fail "TFTP undionly.kpxe differs from the embedded NBP"
 
 # A BIOS PXE DISCOVER on 67 and a UEFI boot server REQUEST on 4011.
-nsx go run ./test/readme/pxediscover 10.232.0.1 >"$work/offer.txt" 2>&1 || fail "no proxyDHCP offer: $(cat "$work/offer.txt")"
+go build -o "$work/pxediscover" ./test/readme/pxediscover
+ip netns exec "$cns" "$work/pxediscover" 10.232.0.1 10.232.0.50 >"$work/offer.txt" 2>&1 || fail "no proxyDHCP offer: $(cat "$work/offer.txt")"
 grep -q '^type=OFFER yiaddr=0.0.0.0 siaddr=10.232.0.1 bootfile=undionly.kpxe$' "$work/offer.txt" || fail "offer on 67: $(cat "$work/offer.txt")"
 grep -q '^type=ACK yiaddr=0.0.0.0 siaddr=10.232.0.1 bootfile=snponly.efi$' "$work/offer.txt" || fail "ack on 4011: $(cat "$work/offer.txt")"
 

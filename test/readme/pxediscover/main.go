@@ -1,6 +1,6 @@
 // Command pxediscover is a test client: it broadcasts one BIOS PXE
-// DHCPDISCOVER on br0, then sends a UEFI PXE boot server REQUEST to the
-// server's port 4011, and prints each reply from the given server as
+// DHCPDISCOVER on eth0, then sends a UEFI PXE boot server REQUEST from
+// CLIENT-IP (an address the client already has) to the server's port 4011, and prints each reply from the given server as
 // "type=OFFER yiaddr=... siaddr=... bootfile=...". It exits 1 when a
 // reply does not come within 10 seconds. Run it only inside a test
 // network namespace.
@@ -18,12 +18,12 @@ import (
 )
 
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: pxediscover SERVER-IP")
+	if len(os.Args) != 3 {
+		fmt.Fprintln(os.Stderr, "usage: pxediscover SERVER-IP CLIENT-IP")
 		os.Exit(2)
 	}
-	server := net.ParseIP(os.Args[1])
-	conn, err := server4.NewIPv4UDPConn("br0", &net.UDPAddr{Port: dhcpv4.ClientPort})
+	server, client := net.ParseIP(os.Args[1]), net.ParseIP(os.Args[2])
+	conn, err := server4.NewIPv4UDPConn("eth0", &net.UDPAddr{Port: dhcpv4.ClientPort})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -46,14 +46,14 @@ func main() {
 	}
 
 	// The PXE 2.1 boot server exchange: a REQUEST unicast to port 4011.
-	pxe, err := net.ListenUDP("udp4", &net.UDPAddr{IP: server})
+	pxe, err := net.ListenUDP("udp4", &net.UDPAddr{IP: client})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	defer pxe.Close()
 	req2, err := dhcpv4.New(dhcpv4.WithHwAddr(mac), dhcpv4.WithMessageType(dhcpv4.MessageTypeRequest),
-		dhcpv4.WithClientIP(server),
+		dhcpv4.WithClientIP(client),
 		dhcpv4.WithOption(dhcpv4.OptClassIdentifier("PXEClient:Arch:00007:UNDI:003000")),
 		dhcpv4.WithOption(dhcpv4.OptClientArch(iana.EFI_X86_64)))
 	if err != nil {
