@@ -116,6 +116,17 @@ func sniffCfg(content []byte) string {
 // Check validates rendered content of the given kind and returns its
 // problems in line order; an unknown kind has none.
 func Check(kind string, content []byte) []Problem {
+	probs := check(kind, content)
+	// A parser may point past the end (an empty YAML document after
+	// "---" is on the next line); keep every problem inside the file.
+	last := bytes.Count(content, []byte("\n")) + 1
+	for i := range probs {
+		probs[i].Line = min(probs[i].Line, last)
+	}
+	return probs
+}
+
+func check(kind string, content []byte) []Problem {
 	switch kind {
 	case KindKickstart:
 		return checkKickstart(content)
