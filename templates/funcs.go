@@ -26,8 +26,17 @@ func grubArgs(args string) string {
 	fields := strings.Fields(args)
 	for i, f := range fields {
 		if strings.ContainsAny(f, ";&|$'\"\\<>{}#*?[]~") {
-			fields[i] = "'" + strings.ReplaceAll(f, "'", `'\''`) + "'"
+			fields[i] = grubQuote(f)
 		}
 	}
 	return strings.Join(fields, " ")
+}
+
+// grubQuote puts s in single quotes for GRUB's parser, which, like sh,
+// takes everything between them literally and nothing can escape a quote
+// inside: a ' closes the string, is written as \' and the string goes
+// on. (sprig's squote leaves it in, so a title such as "Debian's
+// kernel" broke the whole grub.cfg.)
+func grubQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -32,6 +32,7 @@ var funcs = func() template.FuncMap {
 	m := sprig.HermeticTxtFuncMap()
 	m["grubpath"] = grubPath
 	m["grubargs"] = grubArgs
+	m["grubquote"] = grubQuote
 	return m
 }()
 
