@@ -118,6 +118,17 @@ func (c *Cache) serveFetch(w http.ResponseWriter, r *http.Request, fe *fetch, na
 		return
 	}
 	if oerr != nil {
+		// A fetch that fails removes its partial file: the open can lose
+		// that race. Then the client gets the fetch's error.
+		select {
+		case <-fe.done:
+		case <-r.Context().Done():
+			return
+		}
+		if st := fe.snapshot(); st.err != nil {
+			http.Error(w, clientMessage(st.err), httpStatus(st.err))
+			return
+		}
 		c.Logger.Error("cache: open", "key", fe.key, "err", oerr)
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 		return
