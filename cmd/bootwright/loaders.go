@@ -30,10 +30,13 @@ import (
 // UEFI, the only firmware here with Secure Boot: its firmware PXE (arches
 // 7 and 9) is offered shimx64.efi (shim-signed), which loads grubx64.efi
 // (grub-efi-amd64-signed) from the same TFTP directory, which reads
-// grub/grub.cfg. Its BIOS side keeps what its loader gives it. Under iPXE
-// it gets bootwright/shim.ipxe, which chains shim on x86-64 UEFI (the same
-// GRUB menu whether or not Secure Boot is on) and the iPXE menu elsewhere,
-// unless its loader is pxelinux, whose script it keeps.
+// grub/grub.cfg. Its BIOS side keeps what its loader gives it. A client
+// running iPXE has no Secure Boot to satisfy (Debian's iPXE is unsigned),
+// so it gets bootwright/grub.ipxe, which chains grubx64.efi itself to the
+// same GRUB menu, unless its loader is pxelinux, whose script it keeps.
+// (Chaining shim from Debian 12's iPXE fails: through iPXE's PXE base
+// code shim fetches GRUB into a 4 MiB buffer and refuses the image as
+// "Malformed binary after Attribute Certificate Table".)
 //
 // The DHCP side sees only the MAC when it asks for the machine's
 // settings, not the firmware's arch, so loader and secure_boot are
@@ -50,8 +53,8 @@ var loaderFiles = map[string][]string{
 	loaderShim: {tftpboot.ShimX64, tftpboot.GRUBx64},
 }
 
-// loaderShim is the Secure Boot chain (shim, then GRUB) in loaderFiles and
-// the chain scripts; it is set with secure_boot, not with loader.
+// loaderShim is the Secure Boot chain (shim, then GRUB) in loaderFiles;
+// it is set with secure_boot, not with loader.
 const loaderShim = "shim"
 
 // chainScriptName is the TFTP name of the iPXE script that chains loader.
@@ -87,22 +90,9 @@ chain %[3]s
 echo bootwright: %[2]s failed (is Debian's grub-efi-amd64-signed package installed on the server?), using the iPXE menu instead
 chain %[3]s
 `, tftp, tftpboot.GRUBx64, fallback)
-	shim := fmt.Sprintf(`#!ipxe
-# bootwright: this machine has secure_boot: Debian's signed shim, then GRUB (x86-64 UEFI).
-iseq ${platform} efi || goto bw-other
-iseq ${buildarch} x86_64 || goto bw-other
-chain %[1]s%[2]s || goto bw-failed
-:bw-other
-echo bootwright: secure_boot needs x86-64 UEFI, this machine runs ${buildarch} ${platform}, using the iPXE menu instead
-chain %[3]s
-:bw-failed
-echo bootwright: %[2]s failed (are Debian's shim-signed and grub-efi-amd64-signed packages installed on the server?), using the iPXE menu instead
-chain %[3]s
-`, tftp, tftpboot.ShimX64, fallback)
 	return map[string][]byte{
 		chainScriptName(menus.LoaderPXELinux): []byte(pxelinux),
 		chainScriptName(menus.LoaderGRUB):     []byte(grub),
-		chainScriptName(loaderShim):           []byte(shim),
 	}
 }
 
@@ -114,7 +104,7 @@ var secureBootFiles = map[dhcpboot.Arch]string{dhcpboot.ArchEFIx64: tftpboot.Shi
 // config in service at the time of each packet: a known machine's
 // address and hostname; for a machine or group with a loader other than
 // iPXE, that loader as boot file and iPXE script; for one with
-// secure_boot, shim for x86-64 UEFI and the shim script. self is the
+// secure_boot, shim for x86-64 UEFI and the GRUB script. self is the
 // address clients reach TFTP at.
 func machineHosts(live *bootconfig.Live, self netip.Addr) func(net.HardwareAddr) (dhcpboot.Host, bool) {
 	return func(mac net.HardwareAddr) (dhcpboot.Host, bool) {
@@ -133,7 +123,7 @@ func machineHosts(live *bootconfig.Live, self netip.Addr) func(net.HardwareAddr)
 		if secure {
 			h.ArchBootFiles = secureBootFiles
 			if l != menus.LoaderPXELinux {
-				script = chainScriptName(loaderShim)
+				script = chainScriptName(menus.LoaderGRUB)
 			}
 		}
 		if script != "" {

@@ -19,7 +19,6 @@ import (
 func TestMachineHosts(t *testing.T) {
 	hosts := machineHosts(bootconfig.NewLive(loadLoaderConfig(t)), netip.MustParseAddr("10.231.0.1"))
 	const pxeScript, grubScript = "tftp://10.231.0.1/bootwright/pxelinux.ipxe", "tftp://10.231.0.1/bootwright/grub.ipxe"
-	const shimScript = "tftp://10.231.0.1/bootwright/shim.ipxe"
 	shim := map[dhcpboot.Arch]string{dhcpboot.ArchEFIx64: "shimx64.efi", dhcpboot.ArchEFIBC: "shimx64.efi"}
 	tests := map[string]struct {
 		mac  string
@@ -34,12 +33,12 @@ func TestMachineHosts(t *testing.T) {
 		"grub group, unknown":   {"52:54:00:77:00:99", dhcpboot.Host{BootFile: "grubx64.efi", IPXEScript: grubScript}, true},
 		"arch group not seen":   {"02:00:00:00:00:01", dhcpboot.Host{}, false},
 		"unknown, no group hit": {"02:00:00:00:00:02", dhcpboot.Host{}, false},
-		"secure boot machine":   {"52:54:00:00:00:06", dhcpboot.Host{Hostname: "sb-6", ArchBootFiles: shim, IPXEScript: shimScript}, true},
-		"secure boot with grub": {"52:54:00:00:00:07", dhcpboot.Host{Hostname: "sb-grub-7", BootFile: "grubx64.efi", ArchBootFiles: shim, IPXEScript: shimScript}, true},
+		"secure boot machine":   {"52:54:00:00:00:06", dhcpboot.Host{Hostname: "sb-6", ArchBootFiles: shim, IPXEScript: grubScript}, true},
+		"secure boot with grub": {"52:54:00:00:00:07", dhcpboot.Host{Hostname: "sb-grub-7", BootFile: "grubx64.efi", ArchBootFiles: shim, IPXEScript: grubScript}, true},
 		// BIOS keeps lpxelinux.0, and iPXE clients its script.
 		"secure boot group, pxelinux machine": {"52:54:00:88:00:08", dhcpboot.Host{Hostname: "sb-pxe-8", BootFile: "lpxelinux.0", ArchBootFiles: shim, IPXEScript: pxeScript}, true},
 		"machine opts out of its group":       {"52:54:00:88:00:09", dhcpboot.Host{Hostname: "sb-off-9"}, true},
-		"secure boot group, unknown":          {"52:54:00:88:00:99", dhcpboot.Host{ArchBootFiles: shim, IPXEScript: shimScript}, true},
+		"secure boot group, unknown":          {"52:54:00:88:00:99", dhcpboot.Host{ArchBootFiles: shim, IPXEScript: grubScript}, true},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -63,13 +62,14 @@ func TestMachineHosts(t *testing.T) {
 		}
 	}
 	// A Secure Boot machine: x86-64 UEFI firmware gets shim (arch 7 and
-	// 9), BIOS is unaffected, iPXE gets the shim script.
+	// 9), BIOS is unaffected, iPXE (no Secure Boot there) gets the GRUB
+	// script.
 	h, _ = hosts(net.HardwareAddr{0x52, 0x54, 0, 0, 0, 6})
 	for c, want := range map[*dhcpboot.Client]string{
 		{Arch: dhcpboot.ArchEFIx64, VendorClass: "PXEClient:Arch:00007:UNDI:003000"}: "firmware-pxe shimx64.efi",
 		{Arch: dhcpboot.ArchEFIBC, VendorClass: "PXEClient:Arch:00009:UNDI:003000"}:  "firmware-pxe shimx64.efi",
 		{Arch: dhcpboot.ArchBIOS, VendorClass: "PXEClient:Arch:00000:UNDI:002001"}:   "firmware-pxe undionly.kpxe",
-		{Arch: dhcpboot.ArchEFIx64, VendorClass: "PXEClient:Arch:00007", IPXE: true}: "ipxe " + shimScript,
+		{Arch: dhcpboot.ArchEFIx64, VendorClass: "PXEClient:Arch:00007", IPXE: true}: "ipxe " + grubScript,
 	} {
 		if got := dhcpboot.Decide(*c, h, p).String(); got != want {
 			t.Errorf("secure boot: Decide(%+v) = %q, want %q", *c, got, want)
