@@ -23,6 +23,26 @@
 #   bios-grub      a BIOS machine told `loader: grub`: the script sees
 #                  ${platform} pcbios, sends nothing GRUB, and falls back
 #                  to the iPXE menu, which boots the same entry.
+#   uefi-secureboot
+#                  OVMF with Secure Boot enforced (OVMF_CODE_4M.secboot.fd,
+#                  Microsoft keys enrolled in OVMF_VARS_4M.ms.fd, q35 with
+#                  SMM); machines.yaml says `secure_boot: true`, so DHCP
+#                  offers shimx64.efi (Debian's signed shim), which loads
+#                  grubx64.efi (signed GRUB), which reads the rendered
+#                  grub/grub.cfg and loads Debian's signed kernel and the
+#                  initrd over TFTP from the assets directory
+#                  ((tftp,10.231.0.1)/assets/...); the kernel must log
+#                  "Secure boot enabled".
+#   uefiipxe-secureboot
+#                  a secure_boot machine running QEMU's iPXE ROM on OVMF
+#                  without Secure Boot (Debian's iPXE is unsigned): it gets
+#                  bootwright/grub.ipxe, which chains grubx64.efi itself,
+#                  to the same Secure Boot menu and kernel over TFTP.
+#   uefi-secureboot-refused
+#                  Secure Boot enforced, for a machine without secure_boot:
+#                  DHCP offers the unsigned snponly.efi, which the
+#                  firmware fetches and refuses ("Access Denied"); no
+#                  kernel runs and iPXE never asks for /boot.ipxe.
 #
 # Usage: BOOTWRIGHT_BIN=/abs/path/bootwright test/loaders/run.sh [SCENARIO...]
 #
@@ -38,17 +58,28 @@ ROOT=$(cd "$HERE/../.." && pwd)
 WORK=$HERE/work
 VM_TIMEOUT=${BOOTWRIGHT_VM_TIMEOUT:-150}
 PREFIX="bwl-$$"
-ALL=(bios-pxelinux uefi-grub uefiipxe-grub bios-grub)
+ALL=(bios-pxelinux uefi-grub uefiipxe-grub bios-grub uefi-secureboot uefiipxe-secureboot uefi-secureboot-refused)
 declare -A MAC=([bios-pxelinux]=52:54:00:12:34:60 [uefi-grub]=52:54:00:12:34:61 [uefiipxe-grub]=52:54:00:12:34:62
-	[bios-grub]=52:54:00:12:34:63)
-declare -A LOADER=([bios-pxelinux]=pxelinux [uefi-grub]=grub [uefiipxe-grub]=grub [bios-grub]=grub)
+	[bios-grub]=52:54:00:12:34:63 [uefi-secureboot]=52:54:00:12:34:64 [uefi-secureboot-refused]=52:54:00:12:34:65
+	[uefiipxe-secureboot]=52:54:00:12:34:66)
+declare -A LOADER=([bios-pxelinux]=pxelinux [uefi-grub]=grub [uefiipxe-grub]=grub [bios-grub]=grub
+	[uefi-secureboot]=ipxe [uefi-secureboot-refused]=ipxe [uefiipxe-secureboot]=ipxe)
+# secure_boot in machines.yaml, and the menu entry each machine boots.
+declare -A SECURE=([uefi-secureboot]=true [uefiipxe-secureboot]=true)
+declare -A ENTRY=([uefi-secureboot]=testos-signed [uefiipxe-secureboot]=testos-signed)
 # The TFTP files each path must have fetched (bootwright's log), in order.
 declare -A PATHFILES=(
 	[bios-pxelinux]="bootwright/pxelinux.ipxe lpxelinux.0 ldlinux.c32 pxelinux.cfg/01-52-54-00-12-34-60 menu.c32"
 	[uefi-grub]="grubx64.efi grub/grub.cfg"
 	[uefiipxe-grub]="bootwright/grub.ipxe grubx64.efi grub/grub.cfg"
 	[bios-grub]="bootwright/grub.ipxe"
+	[uefi-secureboot]="shimx64.efi grubx64.efi grub/grub.cfg assets/testos-signed/vmlinuz assets/testos-signed/initrd.gz"
+	[uefiipxe-secureboot]="bootwright/grub.ipxe grubx64.efi grub/grub.cfg assets/testos-signed/vmlinuz assets/testos-signed/initrd.gz"
+	[uefi-secureboot-refused]="snponly.efi"
 )
+# What ends a scenario well: its kernel's marker, or the firmware's
+# refusal of the boot file.
+declare -A EXPECT=([uefi-secureboot-refused]=refusal)
 NET=10.231.0
 
 die() { echo "loadertest: $*" >&2; exit 2; }
@@ -113,6 +144,11 @@ write_config() {
 	    kernel: testos/vmlinuz
 	    initrds: [testos/initrd.gz]
 	    args: "console=ttyS0 panic=-1 bootwright.loader={{ .Request.Arch }}"
+	  - name: testos-signed
+	    title: testos, Debian's signed kernel
+	    kernel: testos-signed/vmlinuz
+	    initrds: [testos-signed/initrd.gz]
+	    args: "console=ttyS0 panic=-1 bootwright.loader={{ .Request.Arch }}"
 	EOF
 	{
 		echo "machines:"
@@ -121,7 +157,8 @@ write_config() {
 			  - mac: "${MAC[$s]}"
 			    name: vm-$s
 			    loader: ${LOADER[$s]}
-			    default: testos
+			    secure_boot: ${SECURE[$s]:-false}
+			    default: ${ENTRY[$s]:-testos}
 			    timeout: 1s
 			    args: "bootwright.test=loader-$s"
 			EOF
@@ -139,6 +176,15 @@ qemu_args() {
 	bios-*)
 		printf '%s\n' "${common[@]}" -m 256 \
 			-device "virtio-net-pci,netdev=n0,mac=${MAC[$s]},bootindex=1" -boot n ;;
+	uefi-secureboot*)
+		# Secure Boot enforced: the secboot build needs SMM on q35 and
+		# its flash locked to SMM; the ms vars have Microsoft's keys.
+		cp /usr/share/OVMF/OVMF_VARS_4M.ms.fd "$dir/vars.fd"
+		printf '%s\n' "${common[@]}" -m 512 -machine q35,smm=on \
+			-global driver=cfi.pflash01,property=secure,value=on \
+			-drive if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.secboot.fd \
+			-drive "if=pflash,format=raw,unit=1,file=$dir/vars.fd" \
+			-device "virtio-net-pci,netdev=n0,mac=${MAC[$s]},romfile=,bootindex=1" ;;
 	uefiipxe-*)
 		# No romfile=: QEMU's iPXE option ROM (EFI build) runs instead of OVMF's PXE.
 		cp /usr/share/OVMF/OVMF_VARS_4M.fd "$dir/vars.fd"
@@ -166,6 +212,19 @@ check_path() {
 			{ echo "bootwright's log has no successful TFTP transfer of $f"; return; }
 	done
 	case $s in
+	uefi-secureboot-refused)
+		[ -z "$marker" ] || { echo "a kernel ran: $marker"; return; }
+		! grep -q "path=/boot.ipxe" "$dir/bootwright.log" || echo "iPXE ran and asked for /boot.ipxe" ;;
+	*-secureboot)
+		grep -q "msg=\"tftp: menu rendered\".*file=grub/grub.cfg .*machine=vm-$s" "$dir/bootwright.log" ||
+			{ echo "grub/grub.cfg was not rendered for vm-$s"; return; }
+		grep -qF "BOOT_IMAGE=(tftp,$NET.1)/assets/testos-signed/vmlinuz" <<<"$marker" ||
+			{ echo "the kernel was not loaded by GRUB over TFTP: $marker"; return; }
+		! grep -q "file=/\?shimx64.efi " "$dir/bootwright.log" || [ "$s" = uefi-secureboot ] ||
+			{ echo "iPXE was sent shim"; return; }
+		# No grep -q: quitting early would SIGPIPE sed and fail the pipe.
+		[ "$s" != uefi-secureboot ] || strip_ansi "$dir/serial.log" | grep -a "Secure boot enabled" >/dev/null ||
+			echo "the kernel did not log \"Secure boot enabled\"" ;;
 	uefi*)
 		grep -q "msg=\"tftp: menu rendered\".*file=grub/grub.cfg .*machine=vm-$s" "$dir/bootwright.log" ||
 			{ echo "grub/grub.cfg was not rendered for vm-$s"; return; }
@@ -216,21 +275,36 @@ scenario() {
 		qpid=$!
 		tvm=$(now)
 		deadline=$((SECONDS + VM_TIMEOUT))
+		local refusal=""
 		while :; do
 			local up=1
 			kill -0 "$qpid" 2>/dev/null || up=0
 			marker=$(strip_ansi "$dir/serial.log" | grep -a 'BOOTWRIGHT-MARKER cmdline:' | head -n1 || true)
 			[ -n "$marker" ] && break
+			if [ "${EXPECT[$s]:-}" = refusal ]; then
+				refusal=$(strip_ansi "$dir/serial.log" | grep -a 'Access Denied' | head -n1 || true)
+				[ -n "$refusal" ] && break
+			fi
 			[ $up = 1 ] || { reason="VM stopped without the marker"; break; }
 			[ $SECONDS -lt $deadline ] || { reason="no marker within ${VM_TIMEOUT}s"; break; }
 			sleep 0.5
 		done
 		local vmtime
 		vmtime=$(elapsed "$tvm")
-		if [ -n "$marker" ]; then
-			grep -qE "(^| )bootwright\.test=loader-$s( |\$)" <<<"${marker#*cmdline:}" ||
-				reason="marker lacks bootwright.test=loader-$s: $marker"
-			[ -n "$reason" ] || reason=$(check_path "$s" "$dir" "$marker")
+		if [ -n "$refusal" ]; then
+			# Give a firmware that did not mean it time to go on.
+			sleep 3
+			marker=$(strip_ansi "$dir/serial.log" | grep -a 'BOOTWRIGHT-MARKER cmdline:' | head -n1 || true)
+			reason=$(check_path "$s" "$dir" "$marker")
+			marker="firmware: $refusal"
+		elif [ -n "$marker" ]; then
+			if [ "${EXPECT[$s]:-}" = refusal ]; then
+				reason="the firmware ran the unsigned boot file: $marker"
+			else
+				grep -qE "(^| )bootwright\.test=loader-$s( |\$)" <<<"${marker#*cmdline:}" ||
+					reason="marker lacks bootwright.test=loader-$s: $marker"
+				[ -n "$reason" ] || reason=$(check_path "$s" "$dir" "$marker")
+			fi
 		fi
 		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$qpid" 2>/dev/null || break; sleep 0.2; done
 		kill -KILL "$qpid" 2>/dev/null || true
@@ -240,6 +314,9 @@ scenario() {
 	{
 		if [ -z "$reason" ]; then
 			echo "PASS $s ($(elapsed "$t0"), VM ${vmtime:-?})  $marker"
+			if [ "$s" = uefi-secureboot ]; then
+				echo "  serial: $(strip_ansi "$dir/serial.log" | grep -a -m1 'Secure boot enabled')"
+			fi
 		else
 			echo "FAIL $s ($(elapsed "$t0")): $reason"
 			echo "---- $dir/serial.log (tail, ANSI stripped)"
@@ -258,18 +335,22 @@ main() {
 	case $BOOTWRIGHT_BIN in /*) ;; *) BOOTWRIGHT_BIN=$PWD/$BOOTWRIGHT_BIN ;; esac
 	local s t0 cache
 	for s in /usr/lib/PXELINUX/lpxelinux.0 /usr/lib/syslinux/modules/bios/menu.c32 \
-		/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed /usr/share/OVMF/OVMF_CODE_4M.fd; do
+		/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed /usr/share/OVMF/OVMF_CODE_4M.fd \
+		/usr/lib/shim/shimx64.efi.signed /usr/share/OVMF/OVMF_CODE_4M.secboot.fd /usr/share/OVMF/OVMF_VARS_4M.ms.fd; do
 		[ -r "$s" ] || die "$s missing: run scripts/install-deps.sh"
 	done
 	local scenarios=("$@")
 	[ ${#scenarios[@]} -gt 0 ] || scenarios=("${ALL[@]}")
 	for s in "${scenarios[@]}"; do [ -n "${MAC[$s]:-}" ] || die "unknown scenario $s (known: ${ALL[*]})"; done
 	t0=$(now)
-	cache=$("$ROOT/test/vm/build-image.sh")
-	mkdir -p "$WORK/assets/testos"
+	cache=$("$ROOT/test/vm/build-image.sh" --signed)
+	mkdir -p "$WORK/assets/testos" "$WORK/assets/testos-signed"
 	for f in vmlinuz initrd.gz; do
 		cmp -s "$cache/$f" "$WORK/assets/testos/$f" || cp "$cache/$f" "$WORK/assets/testos/$f"
 	done
+	# Secure Boot: Debian's signed kernel, the same initramfs.
+	cmp -s "$cache/vmlinuz.signed" "$WORK/assets/testos-signed/vmlinuz" || cp "$cache/vmlinuz.signed" "$WORK/assets/testos-signed/vmlinuz"
+	cmp -s "$cache/initrd.gz" "$WORK/assets/testos-signed/initrd.gz" || cp "$cache/initrd.gz" "$WORK/assets/testos-signed/initrd.gz"
 	trap cleanup EXIT
 	trap 'exit 130' INT TERM
 	declare -A pids=()

@@ -4,6 +4,10 @@
 #
 #   $CACHE/vmlinuz      a Debian 6.1 kernel (cloud flavour preferred, newest
 #                       ABI apt-cache offers when first built)
+#   $CACHE/vmlinuz.signed  (only with --signed) the same kernel from
+#                       Debian's signed package (linux-image-6.1.0-N-FLAVOUR,
+#                       signed for Secure Boot by Debian's key, which shim
+#                       trusts), for the Secure Boot tests
 #   $CACHE/modules/     the kernel's virtio-net driver modules
 #   $CACHE/initrd.gz    busybox-static initramfs whose /init prints
 #                       "BOOTWRIGHT-MARKER cmdline: <proc/cmdline>" to the
@@ -17,9 +21,10 @@
 # initramfs is rebuilt when its /init (below) changes. Delete the cache
 # directory to pick up a newer kernel.
 #
-# Usage: test/vm/build-image.sh [--selftest]
+# Usage: test/vm/build-image.sh [--selftest] [--signed]
 #   --selftest  also boot the pair directly (qemu -kernel/-initrd, BIOS and
 #               OVMF) and check the marker, as a check of the images alone.
+#   --signed    also fetch (once) vmlinuz.signed.
 set -euo pipefail
 
 CACHE=${BOOTWRIGHT_TEST_CACHE:-${HOME:-/root}/.cache/bootwright-test}
@@ -92,6 +97,44 @@ build_kernel() {
 	mv "$CACHE/vmlinuz.new" "$CACHE/vmlinuz"
 	rm -rf "$tmp"
 	log "kernel: $(cat "$CACHE/kernel.pkg")"
+}
+
+# pe_signed FILE succeeds when the PE image FILE carries an Authenticode
+# signature: its certificate table (data directory 4 of the PE32+ optional
+# header) is not empty.
+pe_signed() {
+	local pe size
+	pe=$(od -An -t u4 -j 60 -N 4 "$1" | tr -d ' ')
+	size=$(od -An -t u4 -j $((pe + 24 + 112 + 32 + 4)) -N 4 "$1" | tr -d ' ')
+	[ "${size:-0}" -gt 0 ]
+}
+
+# build_signed_kernel fetches Debian's signed build of the cached kernel:
+# the package without -unsigned, same version when the archive still has
+# it, else its newest version (the initramfs modules, used only for
+# bootwright.callback, may then not match it).
+build_signed_kernel() {
+	[ -s "$CACHE/vmlinuz.signed" ] && return 0
+	local pkg ver signed tmp deb vmlinuz
+	read -r pkg ver <"$CACHE/kernel.pkg"
+	signed=${pkg%-unsigned}
+	tmp=$(mktemp -d "$CACHE/signed.XXXXXX")
+	log "downloading $signed $ver"
+	if ! (cd "$tmp" && timeout 600 apt-get download -qq -o APT::Sandbox::User=root "$signed=$ver" >/dev/null 2>&1); then
+		log "$signed $ver is not offered any more; taking its newest version"
+		(cd "$tmp" && timeout 600 apt-get download -qq -o APT::Sandbox::User=root "$signed" >/dev/null) ||
+			{ log "cannot download $signed (delete $CACHE to start from a current kernel)"; rm -rf "$tmp"; exit 1; }
+	fi
+	deb=$(ls "$tmp"/*.deb)
+	dpkg -x "$deb" "$tmp/x"
+	vmlinuz=$(find "$tmp/x/boot" -name 'vmlinuz-*' -type f | head -n1)
+	[ -n "$vmlinuz" ] || { log "$deb has no boot/vmlinuz-*"; exit 1; }
+	pe_signed "$vmlinuz" || { log "$deb: $vmlinuz carries no signature"; exit 1; }
+	cp "$vmlinuz" "$CACHE/vmlinuz.signed.new"
+	echo "$signed $(dpkg-deb -f "$deb" Version)" >"$CACHE/kernel.signed.pkg"
+	mv "$CACHE/vmlinuz.signed.new" "$CACHE/vmlinuz.signed"
+	rm -rf "$tmp"
+	log "signed kernel: $(cat "$CACHE/kernel.signed.pkg")"
 }
 
 # ------------------------------------------------------------- initramfs ---
@@ -196,7 +239,14 @@ selftest() {
 
 build_kernel
 build_initrd
-if [ "${1:-}" = --selftest ]; then
-	selftest >&2
-fi
+for arg in "$@"; do
+	case $arg in
+	--signed) build_signed_kernel ;;
+	--selftest) ;;
+	*) log "unknown argument $arg"; exit 2 ;;
+	esac
+done
+for arg in "$@"; do
+	[ "$arg" != --selftest ] || selftest >&2
+done
 echo "$CACHE"
