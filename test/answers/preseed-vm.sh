@@ -110,9 +110,16 @@ for _ in $(seq 100); do
 	sleep 0.2
 done
 
-# The rendered preseed, as the installer will get it.
-ip netns exec "$NS" curl -fsS "http://$SERVER:8080/files/${MAC//:/-}/preseed.cfg" >"$WORK/preseed.cfg" ||
-	die "bootwright does not serve /files/${MAC//:/-}/preseed.cfg"
+# The rendered preseed, as the installer will get it: by the URL its menu
+# gives (which carries the machine's token). Without the token, from this
+# address (not the machine's), it is refused.
+menu=$(ip netns exec "$NS" curl -fsS "http://$SERVER:8080/ipxe/${MAC//:/-}?arch=i386&platform=pcbios") ||
+	die "bootwright does not serve the menu of $MAC"
+url=$(grep -o 'url=http://[^ ]*/preseed\.cfg' <<<"$menu" | head -n1)
+[ -n "$url" ] || die "the menu of $MAC has no preseed url="
+ip netns exec "$NS" curl -fsS "${url#url=}" >"$WORK/preseed.cfg" || die "bootwright does not serve ${url#url=}"
+code=$(ip netns exec "$NS" curl -s -o /dev/null -w '%{http_code}' "http://$SERVER:8080/files/${MAC//:/-}/preseed.cfg")
+[ "$code" = 403 ] || die "the preseed without its token, from another address: HTTP $code, want 403"
 
 # SeaBIOS + QEMU's iPXE NIC ROM; no disk (the install stops before partman).
 qemu=(qemu-system-x86_64 -accel tcg -m 1024 -nographic -no-reboot -nodefaults -vga none
