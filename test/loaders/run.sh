@@ -43,6 +43,10 @@
 #                  DHCP offers the unsigned snponly.efi, which the
 #                  firmware fetches and refuses ("Access Denied"); no
 #                  kernel runs and iPXE never asks for /boot.ipxe.
+#   uefi-secureboot-unsigned
+#                  a secure_boot machine whose menu boots the unsigned
+#                  test kernel: shim and GRUB run, GRUB loads the kernel
+#                  over TFTP and refuses it ("bad shim signature").
 #
 # Usage: BOOTWRIGHT_BIN=/abs/path/bootwright test/loaders/run.sh [SCENARIO...]
 #
@@ -58,14 +62,15 @@ ROOT=$(cd "$HERE/../.." && pwd)
 WORK=$HERE/work
 VM_TIMEOUT=${BOOTWRIGHT_VM_TIMEOUT:-150}
 PREFIX="bwl-$$"
-ALL=(bios-pxelinux uefi-grub uefiipxe-grub bios-grub uefi-secureboot uefiipxe-secureboot uefi-secureboot-refused)
+ALL=(bios-pxelinux uefi-grub uefiipxe-grub bios-grub uefi-secureboot uefiipxe-secureboot uefi-secureboot-refused
+	uefi-secureboot-unsigned)
 declare -A MAC=([bios-pxelinux]=52:54:00:12:34:60 [uefi-grub]=52:54:00:12:34:61 [uefiipxe-grub]=52:54:00:12:34:62
 	[bios-grub]=52:54:00:12:34:63 [uefi-secureboot]=52:54:00:12:34:64 [uefi-secureboot-refused]=52:54:00:12:34:65
-	[uefiipxe-secureboot]=52:54:00:12:34:66)
+	[uefiipxe-secureboot]=52:54:00:12:34:66 [uefi-secureboot-unsigned]=52:54:00:12:34:67)
 declare -A LOADER=([bios-pxelinux]=pxelinux [uefi-grub]=grub [uefiipxe-grub]=grub [bios-grub]=grub
-	[uefi-secureboot]=ipxe [uefi-secureboot-refused]=ipxe [uefiipxe-secureboot]=ipxe)
+	[uefi-secureboot]=ipxe [uefi-secureboot-refused]=ipxe [uefiipxe-secureboot]=ipxe [uefi-secureboot-unsigned]=ipxe)
 # secure_boot in machines.yaml, and the menu entry each machine boots.
-declare -A SECURE=([uefi-secureboot]=true [uefiipxe-secureboot]=true)
+declare -A SECURE=([uefi-secureboot]=true [uefiipxe-secureboot]=true [uefi-secureboot-unsigned]=true)
 declare -A ENTRY=([uefi-secureboot]=testos-signed [uefiipxe-secureboot]=testos-signed)
 # The TFTP files each path must have fetched (bootwright's log), in order.
 declare -A PATHFILES=(
@@ -76,10 +81,11 @@ declare -A PATHFILES=(
 	[uefi-secureboot]="shimx64.efi grubx64.efi grub/grub.cfg assets/testos-signed/vmlinuz assets/testos-signed/initrd.gz"
 	[uefiipxe-secureboot]="bootwright/grub.ipxe grubx64.efi grub/grub.cfg assets/testos-signed/vmlinuz assets/testos-signed/initrd.gz"
 	[uefi-secureboot-refused]="snponly.efi"
+	[uefi-secureboot-unsigned]="shimx64.efi grubx64.efi grub/grub.cfg assets/testos/vmlinuz"
 )
-# What ends a scenario well: its kernel's marker, or the firmware's
-# refusal of the boot file.
-declare -A EXPECT=([uefi-secureboot-refused]=refusal)
+# What ends a scenario well: its kernel's marker, or this refusal on the
+# serial console (firmware or GRUB refusing an unsigned image).
+declare -A REFUSAL=([uefi-secureboot-refused]="Access Denied" [uefi-secureboot-unsigned]="bad shim signature")
 NET=10.231.0
 
 die() { echo "loadertest: $*" >&2; exit 2; }
@@ -215,6 +221,8 @@ check_path() {
 	uefi-secureboot-refused)
 		[ -z "$marker" ] || { echo "a kernel ran: $marker"; return; }
 		! grep -q "path=/boot.ipxe" "$dir/bootwright.log" || echo "iPXE ran and asked for /boot.ipxe" ;;
+	uefi-secureboot-unsigned)
+		[ -z "$marker" ] || echo "the unsigned kernel ran: $marker" ;;
 	*-secureboot)
 		grep -q "msg=\"tftp: menu rendered\".*file=grub/grub.cfg .*machine=vm-$s" "$dir/bootwright.log" ||
 			{ echo "grub/grub.cfg was not rendered for vm-$s"; return; }
@@ -281,8 +289,8 @@ scenario() {
 			kill -0 "$qpid" 2>/dev/null || up=0
 			marker=$(strip_ansi "$dir/serial.log" | grep -a 'BOOTWRIGHT-MARKER cmdline:' | head -n1 || true)
 			[ -n "$marker" ] && break
-			if [ "${EXPECT[$s]:-}" = refusal ]; then
-				refusal=$(strip_ansi "$dir/serial.log" | grep -a 'Access Denied' | head -n1 || true)
+			if [ -n "${REFUSAL[$s]:-}" ]; then
+				refusal=$(strip_ansi "$dir/serial.log" | grep -aF "${REFUSAL[$s]}" | head -n1 || true)
 				[ -n "$refusal" ] && break
 			fi
 			[ $up = 1 ] || { reason="VM stopped without the marker"; break; }
@@ -296,10 +304,10 @@ scenario() {
 			sleep 3
 			marker=$(strip_ansi "$dir/serial.log" | grep -a 'BOOTWRIGHT-MARKER cmdline:' | head -n1 || true)
 			reason=$(check_path "$s" "$dir" "$marker")
-			marker="firmware: $refusal"
+			marker="refused: $refusal"
 		elif [ -n "$marker" ]; then
-			if [ "${EXPECT[$s]:-}" = refusal ]; then
-				reason="the firmware ran the unsigned boot file: $marker"
+			if [ -n "${REFUSAL[$s]:-}" ]; then
+				reason="an unsigned image ran: $marker"
 			else
 				grep -qE "(^| )bootwright\.test=loader-$s( |\$)" <<<"${marker#*cmdline:}" ||
 					reason="marker lacks bootwright.test=loader-$s: $marker"
