@@ -52,7 +52,9 @@
 #
 # Environment: BOOTWRIGHT_BIN (required), BOOTWRIGHT_TEST_CACHE (kernel and
 # initramfs, built once by test/vm/build-image.sh), BOOTWRIGHT_VM_TIMEOUT
-# (seconds per VM, default 150). Logs stay in test/loaders/work/<scenario>/.
+# (seconds per VM, default 170:
+# eight TCG VMs share the cores, and under load from other jobs a UEFI
+# boot has taken 125 s). Logs stay in test/loaders/work/<scenario>/.
 # Must run as root. Every bridge and tap lives in namespaces named
 # bwl-<pid>-*, removed on exit; processes are killed by PID.
 set -euo pipefail
@@ -60,7 +62,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 WORK=$HERE/work
-VM_TIMEOUT=${BOOTWRIGHT_VM_TIMEOUT:-150}
+VM_TIMEOUT=${BOOTWRIGHT_VM_TIMEOUT:-170}
 PREFIX="bwl-$$"
 ALL=(bios-pxelinux uefi-grub uefiipxe-grub bios-grub uefi-secureboot uefiipxe-secureboot uefi-secureboot-refused
 	uefi-secureboot-unsigned)
