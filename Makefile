@@ -20,7 +20,8 @@ FUZZ_TARGETS := \
 	./menus:FuzzParseMAC \
 	./internal/answers:FuzzCheck
 
-.PHONY: all build test deps check unit fuzz vmtest readmetest bench lint clean tftptest loadertest bench-tftp
+.PHONY: all build test deps check unit fuzz readmetest answerstest vmtest dhcptest httptest doctortest \
+	securitytest tftptest loadertest bench bench-dhcp bench-http bench-tftp lint clean
 
 all: build
 
