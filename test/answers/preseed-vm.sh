@@ -33,7 +33,8 @@ DI_PATH=debian/dists/bookworm/main/installer-amd64/current/images/netboot/debian
 SERVER=10.231.0.1
 
 die() { echo "preseed-vm: $*" >&2; exit 2; }
-strip_ansi() { sed 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1b[()][A-Za-z0-9]//g; s/\r//g' "$@"; }
+# shellcheck source=../lib/netns.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/netns.sh"
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (network namespace, tap device)"
 [ -x "${BOOTWRIGHT_BIN:-}" ] || die "set BOOTWRIGHT_BIN to the bootwright binary"

@@ -39,57 +39,11 @@ log() { echo "dhcp-test: $*" >&2; }
 
 # ------------------------------------------------------------ namespaces ---
 
-NAMESPACES=()
-ns_new() {
-	ip netns add "$1"
-	ip -n "$1" link set lo up
-	NAMESPACES+=("$1")
-}
-
-# ns_kill_del NS: kill what runs in NS by PID (TERM, then KILL), delete it.
-ns_kill_del() {
-	local ns=$1 pids
-	pids=$(ip netns pids "$ns" 2>/dev/null || true)
-	if [ -n "$pids" ]; then
-		# shellcheck disable=SC2086
-		kill -TERM $pids 2>/dev/null || true
-		for _ in $(seq 20); do
-			pids=$(ip netns pids "$ns" 2>/dev/null || true)
-			[ -z "$pids" ] && break
-			sleep 0.1
-		done
-		# shellcheck disable=SC2086
-		[ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
-	fi
-	ip netns del "$ns" 2>/dev/null || true
-}
-
-cleanup() {
-	local ns
-	for ns in "${NAMESPACES[@]}"; do ns_kill_del "$ns"; done
-	NAMESPACES=()
-	wait 2>/dev/null || true
-}
+# shellcheck source=../lib/netns.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/netns.sh"
+cleanup() { ns_cleanup; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# bridge NS ADDR/LEN: br0 in NS with ADDR, forwarding at once.
-bridge() {
-	ip -n "$1" link add br0 type bridge
-	ip -n "$1" link set br0 type bridge forward_delay 0 stp_state 0
-	ip -n "$1" addr add "$2" dev br0
-	ip -n "$1" link set br0 up
-}
-
-# join BRIDGE_NS NS ADDR/LEN [MAC]: NS gets eth0 on BRIDGE_NS's br0.
-join() {
-	local br=$1 ns=$2 addr=$3 mac=${4:-} port="v${RANDOM}"
-	ip -n "$br" link add "$port" type veth peer name eth0 netns "$ns"
-	ip -n "$br" link set "$port" master br0 up
-	[ -n "$mac" ] && ip -n "$ns" link set eth0 address "$mac"
-	[ "$addr" = none ] || ip -n "$ns" addr add "$addr" dev eth0
-	ip -n "$ns" link set eth0 up
-}
 
 # ------------------------------------------------------------- processes ---
 

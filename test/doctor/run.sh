@@ -30,13 +30,9 @@ die() { echo "doctor-test: $*" >&2; exit 2; }
 log() { echo "doctor-test: $*" >&2; }
 fail() { echo "FAIL $CASE: $*" >&2; return 1; }
 
-NAMESPACES=()
 PIDS=()
-ns_new() {
-	ip netns add "$1"
-	ip -n "$1" link set lo up
-	NAMESPACES+=("$1")
-}
+# shellcheck source=../lib/netns.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/netns.sh"
 
 cleanup() {
 	local p ns
@@ -58,22 +54,10 @@ trap 'exit 130' INT TERM
 lan() {
 	LAN=$PFX-$CASE-l CLIENT=$PFX-$CASE-c
 	ns_new "$LAN"; ns_new "$CLIENT"
-	ip -n "$LAN" link add br0 type bridge
-	ip -n "$LAN" link set br0 type bridge forward_delay 0 stp_state 0
-	ip -n "$LAN" addr add 10.233.0.1/24 dev br0
-	ip -n "$LAN" link set br0 up
-	join "$CLIENT" none 02:00:00:33:00:01
+	bridge "$LAN" 10.233.0.1/24
+	join "$LAN" "$CLIENT" none 02:00:00:33:00:01
 }
 
-# join NS ADDR/LEN|none [MAC]: NS gets eth0 on the LAN's br0.
-join() {
-	local ns=$1 addr=$2 mac=${3:-} port="v${RANDOM}"
-	ip -n "$LAN" link add "$port" type veth peer name eth0 netns "$ns"
-	ip -n "$LAN" link set "$port" master br0 up
-	[ -n "$mac" ] && ip -n "$ns" link set eth0 address "$mac"
-	[ "$addr" = none ] || ip -n "$ns" addr add "$addr" dev eth0
-	ip -n "$ns" link set eth0 up
-}
 
 # wait_port NS udp|tcp PORT PID: until something listens on PORT in NS.
 wait_port() {
@@ -156,7 +140,7 @@ case_e55() {
 	start_dnsmasq || return 1
 	local bw=$PFX-$CASE-b
 	ns_new "$bw"
-	join "$bw" 10.233.0.2/24
+	join "$LAN" "$bw" 10.233.0.2/24
 	ip netns exec "$bw" nft -f - <<-'EOF'
 	table inet doctortest {
 		chain input { type filter hook input priority 0; policy accept; udp dport 4011 drop; }

@@ -91,27 +91,9 @@ declare -A REFUSAL=([uefi-secureboot-refused]="Access Denied" [uefi-secureboot-u
 NET=10.231.0
 
 die() { echo "loadertest: $*" >&2; exit 2; }
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1fs", b - a }'; }
-strip_ansi() { sed 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1b[()][A-Za-z0-9]//g; s/\r//g' "$@"; }
+# shellcheck source=../lib/netns.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/netns.sh"
 
-# ns_kill_del NS kills what runs in NS by PID (TERM, then KILL) and deletes it.
-ns_kill_del() {
-	local ns=$1 pids
-	pids=$(ip netns pids "$ns" 2>/dev/null || true)
-	if [ -n "$pids" ]; then
-		# shellcheck disable=SC2086
-		kill -TERM $pids 2>/dev/null || true
-		for _ in 1 2 3 4 5 6 7 8 9 10; do
-			pids=$(ip netns pids "$ns" 2>/dev/null || true)
-			[ -z "$pids" ] && break
-			sleep 0.2
-		done
-		# shellcheck disable=SC2086
-		[ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
-	fi
-	ip netns del "$ns" 2>/dev/null || true
-}
 
 cleanup() {
 	local ns

@@ -31,8 +31,8 @@ BWPID=""
 FAILS=0
 
 die() { echo "tftptest: $*" >&2; exit 2; }
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1fs", b - a }'; }
+# shellcheck source=../lib/netns.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/netns.sh"
 pass() { echo "PASS $*"; }
 fail() { echo "FAIL $*"; FAILS=$((FAILS + 1)); }
 in_cli() { ip netns exec "$CLI" "$@"; }

@@ -45,43 +45,13 @@ OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
 OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
 
 die() { echo "vm-test: $*" >&2; exit 2; }
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1fs", b - a }'; }
-strip_ansi() { sed 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1b[()][A-Za-z0-9]//g; s/\r//g' "$@"; }
+# shellcheck source=../lib/netns.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/netns.sh"
 
 # ------------------------------------------------------------- namespaces ---
 
-# ns_kill_del NS kills every process in NS (TERM, then KILL) and deletes it.
-ns_kill_del() {
-	local ns=$1 pids
-	pids=$(ip netns pids "$ns" 2>/dev/null || true)
-	if [ -n "$pids" ]; then
-		# shellcheck disable=SC2086
-		kill -TERM $pids 2>/dev/null || true
-		for _ in 1 2 3 4 5 6 7 8 9 10; do
-			pids=$(ip netns pids "$ns" 2>/dev/null || true)
-			[ -z "$pids" ] && break
-			sleep 0.2
-		done
-		# shellcheck disable=SC2086
-		[ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
-	fi
-	ip netns del "$ns" 2>/dev/null || true
-}
 
-# cleanup_prefix P removes every namespace whose name starts with P.
-cleanup_prefix() {
-	local ns
-	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^$1" || true); do
-		ns_kill_del "$ns"
-	done
-}
 
-ns_new() {
-	local ns=$1
-	ip netns add "$ns"
-	ip -n "$ns" link set lo up
-}
 
 # in_ns NS CMD...: run CMD in NS. Background jobs call `ip netns exec` directly
 # instead, so that $! is the program itself (ip execs it), not a subshell.

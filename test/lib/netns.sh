@@ -1,0 +1,77 @@
+# netns.sh: network namespace helpers shared by the test scripts (source
+# it). Everything a test starts lives in namespaces it creates; nothing
+# touches the host network. Processes are stopped by PID (from
+# `ip netns pids`), never by name.
+
+NAMESPACES=()
+
+# ns_new NS: a namespace with loopback up, remembered for ns_cleanup.
+ns_new() {
+	ip netns add "$1"
+	ip -n "$1" link set lo up
+	NAMESPACES+=("$1")
+}
+
+# ns_kill_del NS: kill what runs in NS by PID (TERM, then KILL after about
+# 3 s), then delete NS.
+ns_kill_del() {
+	local ns=$1 pids
+	pids=$(ip netns pids "$ns" 2>/dev/null || true)
+	if [ -n "$pids" ]; then
+		# shellcheck disable=SC2086
+		kill -TERM $pids 2>/dev/null || true
+		for _ in $(seq 30); do
+			pids=$(ip netns pids "$ns" 2>/dev/null || true)
+			[ -z "$pids" ] && break
+			sleep 0.1
+		done
+		# shellcheck disable=SC2086
+		[ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
+	fi
+	ip netns del "$ns" 2>/dev/null || true
+}
+
+# ns_cleanup: ns_kill_del every namespace ns_new made, then reap.
+ns_cleanup() {
+	local ns
+	for ns in "${NAMESPACES[@]}"; do ns_kill_del "$ns"; done
+	NAMESPACES=()
+	wait 2>/dev/null || true
+}
+
+# cleanup_prefix P: ns_kill_del every namespace whose name starts with P
+# (for scripts whose subshells make namespaces of their own).
+cleanup_prefix() {
+	local ns
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^$1" || true); do
+		ns_kill_del "$ns"
+	done
+}
+
+# bridge NS ADDR/LEN: br0 in NS with ADDR, forwarding at once (no STP
+# listening delay before DHCP gets through).
+bridge() {
+	ip -n "$1" link add br0 type bridge
+	ip -n "$1" link set br0 type bridge forward_delay 0 stp_state 0
+	ip -n "$1" addr add "$2" dev br0
+	ip -n "$1" link set br0 up
+}
+
+# join BRIDGE_NS NS ADDR/LEN|none [MAC]: NS gets eth0 on BRIDGE_NS's br0.
+# Sets PORT to the bridge's end of the link.
+join() {
+	local br=$1 ns=$2 addr=$3 mac=${4:-} port="v${RANDOM}"
+	PORT=$port
+	ip -n "$br" link add "$port" type veth peer name eth0 netns "$ns"
+	ip -n "$br" link set "$port" master br0 up
+	[ -n "$mac" ] && ip -n "$ns" link set eth0 address "$mac"
+	[ "$addr" = none ] || ip -n "$ns" addr add "$addr" dev eth0
+	ip -n "$ns" link set eth0 up
+}
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1fs", b - a }'; }
+
+# strip_ansi FILE...: the text without terminal escapes (OVMF and iPXE
+# paint their consoles).
+strip_ansi() { sed 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1b[()][A-Za-z0-9]//g; s/\r//g' "$@"; }
