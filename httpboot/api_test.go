@@ -213,3 +213,14 @@ func TestFileAccess(t *testing.T) {
 func tokenFor(st *state.Store, mac string) string {
 	return token.Signer{Key: st.Secret()}.Sign(token.Files, mac)
 }
+
+func TestHealthzShowsStateProblems(t *testing.T) {
+	s, st := newStateServer(t)
+	if _, body := do(t, s.Handler(), "GET", "/healthz", ""); !strings.Contains(body, `"status": "ok"`) {
+		t.Fatalf("healthz: %s", body)
+	}
+	st.SetDegraded("state store: /var/lib/bootwright is read-only")
+	if _, body := do(t, s.Handler(), "GET", "/healthz", ""); !strings.Contains(body, `"status": "degraded"`) || !strings.Contains(body, "read-only") {
+		t.Errorf("healthz with a degraded store: %s", body)
+	}
+}

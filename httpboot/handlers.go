@@ -171,8 +171,9 @@ func (s *Server) ipxeMenu(w http.ResponseWriter, r *http.Request) {
 
 // health is the /healthz body.
 type health struct {
-	Status string       `json:"status"` // "ok", or "degraded" while an older config serves
+	Status string       `json:"status"` // "ok", or "degraded" (an older config serves, or the state store has a problem)
 	Config healthConfig `json:"config"`
+	State  string       `json:"state_error,omitempty"`
 }
 
 type healthConfig struct {
@@ -193,6 +194,11 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 	if st.Degraded() {
 		h.Status = "degraded"
 		h.Config.FailedAt = st.FailedAt.UTC().Truncate(time.Second)
+	}
+	if s.State != nil {
+		if err := s.State.Health(); err != nil {
+			h.Status, h.State = "degraded", err.Error()
+		}
 	}
 	body, _ := json.MarshalIndent(h, "", "  ")
 	writeBody(w, "application/json", append(body, '\n'))

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -36,10 +38,26 @@ type stateServer struct {
 
 // openState opens <state-dir>/state.db; a damaged or locked file stops
 // start-up with its path.
+//
+// A state directory that cannot be written (read-only, missing and not
+// creatable, a full disk) does not stop boots: the store moves to a
+// temporary directory, the error is logged, and /healthz says degraded.
 func openState(c *config, log *slog.Logger, m *metrics.Metrics) (*stateServer, error) {
 	st, err := state.Open(filepath.Join(c.stateDir, state.FileName))
-	if err != nil {
+	if errors.Is(err, state.ErrInUse) || errors.Is(err, state.ErrDamaged) {
 		return nil, err
+	}
+	if err != nil {
+		tmp, terr := os.MkdirTemp("", "bootwright-state-")
+		if terr != nil {
+			return nil, errors.Join(err, terr)
+		}
+		if st, terr = state.Open(filepath.Join(tmp, state.FileName)); terr != nil {
+			return nil, errors.Join(err, terr)
+		}
+		why := fmt.Sprintf("state store: %v; machine state and events are kept in %s until a restart", err, tmp)
+		st.SetDegraded(why)
+		log.Error("state directory unusable; boots go on", "err", err, "temporary", tmp)
 	}
 	st.Logger, st.MaxAge, st.Observe = log, c.eventMaxAge, m.ObserveEvent
 	return &stateServer{st: st, log: log, stop: make(chan struct{})}, nil

@@ -18,6 +18,13 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 )
 
+// Errors Open returns that must stop a server rather than let it run on
+// without its state.
+var (
+	ErrInUse   = errors.New("in use by another process")
+	ErrDamaged = errors.New("damaged")
+)
+
 // FileName is the store's file in the state directory.
 const FileName = "state.db"
 
@@ -60,6 +67,10 @@ type Store struct {
 
 	dupMu sync.Mutex
 	last  map[string]lastEvent // each MAC's latest event
+
+	healthMu sync.Mutex
+	degraded string // why the store is not where it should be
+	writeErr error  // the last failed write, until one succeeds
 }
 
 // lastEvent is what a repeat is compared with: a client looping on its
@@ -82,7 +93,7 @@ func Open(path string) (s *Store, err error) {
 	defer func() {
 		// bbolt panics on some damaged pages.
 		if r := recover(); r != nil {
-			err = fmt.Errorf("state store %s is damaged: %v", path, r)
+			err = fmt.Errorf("state store %s: %w: %v", path, ErrDamaged, r)
 		}
 		if err != nil && db != nil {
 			db.Close()
@@ -90,7 +101,7 @@ func Open(path string) (s *Store, err error) {
 	}()
 	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, FreelistType: bolt.FreelistMapType})
 	if errors.Is(err, bolterrors.ErrTimeout) {
-		return nil, fmt.Errorf("state store %s is in use by another process", path)
+		return nil, fmt.Errorf("state store %s: %w", path, ErrInUse)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("state store %s: %w", path, err)
@@ -149,6 +160,29 @@ func (s *Store) duplicate(e Event) bool {
 	}
 	s.last[e.MAC] = lastEvent{e.Kind, e.Outcome, e.Detail, e.Time}
 	return false
+}
+
+// SetDegraded records why the store runs somewhere it should not (a
+// temporary directory standing in for an unusable state directory).
+func (s *Store) SetDegraded(why string) {
+	s.healthMu.Lock()
+	defer s.healthMu.Unlock()
+	s.degraded = why
+}
+
+// Health returns what is wrong with the store, if anything: the degraded
+// reason, or the last write that failed (a full disk) until a write
+// succeeds again.
+func (s *Store) Health() error {
+	s.healthMu.Lock()
+	defer s.healthMu.Unlock()
+	if s.degraded != "" {
+		return errors.New(s.degraded)
+	}
+	if s.writeErr != nil {
+		return fmt.Errorf("state store: last write failed: %w", s.writeErr)
+	}
+	return nil
 }
 
 // StateOf returns mac's install state as last committed, from memory;
@@ -223,9 +257,13 @@ func (s *Store) writer() {
 		if len(batch) == 0 {
 			return
 		}
-		if err := s.commit(batch); err != nil && s.Logger != nil {
+		err := s.commit(batch)
+		if err != nil && s.Logger != nil {
 			s.Logger.Error("state store: cannot write events; boots go on", "events", len(batch), "err", err)
 		}
+		s.healthMu.Lock()
+		s.writeErr = err
+		s.healthMu.Unlock()
 		batch = batch[:0]
 	}
 	for {
