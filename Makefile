@@ -18,7 +18,8 @@ FUZZ_TARGETS := \
 	./tftpboot:FuzzParseARP \
 	./menus:FuzzLoad \
 	./menus:FuzzParseMAC \
-	./internal/answers:FuzzCheck
+	./internal/answers:FuzzCheck \
+	./httpboot:FuzzRequest
 
 .PHONY: all build test deps check unit fuzz readmetest answerstest vmtest dhcptest httptest doctortest \
 	securitytest tftptest loadertest bench bench-dhcp bench-http bench-tftp lint clean

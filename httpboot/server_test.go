@@ -29,7 +29,7 @@ const machines = `machines:
 
 // newTestServer returns a Server over a temp config dir and assets dir
 // holding testos/{vmlinuz,initrd.gz,cmdline} and a symlink out of the root.
-func newTestServer(t *testing.T) (*Server, string) {
+func newTestServer(t testing.TB) (*Server, string) {
 	t.Helper()
 	cfg, assets, outside := t.TempDir(), t.TempDir(), t.TempDir()
 	must(t, os.MkdirAll(filepath.Join(cfg, "menus"), 0o755))
@@ -58,7 +58,7 @@ func newTestServer(t *testing.T) (*Server, string) {
 	return s, assets
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
