@@ -1,6 +1,7 @@
 package httpboot
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"io/fs"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 )
@@ -43,10 +45,12 @@ func (s *Server) cached(w http.ResponseWriter, r *http.Request) {
 // files serves regular files under prefix from the fs.FS root returns.
 // http.ServeContent does Range (single and multipart), HEAD and the
 // conditional requests against the ETag and Last-Modified set here; an
-// *os.File from an os.Root lets it send with sendfile(2). Directories,
+// *os.File from an os.Root lets it send with sendfile(2). Files up to
+// smallFileMax come from memory (smallfiles.go). Directories,
 // missing files and paths that leave the root are 404, a NUL byte is
 // 400; there are no listings.
 func (s *Server) files(prefix string, root func() fs.FS) http.HandlerFunc {
+	small := new(smallFiles)
 	return func(w http.ResponseWriter, r *http.Request) {
 		fsys := root()
 		// r.URL.Path is already percent-decoded, so %2e%2e arrives as "..".
@@ -64,6 +68,10 @@ func (s *Server) files(prefix string, root func() fs.FS) http.HandlerFunc {
 			http.NotFound(w, r)
 			return
 		}
+		if e := small.get(fsys, name); e != nil {
+			s.serveSmall(w, r, name, e)
+			return
+		}
 		f, err := fsys.Open(name)
 		if err != nil {
 			s.fileError(w, r, name, err)
@@ -75,19 +83,42 @@ func (s *Server) files(prefix string, root func() fs.FS) http.HandlerFunc {
 			http.NotFound(w, r)
 			return
 		}
+		if e := small.load(name, f, st); e != nil {
+			s.serveSmall(w, r, name, e)
+			return
+		}
 		rs, ok := f.(io.ReadSeeker)
 		if !ok {
 			s.fail(w, r, http.StatusInternalServerError, "serve "+name, errors.New("file is not seekable"))
 			return
 		}
-		h := w.Header()
-		if etag := fileETag(st); etag != "" {
-			h.Set("ETag", etag)
-		}
-		h.Set("Content-Type", typeByExtension(name))
-		http.ServeContent(w, r, name, st.ModTime(), rs)
+		serveContent(w, r, name, fileETag(st), st.ModTime(), rs)
 	}
 }
+
+// serveSmall sends a small file from memory, in one segment if it fits.
+func (s *Server) serveSmall(w http.ResponseWriter, r *http.Request, name string, e *smallFile) {
+	corked(w, r, func() {
+		serveContent(writerOnly{w}, r, name, e.etag, e.mod, bytes.NewReader(e.data))
+	})
+}
+
+// serveContent sends one version of a file, from memory or from disk.
+func serveContent(w http.ResponseWriter, r *http.Request, name, etag string, mod time.Time, rs io.ReadSeeker) {
+	h := w.Header()
+	if etag != "" {
+		h.Set("ETag", etag)
+	}
+	h.Set("Content-Type", typeByExtension(name))
+	http.ServeContent(w, r, name, mod, rs)
+}
+
+// writerOnly hides the ResponseWriter's ReadFrom, for bytes already in
+// memory: through it, the connection's ReadFrom would flush the headers in
+// a write of their own and copy the body with a fresh 32 KiB buffer.
+type writerOnly struct{ http.ResponseWriter }
+
+func (w writerOnly) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 var errNUL = errors.New("NUL byte in path")
 
@@ -115,18 +146,22 @@ func fileETag(st fs.FileInfo) string {
 	if mt.IsZero() || mt.Unix() <= 0 {
 		return ""
 	}
-	var ino uint64
-	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
-		ino = sys.Ino
-	}
 	b := make([]byte, 0, 48)
 	b = append(b, '"')
 	b = strconv.AppendInt(b, st.Size(), 16)
 	b = append(b, '-')
 	b = strconv.AppendInt(b, mt.UnixNano(), 16)
 	b = append(b, '-')
-	b = strconv.AppendUint(b, ino, 16)
+	b = strconv.AppendUint(b, inode(st), 16)
 	return string(append(b, '"'))
+}
+
+// inode is st's inode number, 0 for a file not on a disk.
+func inode(st fs.FileInfo) uint64 {
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		return sys.Ino
+	}
+	return 0
 }
 
 // bootTypes are the types of boot files mime does not know.

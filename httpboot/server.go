@@ -81,6 +81,7 @@ func (s *Server) init() {
 			ReadHeaderTimeout: orDur(s.ReadHeaderTimeout, 10*time.Second),
 			IdleTimeout:       orDur(s.IdleTimeout, 2*time.Minute),
 			MaxHeaderBytes:    64 << 10,
+			ConnContext:       withConn,
 			ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
 		}
 	})

@@ -100,6 +100,29 @@ echo "     sendfile calls: $(grep -c 'sendfile(' "$work/strace" || true), bytes:
 # rest of the *os.File to sendfile.
 check "sendfile sent all but the first 512 bytes" is "$sent" "$((size - 512))"
 
+# A small file is kept in memory and checked against the disk (one stat)
+# on every request; its response goes out corked, in one segment.
+sf=$a/testos/boot.cfg
+su=$bw_url/assets/testos/boot.cfg
+head -c 4096 /dev/urandom >"$sf"
+check "small file is byte-identical" is "$(curl -sf "$su" | sha256sum | cut -d' ' -f1)" "$(sha "$sf")"
+check "small file again, from memory" is "$(curl -sf "$su" | sha256sum | cut -d' ' -f1)" "$(sha "$sf")"
+check "small file range" is "$(curl -sf -r 100-199 "$su" | sha256sum | cut -d' ' -f1)" \
+  "$(tail -c +101 "$sf" | head -c 100 | sha256sum | cut -d' ' -f1)"
+curl -sfI -D "$work/shead" -o /dev/null "$su"
+setag=$(header ETag "$work/shead")
+check "small file If-None-Match is 304" is "$(code -H "If-None-Match: $setag" "$su")" 304
+strace -f -qq -e trace=setsockopt -p "$bw_pid" -o "$work/strace-cork" &
+st=$!
+sleep 0.5
+head -c 4096 /dev/urandom >"$sf" # same size, new bytes
+check "small file changed on disk is served new" is "$(curl -sf "$su" | sha256sum | cut -d' ' -f1)" "$(sha "$sf")"
+sleep 0.3
+stop_pid "$st"
+check "small file changed on disk has a new ETag" is "$(code -H "If-None-Match: $setag" "$su")" 200
+check "small file response corked and uncorked" is "$(grep -o 'TCP_CORK, \[[01]\]' "$work/strace-cork" | tr -d '\n')" \
+  "TCP_CORK, [1]TCP_CORK, [0]"
+
 # SIGTERM: a download that fits in the 10 s grace completes, one that
 # does not is cut (curl exit 18, partial) and the server exits in time.
 curl -s --limit-rate 4M -o "$work/fits" "$u" & fits=$!
