@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -248,14 +249,24 @@ func remoteAddr(r *http.Request) netip.Addr {
 
 type ctxKey struct{}
 
-func contextWith(r *http.Request, l *slog.Logger) context.Context {
-	return context.WithValue(r.Context(), ctxKey{}, l)
+// reqLog is a request's logger, made when a handler first asks for it:
+// most requests log only their closing line, which needs none.
+type reqLog struct {
+	base       *slog.Logger
+	id, remote string
+	once       sync.Once
+	l          *slog.Logger
+}
+
+func (rl *reqLog) logger() *slog.Logger {
+	rl.once.Do(func() { rl.l = rl.base.With("req", rl.id, "remote", rl.remote) })
+	return rl.l
 }
 
 // logger returns the request's child logger.
 func logger(r *http.Request) *slog.Logger {
-	if l, ok := r.Context().Value(ctxKey{}).(*slog.Logger); ok {
-		return l
+	if rl, ok := r.Context().Value(ctxKey{}).(*reqLog); ok {
+		return rl.logger()
 	}
 	return slog.New(slog.DiscardHandler)
 }
@@ -265,16 +276,18 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		host, _, _ := net.SplitHostPort(r.RemoteAddr)
-		log := s.Logger.With("req", middleware.GetReqID(r.Context()), "remote", host)
+		rl := &reqLog{base: s.Logger, id: middleware.GetReqID(r.Context()), remote: host}
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
-		next.ServeHTTP(ww, r.WithContext(contextWith(r, log)))
+		next.ServeHTTP(ww, r.WithContext(context.WithValue(r.Context(), ctxKey{}, rl)))
 		level := slog.LevelDebug
 		if ww.Status() >= 400 || strings.HasPrefix(r.URL.Path, "/assets/") {
 			level = slog.LevelInfo
 		}
 		d := time.Since(start)
-		log.Log(r.Context(), level, "http: request", "method", r.Method, "path", r.URL.Path,
-			"status", ww.Status(), "bytes", ww.BytesWritten(), "duration", d.Round(time.Microsecond))
+		if s.Logger.Enabled(r.Context(), level) {
+			s.Logger.Log(r.Context(), level, "http: request", "req", rl.id, "remote", host, "method", r.Method,
+				"path", r.URL.Path, "status", ww.Status(), "bytes", ww.BytesWritten(), "duration", d.Round(time.Microsecond))
+		}
 		if s.Metrics != nil {
 			s.Metrics.HTTP(chi.RouteContext(r.Context()).RoutePattern(), ww.Status(), d)
 		}

@@ -3,6 +3,7 @@ package httpboot
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -189,5 +190,31 @@ func TestMenuCacheSeesNewAssets(t *testing.T) {
 	time.Sleep(20 * time.Millisecond)
 	if got := body(t, get(t, h, "GET", "/ipxe/02-00-00-00-00-09", nil)); !strings.Contains(got, "item newos newos") {
 		t.Errorf("a new asset folder did not reach the cached menu:\n%s", got)
+	}
+}
+
+// TestRequestLogLines: the closing line of a request and a handler's own
+// line both name the request and the client.
+func TestRequestLogLines(t *testing.T) {
+	s, _ := newTestServer(t)
+	var logs logBuffer
+	s.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	h := s.Handler()
+	get(t, h, "GET", "/assets/testos/vmlinuz", nil)
+	get(t, h, "GET", "/assets/testos/nul%00", nil)
+	var closing, refused int
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		if !strings.Contains(line, " req=") || !strings.Contains(line, " remote=192.0.2.1 ") {
+			t.Errorf("line without req or remote: %s", line)
+		}
+		if strings.Contains(line, `msg="http: request"`) && strings.Contains(line, "status=200 bytes=16 ") {
+			closing++
+		}
+		if strings.Contains(line, `msg="http: path refused"`) {
+			refused++
+		}
+	}
+	if closing != 1 || refused != 1 {
+		t.Errorf("%d closing lines for the GET (want 1), %d refusals (want 1):\n%s", closing, refused, logs.String())
 	}
 }
