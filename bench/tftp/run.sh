@@ -14,10 +14,11 @@
 # interleaved, and the best round counts. Every fetch's size is checked.
 # "ratio" is bootwright's to the best peer (>= 1.00: as fast or faster;
 # for memory, lower is better and the ratio is peer/bootwright). The last
-# column, go-baseline (bench/tftp/gobaseline), is the smallest lock-step
-# TFTP sender Go can be, without pin/tftp: the gap between it and
-# tftpd-hpa is the Go runtime's, the gap between it and bootwright is
-# pin/tftp's and bootwright's.
+# columns are bench/tftp/gobaseline, the smallest lock-step TFTP sender Go
+# can be, without pin/tftp: go-baseline on a net.UDPConn like pin/tftp
+# (the gap between it and bootwright is pin/tftp's and bootwright's),
+# go-blocking on a blocking socket per transfer, as tftpd-hpa does (the
+# gap between the two is the netpoller's wake-up on every ACK).
 # bootwright logs every transfer to a file at info, as by default.
 #
 # Usage: bench/tftp/run.sh   (as root; BOOTWRIGHT_BIN to use a built binary)
@@ -31,10 +32,10 @@ ROUNDS=${BENCH_ROUNDS:-3}
 STORM=${BENCH_STORM:-50}
 HELD=${BENCH_HELD:-500} # transfers held open for the memory measurement
 PIDS=()
-declare -A PORT=([bootwright]=6969 [tftpd-hpa]=6970 [dnsmasq]=69 [go-baseline]=6971)
+declare -A PORT=([bootwright]=6969 [tftpd-hpa]=6970 [dnsmasq]=69 [go-baseline]=6971 [go-blocking]=6972)
 declare -A SPID=()
 PEERS=(bootwright tftpd-hpa dnsmasq)
-SERVERS=("${PEERS[@]}" go-baseline)
+SERVERS=("${PEERS[@]}" go-baseline go-blocking)
 
 die() { echo "bench-tftp: $*" >&2; exit 2; }
 now() { date +%s.%N; }
@@ -77,6 +78,8 @@ ip netns exec "$NS" dnsmasq -k --conf-file=/dev/null --port=0 --user=root --bind
 SPID[dnsmasq]=$!
 ip netns exec "$NS" "$WORK/gobaseline" "127.0.0.1:${PORT[go-baseline]}" "$WORK/root" </dev/null >"$WORK/go-baseline.log" 2>&1 &
 SPID[go-baseline]=$!
+ip netns exec "$NS" "$WORK/gobaseline" -blocking "127.0.0.1:${PORT[go-blocking]}" "$WORK/root" </dev/null >"$WORK/go-blocking.log" 2>&1 &
+SPID[go-blocking]=$!
 PIDS+=("${SPID[@]}")
 for s in "${SERVERS[@]}"; do
 	deadline=$((SECONDS + 15))
@@ -169,16 +172,16 @@ single 1468
 storm 512
 storm 1468
 
-printf '\n%-50s %10s %10s %10s %7s %12s\n' "" bootwright tftpd-hpa dnsmasq ratio go-baseline
+printf '\n%-50s %10s %10s %10s %7s %12s %12s\n' "" bootwright tftpd-hpa dnsmasq ratio go-baseline go-blocking
 for k in "${KEYS[@]}"; do
-	bw=${RES[$k|bootwright]} h=${RES[$k|tftpd-hpa]} d=${RES[$k|dnsmasq]} g=${RES[$k|go-baseline]:--}
+	bw=${RES[$k|bootwright]} h=${RES[$k|tftpd-hpa]} d=${RES[$k|dnsmasq]} g=${RES[$k|go-baseline]:--} gb=${RES[$k|go-blocking]:--}
 	case $k in
 	# A peer whose growth is below a page per transfer cannot be told
 	# from zero here; the ratio is then against tftpd-hpa and marked *.
 	memory*) ratio=$(awk -v b="$bw" -v h="$h" -v d="$d" 'BEGIN { if (d < 0.5) { printf "%.2f*", h / b } else { m = (h < d ? h : d); printf "%.2f", m / b } }') ;;
 	*) ratio=$(awk -v b="$bw" -v h="$h" -v d="$d" 'BEGIN { m = (h > d ? h : d); printf "%.2f", b / m }') ;;
 	esac
-	printf '%-50s %10s %10s %10s %7s %12s\n' "$k" "$bw" "$h" "$d" "$ratio" "$g"
+	printf '%-50s %10s %10s %10s %7s %12s %12s\n' "$k" "$bw" "$h" "$d" "$ratio" "$g" "$gb"
 done
 case "${RES[memory per active transfer (KiB, lower is better)|dnsmasq]}" in
 -* | 0.[0-4]*) echo "(* dnsmasq's private memory grew by less than the measurement shows; ratio against tftpd-hpa)" ;;

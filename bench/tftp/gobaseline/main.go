@@ -4,7 +4,13 @@
 // The TFTP benchmark runs it beside bootwright to tell the cost of Go's
 // runtime (the netpoller's wake-up on every ACK) from pin/tftp's.
 //
-//	gobaseline 127.0.0.1:6971 /srv/tftp
+// With -blocking, each transfer instead owns a blocking socket on an OS
+// thread of its own (sendto, then recvfrom that sleeps in the kernel until
+// the ACK, as tftpd-hpa does), which is what Go needs to keep up with the
+// C servers in lock-step; pin/tftp opens its per-transfer sockets itself
+// with net.ListenUDP, so bootwright cannot do this without replacing it.
+//
+//	gobaseline [-blocking] 127.0.0.1:6971 /srv/tftp
 //
 // It is a measuring stick, not a server: no path checks beyond
 // filepath.Base, no tsize, no error packets.
@@ -13,20 +19,26 @@ package main
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
+	"syscall"
 	"time"
 )
 
 func main() {
-	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: gobaseline ADDR DIR")
+	blocking := flag.Bool("blocking", false, "a blocking socket on a locked OS thread per transfer")
+	flag.Parse()
+	if flag.NArg() != 2 {
+		fmt.Fprintln(os.Stderr, "usage: gobaseline [-blocking] ADDR DIR")
 		os.Exit(2)
 	}
-	a, err := net.ResolveUDPAddr("udp", os.Args[1])
+	a, err := net.ResolveUDPAddr("udp", flag.Arg(0))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
@@ -42,14 +54,17 @@ func main() {
 		if err != nil {
 			continue
 		}
-		go serve(a.IP, peer, buf[:n], os.Args[2])
+		go serve(a.IP, peer, buf[:n], flag.Arg(1), *blocking)
 	}
 }
 
 // serve sends the file an RRQ asks for.
-func serve(local net.IP, peer *net.UDPAddr, req []byte, dir string) {
+func serve(local net.IP, peer *net.UDPAddr, req []byte, dir string, useBlocking bool) {
+	if len(req) < 4 || binary.BigEndian.Uint16(req) != 1 {
+		return
+	}
 	f := bytes.Split(req[2:], []byte{0})
-	if len(req) < 4 || binary.BigEndian.Uint16(req) != 1 || len(f) < 2 {
+	if len(f) < 2 {
 		return
 	}
 	data, err := os.ReadFile(filepath.Join(dir, filepath.Base(string(f[0]))))
@@ -64,12 +79,16 @@ func serve(local net.IP, peer *net.UDPAddr, req []byte, dir string) {
 			}
 		}
 	}
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: local})
+	var t sender
+	if useBlocking {
+		t, err = newBlocking(local, peer)
+	} else {
+		t, err = newPolled(local, peer)
+	}
 	if err != nil {
 		return
 	}
-	defer c.Close()
-	t := transfer{c: c, peer: peer, rb: make([]byte, 516)}
+	defer t.close()
 	if opt {
 		p := append(binary.BigEndian.AppendUint16(nil, 6), "blksize\x00"+strconv.Itoa(blk)+"\x00"...)
 		if !t.send(p, 0) {
@@ -89,15 +108,37 @@ func serve(local net.IP, peer *net.UDPAddr, req []byte, dir string) {
 	}
 }
 
-type transfer struct {
+// sender sends a packet and waits for its ACK.
+type sender interface {
+	send(p []byte, block uint16) bool
+	close()
+}
+
+// tries is how often a block is sent, one second apart, before giving up.
+const tries = 5
+
+// isACK says whether b is the ACK of block.
+func isACK(b []byte, block uint16) bool {
+	return len(b) >= 4 && binary.BigEndian.Uint16(b) == 4 && binary.BigEndian.Uint16(b[2:]) == block
+}
+
+// polled is a transfer on a net.UDPConn: Go's netpoller wakes it for
+// each ACK.
+type polled struct {
 	c    *net.UDPConn
 	peer *net.UDPAddr
 	rb   []byte
 }
 
-// send sends p until the ACK for block comes, 5 tries of 1s.
-func (t transfer) send(p []byte, block uint16) bool {
-	for range 5 {
+func newPolled(local net.IP, peer *net.UDPAddr) (sender, error) {
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: local})
+	return polled{c: c, peer: peer, rb: make([]byte, 516)}, err
+}
+
+func (t polled) close() { t.c.Close() }
+
+func (t polled) send(p []byte, block uint16) bool {
+	for range tries {
 		t.c.SetReadDeadline(time.Now().Add(time.Second))
 		t.c.WriteToUDP(p, t.peer)
 		for {
@@ -105,7 +146,52 @@ func (t transfer) send(p []byte, block uint16) bool {
 			if err != nil {
 				break
 			}
-			if n >= 4 && binary.BigEndian.Uint16(t.rb) == 4 && binary.BigEndian.Uint16(t.rb[2:]) == block {
+			if isACK(t.rb[:n], block) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// blocking is a transfer on a blocking socket that its goroutine, locked
+// to an OS thread, waits on in the kernel.
+type blocking struct {
+	fd   int
+	peer *syscall.SockaddrInet4
+	rb   []byte
+}
+
+func newBlocking(local net.IP, peer *net.UDPAddr) (sender, error) {
+	runtime.LockOSThread() // the serving goroutine ends with the transfer
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	la := &syscall.SockaddrInet4{}
+	copy(la.Addr[:], local.To4())
+	tv := syscall.Timeval{Sec: 1}
+	if err := errors.Join(syscall.Bind(fd, la),
+		syscall.SetsockoptTimeval(fd, syscall.SOL_SOCKET, syscall.SO_RCVTIMEO, &tv)); err != nil {
+		syscall.Close(fd)
+		return nil, err
+	}
+	pa := &syscall.SockaddrInet4{Port: peer.Port}
+	copy(pa.Addr[:], peer.IP.To4())
+	return blocking{fd: fd, peer: pa, rb: make([]byte, 516)}, nil
+}
+
+func (t blocking) close() { syscall.Close(t.fd) }
+
+func (t blocking) send(p []byte, block uint16) bool {
+	for range tries {
+		syscall.Sendto(t.fd, p, 0, t.peer)
+		for {
+			n, _, err := syscall.Recvfrom(t.fd, t.rb, 0)
+			if err != nil {
+				break // EAGAIN: SO_RCVTIMEO passed
+			}
+			if isACK(t.rb[:n], block) {
 				return true
 			}
 		}
