@@ -10,7 +10,10 @@
 # and the same menu and small-file runs against a second bootwright that
 # logs at warn (no line per request), to price the request log. The
 # "net/http" column is bench/http/gobaseline: plain net/http with
-# ServeContent and nothing else, the ceiling for any Go server here.
+# ServeContent and nothing else, the ceiling for any Go server built on
+# net/http here. The "fasthttp" column is bench/http/fastbaseline, a Go
+# file server on valyala/fasthttp instead (its own module; "-" if it
+# cannot be built): what leaving net/http would be worth.
 # Both servers log every request to a file, as they do by default.
 # Each server is measured BENCH_ROUNDS times (default 3) for BENCH_SECONDS
 # (default 3), interleaved, and its best round counts. Ratios from one
@@ -46,6 +49,16 @@ gport=$(free_port)
 pids+=("$!")
 gob=http://127.0.0.1:$gport
 wait_http "$gob/assets/bench/small.bin"
+fast=
+if (cd "$top/bench/http/fastbaseline" && go build -trimpath -o "$work/fastbaseline" .) >"$work/fastbaseline.build" 2>&1; then
+  fport=$(free_port)
+  "$work/fastbaseline" "127.0.0.1:$fport" "$www" &
+  pids+=("$!")
+  fast=http://127.0.0.1:$fport
+  wait_http "$fast/assets/bench/small.bin"
+else
+  echo "bench-http: fastbaseline not built, its column is empty: $(tail -n1 "$work/fastbaseline.build")" >&2
+fi
 
 nport=$(free_port)
 cat >"$work/nginx/nginx.conf" <<EOF
@@ -85,9 +98,9 @@ wrk_rate() {
     END { printf "%.0f %.0f\n", r, t }'
 }
 
-row() { # row NAME UNIT NGINX NET/HTTP BOOTWRIGHT
-  awk -v n="$1" -v u="$2" -v a="$3" -v g="$4" -v b="$5" 'BEGIN {
-    printf "%-44s %-5s %8s %8s %10s %6.2f\n", n, u, a, g, b, (a > 0 ? b / a : 0) }'
+row() { # row NAME UNIT NGINX NET/HTTP FASTHTTP BOOTWRIGHT
+  awk -v n="$1" -v u="$2" -v a="$3" -v g="$4" -v f="$5" -v b="$6" 'BEGIN {
+    printf "%-44s %-5s %8s %8s %8s %10s %6.2f\n", n, u, a, g, f, b, (a > 0 ? b / a : 0) }'
 }
 
 # best FIELD CONNS THREADS URL...: runs wrk on every URL ROUNDS times,
@@ -100,30 +113,32 @@ best() {
   for _ in $(seq 1 "$rounds"); do
     i=0
     for u in "$@"; do
-      read -r r t <<<"$(wrk_rate "$conns" "$threads" "$u")"
+      r=- t=-
+      [ "$u" = - ] || read -r r t <<<"$(wrk_rate "$conns" "$threads" "$u")"
       v=$r
       [ "$field" = mb ] && v=$t
-      [ "${top[$i]:-0}" -lt "$v" ] && top[i]=$v
+      if [ "$v" = - ]; then top[i]=-; elif [ "${top[$i]:-0}" -lt "$v" ]; then top[i]=$v; fi
       i=$((i + 1))
     done
   done
   echo "${top[@]}"
 }
 
-printf "%-44s %-5s %8s %8s %10s %6s\n" test unit nginx net/http bootwright ratio
+printf "%-44s %-5s %8s %8s %8s %10s %6s\n" test unit nginx net/http fasthttp bootwright ratio
+f() { if [ -n "$fast" ]; then echo "$fast$1"; else echo -; fi; }
 big=/assets/bench/big.bin
-read -r n g b <<<"$(best mb 1 1 "$ngx$big" "$gob$big" "$bw_main$big")"
-row "one stream, 256 MiB file" MB/s "$n" "$g" "$b"
+read -r n g x b <<<"$(best mb 1 1 "$ngx$big" "$gob$big" "$(f $big)" "$bw_main$big")"
+row "one stream, 256 MiB file" MB/s "$n" "$g" "$x" "$b"
 small=/assets/bench/small.bin
-read -r n g b q <<<"$(best req 50 2 "$ngx$small" "$gob$small" "$bw_main$small" "$bw_quiet$small")"
-row "4 KiB file, 50 connections" req/s "$n" "$g" "$b"
-row "4 KiB file, bootwright --log-level warn" req/s "$n" "$g" "$q"
+read -r n g x b q <<<"$(best req 50 2 "$ngx$small" "$gob$small" "$(f $small)" "$bw_main$small" "$bw_quiet$small")"
+row "4 KiB file, 50 connections" req/s "$n" "$g" "$x" "$b"
+row "4 KiB file, bootwright --log-level warn" req/s "$n" "$g" "$x" "$q"
 menu=/ipxe/$mac
-read -r n g b q <<<"$(best req 50 2 "$ngx$menu" "$gob$menu" "$bw_main$menu" "$bw_quiet$menu")"
-row "menu (rendered; others: static copy)" req/s "$n" "$g" "$b"
-row "menu, bootwright --log-level warn" req/s "$n" "$g" "$q"
+read -r n g x b q <<<"$(best req 50 2 "$ngx$menu" "$gob$menu" "$(f "$menu")" "$bw_main$menu" "$bw_quiet$menu")"
+row "menu (rendered; others: static copy)" req/s "$n" "$g" "$x" "$b"
+row "menu, bootwright --log-level warn" req/s "$n" "$g" "$x" "$q"
 par=/assets/bench/initrd.img
-read -r n g b <<<"$(best mb 50 2 "$ngx$par" "$gob$par" "$bw_main$par")"
-row "50 clients, 64 MiB file in parallel" MB/s "$n" "$g" "$b"
+read -r n g x b <<<"$(best mb 50 2 "$ngx$par" "$gob$par" "$(f $par)" "$bw_main$par")"
+row "50 clients, 64 MiB file in parallel" MB/s "$n" "$g" "$x" "$b"
 echo "targets: static files >= 0.90 of nginx; rendered menus >= 20000 req/s (load: $(cut -d' ' -f1-3 /proc/loadavg))"
 echo "ratio: bootwright / nginx; bootwright peak RSS: $(peak_rss "${pids[0]}") MiB"
