@@ -163,7 +163,9 @@ func (s *Server) handleRequest(r query, n *Subnet, pool *Pool, reserved netip.Ad
 	}
 	ops, err := pool.Commit(c.MAC, want, reserved, n.leaseTime())
 	if err != nil {
-		return nak(err.Error())
+		res := nak(err.Error())
+		res.ops = ops
+		return res
 	}
 	return result{reply: leaseReply(r, self, n, want, dhcpv4.MessageTypeAck), out: OutAck, ops: ops, subnet: n}
 }

@@ -13,6 +13,7 @@ import (
 var (
 	ErrPoolExhausted = errors.New("address pool exhausted")
 	ErrNotYours      = errors.New("address is leased to another client")
+	ErrReserved      = errors.New("address is reserved for another machine")
 	ErrOutOfRange    = errors.New("address outside the pool")
 )
 
@@ -47,6 +48,10 @@ type leaseOp struct {
 // address is held by at most one MAC (byAddr), and a MAC holds at most one
 // address (byMAC). It is safe for concurrent use; create it with NewPool.
 type Pool struct {
+	// ReservedBy, if set, names the machine an address is reserved for;
+	// such an address is given to no other MAC. Set it before use.
+	ReservedBy func(netip.Addr) (net.HardwareAddr, bool)
+
 	r      Range
 	now    func() time.Time
 	mu     sync.Mutex
@@ -63,18 +68,32 @@ func NewPool(r Range) *Pool {
 // Range returns the pool's address range.
 func (p *Pool) Range() Range { return p.r }
 
-// freeFor reports whether a can be given to mac: nobody holds it, mac
-// does, or the holder's time ran out.
+// freeFor reports whether a can be given to mac: it is not reserved for
+// another machine, and nobody holds it, mac does, or the holder's time
+// ran out.
 func (p *Pool) freeFor(a netip.Addr, mac macKey, now time.Time) bool {
+	if p.reservedForOther(a, mac) {
+		return false
+	}
 	l, ok := p.byAddr[a]
 	return !ok || (l.mac == mac && l.state != stateDeclined) || !l.expiry.After(now)
+}
+
+// reservedForOther reports whether a is reserved for a MAC other than mac.
+func (p *Pool) reservedForOther(a netip.Addr, mac macKey) bool {
+	if p.ReservedBy == nil {
+		return false
+	}
+	m, ok := p.ReservedBy(a)
+	return ok && keyOf(m) != mac
 }
 
 // Offer picks an address for mac and holds it for hold: its reservation
 // when that is free, else its current address, else the one it asked for
 // if free, else the next free one after the last handed out (so that an
 // address released or expired is reused as late as possible, which keeps
-// returning clients on their old address).
+// returning clients on their old address). An address reserved for
+// another machine is never offered, even inside the range.
 //
 // When no address is free but some are only offered, the one offered
 // longest ago is offered again, to mac: a flood of DISCOVERs from made-up
@@ -92,7 +111,7 @@ func (p *Pool) Offer(mac net.HardwareAddr, requested, reserved netip.Addr, hold 
 		return p.holdLocked(k, reserved, now.Add(hold)), nil
 	}
 	// Here a reservation, if any, is held by another live client.
-	if l, ok := p.byMAC[k]; ok && p.r.Contains(l.addr) {
+	if l, ok := p.byMAC[k]; ok && p.r.Contains(l.addr) && !p.reservedForOther(l.addr, k) {
 		return p.holdLocked(k, l.addr, now.Add(hold)), nil
 	}
 	if p.r.Contains(requested) && p.freeFor(requested, k, now) {
@@ -108,7 +127,8 @@ func (p *Pool) Offer(mac net.HardwareAddr, requested, reserved netip.Addr, hold 
 			p.next = (off + 1) % size
 			return p.holdLocked(k, a, now.Add(hold)), nil
 		}
-		if l := p.byAddr[a]; l.state == stateOffered && (oldest == nil || l.expiry.Before(oldest.expiry)) {
+		if l := p.byAddr[a]; l != nil && l.state == stateOffered && !p.reservedForOther(a, k) &&
+			(oldest == nil || l.expiry.Before(oldest.expiry)) {
 			oldest = l
 		}
 	}
@@ -134,7 +154,9 @@ func (p *Pool) holdLocked(mac macKey, addr netip.Addr, expiry time.Time) netip.A
 
 // Commit binds addr to mac for d (a DHCPREQUEST being ACKed) and returns
 // the changes to persist before the ACK goes out. addr must be in the
-// range or be mac's reservation.
+// range or be mac's reservation. An address reserved for another machine
+// is refused with ErrReserved, and mac's own lease on it, if any, is
+// dropped: the changes returned with that error are to be persisted too.
 func (p *Pool) Commit(mac net.HardwareAddr, addr, reserved netip.Addr, d time.Duration) ([]leaseOp, error) {
 	if !p.r.Contains(addr) && addr != reserved {
 		return nil, fmt.Errorf("%s: %w", addr, ErrOutOfRange)
@@ -143,6 +165,22 @@ func (p *Pool) Commit(mac net.HardwareAddr, addr, reserved netip.Addr, d time.Du
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.now()
+	if p.reservedForOther(addr, k) {
+		// The client gets a NAK and must stop using addr (RFC 2131
+		// 4.3.2), so a lease it holds there (from before the reservation)
+		// ends now and the machine it is reserved for can have it.
+		var ops []leaseOp
+		if l, ok := p.byAddr[addr]; ok && l.mac == k {
+			delete(p.byAddr, addr)
+			if p.byMAC[k] == l {
+				delete(p.byMAC, k)
+			}
+			if l.state == stateBound {
+				ops = append(ops, leaseOp{addr: addr, del: true})
+			}
+		}
+		return ops, fmt.Errorf("%s: %w", addr, ErrReserved)
+	}
 	if !p.freeFor(addr, k, now) {
 		return nil, fmt.Errorf("%s: %w", addr, ErrNotYours)
 	}

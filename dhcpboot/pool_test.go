@@ -158,6 +158,65 @@ func TestPoolReservation(t *testing.T) {
 	}
 }
 
+// TestPoolReservedInRange: an address reserved for one machine inside the
+// dynamic range is never offered or confirmed to another, not even when
+// the range is otherwise full; a client that held it from before the
+// reservation loses it at its next request, and the machine gets it.
+func TestPoolReservedInRange(t *testing.T) {
+	ip := netip.MustParseAddr
+	none := netip.Addr{}
+	r := net.HardwareAddr{2, 0, 0, 0, 0, 0x99} // the reserved machine
+	a := net.HardwareAddr{2, 0, 0, 0, 0, 1}
+	b := net.HardwareAddr{2, 0, 0, 0, 0, 2}
+	c := net.HardwareAddr{2, 0, 0, 0, 0, 3}
+	reservations := map[netip.Addr]net.HardwareAddr{}
+	p := NewPool(Range{ip("10.0.0.10"), ip("10.0.0.12")})
+	p.ReservedBy = func(x netip.Addr) (net.HardwareAddr, bool) { m, ok := reservations[x]; return m, ok }
+
+	// a holds .10 from before any reservation.
+	if got, _ := p.Offer(a, none, none, time.Minute); got != ip("10.0.0.10") {
+		t.Fatalf("a offered %v, want 10.0.0.10", got)
+	}
+	if _, err := p.Commit(a, ip("10.0.0.10"), none, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	reservations[ip("10.0.0.10")] = r
+	reservations[ip("10.0.0.12")] = c
+
+	// b asks for c's reserved address and gets the one free address.
+	if got, err := p.Offer(b, ip("10.0.0.12"), none, time.Minute); err != nil || got != ip("10.0.0.11") {
+		t.Fatalf("b offered %v, %v; want 10.0.0.11", got, err)
+	}
+	if _, err := p.Commit(b, ip("10.0.0.12"), none, time.Hour); !errors.Is(err, ErrReserved) {
+		t.Errorf("b confirming c's reserved address: err = %v, want ErrReserved", err)
+	}
+	p.Commit(b, ip("10.0.0.11"), none, time.Hour)
+	// Full but for reserved addresses: no offer, not even a takeover.
+	d := net.HardwareAddr{2, 0, 0, 0, 0, 4}
+	if got, err := p.Offer(d, none, none, time.Minute); !errors.Is(err, ErrPoolExhausted) {
+		t.Errorf("d offered %v, %v; want ErrPoolExhausted", got, err)
+	}
+	// a's current address is reserved for r now: a is moved elsewhere
+	// (nowhere here) rather than kept on it.
+	if got, _ := p.Offer(a, none, none, time.Minute); got == ip("10.0.0.10") {
+		t.Errorf("a offered r's reserved address %v", got)
+	}
+	// a renews .10: NAK, and its lease ends so that r can have it.
+	ops, err := p.Commit(a, ip("10.0.0.10"), none, time.Hour)
+	if !errors.Is(err, ErrReserved) || len(ops) != 1 || !ops[0].del || ops[0].addr != ip("10.0.0.10") {
+		t.Fatalf("a renewing r's reserved address: ops %+v, err %v; want one deletion and ErrReserved", ops, err)
+	}
+	if got, err := p.Offer(r, none, ip("10.0.0.10"), time.Minute); err != nil || got != ip("10.0.0.10") {
+		t.Fatalf("r offered %v, %v; want its reservation 10.0.0.10", got, err)
+	}
+	if _, err := p.Commit(r, ip("10.0.0.10"), ip("10.0.0.10"), time.Hour); err != nil {
+		t.Errorf("r confirming its reservation: %v", err)
+	}
+	if holder, _ := p.Holder(ip("10.0.0.10")); holder.String() != r.String() {
+		t.Errorf("10.0.0.10 held by %v, want %v", holder, r)
+	}
+}
+
 // TestPoolConcurrent runs many clients at once through offer and commit on
 // a pool smaller than the crowd, with -race, and checks that no address
 // is ever bound to two clients.

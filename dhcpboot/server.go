@@ -34,6 +34,11 @@ type Server struct {
 	// address, a hostname, a boot file or iPXE script of its own. nil: no
 	// per-machine settings.
 	Hosts func(mac net.HardwareAddr) (Host, bool)
+	// Reserved returns the MAC an address is reserved for (the reverse of
+	// Host.IP); full mode gives such an address to no other client, even
+	// inside a dynamic range, and refuses to renew it for another one.
+	// nil: reservations are only known from Hosts.
+	Reserved func(netip.Addr) (net.HardwareAddr, bool)
 	// OnPacket, if set, is told about every reply sent and every boot
 	// client's request left unanswered, for boot timelines. It runs on the
 	// packet path and must not block.
@@ -115,6 +120,7 @@ func (s *Server) initPools() {
 	s.pools = make([]*Pool, len(s.Subnets))
 	for i := range s.Subnets {
 		s.pools[i] = NewPool(s.Subnets[i].Range)
+		s.pools[i].ReservedBy = s.Reserved
 	}
 	if s.Leases == nil {
 		return

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/netip"
 	"path"
 	"regexp"
 	"sort"
@@ -38,7 +39,14 @@ type Config struct {
 	Groups   []Group             // in file order
 	Vars     map[string]any      // global variables from machines.yaml
 
-	machineList []*Machine // in file order
+	machineList []*Machine              // in file order
+	reserved    map[netip.Addr]*Machine // by ip:
+}
+
+// ReservedBy returns the machine an address is reserved for (its ip:).
+func (c *Config) ReservedBy(a netip.Addr) (*Machine, bool) {
+	m, ok := c.reserved[a]
+	return m, ok
 }
 
 // Load reads every menus/*.yaml file from fsys and checks it. Errors name
@@ -241,6 +249,12 @@ func (c *Config) addMachines(file string, machines []Machine, lines []int) error
 		}
 		c.Machines[key] = m
 		c.machineList = append(c.machineList, m)
+		if m.IP.IsValid() {
+			if c.reserved == nil {
+				c.reserved = map[netip.Addr]*Machine{}
+			}
+			c.reserved[m.IP.Addr] = m
+		}
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package menus
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -98,6 +99,28 @@ func TestLoadMachines(t *testing.T) {
 	got := []any{m.Name, m.Menu, m.Timeout.Duration, m.Args, c.Vars["site"]}
 	if diff := cmp.Diff([]any{"m1", "", time.Second, "a=b", "lab"}, got); diff != "" {
 		t.Errorf("machine (-want +got):\n%s", diff)
+	}
+}
+
+// TestReservedBy: an ip: in machines.yaml names its machine; other
+// addresses name none.
+func TestReservedBy(t *testing.T) {
+	c, err := Load(tree(map[string]string{
+		"menus/default.yaml": minimalMenu,
+		"menus/machines.yaml": "machines:\n  - {mac: 52:54:00:00:00:01, ip: 10.0.0.5}\n" +
+			"  - {mac: 52:54:00:00:00:02}\n  - {mac: 52:54:00:00:00:03, ip: 10.0.0.7}\n",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for addr, want := range map[string]string{"10.0.0.5": "52:54:00:00:00:01", "10.0.0.7": "52:54:00:00:00:03", "10.0.0.6": ""} {
+		got := ""
+		if m, ok := c.ReservedBy(netip.MustParseAddr(addr)); ok {
+			got = m.MAC.String()
+		}
+		if got != want {
+			t.Errorf("ReservedBy(%s) = %q, want %q", addr, got, want)
+		}
 	}
 }
 

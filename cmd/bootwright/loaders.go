@@ -134,6 +134,18 @@ func machineHosts(live *bootconfig.Live, self netip.Addr) func(net.HardwareAddr)
 	}
 }
 
+// machineReservations gives DHCP the machine an address is reserved for
+// (machines.yaml ip:), from the config in service.
+func machineReservations(live *bootconfig.Live) func(netip.Addr) (net.HardwareAddr, bool) {
+	return func(a netip.Addr) (net.HardwareAddr, bool) {
+		m, ok := live.Load().Menus.ReservedBy(a)
+		if !ok {
+			return nil, false
+		}
+		return m.MAC.HardwareAddr, true
+	}
+}
+
 // bootFor resolves the loader and secure_boot for a MAC: the machine's
 // own, else its group's (groups selected by MAC or labels; without arch
 // or address). It resolves the whole machine only when some group sets

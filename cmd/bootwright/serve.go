@@ -134,6 +134,7 @@ func build(c *config, log *slog.Logger) ([]server, *bootconfig.Reloader, error) 
 	}
 	if ds != nil {
 		ds.Hosts = machineHosts(live, c.self.Addr())
+		ds.Reserved = machineReservations(live)
 		servers = append(servers, server{"dhcp", ds.ListenAndServe, stopDHCP})
 	}
 	observe(sts.st, live, m, ds, ts)

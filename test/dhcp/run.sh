@@ -8,6 +8,10 @@
 #                 its address back, a second client never gets a live one's,
 #                 a third finds the range full; a damaged leases.db stops
 #                 start-up
+#   reserved      an address reserved in machines.yaml inside the dynamic
+#                 range: the client that held it from before the reservation
+#                 is NAKed and moves, another client finds the range full,
+#                 the machine it is reserved for gets it
 #   two-nics      one instance on two interfaces (a socket each): each client
 #                 gets an address from its own interface's subnet
 #   proxy-dnsmasq a PXE client (pxeclient, below) beside dnsmasq as the LAN's
@@ -30,7 +34,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
 WORK=$HERE/work
 PFX="bwdhcp-$$"
-ALL=(full restart two-nics proxy-dnsmasq proxy-kea relay http-boot)
+ALL=(full restart reserved two-nics proxy-dnsmasq proxy-kea relay http-boot)
 STEP_TIMEOUT=20
 VM_TIMEOUT=${BOOTWRIGHT_VM_TIMEOUT:-180}
 
@@ -200,6 +204,48 @@ scen_restart() {
 	[ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q "lease database $DIR/state/leases.db is damaged, refusing to start" "$DIR/damaged.log" ||
 		fail "damaged leases.db: exit $rc, $(tail -n 2 "$DIR/damaged.log")" || return 1
 	echo "PASS restart: a kept $ipa across a restart and a kill -9; b got $ipb; a third client got no offer from the full range; a damaged leases.db stopped start-up (exit $rc)"
+}
+
+# A reservation inside the dynamic range (added while serving, by a hot
+# reload): the client holding the address is NAKed when it comes back and
+# gets another; the address, free now, goes to no other client even with
+# the rest of the range taken; the machine it is reserved for gets it.
+scen_reserved() {
+	local s=$PFX-res-s a=$PFX-res-a r=$PFX-res-r x=$PFX-res-x ipa ipa2 ipx ipr d
+	ns_new "$s"; ns_new "$a"; ns_new "$r"; ns_new "$x"
+	bridge "$s" 10.250.8.1/24
+	join "$s" "$a" none 02:00:00:08:00:0a
+	join "$s" "$r" none 02:00:00:08:00:99
+	join "$s" "$x" none 02:00:00:08:00:0c
+	mkdir -p "$DIR/config/menus"
+	for d in a r x; do mkdir -p "$DIR/$d" && write_client_script "$DIR/$d/client.sh"; done
+	echo 'machines: []' >"$DIR/config/menus/machines.yaml"
+	start_bw "$s" "$DIR" --interface br0 --dhcp-mode full --dhcp-range 10.250.8.100-10.250.8.101 \
+		--config-dir "$DIR/config" --tftp-addr off --http-addr :8080 || return 1
+	ipa=$(dhclient_once "$a" "$DIR/a")
+	[ "$ipa" = 10.250.8.100 ] || fail "client a got '$ipa', want 10.250.8.100" || return 1
+	cat >"$DIR/config/menus/machines.yaml" <<'YAML'
+machines:
+  - mac: 02:00:00:08:00:99
+    name: reserved-01
+    ip: 10.250.8.100
+YAML
+	local deadline=$((SECONDS + STEP_TIMEOUT))
+	until grep -q 'msg="config reloaded"' "$DIR/bootwright.log"; do
+		[ $SECONDS -lt $deadline ] || { fail "machines.yaml change not reloaded"; return 1; }
+		sleep 0.1
+	done
+	: >"$DIR/a/events"
+	ip -n "$a" addr flush dev eth0
+	ipa2=$(dhclient_once "$a" "$DIR/a") # INIT-REBOOT asks for .100 again
+	grep -q 'reply=NAK.*10.250.8.100: address is reserved for another machine' "$DIR/bootwright.log" ||
+		fail "client a's request for 10.250.8.100 was not NAKed as reserved" || return 1
+	[ "$ipa2" = 10.250.8.101 ] || fail "after the NAK client a got '$ipa2', want 10.250.8.101" || return 1
+	ipx=$(STEP_TIMEOUT=4 dhclient_once "$x" "$DIR/x")
+	[ -z "$ipx" ] || fail "client x got '$ipx'; only the reserved address was free" || return 1
+	ipr=$(dhclient_once "$r" "$DIR/r")
+	[ "$ipr" = 10.250.8.100 ] || fail "the reserved machine got '$ipr', want 10.250.8.100" || return 1
+	echo "PASS reserved: a moved from $ipa to $ipa2 after a NAK, x got nothing from a range whose only free address is reserved, the machine got $ipr"
 }
 
 # Two interfaces, one socket each: clients on br0 and br1 of the server's
