@@ -171,13 +171,7 @@ func (p *Pool) Commit(mac net.HardwareAddr, addr, reserved netip.Addr, d time.Du
 		// ends now and the machine it is reserved for can have it.
 		var ops []leaseOp
 		if l, ok := p.byAddr[addr]; ok && l.mac == k {
-			delete(p.byAddr, addr)
-			if p.byMAC[k] == l {
-				delete(p.byMAC, k)
-			}
-			if l.state == stateBound {
-				ops = append(ops, leaseOp{addr: addr, del: true})
-			}
+			ops = p.dropLocked(l)
 		}
 		return ops, fmt.Errorf("%s: %w", addr, ErrReserved)
 	}
@@ -231,12 +225,20 @@ func (p *Pool) Release(mac net.HardwareAddr, addr netip.Addr) []leaseOp {
 	if !ok || l.addr != addr {
 		return nil
 	}
-	delete(p.byMAC, k)
-	delete(p.byAddr, addr)
+	return p.dropLocked(l)
+}
+
+// dropLocked forgets lease l and returns the deletion to persist, if it
+// was bound (offers are never persisted).
+func (p *Pool) dropLocked(l *lease) []leaseOp {
+	delete(p.byAddr, l.addr)
+	if p.byMAC[l.mac] == l {
+		delete(p.byMAC, l.mac)
+	}
 	if l.state != stateBound {
 		return nil
 	}
-	return []leaseOp{{addr: addr, del: true}}
+	return []leaseOp{{addr: l.addr, del: true}}
 }
 
 // Decline marks addr unusable for d after mac found it in use
