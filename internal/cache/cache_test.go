@@ -151,6 +151,21 @@ func TestWrongSHA256IsRejected(t *testing.T) {
 	}
 }
 
+// A fetch that completes between becoming ready and the client opening
+// its partial file (renamed into files/ by then) still serves the whole
+// file, not a 500.
+func TestFetchEndsBeforeOpen(t *testing.T) {
+	up, usrv := newUpstream(t, 100<<10)
+	c, srv := newCache(t, t.TempDir(), 0)
+	p := register(t, c, usrv.URL+"/vmlinuz", "")
+	testHookServeFetch = func(fe *fetch) { <-fe.done }
+	t.Cleanup(func() { testHookServeFetch = nil })
+	resp, body, err := fetchAll(t, srv.URL+p)
+	if err != nil || resp.StatusCode != http.StatusOK || !bytes.Equal(body, up.data) {
+		t.Fatalf("status %d, err %v, %d bytes; want the whole file", resp.StatusCode, err, len(body))
+	}
+}
+
 func TestRestartKeepsCache(t *testing.T) {
 	up, usrv := newUpstream(t, 100<<10)
 	dir := t.TempDir()

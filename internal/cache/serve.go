@@ -96,6 +96,10 @@ func contentType(name string) string {
 	return cmp.Or(mime.TypeByExtension(path.Ext(name)), "application/octet-stream")
 }
 
+// testHookServeFetch, when set by a test, runs between reading a fetch's
+// file path and opening it.
+var testHookServeFetch func(*fetch)
+
 // serveFetch streams a file while it is fetched. An upstream failure
 // before the first byte is a 502 or 504; after it, the connection is cut
 // before the last byte so the client cannot take the file as complete.
@@ -107,8 +111,12 @@ func (c *Cache) serveFetch(w http.ResponseWriter, r *http.Request, fe *fetch, na
 		return
 	}
 	fe.mu.Lock()
-	f, oerr := os.Open(fe.path)
+	p := fe.path
 	fe.mu.Unlock()
+	if testHookServeFetch != nil {
+		testHookServeFetch(fe)
+	}
+	f, oerr := os.Open(p)
 	st := fe.snapshot()
 	if st.finished && st.err != nil {
 		if f != nil {
@@ -118,8 +126,9 @@ func (c *Cache) serveFetch(w http.ResponseWriter, r *http.Request, fe *fetch, na
 		return
 	}
 	if oerr != nil {
-		// A fetch that fails removes its partial file: the open can lose
-		// that race. Then the client gets the fetch's error.
+		// A fetch that ends removes its partial file, or renames it into
+		// files/ when it succeeded: the open can lose that race. Then the
+		// client gets the fetch's error or the complete file.
 		select {
 		case <-fe.done:
 		case <-r.Context().Done():
@@ -129,8 +138,7 @@ func (c *Cache) serveFetch(w http.ResponseWriter, r *http.Request, fe *fetch, na
 			http.Error(w, clientMessage(st.err), httpStatus(st.err))
 			return
 		}
-		c.Logger.Error("cache: open", "key", fe.key, "err", oerr)
-		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+		c.ServeHTTP(w, r)
 		return
 	}
 	defer f.Close()
