@@ -21,34 +21,73 @@ import (
 // it leaves through that interface, with no control messages to parse or
 // build per packet and no routing-table surprises for 255.255.255.255.
 func (s *Server) ListenAndServe() error {
-	if !s.Address.Is4() {
-		return errors.New("dhcp: server address must be an IPv4 address")
+	s.mu.Lock()
+	bound := s.bound
+	s.bound = nil
+	s.mu.Unlock()
+	if bound == nil {
+		var err error
+		if bound, err = s.open(); err != nil {
+			return err
+		}
 	}
 	g := new(errgroup.Group)
-	var opened []net.PacketConn
-	open := func(ifname, addr string, port4011 bool) error {
-		conn, err := listen(ifname, addr)
-		if err != nil {
-			for _, c := range opened {
-				c.Close()
-			}
-			return err
-		}
-		opened = append(opened, conn)
-		g.Go(func() error { return s.serve(conn, ifname, port4011) })
-		return nil
-	}
-	for _, ifname := range s.interfaces() {
-		if err := open(ifname, cmpOr(s.Addr, ":67"), false); err != nil {
-			return err
-		}
-		if s.Mode == ModeProxy {
-			if err := open(ifname, cmpOr(s.BootServerAddr, ":4011"), true); err != nil {
-				return err
-			}
-		}
+	for _, l := range bound {
+		g.Go(func() error { return s.serve(l.conn, l.ifname, l.port4011) })
 	}
 	return g.Wait()
+}
+
+// Listen opens the sockets ListenAndServe serves without serving them
+// yet, so that a caller can bind every port it needs and then drop its
+// privileges. ListenAndServe then serves them; Shutdown closes them.
+func (s *Server) Listen() error {
+	bound, err := s.open()
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.bound != nil || s.closed.Load() {
+		closeAll(bound)
+		return errors.New("dhcp: Listen called twice or after Shutdown")
+	}
+	s.bound = bound
+	return nil
+}
+
+// open opens port 67 on each interface and, in proxy mode, 4011.
+func (s *Server) open() ([]listener, error) {
+	if !s.Address.Is4() {
+		return nil, errors.New("dhcp: server address must be an IPv4 address")
+	}
+	var opened []listener
+	for _, ifname := range s.interfaces() {
+		ports := []listener{{ifname: ifname}}
+		if s.Mode == ModeProxy {
+			ports = append(ports, listener{ifname: ifname, port4011: true})
+		}
+		for _, l := range ports {
+			addr := cmpOr(s.Addr, ":67")
+			if l.port4011 {
+				addr = cmpOr(s.BootServerAddr, ":4011")
+			}
+			conn, err := listen(ifname, addr)
+			if err != nil {
+				closeAll(opened)
+				return nil, err
+			}
+			l.conn = conn
+			opened = append(opened, l)
+		}
+	}
+	return opened, nil
+}
+
+func closeAll(ls []listener) {
+	for _, l := range ls {
+		l.conn.Close()
+	}
 }
 
 // interfaces lists the devices to open sockets on: Interface, then every

@@ -1,12 +1,15 @@
 package dhcpboot
 
 import (
+	"context"
 	"errors"
 	"net"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/insomniacslk/dhcp/dhcpv4"
 	"golang.org/x/sys/unix"
 )
 
@@ -56,5 +59,59 @@ func TestListenError(t *testing.T) {
 				t.Errorf("got  %s\nwant %s", got, tc.want)
 			}
 		})
+	}
+}
+
+// Listen binds every socket before serving (so a caller can drop
+// privileges in between); ListenAndServe then serves those sockets, and
+// Shutdown closes sockets that were bound but never served.
+func TestListenThenServe(t *testing.T) {
+	client, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	ca := client.LocalAddr().(*net.UDPAddr).AddrPort()
+	newServer := func() *Server {
+		return &Server{Mode: ModeProxy, Address: testSelf, Policy: testPolicy(), Interface: "lo",
+			Addr: "127.0.0.1:0", BootServerAddr: "127.0.0.1:0", BroadcastAddr: ca, ClientPort: ca.Port()}
+	}
+	s := newServer()
+	if err := s.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.bound) != 2 || s.bound[0].port4011 || !s.bound[1].port4011 {
+		t.Fatalf("bound %+v, want port 67 then 4011", s.bound)
+	}
+	if err := s.Listen(); err == nil {
+		t.Error("a second Listen succeeded")
+	}
+	boot := s.bound[1].conn.LocalAddr()
+	done := make(chan error, 1)
+	go func() { done <- s.ListenAndServe() }()
+	req := request(t, dhcpv4.MessageTypeRequest, uefiFirmware, dhcpv4.WithClientIP([]byte{127, 0, 0, 1}))
+	if ack := exchange(t, client, boot, req.ToBytes(), 5*time.Second); ack == nil || ack.BootFileName != "snponly.efi" {
+		t.Fatalf("no ACK with the boot file from the socket Listen bound: %v", ack)
+	}
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("ListenAndServe after Shutdown: %v", err)
+	}
+
+	unserved := newServer()
+	if err := unserved.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	conns := []net.PacketConn{unserved.bound[0].conn, unserved.bound[1].conn}
+	if err := unserved.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range conns {
+		c.SetReadDeadline(time.Now().Add(time.Second))
+		if _, _, err := c.ReadFrom(make([]byte, 1)); !errors.Is(err, net.ErrClosed) {
+			t.Errorf("%s after Shutdown: read %v, want closed", c.LocalAddr(), err)
+		}
 	}
 }

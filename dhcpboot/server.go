@@ -74,6 +74,7 @@ type Server struct {
 	own      map[netip.Addr]bool
 	mu       sync.Mutex
 	conns    []net.PacketConn
+	bound    []listener // opened by Listen, not yet served
 	loops    sync.WaitGroup
 	closed   atomic.Bool
 }
@@ -224,6 +225,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	closeAll(s.bound)
+	s.bound = nil
 	s.mu.Unlock()
 	done := make(chan struct{})
 	go func() { s.loops.Wait(); close(done) }()

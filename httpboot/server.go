@@ -1,6 +1,7 @@
 package httpboot
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -128,15 +129,18 @@ func (s *Server) Serve(l net.Listener) error {
 
 // ListenAndServe listens on Addr and serves.
 func (s *Server) ListenAndServe() error {
-	addr := s.Addr
-	if addr == "" {
-		addr = ":8080"
-	}
-	l, err := net.Listen("tcp", addr)
+	l, err := s.Listen()
 	if err != nil {
 		return err
 	}
 	return s.Serve(l)
+}
+
+// Listen opens the TCP listener ListenAndServe serves (Addr, default
+// :8080), for a caller that binds every port before it drops privileges
+// and calls Serve.
+func (s *Server) Listen() (net.Listener, error) {
+	return net.Listen("tcp", cmp.Or(s.Addr, ":8080"))
 }
 
 // Shutdown stops accepting and waits for requests in flight (downloads

@@ -94,12 +94,23 @@ const (
 // address without a host, such as ":69", listens on every IPv4 and IPv6
 // address.
 func (s *Server) ListenAndServe(addr string) error {
+	conn, err := Listen(addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(conn)
+}
+
+// Listen opens the UDP socket that ListenAndServe(addr) would serve, for
+// a caller that binds every port before it drops privileges and serves.
+// Until it is passed to Serve, the caller closes it.
+func Listen(addr string) (net.PacketConn, error) {
 	conn, err := net.ListenPacket("udp", addr)
 	if err != nil {
-		return fmt.Errorf("tftp listen %s: %w", addr, err)
+		return nil, fmt.Errorf("tftp: listen %s: %w", addr, err)
 	}
 	enablePacketInfo(conn)
-	return s.Serve(conn)
+	return conn, nil
 }
 
 // Serve answers TFTP requests arriving on conn until Shutdown, then
