@@ -36,6 +36,7 @@ type config struct {
 	git         *gitsync.Syncer // nil unless --config-git
 	logLevel    slog.Level
 	logJSON     bool
+	user        *runAs // nil: stay who we are
 }
 
 // netLookup finds interfaces and addresses; tests replace it.
@@ -77,6 +78,9 @@ func buildConfig(f *serveFlags, nl netLookup) (*config, error) {
 		c.tftpAddr = f.tftpAddr
 	}
 	if c.tftp, err = f.tftp.build(); err != nil {
+		return nil, err
+	}
+	if c.user, err = lookupRunAs(f.user); err != nil {
 		return nil, err
 	}
 	for flag, dir := range map[string]string{"--config-dir": f.configDir, "--assets-dir": f.assetsDir, "--tftp-root": f.tftpRoot, "--secrets-dir": f.state.secretsDir} {

@@ -18,7 +18,7 @@ type serveFlags struct {
 	httpAddr, publicURL        string
 	http                       httpFlags
 	configDir, assetsDir       string
-	stateDir                   string
+	stateDir, user             string
 	logLevel, logFormat        string
 }
 
@@ -43,6 +43,7 @@ func newServeFlagSet(out io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs.StringVar(&f.configDir, "config-dir", "", "config directory with menus/ and templates/ overriding the embedded defaults")
 	fs.StringVar(&f.assetsDir, "assets-dir", "", "directory served at /assets/; each <name>/vmlinuz+initrd* folder becomes a menu entry")
 	fs.StringVar(&f.stateDir, "state-dir", "/var/lib/bootwright", "directory for leases and machine state (created if missing)")
+	fs.StringVar(&f.user, "user", "", "after binding its ports, run as this user (start as root; the state dir is handed to it)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
 	return fs, f

@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -25,16 +28,20 @@ const shutdownGrace = 10 * time.Second
 // server is anything run() starts and stops.
 type server struct {
 	name     string
+	listen   func() (io.Closer, error) // binds its ports before run; nil: none
 	run      func() error
 	shutdown func(context.Context) error
 }
 
-// serve builds the servers from c and runs them until a signal or the
-// first failure.
+// serve builds the servers from c, binds every port, drops to --user if
+// given, and runs the servers until a signal or the first failure.
 func serve(ctx context.Context, c *config, log *slog.Logger) error {
 	servers, reloader, err := build(c, log)
 	if err != nil {
 		return err
+	}
+	if err := bindAndDrop(servers, c, log); err != nil {
+		return errors.Join(err, stopServers(servers, shutdownGrace, log))
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -60,15 +67,7 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 		}
 	})
 	for _, s := range servers {
-		g.Go(func() error {
-			if err := s.run(); err != nil {
-				if strings.HasPrefix(err.Error(), s.name+":") {
-					return err // the package already says which server
-				}
-				return fmt.Errorf("%s: %w", s.name, err)
-			}
-			return nil
-		})
+		g.Go(func() error { return s.named(s.run()) })
 	}
 	g.Go(func() error {
 		<-ctx.Done()
@@ -80,6 +79,48 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 		"public_url", c.publicURL.String(), "config_dir", or(c.bundle.Dir, "(embedded defaults)"),
 		"assets_dir", or(c.assetsDir, "(none)"))
 	return g.Wait()
+}
+
+// named prefixes err with the server's name unless the package did.
+func (s server) named(err error) error {
+	if err == nil || strings.HasPrefix(err.Error(), s.name+":") {
+		return err
+	}
+	return fmt.Errorf("%s: %w", s.name, err)
+}
+
+// bindAndDrop binds every server's ports and then, with --user, drops
+// root. On failure it closes what it bound.
+func bindAndDrop(servers []server, c *config, log *slog.Logger) error {
+	var bound []io.Closer
+	closeAll := func() {
+		for _, b := range bound {
+			b.Close()
+		}
+	}
+	for _, s := range servers {
+		if s.listen == nil {
+			continue
+		}
+		cl, err := s.listen()
+		if err != nil {
+			closeAll()
+			if errors.Is(err, syscall.EACCES) && !strings.Contains(err.Error(), "CAP_NET_BIND_SERVICE") {
+				err = fmt.Errorf("%w; ports below 1024 need root or the CAP_NET_BIND_SERVICE capability", err)
+			}
+			return s.named(err)
+		}
+		bound = append(bound, cl)
+	}
+	if c.user == nil {
+		return nil
+	}
+	if err := c.user.drop(c.stateDir, c.readDirs(), log); err != nil {
+		closeAll()
+		return err
+	}
+	log.Info("dropped privileges", "user", c.user.name, "uid", c.user.uid, "gid", c.user.gid)
+	return nil
 }
 
 // build creates the servers and the config reloader from c.
@@ -121,12 +162,12 @@ func build(c *config, log *slog.Logger) ([]server, *bootconfig.Reloader, error) 
 		Assets: assets, TFTP: tftpFiles, Addr: c.httpAddr, Logger: log,
 		State: sts.st, APIToken: c.apiToken, Secrets: secretsFunc(c.secretsDir),
 	}
-	servers := []server{{"http", hs.ListenAndServe, withCache(hs, c, log)}}
+	servers := []server{httpServer(hs, withCache(hs, c, log))}
 	warnLoaders(c.bundle, c.tftp.loaders, c.tftpAddr != "", log)
 	var ts *tftpboot.Server
 	if c.tftpAddr != "" {
 		ts = newTFTPServer(c, tftpFiles, newTFTPRenderer(c, live, assets, sts.st, log), log)
-		servers = append(servers, server{"tftp", func() error { return ts.ListenAndServe(c.tftpAddr) }, ts.Shutdown})
+		servers = append(servers, tftpServer(ts, c.tftpAddr))
 	}
 	ds, stopDHCP, err := buildDHCP(c, public, log)
 	if err != nil {
@@ -135,13 +176,42 @@ func build(c *config, log *slog.Logger) ([]server, *bootconfig.Reloader, error) 
 	if ds != nil {
 		ds.Hosts = machineHosts(live, c.self.Addr())
 		ds.Reserved = machineReservations(live)
-		servers = append(servers, server{"dhcp", ds.ListenAndServe, stopDHCP})
+		servers = append(servers, server{name: "dhcp", run: ds.ListenAndServe, shutdown: stopDHCP,
+			listen: func() (io.Closer, error) { return shutdownCloser(ds.Shutdown), ds.Listen() }})
 	}
 	observe(sts.st, live, m, ds, ts)
 	// Last, so it closes after every server that records events.
-	servers = append(servers, server{"state", sts.run, sts.shutdown})
+	servers = append(servers, server{name: "state", run: sts.run, shutdown: sts.shutdown})
 	return servers, reloader, nil
 }
+
+// httpServer serves hs on a listener bound before privileges drop.
+func httpServer(hs *httpboot.Server, stop func(context.Context) error) server {
+	var l net.Listener
+	return server{name: "http", run: func() error { return hs.Serve(l) }, shutdown: stop,
+		listen: func() (io.Closer, error) {
+			var err error
+			l, err = hs.Listen()
+			return l, err
+		}}
+}
+
+// tftpServer serves ts on a socket bound before privileges drop.
+func tftpServer(ts *tftpboot.Server, addr string) server {
+	var conn net.PacketConn
+	return server{name: "tftp", run: func() error { return ts.Serve(conn) }, shutdown: ts.Shutdown,
+		listen: func() (io.Closer, error) {
+			var err error
+			conn, err = tftpboot.Listen(addr)
+			return conn, err
+		}}
+}
+
+// shutdownCloser closes by shutting down, for a server whose sockets
+// are bound but not served.
+type shutdownCloser func(context.Context) error
+
+func (f shutdownCloser) Close() error { return f(context.Background()) }
 
 func or(s, def string) string {
 	if s == "" {

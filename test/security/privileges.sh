@@ -17,6 +17,10 @@
 #              MemoryDenyWriteExecute
 #   bind-only  the same boot with CAP_NET_BIND_SERVICE alone: CAP_NET_RAW
 #              is not needed here
+#   user       started as root with --user nobody: binds 67, 69 and 80,
+#              then runs as nobody with no capability; the same boot; the
+#              state dir is handed over; an unreadable --secrets-dir stops
+#              start-up with one line
 #   kernel-6.1 test/security/bindprobe in a QEMU VM on Debian 12's 6.1
 #              kernel: SO_BINDTODEVICE and the DHCP listener need no
 #              capability there either
@@ -102,7 +106,7 @@ boot() {
 	check "$tag: tftp-hpa fetched undionly.kpxe ($(stat -c %s "$WORK/$tag-undionly.kpxe" 2>/dev/null || echo 0) bytes, the embedded NBP)" \
 		cmp -s "$WORK/$tag-undionly.kpxe" "$TOP/tftpboot/nbp/undionly.kpxe"
 	check "$tag: curl fetched /boot.ipxe" \
-		bash -c "ip netns exec $c curl -sf http://$NET.1:8080/boot.ipxe | grep -q '^#!ipxe'"
+		bash -c "ip netns exec $c curl -sf http://$NET.1:${HTTP_PORT:-8080}/boot.ipxe | grep -q '^#!ipxe'"
 }
 
 # expand_filter GROUP: the system calls in a systemd syscall group, nested
@@ -197,6 +201,66 @@ scen_bind_only() {
 	ns_kill_del "$s"; ns_kill_del "$c"
 }
 
+# scen_user: started as root with --user nobody, bootwright binds 67, 69
+# and 80 and then runs as nobody for good; the state dir (root's, with a
+# root-owned file in it) is handed over. An unreadable --secrets-dir stops
+# start-up with one line.
+scen_user() {
+	local s=$PFX-user-s c=$PFX-user-c bw rc=0 st=$WORK/state-user line notnobody
+	ns_new "$s"; ns_new "$c"
+	bridge "$s" $NET.1/24
+	join "$s" "$c" none 02:00:00:42:00:03
+	install -d -o root -g root -m 0700 "$st" "$st/cache"
+	echo old >"$st/cache/root-file"
+	# shellcheck disable=SC2046
+	ip netns exec "$s" $(clean_env) "$WORK/bin/bootwright" serve --interface br0 --user nobody \
+		--state-dir "$st" --http-addr :80 --dhcp-mode full --dhcp-range $NET.100-$NET.150 \
+		--config-dir "$WORK/config" --assets-dir "$WORK/assets" </dev/null >"$WORK/user.log" 2>&1 &
+	PID=$!
+	wait_udp "$s" 67 "$PID" && wait_udp "$s" 69 "$PID" && wait_http "$s" "http://$NET.1:80/healthz" "$PID" ||
+		{ fail "user: bootwright did not start"; tail -n 20 "$WORK/user.log"; return; }
+	bw=$PID
+	echo "     /proc/$bw/status: $(grep -E '^(Uid|Gid|Groups|CapPrm|CapEff):' "/proc/$bw/status" | tr -s '\t ' ' ' | tr '\n' ' ')"
+	check "user: uid and gid 65534 (real, effective, saved, fs), groups 65534 only, no capability left" \
+		bash -c "grep -qE '^Uid:\s+65534\s+65534\s+65534\s+65534\s*$' /proc/$bw/status &&
+			grep -qE '^Gid:\s+65534\s+65534\s+65534\s+65534\s*$' /proc/$bw/status &&
+			grep -qE '^Groups:\s+65534\s*$' /proc/$bw/status &&
+			grep -qE '^CapPrm:\s+0+$' /proc/$bw/status && grep -qE '^CapEff:\s+0+$' /proc/$bw/status"
+	check "user: the log says so" grep -q 'msg="dropped privileges" user=nobody uid=65534 gid=65534' "$WORK/user.log"
+	HTTP_PORT=80 boot "$s" "$c" user
+	check "user: curl fetched /assets/testos/vmlinuz from port 80" \
+		bash -c "ip netns exec $c curl -sf http://$NET.1:80/assets/testos/vmlinuz | cmp -s - $WORK/assets/testos/vmlinuz"
+	printf 'title: As nobody\nentries:\n  - {name: local, title: Boot from local disk, type: local}\n' >"$WORK/config/menus/default.yaml"
+	local deadline=$((SECONDS + 10))
+	until grep -q 'msg="config reloaded" why="file change"' "$WORK/user.log"; do
+		[ $SECONDS -lt $deadline ] || break
+		sleep 0.1
+	done
+	check "user: a config edit was reloaded" grep -q 'msg="config reloaded" why="file change"' "$WORK/user.log"
+	notnobody=$(find "$st" ! -user nobody -printf '%P ' 2>/dev/null)
+	echo "     state dir: $(cd "$st" && find . -mindepth 1 -printf '%P %u %m\n' | sort | tr '\n' ';')"
+	check "user: everything in --state-dir belongs to nobody${notnobody:+ (not: $notnobody)}" [ -z "$notnobody" ]
+	kill -TERM "$bw"
+	wait "$bw" || rc=$?
+	check "user: SIGTERM: clean exit (status $rc)" [ "$rc" = 0 ]
+	# A secrets dir only root can read: one line naming the flag.
+	install -d -o root -g root -m 0700 "$WORK/secrets-root"
+	rc=0
+	# shellcheck disable=SC2046
+	ip netns exec "$s" $(clean_env) "$WORK/bin/bootwright" serve --interface br0 --user nobody \
+		--state-dir "$st" --dhcp-mode full --dhcp-range $NET.100-$NET.150 \
+		--secrets-dir "$WORK/secrets-root" </dev/null >"$WORK/user-secrets.log" 2>&1 || rc=$?
+	line=$(grep 'level=ERROR' "$WORK/user-secrets.log" || true)
+	echo "     $line"
+	if [ "$rc" = 1 ] && [ "$(grep -c . <<<"$line")" = 1 ] &&
+		grep -q -- "--user nobody cannot read --secrets-dir: open $WORK/secrets-root: permission denied" <<<"$line"; then
+		pass "user: an unreadable --secrets-dir: exit status 1, one error line naming it"
+	else
+		fail "user: unreadable --secrets-dir: exit status $rc, want 1 and one line naming --secrets-dir"
+	fi
+	ns_kill_del "$s"; ns_kill_del "$c"
+}
+
 scen_kernel_61() {
 	local cache vm=$WORK/vm line
 	if ! cache=$("$TOP/test/vm/build-image.sh" 2>"$WORK/build-image.log"); then
@@ -240,6 +304,7 @@ main() {
 	scen_no_caps
 	scen_caps
 	scen_bind_only
+	scen_user
 	scen_kernel_61
 	echo "privileges: $FAILURES failed ($((SECONDS - t0))s)"
 	[ "$FAILURES" -eq 0 ]
