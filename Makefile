@@ -70,7 +70,7 @@ dhcptest: build
 doctortest: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/doctor/run.sh
 
-## securitytest: as nobody with one capability (systemd-analyze verify, the
+## securitytest: as nobody with one capability and by --user (systemd-analyze verify, the
 ## unit's sandbox against strace), a DHCP flood and an API loop while dhclient
 ## gets its lease, SIGTERM during TFTP and HTTP transfers. About 70 s.
 securitytest: deps build
