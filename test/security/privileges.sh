@@ -109,6 +109,21 @@ boot() {
 		bash -c "ip netns exec $c curl -sf http://$NET.1:${HTTP_PORT:-8080}/boot.ipxe | grep -q '^#!ipxe'"
 }
 
+# asset_and_reload CLIENT_NS TAG PORT LOG TITLE: an asset download
+# (sendfile) from CLIENT_NS, then a config edit that LOG must show reloaded
+# (inotify, as the server's user).
+asset_and_reload() {
+	local c=$1 tag=$2 port=$3 logf=$4 title=$5 deadline=$((SECONDS + 10))
+	check "$tag: curl fetched /assets/testos/vmlinuz from port $port" \
+		bash -c "ip netns exec $c curl -sf http://$NET.1:$port/assets/testos/vmlinuz | cmp -s - $WORK/assets/testos/vmlinuz"
+	printf 'title: %s\nentries:\n  - {name: local, title: Boot from local disk, type: local}\n' "$title" >"$WORK/config/menus/default.yaml"
+	until grep -q 'msg="config reloaded" why="file change"' "$logf"; do
+		[ $SECONDS -lt $deadline ] || break
+		sleep 0.1
+	done
+	check "$tag: a config edit was reloaded (inotify)" grep -q 'msg="config reloaded" why="file change"' "$logf"
+}
+
 # expand_filter GROUP: the system calls in a systemd syscall group, nested
 # groups expanded.
 expand_filter() {
@@ -162,16 +177,7 @@ scen_caps() {
 	check "caps: runs as uid 65534 with only cap_net_bind_service,cap_net_raw" \
 		bash -c "grep -qE '^Uid:\s+65534\s' /proc/$bw/status && [ \"\$(capsh --decode=\$(awk '/^CapEff:/ { print \$2 }' /proc/$bw/status))\" = '0x0000000000002400=cap_net_bind_service,cap_net_raw' ]"
 	boot "$s" "$c" caps
-	# An asset download (sendfile) and a config change (inotify reload).
-	check "caps: curl fetched /assets/testos/vmlinuz" \
-		bash -c "ip netns exec $c curl -sf http://$NET.1:8080/assets/testos/vmlinuz | cmp -s - $WORK/assets/testos/vmlinuz"
-	printf 'title: Edited\nentries:\n  - {name: local, title: Boot from local disk, type: local}\n' >"$WORK/config/menus/default.yaml"
-	local deadline=$((SECONDS + 10))
-	until grep -q 'msg="config reloaded" why="file change"' "$WORK/caps.log"; do
-		[ $SECONDS -lt $deadline ] || break
-		sleep 0.1
-	done
-	check "caps: a config edit was reloaded (inotify)" grep -q 'msg="config reloaded" why="file change"' "$WORK/caps.log"
+	asset_and_reload "$c" caps 8080 "$WORK/caps.log" Edited
 	# SIGHUP (config reload) and SIGTERM are in the trace too.
 	kill -HUP "$bw"
 	sleep 0.5
@@ -228,15 +234,7 @@ scen_user() {
 			grep -qE '^CapPrm:\s+0+$' /proc/$bw/status && grep -qE '^CapEff:\s+0+$' /proc/$bw/status"
 	check "user: the log says so" grep -q 'msg="dropped privileges" user=nobody uid=65534 gid=65534' "$WORK/user.log"
 	HTTP_PORT=80 boot "$s" "$c" user
-	check "user: curl fetched /assets/testos/vmlinuz from port 80" \
-		bash -c "ip netns exec $c curl -sf http://$NET.1:80/assets/testos/vmlinuz | cmp -s - $WORK/assets/testos/vmlinuz"
-	printf 'title: As nobody\nentries:\n  - {name: local, title: Boot from local disk, type: local}\n' >"$WORK/config/menus/default.yaml"
-	local deadline=$((SECONDS + 10))
-	until grep -q 'msg="config reloaded" why="file change"' "$WORK/user.log"; do
-		[ $SECONDS -lt $deadline ] || break
-		sleep 0.1
-	done
-	check "user: a config edit was reloaded" grep -q 'msg="config reloaded" why="file change"' "$WORK/user.log"
+	asset_and_reload "$c" user 80 "$WORK/user.log" "As nobody"
 	notnobody=$(find "$st" ! -user nobody -printf '%P ' 2>/dev/null)
 	echo "     state dir: $(cd "$st" && find . -mindepth 1 -printf '%P %u %m\n' | sort | tr '\n' ';')"
 	check "user: everything in --state-dir belongs to nobody${notnobody:+ (not: $notnobody)}" [ -z "$notnobody" ]
