@@ -55,6 +55,7 @@ func (s *Server) files(prefix string, root func() fs.FS) http.HandlerFunc {
 		fsys := root()
 		// r.URL.Path is already percent-decoded, so %2e%2e arrives as "..".
 		name, _ := strings.CutPrefix(r.URL.Path, prefix)
+		name = mergeSlashes(name)
 		if err := checkName(name); err != nil {
 			logger(r).Warn("http: path refused", "path", r.URL.Path, "err", err)
 			status := http.StatusNotFound
@@ -119,6 +120,17 @@ func serveContent(w http.ResponseWriter, r *http.Request, name, etag string, mod
 type writerOnly struct{ http.ResponseWriter }
 
 func (w writerOnly) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// mergeSlashes drops leading slashes and turns each run of slashes into
+// one, as nginx does by default (merge_slashes): Debian's shim, loaded by
+// UEFI HTTP Boot from /tftp/shimx64.efi, asks for /tftp//grubx64.efi.
+func mergeSlashes(name string) string {
+	name = strings.TrimLeft(name, "/")
+	for strings.Contains(name, "//") {
+		name = strings.ReplaceAll(name, "//", "/")
+	}
+	return name
+}
 
 var errNUL = errors.New("NUL byte in path")
 

@@ -76,6 +76,9 @@ func TestAssetHeadersAndConditionals(t *testing.T) {
 		"encoded slash dot":    {"GET", "/assets/testos%2f..%2f..%2fescape", nil, 404, "", nil},
 		"backslash":            {"GET", `/assets/testos\..\..\escape`, nil, 404, "", nil},
 		"cache without cache":  {"GET", "/cache/0123/vmlinuz", nil, 404, "", nil},
+		// Merged as nginx does: shim under UEFI HTTP Boot asks for /tftp//grubx64.efi.
+		"doubled slashes":   {"GET", "/assets//testos///vmlinuz", nil, 200, "0123456789abcdef", nil},
+		"slashes then dots": {"GET", "/assets//testos//..//..//escape", nil, 404, "", nil},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -72,6 +72,9 @@ check "encoded slash is 404" is "$(code "$bw_url/assets/testos%2f..%2f..%2fescap
 check "NUL is 400" is "$(code "$bw_url/assets/testos/vmlinuz%00.txt")" 400
 check "symlink out of the root is 404" is "$(code "$bw_url/assets/escape")" 404
 check "no directory listing" is "$(code "$bw_url/assets/testos/")" 404
+# Slashes merge as in nginx (shim under HTTP Boot asks for /tftp//grubx64.efi).
+check "doubled slashes serve the file" is "$(curl -sf --path-as-is "$bw_url/tftp//undionly.kpxe" | sha256sum)" "$(sha256sum <"$top/tftpboot/nbp/undionly.kpxe")"
+check "doubled slashes do not lift dot dot" is "$(code --path-as-is "$bw_url/assets//..//..//etc/passwd")" 404
 check "refusals are logged" grep -q 'path refused' "$work/server.log"
 check "symlink refusal is logged" grep -q 'file refused.*escape' "$work/server.log"
 
