@@ -18,7 +18,9 @@ import (
 //
 //   - Firmware PXE gets the loader itself as its boot file: lpxelinux.0
 //     for pxelinux (legacy BIOS; it fetches http:// kernels itself),
-//     grubx64.efi (Debian's signed grubnetx64) for grub (x86-64 UEFI).
+//     grubx64.efi (Debian's signed grubnetx64) for grub (x86-64 UEFI),
+//     except in proxy mode, where a grub machine goes through iPXE (see
+//     machineHosts).
 //   - A client already running iPXE (QEMU's and many NICs' option ROM)
 //     gets a small iPXE script over TFTP, bootwright/<loader>.ipxe, which
 //     checks ${platform}, points PXELINUX at this server with DHCP option
@@ -82,6 +84,9 @@ chain %[3]s
 # bootwright: this machine's loader is grub (Debian's GRUB network image, x86-64 UEFI).
 iseq ${platform} efi || goto bw-other
 iseq ${buildarch} x86_64 || goto bw-other
+# GRUB finds its TFTP server as next-server in the DHCPACK iPXE hands it;
+# in proxy mode that ACK is the LAN server's, naming another host.
+set netX/next-server %[4]s
 chain %[1]s%[2]s || goto bw-failed
 :bw-other
 echo bootwright: loader grub needs x86-64 UEFI, this machine runs ${buildarch} ${platform}, using the iPXE menu instead
@@ -89,7 +94,7 @@ chain %[3]s
 :bw-failed
 echo bootwright: %[2]s failed (is Debian's grub-efi-amd64-signed package installed on the server?), using the iPXE menu instead
 chain %[3]s
-`, tftp, tftpboot.GRUBx64, fallback)
+`, tftp, tftpboot.GRUBx64, fallback, self.String())
 	return map[string][]byte{
 		chainScriptName(menus.LoaderPXELinux): []byte(pxelinux),
 		chainScriptName(menus.LoaderGRUB):     []byte(grub),
@@ -106,7 +111,14 @@ var secureBootFiles = map[dhcpboot.Arch]string{dhcpboot.ArchEFIx64: tftpboot.Shi
 // iPXE, that loader as boot file and iPXE script; for one with
 // secure_boot, shim for x86-64 UEFI and the GRUB script. self is the
 // address clients reach TFTP at.
-func machineHosts(live *bootconfig.Live, self netip.Addr) func(net.HardwareAddr) (dhcpboot.Host, bool) {
+//
+// In proxy mode a grub machine's firmware PXE gets the iPXE NBP rather
+// than GRUB: Debian's GRUB takes its TFTP server from the LAN server's
+// DHCPACK (its next-server), not from the proxy's offer, so started by
+// firmware it looks for grub/grub.cfg on the LAN's DHCP server. iPXE
+// then runs bootwright/grub.ipxe, which sets next-server to this server
+// in the DHCPACK iPXE hands GRUB.
+func machineHosts(live *bootconfig.Live, self netip.Addr, proxy bool) func(net.HardwareAddr) (dhcpboot.Host, bool) {
 	return func(mac net.HardwareAddr) (dhcpboot.Host, bool) {
 		b := live.Load()
 		m := b.Menus.Machines[mac.String()]
@@ -119,6 +131,9 @@ func machineHosts(live *bootconfig.Live, self netip.Addr) func(net.HardwareAddr)
 		if l != menus.LoaderIPXE {
 			h.BootFile = loaderFiles[l][0]
 			script = chainScriptName(l)
+		}
+		if proxy && l == menus.LoaderGRUB {
+			h.BootFile = ""
 		}
 		if secure {
 			h.ArchBootFiles = secureBootFiles
@@ -180,7 +195,7 @@ func groupsSetBoot(c *menus.Config) bool {
 // asks for from working: loader files missing on this host (naming the
 // Debian package), TFTP switched off, and groups that set a loader but
 // select by arch or subnet, which DHCP cannot see.
-func warnLoaders(b *bootconfig.Bundle, l tftpboot.Loaders, tftpOn bool, log *slog.Logger) {
+func warnLoaders(b *bootconfig.Bundle, l tftpboot.Loaders, tftpOn, proxy bool, log *slog.Logger) {
 	used := map[string]string{} // loader -> who uses it first
 	use := func(s *menus.Settings, who string) bool {
 		u := false
@@ -200,6 +215,10 @@ func warnLoaders(b *bootconfig.Bundle, l tftpboot.Loaders, tftpOn bool, log *slo
 			log.Warn("loader: group selects by arch or subnet, which DHCP does not know when it picks the boot file; its machines keep iPXE unless they set loader or secure_boot themselves",
 				"group", g.Name, "loader", g.Loader, "secure_boot", g.SecureBoot != nil && *g.SecureBoot)
 		}
+	}
+	if who, ok := used[loaderShim]; ok && proxy {
+		log.Warn("loader: Secure Boot in proxy mode: Debian's GRUB looks for grub/grub.cfg on the next-server of the LAN's DHCPACK, so it boots only if the LAN's DHCP server names this host as next-server; full mode has no such limit",
+			"used_by", who)
 	}
 	for loader, who := range used {
 		if !tftpOn {

@@ -17,7 +17,7 @@ import (
 )
 
 func TestMachineHosts(t *testing.T) {
-	hosts := machineHosts(bootconfig.NewLive(loadLoaderConfig(t)), netip.MustParseAddr("10.231.0.1"))
+	hosts := machineHosts(bootconfig.NewLive(loadLoaderConfig(t)), netip.MustParseAddr("10.231.0.1"), false)
 	const pxeScript, grubScript = "tftp://10.231.0.1/bootwright/pxelinux.ipxe", "tftp://10.231.0.1/bootwright/grub.ipxe"
 	shim := map[dhcpboot.Arch]string{dhcpboot.ArchEFIx64: "shimx64.efi", dhcpboot.ArchEFIBC: "shimx64.efi"}
 	tests := map[string]struct {
@@ -77,10 +77,52 @@ func TestMachineHosts(t *testing.T) {
 	}
 }
 
+// In proxy mode a grub machine's firmware PXE gets iPXE, whose grub.ipxe
+// points GRUB at this server; pxelinux and Secure Boot are unchanged.
+func TestMachineHostsProxy(t *testing.T) {
+	hosts := machineHosts(bootconfig.NewLive(loadLoaderConfig(t)), netip.MustParseAddr("10.231.0.2"), true)
+	const grubScript = "tftp://10.231.0.2/bootwright/grub.ipxe"
+	shim := map[dhcpboot.Arch]string{dhcpboot.ArchEFIx64: "shimx64.efi", dhcpboot.ArchEFIBC: "shimx64.efi"}
+	p := dhcpboot.Policy{BootFiles: dhcpboot.DefaultBootFiles(dhcpboot.NBPEFI), IPXEScript: "http://10.231.0.2:8080/boot.ipxe"}
+	firmware := dhcpboot.Client{Arch: dhcpboot.ArchEFIx64, VendorClass: "PXEClient:Arch:00007:UNDI:003000"}
+	ipxe := dhcpboot.Client{Arch: dhcpboot.ArchEFIx64, VendorClass: "PXEClient:Arch:00007", IPXE: true}
+	tests := map[string]struct {
+		mac            string
+		want           dhcpboot.Host
+		firmware, ipxe string // Decide for firmware PXE and for iPXE
+	}{
+		"grub machine": {"52:54:00:00:00:02", dhcpboot.Host{Hostname: "grub-2", IPXEScript: grubScript},
+			"firmware-pxe snponly.efi", "ipxe " + grubScript},
+		"pxelinux machine": {"52:54:00:00:00:01", dhcpboot.Host{Hostname: "pxe-1", BootFile: "lpxelinux.0", IPXEScript: "tftp://10.231.0.2/bootwright/pxelinux.ipxe"},
+			"firmware-pxe lpxelinux.0", "ipxe tftp://10.231.0.2/bootwright/pxelinux.ipxe"},
+		"secure boot with grub": {"52:54:00:00:00:07", dhcpboot.Host{Hostname: "sb-grub-7", ArchBootFiles: shim, IPXEScript: grubScript},
+			"firmware-pxe shimx64.efi", "ipxe " + grubScript},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			mac, _ := net.ParseMAC(tc.mac)
+			got, _ := hosts(mac)
+			if diff := cmp.Diff(tc.want, got, cmpopts.EquateComparable(netip.Addr{})); diff != "" {
+				t.Errorf("Hosts(%s) (-want +got):\n%s", tc.mac, diff)
+			}
+			if d := dhcpboot.Decide(firmware, got, p).String(); d != tc.firmware {
+				t.Errorf("firmware PXE: %q, want %q", d, tc.firmware)
+			}
+			if d := dhcpboot.Decide(ipxe, got, p).String(); d != tc.ipxe {
+				t.Errorf("iPXE: %q, want %q", d, tc.ipxe)
+			}
+		})
+	}
+	script := string(chainScripts(netip.MustParseAddr("10.231.0.2"), "http://10.231.0.2:8080")["bootwright/grub.ipxe"])
+	if !strings.Contains(script, "set netX/next-server 10.231.0.2\nchain tftp://10.231.0.2/grubx64.efi") {
+		t.Errorf("grub.ipxe does not set next-server before chaining GRUB:\n%s", script)
+	}
+}
+
 func TestWarnLoaders(t *testing.T) {
 	var buf bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&buf, nil))
-	warnLoaders(loadLoaderConfig(t), tftpboot.Loaders{Dir: t.TempDir()}, false, log)
+	warnLoaders(loadLoaderConfig(t), tftpboot.Loaders{Dir: t.TempDir()}, false, true, log)
 	out := buf.String()
 	for _, want := range []string{
 		`group selects by arch or subnet`, `group=efi`,
@@ -90,6 +132,7 @@ func TestWarnLoaders(t *testing.T) {
 		`grubx64.efi not in`, `Debian package grub-efi-amd64-signed`,
 		`grub/x86_64-efi/http.mod not in`, `Debian package grub-efi-amd64-bin`,
 		`loader=shim`, `shimx64.efi not in`, `Debian package shim-signed`,
+		`Secure Boot in proxy mode`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("warnings lack %q:\n%s", want, out)

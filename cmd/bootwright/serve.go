@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/bootwright/bootwright/dhcpboot"
 	"github.com/bootwright/bootwright/httpboot"
 	"github.com/bootwright/bootwright/internal/bootconfig"
 	"github.com/bootwright/bootwright/internal/metrics"
@@ -163,7 +164,7 @@ func build(c *config, log *slog.Logger) ([]server, *bootconfig.Reloader, error) 
 		State: sts.st, APIToken: c.apiToken, Secrets: secretsFunc(c.secretsDir),
 	}
 	servers := []server{httpServer(hs, withCache(hs, c, log))}
-	warnLoaders(c.bundle, c.tftp.loaders, c.tftpAddr != "", log)
+	warnLoaders(c.bundle, c.tftp.loaders, c.tftpAddr != "", !c.dhcp.off && c.dhcp.mode == dhcpboot.ModeProxy, log)
 	var ts *tftpboot.Server
 	if c.tftpAddr != "" {
 		ts = newTFTPServer(c, tftpFiles, newTFTPRenderer(c, live, assets, sts.st, log), log)
@@ -174,7 +175,7 @@ func build(c *config, log *slog.Logger) ([]server, *bootconfig.Reloader, error) 
 		return nil, nil, err
 	}
 	if ds != nil {
-		ds.Hosts = machineHosts(live, c.self.Addr())
+		ds.Hosts = machineHosts(live, c.self.Addr(), ds.Mode == dhcpboot.ModeProxy)
 		ds.Reserved = machineReservations(live)
 		servers = append(servers, server{name: "dhcp", run: ds.ListenAndServe, shutdown: stopDHCP,
 			listen: func() (io.Closer, error) { return shutdownCloser(ds.Shutdown), ds.Listen() }})

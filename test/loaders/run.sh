@@ -47,6 +47,15 @@
 #                  a secure_boot machine whose menu boots the unsigned
 #                  test kernel: shim and GRUB run, GRUB loads the kernel
 #                  over TFTP and refuses it ("bad shim signature").
+#   bios-pxelinux-proxy, uefi-grub-proxy
+#                  proxy mode: dnsmasq on the bridge is the LAN's DHCP
+#                  server (addresses from .50-.99, no boot options) and
+#                  bootwright runs in its own namespace at .2. The BIOS
+#                  machine boots as bios-pxelinux; OVMF's firmware PXE is
+#                  offered snponly.efi rather than GRUB (Debian's GRUB
+#                  would look for its grub.cfg at the LAN server's
+#                  next-server), and iPXE's grub.ipxe sets next-server to
+#                  bootwright before it chains GRUB.
 #
 # Usage: BOOTWRIGHT_BIN=/abs/path/bootwright test/loaders/run.sh [SCENARIO...]
 #
@@ -65,12 +74,14 @@ WORK=$HERE/work
 VM_TIMEOUT=${BOOTWRIGHT_VM_TIMEOUT:-170}
 PREFIX="bwl-$$"
 ALL=(bios-pxelinux uefi-grub uefiipxe-grub bios-grub uefi-secureboot uefiipxe-secureboot uefi-secureboot-refused
-	uefi-secureboot-unsigned)
+	uefi-secureboot-unsigned bios-pxelinux-proxy uefi-grub-proxy)
 declare -A MAC=([bios-pxelinux]=52:54:00:12:34:60 [uefi-grub]=52:54:00:12:34:61 [uefiipxe-grub]=52:54:00:12:34:62
 	[bios-grub]=52:54:00:12:34:63 [uefi-secureboot]=52:54:00:12:34:64 [uefi-secureboot-refused]=52:54:00:12:34:65
-	[uefiipxe-secureboot]=52:54:00:12:34:66 [uefi-secureboot-unsigned]=52:54:00:12:34:67)
+	[uefiipxe-secureboot]=52:54:00:12:34:66 [uefi-secureboot-unsigned]=52:54:00:12:34:67
+	[bios-pxelinux-proxy]=52:54:00:12:34:68 [uefi-grub-proxy]=52:54:00:12:34:69)
 declare -A LOADER=([bios-pxelinux]=pxelinux [uefi-grub]=grub [uefiipxe-grub]=grub [bios-grub]=grub
-	[uefi-secureboot]=ipxe [uefi-secureboot-refused]=ipxe [uefiipxe-secureboot]=ipxe [uefi-secureboot-unsigned]=ipxe)
+	[uefi-secureboot]=ipxe [uefi-secureboot-refused]=ipxe [uefiipxe-secureboot]=ipxe [uefi-secureboot-unsigned]=ipxe
+	[bios-pxelinux-proxy]=pxelinux [uefi-grub-proxy]=grub)
 # secure_boot in machines.yaml, and the menu entry each machine boots.
 declare -A SECURE=([uefi-secureboot]=true [uefiipxe-secureboot]=true [uefi-secureboot-unsigned]=true)
 declare -A ENTRY=([uefi-secureboot]=testos-signed [uefiipxe-secureboot]=testos-signed)
@@ -84,6 +95,8 @@ declare -A PATHFILES=(
 	[uefiipxe-secureboot]="bootwright/grub.ipxe grubx64.efi grub/grub.cfg assets/testos-signed/vmlinuz assets/testos-signed/initrd.gz"
 	[uefi-secureboot-refused]="snponly.efi"
 	[uefi-secureboot-unsigned]="shimx64.efi grubx64.efi grub/grub.cfg assets/testos/vmlinuz"
+	[bios-pxelinux-proxy]="bootwright/pxelinux.ipxe lpxelinux.0 ldlinux.c32 pxelinux.cfg/01-52-54-00-12-34-68 menu.c32"
+	[uefi-grub-proxy]="snponly.efi bootwright/grub.ipxe grubx64.efi grub/grub.cfg"
 )
 # What ends a scenario well: its kernel's marker, or this refusal on the
 # serial console (firmware or GRUB refusing an unsigned image).
@@ -156,6 +169,9 @@ write_config() {
 	} >"$dir/menus/machines.yaml"
 }
 
+# srv_ip S: the address bootwright serves scenario S at.
+srv_ip() { if [[ $1 == *-proxy ]]; then echo "$NET.2"; else echo "$NET.1"; fi; }
+
 qemu_args() {
 	local s=$1 dir=$2
 	# shellcheck disable=SC2054
@@ -196,7 +212,16 @@ qemu_args() {
 # loader's own mark on the kernel command line (BOOT_IMAGE is set by
 # PXELINUX to the kernel's URL, by GRUB to its device path).
 check_path() {
-	local s=$1 dir=$2 marker=$3 f
+	local s=$1 dir=$2 marker=$3 f srv
+	srv=$(srv_ip "$s")
+	if [[ $s == *-proxy ]]; then
+		# The address came from the LAN's dnsmasq, the boot file from
+		# bootwright's proxy.
+		grep -qE "DHCPACK\(br0\) $NET\.(5[0-9]|[6-9][0-9]) ${MAC[$s]}" "$dir/dnsmasq.log" ||
+			{ echo "dnsmasq did not lease ${MAC[$s]} an address from its pool"; return; }
+		grep -q "msg=\"dhcp: answered\" mac=${MAC[$s]} .*mode=proxy" "$dir/bootwright.log" ||
+			{ echo "bootwright did not answer ${MAC[$s]} as a proxy"; return; }
+	fi
 	for f in ${PATHFILES[$s]}; do
 		grep -q "msg=\"tftp transfer\".*file=/\\?$f .*outcome=ok" "$dir/bootwright.log" ||
 			{ echo "bootwright's log has no successful TFTP transfer of $f"; return; }
@@ -220,7 +245,7 @@ check_path() {
 	uefi*)
 		grep -q "msg=\"tftp: menu rendered\".*file=grub/grub.cfg .*machine=vm-$s" "$dir/bootwright.log" ||
 			{ echo "grub/grub.cfg was not rendered for vm-$s"; return; }
-		grep -qF "BOOT_IMAGE=(http,$NET.1:8080)/assets/testos/vmlinuz" <<<"$marker" ||
+		grep -qF "BOOT_IMAGE=(http,$srv:8080)/assets/testos/vmlinuz" <<<"$marker" ||
 			echo "the kernel was not loaded by GRUB over HTTP: $marker" ;;
 	bios-grub)
 		# The script's message goes to the VGA console; the fallback shows
@@ -229,7 +254,7 @@ check_path() {
 			{ echo "the iPXE script did not fall back to the iPXE menu"; return; }
 		! grep -q "file=/\\?grubx64.efi " "$dir/bootwright.log" || echo "a BIOS machine was sent grubx64.efi" ;;
 	bios-*)
-		grep -qF "BOOT_IMAGE=http://$NET.1:8080/assets/testos/vmlinuz" <<<"$marker" ||
+		grep -qF "BOOT_IMAGE=http://$srv:8080/assets/testos/vmlinuz" <<<"$marker" ||
 			echo "the kernel was not loaded by lpxelinux over HTTP: $marker" ;;
 	esac
 }
@@ -240,20 +265,29 @@ scenario() {
 	rm -rf "$dir" && mkdir -p "$dir"
 	write_config "$dir/config"
 	lan "$ns"
+	# Full mode: bootwright on the bridge is the LAN's DHCP server. Proxy
+	# mode: dnsmasq there hands out addresses (no boot options) and
+	# bootwright, in its own namespace joined to the bridge, answers PXE.
+	local srv=$ns mode=full bwif=br0 bwrange=(--dhcp-range "$NET.100-$NET.150") lanrange=()
+	if [[ $s == *-proxy ]]; then
+		srv=$ns-srv mode=proxy bwif=eth0 bwrange=() lanrange=(--dhcp-range="$NET.50,$NET.99,255.255.255.0,1h")
+		ns_new "$srv"
+		join "$ns" "$srv" "$(srv_ip "$s")/24"
+	fi
 	ip netns exec "$ns" dnsmasq --keep-in-foreground --log-facility=- --conf-file=/dev/null --user=root \
 		--port=0 --bind-interfaces --interface=br0 --pid-file="$dir/dnsmasq.pid" \
 		--dhcp-leasefile="$dir/dnsmasq.leases" --enable-ra --dhcp-range=::,constructor:br0,ra-only,64,1h \
-		</dev/null >"$dir/dnsmasq.log" 2>&1 &
-	local bw=("$BOOTWRIGHT_BIN" serve --interface br0 --dhcp-mode full --dhcp-range "$NET.100-$NET.150"
+		"${lanrange[@]}" </dev/null >"$dir/dnsmasq.log" 2>&1 &
+	local bw=("$BOOTWRIGHT_BIN" serve --interface "$bwif" --dhcp-mode "$mode" "${bwrange[@]}"
 		--http-addr :8080 --config-dir "$dir/config" --assets-dir "$WORK/assets" --state-dir "$dir/state"
 		--log-level debug)
-	printf '%q ' ip netns exec "$ns" "${bw[@]}" >"$dir/bootwright.cmd"
+	printf '%q ' ip netns exec "$srv" "${bw[@]}" >"$dir/bootwright.cmd"
 	local unset_env=() v
 	for v in ${!BOOTWRIGHT_@}; do unset_env+=(-u "$v"); done
-	ip netns exec "$ns" env "${unset_env[@]}" "${bw[@]}" </dev/null >"$dir/bootwright.log" 2>&1 &
+	ip netns exec "$srv" env "${unset_env[@]}" "${bw[@]}" </dev/null >"$dir/bootwright.log" 2>&1 &
 	bwpid=$!
 	local deadline=$((SECONDS + 20))
-	until [ -n "$(ip netns exec "$ns" ss -Hlnu 'sport = :69')" ] && [ -n "$(ip netns exec "$ns" ss -Hlnt 'sport = :8080')" ]; do
+	until [ -n "$(ip netns exec "$srv" ss -Hlnu 'sport = :69')" ] && [ -n "$(ip netns exec "$srv" ss -Hlnt 'sport = :8080')" ]; do
 		kill -0 "$bwpid" 2>/dev/null || { reason="bootwright exited: $(tail -n3 "$dir/bootwright.log")"; break; }
 		[ $SECONDS -lt $deadline ] || { reason="bootwright not listening after 20s"; break; }
 		sleep 0.2
@@ -317,6 +351,7 @@ scenario() {
 			tail -n 25 "$dir/bootwright.log" 2>/dev/null || true
 		fi
 	} >"$dir/result"
+	[ "$srv" = "$ns" ] || ns_kill_del "$srv"
 	ns_kill_del "$ns"
 	[ -z "$reason" ]
 }
