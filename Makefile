@@ -113,6 +113,7 @@ bench: bench-dhcp bench-http bench-tftp
 
 lint:
 	@if command -v golangci-lint >/dev/null; then golangci-lint run ./...; else echo "golangci-lint not installed; skipping"; fi
+	@if command -v staticcheck >/dev/null; then staticcheck ./...; else echo "staticcheck not installed; skipping"; fi
 
 clean:
 	rm -rf bin test/vm/work

@@ -217,7 +217,7 @@ func (c *Config) addMachines(file string, machines []Machine, lines []int) error
 		m := &machines[i]
 		m.pos = fmt.Sprintf("%s:%d", file, lineAt(lines, i))
 		if m.MAC.HardwareAddr == nil {
-			return fmt.Errorf("%s: machine needs mac:", m.pos)
+			return fmt.Errorf("%s: machine needs a mac: key", m.pos)
 		}
 		key := m.MAC.String()
 		if prev, dup := c.Machines[key]; dup {

@@ -43,7 +43,7 @@ func TestLoadErrors(t *testing.T) {
 		},
 		"kernel entry without kernel": {
 			files: map[string]string{"menus/default.yaml": "entries:\n  - name: a\n"},
-			want:  `menus/default.yaml:2: entry "a": type kernel needs kernel:`,
+			want:  `menus/default.yaml:2: entry "a": type kernel needs a kernel: key`,
 		},
 		"duplicate entry": {
 			files: map[string]string{"menus/default.yaml": "entries:\n  - {name: a, type: shell}\n  - {name: a, type: exit}\n"},

@@ -50,9 +50,9 @@ func validateEntry(e *Entry) error {
 	}
 	switch {
 	case e.Type == TypeKernel && e.Kernel == "":
-		return fmt.Errorf("%s: entry %q: type kernel needs kernel:", e.pos, e.Name)
+		return fmt.Errorf("%s: entry %q: type kernel needs a kernel: key", e.pos, e.Name)
 	case e.Type == TypeChain && e.URL == "":
-		return fmt.Errorf("%s: entry %q: type chain needs url:", e.pos, e.Name)
+		return fmt.Errorf("%s: entry %q: type chain needs a url: key", e.pos, e.Name)
 	case e.Type == TypeMenu && e.Menu == "":
 		return fmt.Errorf("%s: entry %q: type menu needs menu: (the name of another menus/<name>.yaml)", e.pos, e.Name)
 	}

@@ -58,12 +58,11 @@ func TestCompleteFileRangesAndConditionals(t *testing.T) {
 	up, usrv := newUpstream(t, 1000)
 	c, srv := newCache(t, t.TempDir(), 0)
 	p := register(t, c, usrv.URL+"/initrd.gz", sum(up.data))
-	resp, _, err := fetchAll(t, srv.URL+p)
-	if err != nil {
+	if _, _, err := fetchAll(t, srv.URL+p); err != nil {
 		t.Fatal(err)
 	}
 	etag := `"sha256-` + sum(up.data) + `"`
-	resp, _, _ = fetchAll(t, srv.URL+p) // now a HIT
+	resp, _, _ := fetchAll(t, srv.URL+p) // now a HIT
 	tests := map[string]struct {
 		hdr    []string
 		status int
