@@ -19,7 +19,8 @@
 #              is not needed here
 #   user       started as root with --user nobody: binds 67, 69 and 80,
 #              then runs as nobody with no capability; the same boot; the
-#              state dir is handed over; an unreadable --secrets-dir stops
+#              state dir is handed over and nothing is written outside
+#              it; an unreadable --secrets-dir stops
 #              start-up with one line
 #   kernel-6.1 test/security/bindprobe in a QEMU VM on Debian 12's 6.1
 #              kernel: SO_BINDTODEVICE and the DHCP listener need no
@@ -109,6 +110,15 @@ boot() {
 		bash -c "ip netns exec $c curl -sf http://$NET.1:${HTTP_PORT:-8080}/boot.ipxe | grep -q '^#!ipxe'"
 }
 
+# written_outside TAG STAMP STATE_DIR: nothing owned by the server's user
+# and newer than STAMP exists outside STATE_DIR.
+written_outside() {
+	local files
+	files=$(find /tmp /var/tmp /dev/shm /run /var/lib "$HERE/work" -xdev -user "$USER_" -newer "$2" \
+		-not -path "$3" -not -path "$3/*" 2>/dev/null | head -n 5)
+	check "$1: nothing owned by $USER_ was written outside --state-dir${files:+ ($files)}" [ -z "$files" ]
+}
+
 # asset_and_reload CLIENT_NS TAG PORT LOG TITLE: an asset download
 # (sendfile) from CLIENT_NS, then a config edit that LOG must show reloaded
 # (inotify, as the server's user).
@@ -153,7 +163,7 @@ sandbox_checks() {
 }
 
 scen_caps() {
-	local s=$PFX-caps-s c=$PFX-caps-c bw stamp status files rc=0
+	local s=$PFX-caps-s c=$PFX-caps-c bw stamp status rc=0
 	ns_new "$s"; ns_new "$c"
 	bridge "$s" $NET.1/24
 	join "$s" "$c" none 02:00:00:42:00:01
@@ -185,9 +195,7 @@ scen_caps() {
 	wait "$strace_pid" || rc=$?
 	check "caps: SIGTERM: clean exit (status $rc)" [ "$rc" = 0 ]
 	echo "     state dir: $(cd "$WORK/state" && find . -mindepth 1 -printf '%P %u %m\n' | sort | tr '\n' ';')"
-	files=$(find /tmp /var/tmp /dev/shm /run /var/lib "$HERE/work" -xdev -user "$USER_" -newer "$stamp" \
-		-not -path "$WORK/state" -not -path "$WORK/state/*" 2>/dev/null | head -n 5)
-	check "caps: nothing owned by $USER_ was written outside --state-dir${files:+ ($files)}" [ -z "$files" ]
+	written_outside caps "$stamp" "$WORK/state"
 	sandbox_checks "$WORK/trace"
 	ns_kill_del "$s"; ns_kill_del "$c"
 }
@@ -218,6 +226,8 @@ scen_user() {
 	join "$s" "$c" none 02:00:00:42:00:03
 	install -d -o root -g root -m 0700 "$st" "$st/cache"
 	echo old >"$st/cache/root-file"
+	touch "$WORK/stamp-user"
+	sleep 1 # find -newer compares whole timestamps
 	# shellcheck disable=SC2046
 	ip netns exec "$s" $(clean_env) "$WORK/bin/bootwright" serve --interface br0 --user nobody \
 		--state-dir "$st" --http-addr :80 --dhcp-mode full --dhcp-range $NET.100-$NET.150 \
@@ -241,6 +251,7 @@ scen_user() {
 	kill -TERM "$bw"
 	wait "$bw" || rc=$?
 	check "user: SIGTERM: clean exit (status $rc)" [ "$rc" = 0 ]
+	written_outside user "$WORK/stamp-user" "$st"
 	# A secrets dir only root can read: one line naming the flag.
 	install -d -o root -g root -m 0700 "$WORK/secrets-root"
 	rc=0
