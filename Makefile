@@ -87,8 +87,8 @@ tftptest: deps build
 ## image (firmware PXE and iPXE ROM), a BIOS VM told grub falling back to iPXE;
 ## each to its rendered menu and the test kernel. Secure Boot enforced: shim,
 ## signed GRUB and Debian's signed kernel over TFTP; unsigned snponly.efi and
-## an unsigned kernel refused. Proxy mode beside dnsmasq: lpxelinux and GRUB.
-## Ten VMs at once, about 120 s.
+## an unsigned kernel refused. Proxy mode beside dnsmasq: lpxelinux, GRUB and
+## Secure Boot. Eleven VMs at once, about 120 s.
 loadertest: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/loaders/run.sh
 

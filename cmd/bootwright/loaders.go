@@ -217,7 +217,7 @@ func warnLoaders(b *bootconfig.Bundle, l tftpboot.Loaders, tftpOn, proxy bool, l
 		}
 	}
 	if who, ok := used[loaderShim]; ok && proxy {
-		log.Warn("loader: Secure Boot in proxy mode: Debian's GRUB looks for grub/grub.cfg on the next-server of the LAN's DHCPACK, so it boots only if the LAN's DHCP server names this host as next-server; full mode has no such limit",
+		log.Warn("loader: Secure Boot in proxy mode: Debian's GRUB looks for grub/grub.cfg on the next-server of the LAN's DHCPACK, so it boots only if the LAN's DHCP server names this host as next-server (dnsmasq: dhcp-boot=,,ADDRESS); full mode has no such limit",
 			"used_by", who)
 	}
 	for loader, who := range used {

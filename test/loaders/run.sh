@@ -47,7 +47,7 @@
 #                  a secure_boot machine whose menu boots the unsigned
 #                  test kernel: shim and GRUB run, GRUB loads the kernel
 #                  over TFTP and refuses it ("bad shim signature").
-#   bios-pxelinux-proxy, uefi-grub-proxy
+#   bios-pxelinux-proxy, uefi-grub-proxy, uefi-secureboot-proxy
 #                  proxy mode: dnsmasq on the bridge is the LAN's DHCP
 #                  server (addresses from .50-.99, no boot options) and
 #                  bootwright runs in its own namespace at .2. The BIOS
@@ -55,15 +55,18 @@
 #                  offered snponly.efi rather than GRUB (Debian's GRUB
 #                  would look for its grub.cfg at the LAN server's
 #                  next-server), and iPXE's grub.ipxe sets next-server to
-#                  bootwright before it chains GRUB.
+#                  bootwright before it chains GRUB. Under Secure Boot
+#                  there is no iPXE, so the LAN's dnsmasq names bootwright
+#                  as next-server (dhcp-boot=,,ADDRESS), and the machine
+#                  boots as uefi-secureboot does.
 #
 # Usage: BOOTWRIGHT_BIN=/abs/path/bootwright test/loaders/run.sh [SCENARIO...]
 #
 # Environment: BOOTWRIGHT_BIN (required), BOOTWRIGHT_TEST_CACHE (kernel and
 # initramfs, built once by test/vm/build-image.sh), BOOTWRIGHT_VM_TIMEOUT
-# (seconds per VM, default 170:
-# eight TCG VMs share the cores, and under load from other jobs a UEFI
-# boot has taken 125 s). Logs stay in test/loaders/work/<scenario>/.
+# (seconds per VM, default 240:
+# eleven TCG VMs share the cores; a UEFI boot takes up to 116 s then, and
+# with eight VMs under load from other jobs one has taken 125 s). Logs stay in test/loaders/work/<scenario>/.
 # Must run as root. Every bridge and tap lives in namespaces named
 # bwl-<pid>-*, removed on exit; processes are killed by PID.
 set -euo pipefail
@@ -71,20 +74,20 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 WORK=$HERE/work
-VM_TIMEOUT=${BOOTWRIGHT_VM_TIMEOUT:-170}
+VM_TIMEOUT=${BOOTWRIGHT_VM_TIMEOUT:-240}
 PREFIX="bwl-$$"
 ALL=(bios-pxelinux uefi-grub uefiipxe-grub bios-grub uefi-secureboot uefiipxe-secureboot uefi-secureboot-refused
-	uefi-secureboot-unsigned bios-pxelinux-proxy uefi-grub-proxy)
+	uefi-secureboot-unsigned bios-pxelinux-proxy uefi-grub-proxy uefi-secureboot-proxy)
 declare -A MAC=([bios-pxelinux]=52:54:00:12:34:60 [uefi-grub]=52:54:00:12:34:61 [uefiipxe-grub]=52:54:00:12:34:62
 	[bios-grub]=52:54:00:12:34:63 [uefi-secureboot]=52:54:00:12:34:64 [uefi-secureboot-refused]=52:54:00:12:34:65
 	[uefiipxe-secureboot]=52:54:00:12:34:66 [uefi-secureboot-unsigned]=52:54:00:12:34:67
-	[bios-pxelinux-proxy]=52:54:00:12:34:68 [uefi-grub-proxy]=52:54:00:12:34:69)
+	[bios-pxelinux-proxy]=52:54:00:12:34:68 [uefi-grub-proxy]=52:54:00:12:34:69 [uefi-secureboot-proxy]=52:54:00:12:34:6a)
 declare -A LOADER=([bios-pxelinux]=pxelinux [uefi-grub]=grub [uefiipxe-grub]=grub [bios-grub]=grub
 	[uefi-secureboot]=ipxe [uefi-secureboot-refused]=ipxe [uefiipxe-secureboot]=ipxe [uefi-secureboot-unsigned]=ipxe
-	[bios-pxelinux-proxy]=pxelinux [uefi-grub-proxy]=grub)
+	[bios-pxelinux-proxy]=pxelinux [uefi-grub-proxy]=grub [uefi-secureboot-proxy]=ipxe)
 # secure_boot in machines.yaml, and the menu entry each machine boots.
-declare -A SECURE=([uefi-secureboot]=true [uefiipxe-secureboot]=true [uefi-secureboot-unsigned]=true)
-declare -A ENTRY=([uefi-secureboot]=testos-signed [uefiipxe-secureboot]=testos-signed)
+declare -A SECURE=([uefi-secureboot]=true [uefiipxe-secureboot]=true [uefi-secureboot-unsigned]=true [uefi-secureboot-proxy]=true)
+declare -A ENTRY=([uefi-secureboot]=testos-signed [uefiipxe-secureboot]=testos-signed [uefi-secureboot-proxy]=testos-signed)
 # The TFTP files each path must have fetched (bootwright's log), in order.
 declare -A PATHFILES=(
 	[bios-pxelinux]="bootwright/pxelinux.ipxe lpxelinux.0 ldlinux.c32 pxelinux.cfg/01-52-54-00-12-34-60 menu.c32"
@@ -97,6 +100,7 @@ declare -A PATHFILES=(
 	[uefi-secureboot-unsigned]="shimx64.efi grubx64.efi grub/grub.cfg assets/testos/vmlinuz"
 	[bios-pxelinux-proxy]="bootwright/pxelinux.ipxe lpxelinux.0 ldlinux.c32 pxelinux.cfg/01-52-54-00-12-34-68 menu.c32"
 	[uefi-grub-proxy]="snponly.efi bootwright/grub.ipxe grubx64.efi grub/grub.cfg"
+	[uefi-secureboot-proxy]="shimx64.efi grubx64.efi grub/grub.cfg assets/testos-signed/vmlinuz assets/testos-signed/initrd.gz"
 )
 # What ends a scenario well: its kernel's marker, or this refusal on the
 # serial console (firmware or GRUB refusing an unsigned image).
@@ -232,15 +236,15 @@ check_path() {
 		! grep -q "path=/boot.ipxe" "$dir/bootwright.log" || echo "iPXE ran and asked for /boot.ipxe" ;;
 	uefi-secureboot-unsigned)
 		[ -z "$marker" ] || echo "the unsigned kernel ran: $marker" ;;
-	*-secureboot)
+	*-secureboot | *-secureboot-proxy)
 		grep -q "msg=\"tftp: menu rendered\".*file=grub/grub.cfg .*machine=vm-$s" "$dir/bootwright.log" ||
 			{ echo "grub/grub.cfg was not rendered for vm-$s"; return; }
-		grep -qF "BOOT_IMAGE=(tftp,$NET.1)/assets/testos-signed/vmlinuz" <<<"$marker" ||
+		grep -qF "BOOT_IMAGE=(tftp,$srv)/assets/testos-signed/vmlinuz" <<<"$marker" ||
 			{ echo "the kernel was not loaded by GRUB over TFTP: $marker"; return; }
-		! grep -q "file=/\?shimx64.efi " "$dir/bootwright.log" || [ "$s" = uefi-secureboot ] ||
+		! grep -q "file=/\?shimx64.efi " "$dir/bootwright.log" || [[ $s == uefi-secureboot* ]] ||
 			{ echo "iPXE was sent shim"; return; }
 		# No grep -q: quitting early would SIGPIPE sed and fail the pipe.
-		[ "$s" != uefi-secureboot ] || strip_ansi "$dir/serial.log" | grep -a "Secure boot enabled" >/dev/null ||
+		[[ $s != uefi-secureboot* ]] || strip_ansi "$dir/serial.log" | grep -a "Secure boot enabled" >/dev/null ||
 			echo "the kernel did not log \"Secure boot enabled\"" ;;
 	uefi*)
 		grep -q "msg=\"tftp: menu rendered\".*file=grub/grub.cfg .*machine=vm-$s" "$dir/bootwright.log" ||
@@ -271,6 +275,10 @@ scenario() {
 	local srv=$ns mode=full bwif=br0 bwrange=(--dhcp-range "$NET.100-$NET.150") lanrange=()
 	if [[ $s == *-proxy ]]; then
 		srv=$ns-srv mode=proxy bwif=eth0 bwrange=() lanrange=(--dhcp-range="$NET.50,$NET.99,255.255.255.0,1h")
+		# Secure Boot: shim's GRUB finds its TFTP server as the LAN ACK's
+		# next-server, so the LAN's server names bootwright there (and no
+		# boot file).
+		[[ $s != *secureboot* ]] || lanrange+=(--dhcp-boot=",,$(srv_ip "$s")")
 		ns_new "$srv"
 		join "$ns" "$srv" "$(srv_ip "$s")/24"
 	fi
@@ -340,7 +348,7 @@ scenario() {
 	{
 		if [ -z "$reason" ]; then
 			echo "PASS $s ($(elapsed "$t0"), VM ${vmtime:-?})  $marker"
-			if [ "$s" = uefi-secureboot ]; then
+			if [[ $s == uefi-secureboot || $s == uefi-secureboot-proxy ]]; then
 				echo "  serial: $(strip_ansi "$dir/serial.log" | grep -a -m1 'Secure boot enabled')"
 			fi
 		else
