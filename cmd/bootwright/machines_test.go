@@ -2,9 +2,13 @@ package main
 
 import (
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/bootwright/bootwright/httpboot"
 	"github.com/bootwright/bootwright/internal/bootconfig"
@@ -40,5 +44,66 @@ func TestMachinesCommand(t *testing.T) {
 	}
 	if code, _ := runCmd("machines", "frob"); code != 2 {
 		t.Errorf("bad subcommand = %d, want 2", code)
+	}
+}
+
+// adopt prints machines.yaml entries for discovered machines that load
+// as they are, and refuses a MAC that is not discovered.
+func TestMachinesAdopt(t *testing.T) {
+	b, err := bootconfig.Load("testdata/badfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := state.Open(filepath.Join(t.TempDir(), state.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, e := range []state.Event{
+		{MAC: "52:54:00:00:00:01", Kind: state.KindDHCP, Outcome: state.OK, Known: true},
+		{MAC: "02:00:00:00:00:05", Kind: state.KindDHCP, Outcome: state.OK, IP: "10.0.0.5", Arch: "efi-x64"},
+		{MAC: "02:00:00:00:00:06", Kind: state.KindTFTP, Outcome: state.OK, IP: "10.0.0.6"},
+	} {
+		st.Record(e)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for st.StateOf("02:00:00:00:00:06") == "" && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	hs := &httpboot.Server{Config: bootconfig.NewLive(b), PublicURL: "http://x", State: st}
+	srv := httptest.NewServer(hs.Handler())
+	defer srv.Close()
+
+	code, out := runCmd("machines", "--server", srv.URL, "adopt")
+	if code != 0 || strings.Count(out, "  - mac: ") != 2 || strings.Contains(out, "52:54:00:00:00:01") ||
+		!strings.Contains(out, "address 10.0.0.5, arch efi-x64") {
+		t.Fatalf("adopt = %d:\n%s", code, out)
+	}
+	// The entries, under machines:, are a machines file that loads.
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "menus"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "menus", "machines.yaml"), []byte("machines:\n"+out), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	adopted, err := bootconfig.Load(dir)
+	if err != nil {
+		t.Fatalf("adopted entries do not load: %v\n%s", err, out)
+	}
+	var names []string
+	for _, mac := range []string{"02:00:00:00:00:05", "02:00:00:00:00:06"} {
+		if m := adopted.Menus.Machines[mac]; m != nil {
+			names = append(names, m.Name)
+		}
+	}
+	if diff := cmp.Diff([]string{"m-020000000005", "m-020000000006"}, names); diff != "" {
+		t.Errorf("adopted machines (-want +got):\n%s", diff)
+	}
+
+	code, out = runCmd("machines", "--server", srv.URL, "adopt", "02-00-00-00-00-06", "52:54:00:00:00:01")
+	if code != 1 || strings.Count(out, "  - mac: ") != 1 || !strings.Contains(out, `"02:00:00:00:00:06"`) ||
+		!strings.Contains(out, "52:54:00:00:00:01 is not a discovered machine (assigned)") {
+		t.Errorf("adopt of one discovered and one listed MAC = %d:\n%s", code, out)
 	}
 }
