@@ -15,7 +15,10 @@ import (
 	"github.com/bootwright/bootwright/internal/state"
 )
 
-func TestMachinesCommand(t *testing.T) {
+// machinesAPI serves the API for testdata/badfile (machine m1) from a
+// new state store, with API token tok.
+func machinesAPI(t *testing.T, tok string) (*state.Store, *httptest.Server) {
+	t.Helper()
 	b, err := bootconfig.Load("testdata/badfile")
 	if err != nil {
 		t.Fatal(err)
@@ -24,10 +27,14 @@ func TestMachinesCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	hs := &httpboot.Server{Config: bootconfig.NewLive(b), PublicURL: "http://x", State: st, APIToken: "tok"}
+	hs := &httpboot.Server{Config: bootconfig.NewLive(b), PublicURL: "http://x", State: st, APIToken: tok}
 	srv := httptest.NewServer(hs.Handler())
-	defer srv.Close()
+	t.Cleanup(func() { srv.Close(); st.Close() })
+	return st, srv
+}
+
+func TestMachinesCommand(t *testing.T) {
+	_, srv := machinesAPI(t, "tok")
 
 	code, out := runCmd("machines", "--server", srv.URL, "list")
 	if code != 0 || !strings.Contains(out, "52:54:00:00:00:01  m1    assigned") {
@@ -50,15 +57,7 @@ func TestMachinesCommand(t *testing.T) {
 // adopt prints machines.yaml entries for discovered machines that load
 // as they are, and refuses a MAC that is not discovered.
 func TestMachinesAdopt(t *testing.T) {
-	b, err := bootconfig.Load("testdata/badfile")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := state.Open(filepath.Join(t.TempDir(), state.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st, srv := machinesAPI(t, "")
 	for _, e := range []state.Event{
 		{MAC: "52:54:00:00:00:01", Kind: state.KindDHCP, Outcome: state.OK, Known: true},
 		{MAC: "02:00:00:00:00:05", Kind: state.KindDHCP, Outcome: state.OK, IP: "10.0.0.5", Arch: "efi-x64"},
@@ -70,10 +69,6 @@ func TestMachinesAdopt(t *testing.T) {
 	for st.StateOf("02:00:00:00:00:06") == "" && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	hs := &httpboot.Server{Config: bootconfig.NewLive(b), PublicURL: "http://x", State: st}
-	srv := httptest.NewServer(hs.Handler())
-	defer srv.Close()
-
 	code, out := runCmd("machines", "--server", srv.URL, "adopt")
 	if code != 0 || strings.Count(out, "  - mac: ") != 2 || strings.Contains(out, "52:54:00:00:00:01") ||
 		!strings.Contains(out, "address 10.0.0.5, arch efi-x64") {
