@@ -78,15 +78,7 @@ EOF
 # The namespace: bridge with the server's address (and an IPv6 ULA for
 # router advertisements, so iPXE does not wait for IPv6 autoconfiguration)
 # and the VM's tap.
-ip netns add "$NS"
-ip -n "$NS" link set lo up
-ip -n "$NS" link add br0 type bridge
-ip -n "$NS" link set br0 type bridge forward_delay 0 stp_state 0
-ip -n "$NS" addr add "$SERVER/24" dev br0
-ip -n "$NS" addr add fd42:231::1/64 dev br0 nodad
-ip -n "$NS" link set br0 up
-ip -n "$NS" tuntap add tap0 mode tap
-ip -n "$NS" link set tap0 master br0 up
+vm_lan "$NS" "$SERVER/24" fd42:231::1/64
 
 ip netns exec "$NS" dnsmasq --keep-in-foreground --log-facility=- --conf-file=/dev/null \
 	--user=root --port=0 --bind-interfaces --interface=br0 --pid-file="$WORK/dnsmasq.pid" \

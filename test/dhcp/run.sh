@@ -415,8 +415,7 @@ wait_marker() {
 # bootwright across the relay's routing, to the test kernel's marker.
 vm_through_relay() {
 	local r=$1 qpid
-	ip -n "$r" tuntap add tap0 mode tap
-	ip -n "$r" link set tap0 master br0 up
+	vm_tap "$r"
 	: >"$DIR/serial.log"
 	local t0=$SECONDS
 	ip netns exec "$r" qemu-system-x86_64 -accel tcg -nographic -no-reboot -nodefaults -m 256 -vga none \
@@ -440,8 +439,7 @@ vm_uefi_proxy() {
 	ip netns exec "$lan" dnsmasq --keep-in-foreground --log-facility=- --conf-file=/dev/null --user=root --port=0 \
 		--bind-interfaces --interface=br0 --pid-file="$DIR/ra.pid" --dhcp-leasefile="$DIR/ra.leases" \
 		--enable-ra --dhcp-range=::,constructor:br0,ra-only,64,1h </dev/null >"$DIR/ra.log" 2>&1 &
-	ip -n "$lan" tuntap add tap0 mode tap
-	ip -n "$lan" link set tap0 master br0 up
+	vm_tap "$lan"
 	cp /usr/share/OVMF/OVMF_VARS_4M.fd "$DIR/vars.fd"
 	: >"$DIR/serial.log"
 	ip netns exec "$lan" qemu-system-x86_64 -accel tcg -m 512 -nographic -no-reboot -nodefaults -vga none \
@@ -465,11 +463,7 @@ vm_uefi_proxy() {
 # could not succeed by accident.
 scen_http-boot() {
 	local s=$PFX-http-s
-	ns_new "$s"
-	bridge "$s" 10.250.6.1/24
-	ip -n "$s" addr add fd42:250:6::1/64 dev br0 nodad
-	ip -n "$s" tuntap add tap0 mode tap
-	ip -n "$s" link set tap0 master br0 up
+	vm_lan "$s" 10.250.6.1/24 fd42:250:6::1/64
 	printf 'boot_files:\n  efi-x64: ""\n  efi-bc: ""\n' >"$DIR/dhcp.yaml"
 	write_vm_files
 	ip netns exec "$s" dnsmasq --keep-in-foreground --log-facility=- --conf-file=/dev/null --user=root --port=0 \

@@ -57,6 +57,22 @@ bridge() {
 	ip -n "$1" link set br0 up
 }
 
+# vm_tap NS: tap0 on NS's br0, for a QEMU VM started in NS.
+vm_tap() {
+	ip -n "$1" tuntap add tap0 mode tap
+	ip -n "$1" link set tap0 master br0 up
+}
+
+# vm_lan NS ADDR/LEN ULA/LEN: a new NS whose br0 has ADDR and an IPv6 ULA
+# (router advertisements on it spare iPXE its ~13 s IPv6 wait), and tap0
+# on br0 for a VM.
+vm_lan() {
+	ns_new "$1"
+	bridge "$1" "$2"
+	ip -n "$1" addr add "$3" dev br0 nodad
+	vm_tap "$1"
+}
+
 # join BRIDGE_NS NS ADDR/LEN|none [MAC]: NS gets eth0 on BRIDGE_NS's br0.
 # Sets PORT to the bridge's end of the link.
 join() {

@@ -119,7 +119,7 @@ scenario_install() {
 	trap 'exit 130' INT TERM
 	write_install_config "$dir/config"
 	write_mbr "$dir/disk.img"
-	lan_setup "$lan"
+	vm_lan "$lan" "$LAN_NET.1/24" "$LAN_ULA"
 	start_dnsmasq "$lan" "$dir/dnsmasq.log"
 	local unset_env=() v
 	for v in ${!BOOTWRIGHT_@}; do unset_env+=(-u "$v"); done

@@ -57,32 +57,6 @@ die() { echo "vm-test: $*" >&2; exit 2; }
 # instead, so that $! is the program itself (ip execs it), not a subshell.
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
-# lan_setup NS: bridge br0 (10.231.0.1/24 + an IPv6 ULA for router
-# advertisements) with the VM's tap0 on it.
-lan_setup() {
-	local ns=$1
-	ns_new "$ns"
-	ip -n "$ns" link add br0 type bridge
-	# Forward at once: no STP listening/learning delay before DHCP gets through.
-	ip -n "$ns" link set br0 type bridge forward_delay 0 stp_state 0
-	ip -n "$ns" addr add "$LAN_NET.1/24" dev br0
-	ip -n "$ns" addr add "$LAN_ULA" dev br0 nodad
-	ip -n "$ns" link set br0 up
-	ip -n "$ns" tuntap add tap0 mode tap
-	ip -n "$ns" link set tap0 master br0 up
-}
-
-# server_ns_setup LAN_NS SRV_NS: a second namespace joined to the LAN bridge
-# by a veth pair; its end is eth0 with 10.231.0.2/24.
-server_ns_setup() {
-	local lan=$1 srv=$2
-	ns_new "$srv"
-	ip -n "$lan" link add vsrv type veth peer name eth0 netns "$srv"
-	ip -n "$lan" link set vsrv master br0 up
-	ip -n "$srv" addr add "$LAN_NET.2/24" dev eth0
-	ip -n "$srv" link set eth0 up
-}
-
 # -------------------------------------------------------------- processes ---
 
 # start_dnsmasq NS LOG ARGS...: dnsmasq in the foreground of a background
@@ -260,7 +234,8 @@ scenario() {
 	cd "$dir"
 
 	write_config "$dir/config"
-	lan_setup "$lan"
+	# br0 (10.231.0.1/24, an IPv6 ULA for router advertisements), tap0.
+	vm_lan "$lan" "$LAN_NET.1/24" "$LAN_ULA"
 
 	# dnsmasq on the LAN: router advertisements, so iPXE does not wait ~13 s
 	# for IPv6 autoconfiguration; in proxy scenarios also the LAN's ordinary
@@ -269,7 +244,9 @@ scenario() {
 		start_dnsmasq "$lan" "$dir/dnsmasq.log"
 		ns_bw=$lan iface=br0
 	else
-		server_ns_setup "$lan" "$srv"
+		# bootwright's own namespace, eth0 (.2) on the LAN bridge.
+		ns_new "$srv"
+		join "$lan" "$srv" "$LAN_NET.2/24"
 		start_dnsmasq "$lan" "$dir/dnsmasq.log" \
 			--dhcp-range="$LAN_NET.$LAN_POOL_LO,$LAN_NET.$LAN_POOL_HI,255.255.255.0,1h"
 		ns_bw=$srv iface=eth0
