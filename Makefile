@@ -88,7 +88,7 @@ tftptest: deps build
 ## each to its rendered menu and the test kernel. Secure Boot enforced: shim,
 ## signed GRUB and Debian's signed kernel over TFTP; unsigned snponly.efi and
 ## an unsigned kernel refused. Proxy mode beside dnsmasq: lpxelinux, GRUB and
-## Secure Boot. Eleven VMs at once, about 120 s.
+## Secure Boot. Eleven VMs, four at a time, about 90 s.
 loadertest: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/loaders/run.sh
 

@@ -64,9 +64,10 @@
 #
 # Environment: BOOTWRIGHT_BIN (required), BOOTWRIGHT_TEST_CACHE (kernel and
 # initramfs, built once by test/vm/build-image.sh), BOOTWRIGHT_VM_TIMEOUT
-# (seconds per VM, default 240:
-# eleven TCG VMs share the cores; a UEFI boot takes up to 116 s then, and
-# with eight VMs under load from other jobs one has taken 125 s). Logs stay in test/loaders/work/<scenario>/.
+# (seconds per VM, default 240: with eleven TCG VMs sharing the cores a
+# UEFI boot took up to 116 s, and with eight under load from other jobs
+# 125 s), BOOTWRIGHT_VM_JOBS (VMs at once, default 4). Logs stay in
+# test/loaders/work/<scenario>/.
 # Must run as root. Every bridge and tap lives in namespaces named
 # bwl-<pid>-*, removed on exit; processes are killed by PID.
 set -euo pipefail
@@ -75,6 +76,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 WORK=$HERE/work
 VM_TIMEOUT=${BOOTWRIGHT_VM_TIMEOUT:-240}
+JOBS=${BOOTWRIGHT_VM_JOBS:-4}
 PREFIX="bwl-$$"
 ALL=(bios-pxelinux uefi-grub uefiipxe-grub bios-grub uefi-secureboot uefiipxe-secureboot uefi-secureboot-refused
 	uefi-secureboot-unsigned bios-pxelinux-proxy uefi-grub-proxy uefi-secureboot-proxy)
@@ -118,21 +120,6 @@ cleanup() {
 		ns_kill_del "$ns"
 	done
 	wait 2>/dev/null || true
-}
-
-# lan NS: bridge br0 with 10.231.0.1/24 and an IPv6 ULA (router
-# advertisements spare iPXE its ~13 s IPv6 wait), tap0 on it.
-lan() {
-	local ns=$1
-	ip netns add "$ns"
-	ip -n "$ns" link set lo up
-	ip -n "$ns" link add br0 type bridge
-	ip -n "$ns" link set br0 type bridge forward_delay 0 stp_state 0
-	ip -n "$ns" addr add "$NET.1/24" dev br0
-	ip -n "$ns" addr add fd42:231::1/64 dev br0 nodad
-	ip -n "$ns" link set br0 up
-	ip -n "$ns" tuntap add tap0 mode tap
-	ip -n "$ns" link set tap0 master br0 up
 }
 
 # write_config DIR: a menu whose default entry boots the test kernel with
@@ -186,28 +173,23 @@ qemu_args() {
 	bios-*)
 		printf '%s\n' "${common[@]}" -m 256 \
 			-device "virtio-net-pci,netdev=n0,mac=${MAC[$s]},bootindex=1" -boot n ;;
-	uefi-secureboot*)
-		# Secure Boot enforced: the secboot build needs SMM on q35 and
-		# its flash locked to SMM; the ms vars have Microsoft's keys.
-		cp /usr/share/OVMF/OVMF_VARS_4M.ms.fd "$dir/vars.fd"
-		printf '%s\n' "${common[@]}" -m 512 -machine q35,smm=on \
-			-global driver=cfi.pflash01,property=secure,value=on \
-			-drive if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.secboot.fd \
+	uefi*)
+		local code=/usr/share/OVMF/OVMF_CODE_4M.fd vars=/usr/share/OVMF/OVMF_VARS_4M.fd rom=romfile=, extra=()
+		case $s in
+		uefi-secureboot*)
+			# Secure Boot enforced: the secboot build needs SMM on q35 and
+			# its flash locked to SMM; the ms vars have Microsoft's keys.
+			code=/usr/share/OVMF/OVMF_CODE_4M.secboot.fd vars=/usr/share/OVMF/OVMF_VARS_4M.ms.fd
+			extra=(-machine q35,smm=on -global driver=cfi.pflash01,property=secure,value=on) ;;
+		uefiipxe-*)
+			# No romfile=: QEMU's iPXE option ROM (EFI build) runs instead of OVMF's PXE.
+			rom= ;;
+		esac
+		cp "$vars" "$dir/vars.fd"
+		printf '%s\n' "${common[@]}" -m 512 "${extra[@]}" \
+			-drive "if=pflash,format=raw,unit=0,readonly=on,file=$code" \
 			-drive "if=pflash,format=raw,unit=1,file=$dir/vars.fd" \
-			-device "virtio-net-pci,netdev=n0,mac=${MAC[$s]},romfile=,bootindex=1" ;;
-	uefiipxe-*)
-		# No romfile=: QEMU's iPXE option ROM (EFI build) runs instead of OVMF's PXE.
-		cp /usr/share/OVMF/OVMF_VARS_4M.fd "$dir/vars.fd"
-		printf '%s\n' "${common[@]}" -m 512 \
-			-drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
-			-drive "if=pflash,format=raw,file=$dir/vars.fd" \
-			-device "virtio-net-pci,netdev=n0,mac=${MAC[$s]},bootindex=1" ;;
-	uefi-*)
-		cp /usr/share/OVMF/OVMF_VARS_4M.fd "$dir/vars.fd"
-		printf '%s\n' "${common[@]}" -m 512 \
-			-drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
-			-drive "if=pflash,format=raw,file=$dir/vars.fd" \
-			-device "virtio-net-pci,netdev=n0,mac=${MAC[$s]},romfile=,bootindex=1" ;;
+			-device "virtio-net-pci,netdev=n0,mac=${MAC[$s]},${rom}bootindex=1" ;;
 	esac
 }
 
@@ -268,7 +250,7 @@ scenario() {
 	t0=$(now)
 	rm -rf "$dir" && mkdir -p "$dir"
 	write_config "$dir/config"
-	lan "$ns"
+	vm_lan "$ns" "$NET.1/24" fd42:231::1/64
 	# Full mode: bootwright on the bridge is the LAN's DHCP server. Proxy
 	# mode: dnsmasq there hands out addresses (no boot options) and
 	# bootwright, in its own namespace joined to the bridge, answers PXE.
@@ -389,7 +371,11 @@ main() {
 	trap cleanup EXIT
 	trap 'exit 130' INT TERM
 	declare -A pids=()
+	# At most JOBS VMs at once: with six or eleven on two cores, the
+	# starved lpxelinux's HTTP fetch of the kernel timed out before a
+	# request reached the server; four at a time take about 86 s in all.
 	for s in "${scenarios[@]}"; do
+		while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n || true; done
 		(scenario "$s") >"$WORK/$s.out" 2>&1 &
 		pids[$s]=$!
 	done
