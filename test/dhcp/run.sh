@@ -400,7 +400,7 @@ write_vm_files() {
 wait_marker() {
 	local qpid=$1 name=$2 deadline=$((SECONDS + VM_TIMEOUT)) marker=""
 	while :; do
-		marker=$(sed 's/\x1b\[[0-9;?]*[A-Za-z]//g' "$DIR/serial.log" | grep -a 'BOOTWRIGHT-MARKER cmdline:' | head -n1 || true)
+		marker=$(serial_marker "$DIR/serial.log")
 		[ -n "$marker" ] && break
 		kill -0 "$qpid" 2>/dev/null || break
 		[ $SECONDS -lt $deadline ] || break

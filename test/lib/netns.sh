@@ -91,3 +91,12 @@ elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1fs", b - a }'; }
 # strip_ansi FILE...: the text without terminal escapes (OVMF and iPXE
 # paint their consoles).
 strip_ansi() { sed 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1b[()][A-Za-z0-9]//g; s/\r//g' "$@"; }
+
+# serial_marker FILE: the first complete "BOOTWRIGHT-MARKER cmdline:" line
+# in a VM's serial log, without terminal escapes. The console writes a
+# byte at a time, so a line counts only once its newline has arrived.
+serial_marker() {
+	local n
+	n=$(tr -cd '\n' <"$1" | wc -c)
+	strip_ansi "$1" | head -n "$n" | grep -a -m1 'BOOTWRIGHT-MARKER cmdline:' || true
+}

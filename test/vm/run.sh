@@ -298,7 +298,7 @@ scenario() {
 			local vm_up=1 bw_up=1
 			kill -0 "$qpid" 2>/dev/null || vm_up=0
 			kill -0 "$bwpid" 2>/dev/null || bw_up=0
-			marker=$(strip_ansi "$dir/serial.log" | grep -a 'BOOTWRIGHT-MARKER cmdline:' | head -n1 || true)
+			marker=$(serial_marker "$dir/serial.log")
 			[ -n "$marker" ] && break
 			[ $vm_up = 1 ] || { reason="VM stopped without the marker"; break; }
 			[ $bw_up = 1 ] || { reason="bootwright exited during the boot"; break; }
