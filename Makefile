@@ -88,7 +88,7 @@ tftptest: deps build
 ## each to its rendered menu and the test kernel. Secure Boot enforced: shim,
 ## signed GRUB and Debian's signed kernel over TFTP; unsigned snponly.efi and
 ## an unsigned kernel refused. Proxy mode beside dnsmasq: lpxelinux, GRUB and
-## Secure Boot. Eleven VMs, four at a time, about 90 s.
+## Secure Boot. Eleven VMs: the two lpxelinux ones first, then four at a time; about 2 min.
 loadertest: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/loaders/run.sh
 
