@@ -2,8 +2,8 @@
 //
 // It owns the iPXE NBPs embedded in the binary (UndionlyKPXE, SnponlyEFI
 // and IPXEEFI, copied from Debian's ipxe package; see nbp/README.md), the
-// boot loaders taken from the host's Debian packages (Loaders: lpxelinux.0
-// and the syslinux modules, Debian's signed GRUB network image, shim),
+// boot loaders taken from the host's Debian packages (Loaders: lpxelinux.0,
+// pxelinux.0 and the syslinux modules, Debian's signed GRUB network image, shim),
 // and a read-only, root-confined view of an optional user TFTP root
 // layered over both (Files). Server serves that view with
 // github.com/pin/tftp/v3, the way net/http serves HTTP: a zero Server

@@ -15,7 +15,9 @@ const (
 	// LPXELinux is syslinux's PXELINUX with its own TCP/IP stack, which
 	// fetches http:// kernels and initrds itself (legacy BIOS only).
 	LPXELinux = "lpxelinux.0"
-	// PXELinux is PXELINUX without HTTP: kernels must be on TFTP.
+	// PXELinux is PXELINUX without a TCP/IP stack of its own: it reads
+	// TFTP through the PXE ROM, and http:// only through the PXE file
+	// API of an iPXE it was chained from.
 	PXELinux = "pxelinux.0"
 	// GRUBx64 is Debian's signed GRUB network image for x86-64 UEFI,
 	// under the name Debian's shim asks for. It reads grub/grub.cfg from
@@ -34,7 +36,7 @@ type LoaderFile struct {
 
 // syslinuxModules is where Debian's syslinux-common puts the BIOS
 // COM32 modules (ldlinux.c32, menu.c32, libutil.c32, ...) that
-// lpxelinux.0 loads from the TFTP directory it was loaded from.
+// PXELINUX loads from the TFTP directory it was loaded from.
 const syslinuxModules = "/usr/lib/syslinux/modules/bios"
 
 // grubModules is where Debian's grub-efi-amd64-bin puts GRUB's x86-64

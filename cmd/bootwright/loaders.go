@@ -17,16 +17,23 @@ import (
 // grub`) decides what DHCP offers it, through dhcpboot.Host:
 //
 //   - Firmware PXE gets the loader itself as its boot file: lpxelinux.0
-//     for pxelinux (legacy BIOS; it fetches http:// kernels itself),
-//     grubx64.efi (Debian's signed grubnetx64) for grub (x86-64 UEFI),
-//     except in proxy mode, where a grub machine goes through iPXE (see
-//     machineHosts).
+//     for pxelinux (legacy BIOS; it fetches http:// kernels with its own
+//     TCP/IP stack over the ROM's UNDI interface), grubx64.efi (Debian's
+//     signed grubnetx64) for grub (x86-64 UEFI), except in proxy mode,
+//     where a grub machine goes through iPXE (see machineHosts).
 //   - A client already running iPXE (QEMU's and many NICs' option ROM)
 //     gets a small iPXE script over TFTP, bootwright/<loader>.ipxe, which
 //     checks ${platform}, points PXELINUX at this server with DHCP option
 //     210 (its path prefix, as iPXE's own documentation does it) and
 //     chains the loader; on the wrong platform it prints why and goes on
 //     to the iPXE menu instead of running a program that cannot start.
+//     For pxelinux that loader is pxelinux.0, not lpxelinux.0: it hands
+//     the http:// URLs it has no scheme for to iPXE's PXE file API
+//     (PXENV_FILE_OPEN, part of every iPXE that can run a PXE program),
+//     so kernels come over iPXE's own TCP stack. lpxelinux's lwIP stack
+//     on top of iPXE's UNDI was seen to stop halfway through a kernel,
+//     its TCP window full and never reopened ("Boot failed: press a key
+//     to retry"), about one VM boot in twenty here.
 //
 // A machine with `secure_boot: true` runs Debian's signed chain on x86-64
 // UEFI, the only firmware here with Secure Boot: its firmware PXE (arches
@@ -49,7 +56,7 @@ import (
 // loaderFiles are the TFTP files each loader needs: the first is the
 // boot file DHCP offers.
 var loaderFiles = map[string][]string{
-	menus.LoaderPXELinux: {tftpboot.LPXELinux, "ldlinux.c32", "menu.c32", "libutil.c32", "libcom32.c32"},
+	menus.LoaderPXELinux: {tftpboot.LPXELinux, tftpboot.PXELinux, "ldlinux.c32", "menu.c32", "libutil.c32", "libcom32.c32"},
 	menus.LoaderGRUB:     {tftpboot.GRUBx64, "grub/x86_64-efi/http.mod"},
 	// Under Secure Boot GRUB loads no module: no http.mod.
 	loaderShim: {tftpboot.ShimX64, tftpboot.GRUBx64},
@@ -68,9 +75,10 @@ func chainScripts(self netip.Addr, public string) map[string][]byte {
 	tftp := "tftp://" + self.String() + "/"
 	fallback := public + "/boot.ipxe"
 	pxelinux := fmt.Sprintf(`#!ipxe
-# bootwright: this machine's loader is pxelinux (lpxelinux.0, legacy BIOS).
+# bootwright: this machine's loader is pxelinux (legacy BIOS).
 iseq ${platform} pcbios || goto bw-other
-# PXELINUX fetches ldlinux.c32 and pxelinux.cfg/ under option 210.
+# PXELINUX fetches ldlinux.c32 and pxelinux.cfg/ under option 210, and
+# its http:// kernels through iPXE (pxelinux.0 has no HTTP of its own).
 set 210:string %[1]s
 chain %[1]s%[2]s || goto bw-failed
 :bw-other
@@ -79,7 +87,7 @@ chain %[3]s
 :bw-failed
 echo bootwright: %[2]s failed (is Debian's pxelinux package installed on the server?), using the iPXE menu instead
 chain %[3]s
-`, tftp, tftpboot.LPXELinux, fallback)
+`, tftp, tftpboot.PXELinux, fallback)
 	grub := fmt.Sprintf(`#!ipxe
 # bootwright: this machine's loader is grub (Debian's GRUB network image, x86-64 UEFI).
 iseq ${platform} efi || goto bw-other

@@ -127,7 +127,7 @@ func TestWarnLoaders(t *testing.T) {
 	for _, want := range []string{
 		`group selects by arch or subnet`, `group=efi`,
 		`needs TFTP, which is off`,
-		`lpxelinux.0 not in`, `Debian package pxelinux`,
+		`lpxelinux.0 not in`, `open pxelinux.0: pxelinux.0 not in`, `Debian package pxelinux`,
 		`menu.c32 not in`, `Debian package syslinux-common`,
 		`grubx64.efi not in`, `Debian package grub-efi-amd64-signed`,
 		`grub/x86_64-efi/http.mod not in`, `Debian package grub-efi-amd64-bin`,

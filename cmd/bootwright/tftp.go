@@ -34,7 +34,7 @@ func (t *tftpFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&t.maxTransfers, "tftp-max-transfers", 1000, "TFTP transfers at once; more get error 0 \"server busy\"; 0 means no cap")
 	fs.IntVar(&t.maxBlksize, "tftp-max-blksize", 0, "cap on the negotiated TFTP blksize, 513-65464 (default: the interface MTU)")
 	fs.BoolVar(&t.singlePort, "tftp-single-port", false, "serve every TFTP transfer from the listening port, for firewalls that pass only port 69")
-	fs.StringVar(&t.loaderDir, "tftp-loader-dir", "", "directory holding lpxelinux.0, the *.c32 modules and grubx64.efi (default: Debian's package paths)")
+	fs.StringVar(&t.loaderDir, "tftp-loader-dir", "", "directory holding lpxelinux.0, pxelinux.0, the *.c32 modules and grubx64.efi (default: Debian's package paths)")
 }
 
 // tftpConfig is the validated TFTP part of the serve configuration.
@@ -131,7 +131,7 @@ func newTFTPRenderer(c *config, live *bootconfig.Live, assets fs.FS, st *state.S
 }
 
 // menuTemplates are the template and client kind for each config kind:
-// pxelinux (lpxelinux.0) runs on BIOS, Debian's GRUB image on x86-64 UEFI.
+// pxelinux (lpxelinux.0 or pxelinux.0) runs on BIOS, Debian's GRUB image on x86-64 UEFI.
 var menuTemplates = map[tftpboot.ConfigKind]struct {
 	tmpl, arch, buildarch, platform string
 }{

@@ -164,7 +164,7 @@ func TestTFTPRender(t *testing.T) {
 		"grub/grub.cfg-01-52-54-00-00-00-01": "set timeout=2\n",  // 1500ms rounded up
 		"grub/grub.cfg-01-52-54-00-00-00-02": "set timeout=-1\n", // 0: wait, as iPXE does
 		"pxelinux.cfg/01-52-54-00-00-00-02":  "TIMEOUT 0\n",
-		"bootwright/pxelinux.ipxe":           "set 210:string tftp://10.231.0.1/\nchain tftp://10.231.0.1/lpxelinux.0 || goto bw-failed\n",
+		"bootwright/pxelinux.ipxe":           "set 210:string tftp://10.231.0.1/\nchain tftp://10.231.0.1/pxelinux.0 || goto bw-failed\n",
 		"bootwright/grub.ipxe":               "chain tftp://10.231.0.1/grubx64.efi || goto bw-failed\n",
 	} {
 		got, ok, err := r.render(name, stranger)
