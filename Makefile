@@ -83,12 +83,12 @@ securitytest: deps build
 tftptest: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/tftp/run.sh
 
-## loadertest: a BIOS VM through lpxelinux, UEFI VMs through GRUB's network
+## loadertest: BIOS VMs through pxelinux.0 and lpxelinux.0, UEFI VMs through GRUB's network
 ## image (firmware PXE and iPXE ROM), a BIOS VM told grub falling back to iPXE;
 ## each to its rendered menu and the test kernel. Secure Boot enforced: shim,
 ## signed GRUB and Debian's signed kernel over TFTP; unsigned snponly.efi and
-## an unsigned kernel refused. Proxy mode beside dnsmasq: lpxelinux, GRUB and
-## Secure Boot. Eleven VMs: the two lpxelinux ones first, then four at a time; about 2 min.
+## an unsigned kernel refused. Proxy mode beside dnsmasq: pxelinux.0, GRUB and
+## Secure Boot. Twelve VMs: the two short BIOS boots first, then four at a time; about 2 min.
 loadertest: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/loaders/run.sh
 
