@@ -100,3 +100,24 @@ serial_marker() {
 	n=$(tr -cd '\n' <"$1" | wc -c)
 	strip_ansi "$1" | head -n "$n" | grep -a -m1 'BOOTWRIGHT-MARKER cmdline:' || true
 }
+
+# vm_start NS DIR QEMU_ARG...: QEMU in NS, its command line in
+# DIR/qemu.cmd, its output in DIR/qemu.log, DIR/serial.log emptied first
+# (the arguments point the serial console there). Sets QPID.
+vm_start() {
+	local ns=$1 dir=$2
+	shift 2
+	printf '%q ' ip netns exec "$ns" qemu-system-x86_64 "$@" >"$dir/qemu.cmd"
+	echo >>"$dir/qemu.cmd"
+	: >"$dir/serial.log"
+	ip netns exec "$ns" qemu-system-x86_64 "$@" </dev/null >"$dir/qemu.log" 2>&1 &
+	QPID=$!
+}
+
+# vm_stop PID: gives a VM that powers itself off after its marker 2 s to
+# do so, then kills it by PID and reaps it.
+vm_stop() {
+	for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$1" 2>/dev/null || break; sleep 0.2; done
+	kill -KILL "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}

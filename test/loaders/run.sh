@@ -307,10 +307,8 @@ boot() {
 	local s=$1 dir=$2 ns=$3 qargs qpid tvm deadline up
 	MARKER="" REFUSED="" REASON=""
 	mapfile -t qargs < <(qemu_args "$s" "$dir")
-	printf '%q ' ip netns exec "$ns" qemu-system-x86_64 "${qargs[@]}" >"$dir/qemu.cmd"
-	: >"$dir/serial.log"
-	ip netns exec "$ns" qemu-system-x86_64 "${qargs[@]}" </dev/null >"$dir/qemu.log" 2>&1 &
-	qpid=$!
+	vm_start "$ns" "$dir" "${qargs[@]}"
+	qpid=$QPID
 	tvm=$(now)
 	deadline=$((SECONDS + VM_TIMEOUT))
 	while :; do
@@ -332,9 +330,7 @@ boot() {
 		sleep 3
 		MARKER=$(serial_marker "$dir/serial.log")
 	fi
-	for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$qpid" 2>/dev/null || break; sleep 0.2; done
-	kill -KILL "$qpid" 2>/dev/null || true
-	wait "$qpid" 2>/dev/null || true
+	vm_stop "$qpid"
 }
 
 # verdict S DIR: what is wrong with the boot that ended in MARKER or

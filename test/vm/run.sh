@@ -285,11 +285,8 @@ scenario() {
 	if [ -z "$reason" ]; then
 		local qargs
 		mapfile -t qargs < <(qemu_args "$fw" "$dir" "${MAC[$name]}")
-		printf '%q ' ip netns exec "$lan" qemu-system-x86_64 "${qargs[@]}" >"$dir/qemu.cmd"
-		echo >>"$dir/qemu.cmd"
-		: >"$dir/serial.log"
-		ip netns exec "$lan" qemu-system-x86_64 "${qargs[@]}" </dev/null >"$dir/qemu.log" 2>&1 &
-		qpid=$!
+		vm_start "$lan" "$dir" "${qargs[@]}"
+		qpid=$QPID
 		tvm=$(now)
 		deadline=$((SECONDS + VM_TIMEOUT))
 		while :; do
@@ -317,13 +314,7 @@ scenario() {
 				reason="marker lacks bootwright.role=$(expected_role "$name"): $marker"
 			[ -n "$reason" ] || reason=$(check_path "$name" "$dir")
 		fi
-		# The VM powers itself off after the marker; give it a moment.
-		for _ in 1 2 3 4 5 6 7 8 9 10; do
-			kill -0 "$qpid" 2>/dev/null || break
-			sleep 0.2
-		done
-		kill -KILL "$qpid" 2>/dev/null || true
-		wait "$qpid" 2>/dev/null || true
+		vm_stop "$qpid"
 	fi
 	if [ -n "${bwpid:-}" ]; then kill -TERM "$bwpid" 2>/dev/null || true; fi
 
