@@ -33,7 +33,7 @@ import (
 //     so kernels come over iPXE's own TCP stack. lpxelinux's lwIP stack
 //     on top of iPXE's UNDI was seen to stop halfway through a kernel,
 //     its TCP window full and never reopened ("Boot failed: press a key
-//     to retry"), about one VM boot in twenty here.
+//     to retry"), twice in about thirty VM boots here.
 //
 // A machine with `secure_boot: true` runs Debian's signed chain on x86-64
 // UEFI, the only firmware here with Secure Boot: its firmware PXE (arches

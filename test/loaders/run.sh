@@ -14,11 +14,11 @@
 #                  ipxe_script (a script in the TFTP root) chains
 #                  lpxelinux.0, the boot file firmware PXE is offered,
 #                  which fetches the kernel over HTTP with its own lwIP
-#                  stack. That stack over iPXE's UNDI gives up mid-download
-#                  about one boot in twenty ("Boot failed: press a key to
-#                  retry"; tap0.pcap shows its window full and never
-#                  reopened while bootwright probes it); then the VM boots
-#                  once more and the PASS line says so.
+#                  stack. That stack over iPXE's UNDI gave up mid-download
+#                  twice in about thirty boots here ("Boot failed: press
+#                  a key to retry"; tap0.pcap shows its window full and
+#                  never reopened while bootwright probes it); then the VM
+#                  boots once more and the PASS line says so.
 #   uefi-grub      OVMF's own firmware PXE (romfile=); machines.yaml says
 #                  `loader: grub`, so DHCP offers grubx64.efi (Debian's
 #                  signed grubnetx64), which reads grub/grub.cfg (rendered
@@ -386,8 +386,8 @@ scenario() {
 	serve "$s" "$dir" "$ns"
 	if [ -z "$REASON" ]; then
 		boot "$s" "$dir" "$ns"
-		# lpxelinux over iPXE's UNDI fails on its own about one boot in
-		# twenty here: one more boot, and the PASS line says so.
+		# lpxelinux over iPXE's UNDI failed on its own twice in about
+		# thirty boots here: one more boot, and the PASS line says so.
 		if [ -n "$REASON" ] && [ "$s" = bios-lpxelinux ] && lwip_gave_up "$dir"; then
 			note=", second boot: the first ended in lpxelinux's own \"Boot failed\" mid-download, serial.try1.log"
 			mv "$dir/serial.log" "$dir/serial.try1.log"
