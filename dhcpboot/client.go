@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/bootwright/bootwright/internal/hw"
+
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/insomniacslk/dhcp/iana"
 )
@@ -19,11 +21,10 @@ var ErrMalformed = errors.New("malformed dhcp request")
 // Client is what bootwright needs to know about a DHCP client, parsed once
 // from its request.
 type Client struct {
-	MAC     net.HardwareAddr
-	XID     dhcpv4.TransactionID
-	Type    dhcpv4.MessageType
-	Arch    Arch // option 93; when absent, taken from option 60 or BIOS
-	HasArch bool // option 93 or an Arch field in option 60 was present
+	MAC  hw.MAC
+	XID  dhcpv4.TransactionID
+	Type dhcpv4.MessageType
+	Arch hw.Arch // option 93; when absent, taken from option 60 or BIOS
 
 	// VendorClass is option 60, e.g. "PXEClient:Arch:00007:UNDI:003000".
 	VendorClass string
@@ -66,7 +67,7 @@ func ParseClient(p *dhcpv4.DHCPv4) (Client, error) {
 		return Client{}, fmt.Errorf("%w: hardware type %v length %d", ErrMalformed, p.HWType, len(p.ClientHWAddr))
 	}
 	c := Client{
-		MAC:         append(net.HardwareAddr(nil), p.ClientHWAddr...),
+		MAC:         hw.MAC(p.ClientHWAddr),
 		XID:         p.TransactionID,
 		Type:        p.MessageType(),
 		VendorClass: p.ClassIdentifier(),
@@ -87,26 +88,26 @@ func ParseClient(p *dhcpv4.DHCPv4) (Client, error) {
 			c.IPXE = true
 		}
 	}
-	c.Arch, c.HasArch = parseArch(p, c.VendorClass)
+	c.Arch = parseArch(p, c.VendorClass)
 	return c, nil
 }
 
 // parseArch reads option 93, falling back to the Arch field of option 60
 // ("PXEClient:Arch:00007:UNDI:003000"). A PXE client that sends neither is
 // treated as BIOS, as the PXE 2.1 specification predates option 93.
-func parseArch(p *dhcpv4.DHCPv4, vendorClass string) (Arch, bool) {
+func parseArch(p *dhcpv4.DHCPv4, vendorClass string) hw.Arch {
 	if b := p.Options.Get(dhcpv4.OptionClientSystemArchitectureType); len(b) >= 2 {
-		return Arch(uint16(b[0])<<8 | uint16(b[1])), true
+		return hw.ArchFromCode(uint16(b[0])<<8 | uint16(b[1]))
 	}
 	fields := strings.Split(vendorClass, ":")
 	for i := 0; i+1 < len(fields); i++ {
 		if fields[i] == "Arch" {
 			if n, err := strconv.ParseUint(fields[i+1], 10, 16); err == nil {
-				return Arch(n), true
+				return hw.ArchFromCode(uint16(n))
 			}
 		}
 	}
-	return ArchBIOS, false
+	return hw.ArchBIOS
 }
 
 // addr4 converts a net.IP to a netip.Addr, mapping nil and 0.0.0.0 to the

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/bootwright/bootwright/internal/hw"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/insomniacslk/dhcp/iana"
@@ -18,13 +20,13 @@ func TestParseClient(t *testing.T) {
 		"bios firmware": {
 			kind: biosFirmware,
 			want: func(c *Client) {
-				c.Arch, c.HasArch, c.VendorClass, c.GUID = ArchBIOS, true, "PXEClient:Arch:00000:UNDI:002001", testGUID
+				c.Arch, c.VendorClass, c.GUID = hw.ArchBIOS, "PXEClient:Arch:00000:UNDI:002001", testGUID
 			},
 		},
 		"arch from option 60 when option 93 is missing": {
 			kind: []dhcpv4.Modifier{dhcpv4.WithOption(dhcpv4.OptClassIdentifier("PXEClient:Arch:00007:UNDI:003000"))},
 			want: func(c *Client) {
-				c.Arch, c.HasArch, c.VendorClass = ArchEFIx64, true, "PXEClient:Arch:00007:UNDI:003000"
+				c.Arch, c.VendorClass = hw.ArchEFIx64, "PXEClient:Arch:00007:UNDI:003000"
 			},
 		},
 		"pxe client without any arch is bios": {
@@ -34,7 +36,7 @@ func TestParseClient(t *testing.T) {
 		"ipxe by user class and 175": {
 			kind: ipxeBIOS,
 			want: func(c *Client) {
-				c.HasArch, c.VendorClass, c.UserClass, c.IPXE = true, "PXEClient:Arch:00000:UNDI:002001", []string{"iPXE"}, true
+				c.VendorClass, c.UserClass, c.IPXE = "PXEClient:Arch:00000:UNDI:002001", []string{"iPXE"}, true
 			},
 		},
 		"relayed renewal": {
@@ -54,7 +56,7 @@ func TestParseClient(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			want := Client{MAC: testMAC, XID: dhcpv4.TransactionID{0xde, 0xad, 0xbe, 0xef}, Type: dhcpv4.MessageTypeDiscover}
+			want := Client{MAC: testMAC, XID: dhcpv4.TransactionID{0xde, 0xad, 0xbe, 0xef}, Type: dhcpv4.MessageTypeDiscover, Arch: hw.ArchBIOS}
 			tc.want(&want)
 			got := parse(t, request(t, dhcpv4.MessageTypeDiscover, tc.kind))
 			if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bootwright/bootwright/internal/hw"
+
 	"gopkg.in/yaml.v3"
 )
 
@@ -19,7 +21,7 @@ import (
 // interface's address and prefix, then calls Subnet.Validate.
 type FileConfig struct {
 	Subnets   []SubnetConfig
-	BootFiles map[Arch]string // overrides; "" takes an arch's file away
+	BootFiles map[hw.Arch]string // overrides; "" takes an arch's file away
 	Filter    Filter
 	RateLimit RateLimit
 }
@@ -97,9 +99,9 @@ func ParseConfigFile(name string, data []byte) (*FileConfig, error) {
 		fc.Subnets = append(fc.Subnets, SubnetConfig{Subnet: n, Pos: pos})
 	}
 	if len(raw.BootFiles) > 0 {
-		fc.BootFiles = map[Arch]string{}
+		fc.BootFiles = map[hw.Arch]string{}
 		for k, v := range raw.BootFiles {
-			a, err := ParseArch(k)
+			a, err := hw.ParseArch(k)
 			if err != nil {
 				return nil, fmt.Errorf("%s: boot_files: %w", at(mapKey(valueOf(doc, "boot_files"), k)), err)
 			}

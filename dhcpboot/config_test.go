@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bootwright/bootwright/internal/hw"
+
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -44,7 +46,7 @@ rate_limit: {per_second: 2, burst: 5}
 		cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })); diff != "" {
 		t.Errorf("subnets (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(map[Arch]string{ArchEFIARM64: "arm.efi", ArchEFIARM64HTTP: "http-arm.efi", ArchEFIIA32: ""}, fc.BootFiles); diff != "" {
+	if diff := cmp.Diff(map[hw.Arch]string{hw.ArchEFIARM64: "arm.efi", hw.ArchEFIARM64HTTP: "http-arm.efi", hw.ArchEFIIA32: ""}, fc.BootFiles); diff != "" {
 		t.Errorf("boot files (-want +got):\n%s", diff)
 	}
 	if len(fc.Filter.Allow.MACs) != 2 || fc.Filter.Deny.VendorClasses[0] != "android" || fc.RateLimit != (RateLimit{2, 5}) {
@@ -118,10 +120,10 @@ func TestFilterAndMACPrefix(t *testing.T) {
 		c    Client
 		want bool
 	}{
-		"allowed by oui":      {Client{MAC: net.HardwareAddr{0x52, 0x54, 0, 1, 2, 3}}, true},
+		"allowed by oui":      {Client{MAC: hw.MAC{0x52, 0x54, 0, 1, 2, 3}}, true},
 		"denied mac wins":     {Client{MAC: testMAC}, false},
-		"not on allow list":   {Client{MAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}}, false},
-		"denied vendor class": {Client{MAC: net.HardwareAddr{0x52, 0x54, 0, 1, 2, 3}, VendorClass: "HTTPClient:Arch:00016"}, false},
+		"not on allow list":   {Client{MAC: hw.MAC{2, 0, 0, 0, 0, 1}}, false},
+		"denied vendor class": {Client{MAC: hw.MAC{0x52, 0x54, 0, 1, 2, 3}, VendorClass: "HTTPClient:Arch:00016"}, false},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -140,12 +142,12 @@ func TestFilterAndMACPrefix(t *testing.T) {
 func TestLimiter(t *testing.T) {
 	l := newLimiter(RateLimit{PerSecond: 1, Burst: 3})
 	now := time.Unix(1e9, 0)
-	k := macKey{2, 0, 0, 0, 0, 1}
+	k := hw.MAC{2, 0, 0, 0, 0, 1}
 	var got []bool
 	for range 5 {
 		got = append(got, l.allow(k, now))
 	}
-	got = append(got, l.allow(macKey{2}, now)) // another client is not affected
+	got = append(got, l.allow(hw.MAC{2}, now)) // another client is not affected
 	now = now.Add(1500 * time.Millisecond)
 	got = append(got, l.allow(k, now), l.allow(k, now))
 	if diff := cmp.Diff([]bool{true, true, true, false, false, true, true, false}, got); diff != "" {

@@ -5,13 +5,11 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"github.com/bootwright/bootwright/internal/hw"
 )
 
-// Default NBP names, as embedded by package tftpboot.
 const (
-	NBPBIOS      = "undionly.kpxe"
-	NBPEFI       = "snponly.efi"
-	NBPEFIFull   = "ipxe.efi"
 	vendorPXE    = "PXEClient"
 	vendorHTTP   = "HTTPClient"
 	reasonIPXE   = "ipxe"
@@ -27,7 +25,7 @@ type Policy struct {
 	// name for PXE firmware, or, for UEFI HTTP Boot arches, a name resolved
 	// against HTTPBase (or an absolute http:// URL). An arch missing from
 	// the map gets no boot offer.
-	BootFiles map[Arch]string
+	BootFiles map[hw.Arch]string
 	// IPXEScript is the URL handed to clients already running iPXE.
 	IPXEScript string
 	// HTTPBase is the URL prefix under which the TFTP files are also served
@@ -36,16 +34,21 @@ type Policy struct {
 }
 
 // DefaultBootFiles returns the arch to NBP map bootwright uses unless told
-// otherwise: undionly.kpxe for BIOS and efiNBP (snponly.efi or ipxe.efi) for
-// x86-64 UEFI, over TFTP or HTTP Boot. Debian's ipxe package ships no
-// IA32 or ARM builds, so those arches get no offer.
-func DefaultBootFiles(efiNBP string) map[Arch]string {
-	return map[Arch]string{
-		ArchBIOS:       NBPBIOS,
-		ArchEFIx64:     efiNBP,
-		ArchEFIBC:      efiNBP,
-		ArchEFIx64HTTP: efiNBP,
+// otherwise: each arch's iPXE program (hw.Arch.NBP), with efiNBP
+// (snponly.efi or ipxe.efi) for x86-64 UEFI. Arches without a program
+// (Debian 12's ipxe package has no IA32 or ARM builds) get no offer.
+func DefaultBootFiles(efiNBP string) map[hw.Arch]string {
+	m := map[hw.Arch]string{}
+	for _, a := range hw.Arches() {
+		nbp := a.NBP()
+		if nbp == hw.NBPSnponly && efiNBP != "" {
+			nbp = efiNBP
+		}
+		if nbp != "" {
+			m[a] = nbp
+		}
 	}
+	return m
 }
 
 // Host is what the machines file says about one MAC.
@@ -57,7 +60,7 @@ type Host struct {
 	// ArchBootFiles are this machine's files for some arches, ahead of
 	// BootFile: a Secure Boot machine's x86-64 UEFI firmware gets the
 	// signed shim while its BIOS side keeps its loader.
-	ArchBootFiles map[Arch]string
+	ArchBootFiles map[hw.Arch]string
 }
 
 // Decision is the outcome of Decide.

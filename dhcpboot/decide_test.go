@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bootwright/bootwright/internal/hw"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/insomniacslk/dhcp/iana"
@@ -18,7 +20,7 @@ func TestDecide(t *testing.T) {
 		return append(append([]dhcpv4.Modifier{}, kind...), dhcpv4.WithOption(dhcpv4.OptClientArch(a)))
 	}
 	ipxeEFI := testPolicy()
-	ipxeEFI.BootFiles = DefaultBootFiles(NBPEFIFull)
+	ipxeEFI.BootFiles = DefaultBootFiles(hw.NBPIPXEEFI)
 	tests := map[string]struct {
 		kind   []dhcpv4.Modifier
 		policy Policy
@@ -91,17 +93,17 @@ func TestDecide(t *testing.T) {
 // class (option 60) and user class / option 175, with a boot file for
 // every arch bootwright knows, and compares the table with a golden file.
 func TestDecideMatrix(t *testing.T) {
-	arches := []Arch{ArchBIOS, ArchEFIIA32, ArchEFIx64, ArchEFIBC, ArchEFIARM32, ArchEFIARM64, ArchEFIx64HTTP, ArchEFIARM64HTTP, 2}
+	arches := []hw.Arch{hw.ArchBIOS, hw.ArchEFIIA32, hw.ArchEFIx64, hw.ArchEFIBC, hw.ArchEFIARM32, hw.ArchEFIARM64, hw.ArchEFIx64HTTP, hw.ArchEFIARM64HTTP, hw.ArchFromCode(2)}
 	p := testPolicy()
-	p.BootFiles = map[Arch]string{}
+	p.BootFiles = map[hw.Arch]string{}
 	for _, a := range arches[:8] {
 		p.BootFiles[a] = a.String() + ".nbp"
 	}
-	vendors := map[string]func(Arch) string{
-		"pxe":   func(a Arch) string { return fmt.Sprintf("PXEClient:Arch:%05d:UNDI:003000", a) },
-		"http":  func(a Arch) string { return fmt.Sprintf("HTTPClient:Arch:%05d:UNDI:003001", a) },
-		"other": func(Arch) string { return "android-dhcp-14" },
-		"none":  func(Arch) string { return "" },
+	vendors := map[string]func(hw.Arch) string{
+		"pxe":   func(a hw.Arch) string { return fmt.Sprintf("PXEClient:Arch:%05d:UNDI:003000", a.Code()) },
+		"http":  func(a hw.Arch) string { return fmt.Sprintf("HTTPClient:Arch:%05d:UNDI:003001", a.Code()) },
+		"other": func(hw.Arch) string { return "android-dhcp-14" },
+		"none":  func(hw.Arch) string { return "" },
 	}
 	users := map[string][]dhcpv4.Modifier{
 		"none":     nil,
@@ -113,7 +115,7 @@ func TestDecideMatrix(t *testing.T) {
 	for _, a := range arches {
 		for _, vn := range []string{"pxe", "http", "other", "none"} {
 			for _, un := range []string{"none", "ipxe", "opt175", "other-uc"} {
-				mods := []dhcpv4.Modifier{dhcpv4.WithOption(dhcpv4.OptClientArch(iana.Arch(a)))}
+				mods := []dhcpv4.Modifier{dhcpv4.WithOption(dhcpv4.OptClientArch(iana.Arch(a.Code())))}
 				if v := vendors[vn](a); v != "" {
 					mods = append(mods, dhcpv4.WithOption(dhcpv4.OptClassIdentifier(v)))
 				}
@@ -145,9 +147,9 @@ func TestDecideHost(t *testing.T) {
 		"machine without a script gets the server's": {ipxeBIOS, Host{BootFile: "x"},
 			Decision{Boot: true, BootFile: "http://10.231.0.1:8080/boot.ipxe", VendorClass: "PXEClient", Reason: "ipxe"}},
 		"boot file does not make a pxe client of a phone": {plainClient, h, Decision{Reason: "not-pxe"}},
-		"arch's own file beats the machine's": {uefiFirmware, Host{BootFile: "lab.efi", ArchBootFiles: map[Arch]string{ArchEFIx64: "shimx64.efi"}},
+		"arch's own file beats the machine's": {uefiFirmware, Host{BootFile: "lab.efi", ArchBootFiles: map[hw.Arch]string{hw.ArchEFIx64: "shimx64.efi"}},
 			Decision{Boot: true, BootFile: "shimx64.efi", VendorClass: "PXEClient", Reason: "firmware-pxe"}},
-		"another arch's file is not used": {biosFirmware, Host{ArchBootFiles: map[Arch]string{ArchEFIx64: "shimx64.efi"}},
+		"another arch's file is not used": {biosFirmware, Host{ArchBootFiles: map[hw.Arch]string{hw.ArchEFIx64: "shimx64.efi"}},
 			Decision{Boot: true, BootFile: "undionly.kpxe", VendorClass: "PXEClient", Reason: "firmware-pxe"}},
 	}
 	for name, tc := range tests {

@@ -24,7 +24,7 @@ func (m Match) Empty() bool { return len(m.MACs) == 0 && len(m.VendorClasses) ==
 // Matches reports whether c's MAC or vendor class is on the list.
 func (m Match) Matches(c Client) bool {
 	for _, p := range m.MACs {
-		if bytes.HasPrefix(c.MAC, p) {
+		if bytes.HasPrefix(c.MAC[:], p) {
 			return true
 		}
 	}

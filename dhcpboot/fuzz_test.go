@@ -2,12 +2,13 @@ package dhcpboot
 
 import (
 	"encoding/hex"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/bootwright/bootwright/internal/hw"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 )
@@ -36,7 +37,7 @@ func seedRequests(t testing.TB) [][]byte {
 
 // fuzzHosts is a machines file with one reserved, named machine that has
 // its own boot file and iPXE script.
-func fuzzHosts(mac net.HardwareAddr) (Host, bool) {
+func fuzzHosts(mac hw.MAC) (Host, bool) {
 	if mac.String() != testMAC.String() {
 		return Host{}, false
 	}

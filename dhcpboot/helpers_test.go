@@ -1,17 +1,18 @@
 package dhcpboot
 
 import (
-	"net"
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/bootwright/bootwright/internal/hw"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/insomniacslk/dhcp/iana"
 )
 
 var (
-	testMAC  = net.HardwareAddr{0x52, 0x54, 0x00, 0x12, 0x34, 0x56}
+	testMAC  = hw.MAC{0x52, 0x54, 0x00, 0x12, 0x34, 0x56}
 	testSelf = netip.MustParseAddr("10.231.0.1")
 	testGUID = append([]byte{0}, make([]byte, 16)...)
 )
@@ -19,7 +20,7 @@ var (
 // testPolicy is the policy a server on 10.231.0.1:8080 would use.
 func testPolicy() Policy {
 	return Policy{
-		BootFiles:  DefaultBootFiles(NBPEFI),
+		BootFiles:  DefaultBootFiles(hw.NBPSnponly),
 		IPXEScript: "http://10.231.0.1:8080/boot.ipxe",
 		HTTPBase:   "http://10.231.0.1:8080/tftp/",
 	}
@@ -94,7 +95,7 @@ func request(t testing.TB, mt dhcpv4.MessageType, kind []dhcpv4.Modifier, extra 
 	t.Helper()
 	mods := append([]dhcpv4.Modifier{
 		dhcpv4.WithTransactionID(dhcpv4.TransactionID{0xde, 0xad, 0xbe, 0xef}),
-		dhcpv4.WithHwAddr(testMAC),
+		dhcpv4.WithHwAddr(testMAC.HardwareAddr()),
 		dhcpv4.WithMessageType(mt),
 	}, kind...)
 	p, err := dhcpv4.New(append(mods, extra...)...)

@@ -1,21 +1,11 @@
 package dhcpboot
 
 import (
-	"net"
 	"sync"
 	"time"
+
+	"github.com/bootwright/bootwright/internal/hw"
 )
-
-// macKey is a MAC address usable as a map key without allocating.
-type macKey [6]byte
-
-func keyOf(mac net.HardwareAddr) macKey {
-	var k macKey
-	copy(k[:], mac)
-	return k
-}
-
-func (k macKey) String() string { return net.HardwareAddr(k[:]).String() }
 
 // RateLimit bounds how many packets one MAC may have answered: a token
 // bucket refilled at PerSecond tokens a second holding at most Burst.
@@ -51,15 +41,15 @@ type bucket struct {
 type limiter struct {
 	rl      RateLimit
 	mu      sync.Mutex
-	buckets map[macKey]*bucket
+	buckets map[hw.MAC]*bucket
 }
 
 func newLimiter(rl RateLimit) *limiter {
-	return &limiter{rl: rl.withDefaults(), buckets: map[macKey]*bucket{}}
+	return &limiter{rl: rl.withDefaults(), buckets: map[hw.MAC]*bucket{}}
 }
 
 // allow takes a token for mac at now and reports whether there was one.
-func (l *limiter) allow(mac macKey, now time.Time) bool {
+func (l *limiter) allow(mac hw.MAC, now time.Time) bool {
 	if l.rl.PerSecond < 0 {
 		return true
 	}
@@ -106,7 +96,7 @@ type once struct {
 }
 
 type onceKey struct {
-	mac  macKey
+	mac  hw.MAC
 	what string
 }
 
@@ -114,7 +104,7 @@ func newOnce(every time.Duration) *once {
 	return &once{every: every, last: map[onceKey]time.Time{}}
 }
 
-func (o *once) ok(mac macKey, what string, now time.Time) bool {
+func (o *once) ok(mac hw.MAC, what string, now time.Time) bool {
 	k := onceKey{mac, what}
 	o.mu.Lock()
 	defer o.mu.Unlock()

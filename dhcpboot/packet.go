@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/bootwright/bootwright/internal/hw"
+
 	"github.com/insomniacslk/dhcp/dhcpv4"
 )
 
@@ -38,7 +40,7 @@ func (s *Server) servePacket(l listener, b []byte, peer net.Addr) {
 		s.Logger.Debug("dhcp: ignored a packet from our own address", "peer", peer, "mac", c.MAC.String())
 		return
 	}
-	mac := keyOf(c.MAC)
+	mac := c.MAC
 	r := query{req: req, c: c, ifname: l.ifname, port4011: l.port4011}
 	if !s.limiter.allow(mac, now) {
 		s.stats.add(typ, OutRateLimited)
@@ -124,10 +126,10 @@ func (s *Server) finish(l listener, r query, res result, peer net.Addr, now time
 
 // Event is what OnPacket is told about one request.
 type Event struct {
-	MAC      net.HardwareAddr
+	MAC      hw.MAC
 	Type     string  // the request's message type, e.g. "DISCOVER"
 	Outcome  Outcome // OutOffer, OutAck, OutNak, OutIgnored, OutExhausted, ...
-	Arch     Arch
+	Arch     hw.Arch
 	Decision Decision
 	YourIP   netip.Addr // the address handed out, if any
 	ClientIP netip.Addr // ciaddr, if the client has one
@@ -177,7 +179,7 @@ func (s *Server) logReply(r query, res result, dst net.Addr) {
 // debug level.
 func (s *Server) logNoReply(r query, res result, now time.Time) {
 	warn := res.out == OutExhausted || (r.c.PXE() && r.d.Reason == reasonNoFile)
-	if warn && s.warned.ok(keyOf(r.c.MAC), res.out.String()+r.d.Reason, now) {
+	if warn && s.warned.ok(r.c.MAC, res.out.String()+r.d.Reason, now) {
 		msg := "dhcp: no offer: address pool exhausted"
 		if res.out != OutExhausted {
 			msg = "dhcp: no offer: no boot file configured for this client's arch"

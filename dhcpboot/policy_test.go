@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bootwright/bootwright/internal/hw"
+
 	"github.com/insomniacslk/dhcp/dhcpv4"
 )
 
@@ -30,7 +32,7 @@ func TestRateLimitDenyAndOwnAddress(t *testing.T) {
 	if replies != 3 || s.Stats().Get(MsgDiscover, OutRateLimited) != 2 {
 		t.Errorf("%d replies, %d rate limited; want 3 and 2", replies, s.Stats().Get(MsgDiscover, OutRateLimited))
 	}
-	other := dhcpv4.WithHwAddr(net.HardwareAddr{2, 0, 0, 0, 0, 7})
+	other := dhcpv4.WithHwAddr(hw.MAC{2, 0, 0, 0, 0, 7}.HardwareAddr())
 	if r := exchange(t, client, server, request(t, dhcpv4.MessageTypeDiscover, uefiHTTP, other).ToBytes(), 300*time.Millisecond); r != nil {
 		t.Errorf("denied vendor class answered: %v", r.Summary())
 	}
@@ -53,8 +55,8 @@ func TestFullModeSubnetsAndHosts(t *testing.T) {
 	subnets := append(testSubnets(), Subnet{
 		Prefix: netip.MustParsePrefix("10.77.0.0/24"), Interface: "br1", ServerAddr: netip.MustParseAddr("10.77.0.1"),
 		Range: Range{netip.MustParseAddr("10.77.0.50"), netip.MustParseAddr("10.77.0.60")}})
-	reserved := net.HardwareAddr{2, 0, 0, 0, 0, 0x55}
-	hosts := func(mac net.HardwareAddr) (Host, bool) {
+	reserved := hw.MAC{2, 0, 0, 0, 0, 0x55}
+	hosts := func(mac hw.MAC) (Host, bool) {
 		if mac.String() == reserved.String() {
 			return Host{IP: netip.MustParseAddr("10.231.0.20"), Hostname: "lab-55"}, true
 		}
@@ -93,11 +95,11 @@ func TestFullModeSubnetsAndHosts(t *testing.T) {
 		t.Errorf("answered a relay from an unknown network")
 	}
 	// Reservation and hostname from Hosts.
-	res = run("br0", dhcpv4.MessageTypeDiscover, plainClient, dhcpv4.WithHwAddr(reserved))
+	res = run("br0", dhcpv4.MessageTypeDiscover, plainClient, dhcpv4.WithHwAddr(reserved.HardwareAddr()))
 	if res.reply == nil || res.reply.YourIPAddr.String() != "10.231.0.20" || res.reply.HostName() != "lab-55" {
 		t.Fatalf("reserved offer: %+v", res)
 	}
-	res = run("br0", dhcpv4.MessageTypeRequest, plainClient, dhcpv4.WithHwAddr(reserved),
+	res = run("br0", dhcpv4.MessageTypeRequest, plainClient, dhcpv4.WithHwAddr(reserved.HardwareAddr()),
 		dhcpv4.WithOption(dhcpv4.OptRequestedIPAddress(net.IP{10, 231, 0, 101})))
 	if res.reply == nil || res.reply.MessageType() != dhcpv4.MessageTypeNak {
 		t.Errorf("reserved client asking for another address: %+v, want NAK", res)
@@ -113,8 +115,8 @@ func TestFullModeSubnetsAndHosts(t *testing.T) {
 		t.Errorf("%d warnings for the arm64 client, want 1:\n%s", n, logs.String())
 	}
 	// A full pool: no offer, a warning.
-	s.pools[0].Commit(net.HardwareAddr{2, 1, 1, 1, 1, 1}, netip.MustParseAddr("10.231.0.100"), netip.Addr{}, time.Hour)
-	s.pools[0].Commit(net.HardwareAddr{2, 1, 1, 1, 1, 2}, netip.MustParseAddr("10.231.0.101"), netip.Addr{}, time.Hour)
+	s.pools[0].Commit(hw.MAC{2, 1, 1, 1, 1, 1}, netip.MustParseAddr("10.231.0.100"), netip.Addr{}, time.Hour)
+	s.pools[0].Commit(hw.MAC{2, 1, 1, 1, 1, 2}, netip.MustParseAddr("10.231.0.101"), netip.Addr{}, time.Hour)
 	if res := run("br0", dhcpv4.MessageTypeDiscover, plainClient); res.out != OutExhausted {
 		t.Errorf("full pool: %+v", res)
 	}
@@ -139,7 +141,7 @@ func TestGroupCommit(t *testing.T) {
 	const n = 100
 	for i := range n {
 		req := request(t, dhcpv4.MessageTypeRequest, plainClient,
-			dhcpv4.WithHwAddr(net.HardwareAddr{2, 0, 0, 0, 1, byte(i)}),
+			dhcpv4.WithHwAddr(hw.MAC{2, 0, 0, 0, 1, byte(i)}.HardwareAddr()),
 			dhcpv4.WithTransactionID(dhcpv4.TransactionID{0, 0, 0, byte(i)}),
 			dhcpv4.WithOption(dhcpv4.OptRequestedIPAddress(net.IP{10, 231, 0, byte(100 + i)})))
 		if _, err := client.WriteTo(req.ToBytes(), server); err != nil {

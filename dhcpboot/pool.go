@@ -3,10 +3,11 @@ package dhcpboot
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/bootwright/bootwright/internal/hw"
 )
 
 // Errors returned by Pool.
@@ -26,7 +27,7 @@ const (
 )
 
 type lease struct {
-	mac    macKey
+	mac    hw.MAC
 	addr   netip.Addr
 	expiry time.Time
 	state  leaseState
@@ -37,7 +38,7 @@ type lease struct {
 type leaseOp struct {
 	addr   netip.Addr
 	del    bool
-	mac    macKey
+	mac    hw.MAC
 	expiry time.Time
 	state  leaseState
 }
@@ -50,19 +51,19 @@ type leaseOp struct {
 type Pool struct {
 	// ReservedBy, if set, names the machine an address is reserved for;
 	// such an address is given to no other MAC. Set it before use.
-	ReservedBy func(netip.Addr) (net.HardwareAddr, bool)
+	ReservedBy func(netip.Addr) (hw.MAC, bool)
 
 	r      Range
 	now    func() time.Time
 	mu     sync.Mutex
-	byMAC  map[macKey]*lease
+	byMAC  map[hw.MAC]*lease
 	byAddr map[netip.Addr]*lease
 	next   uint32 // next-fit cursor: offset into r of the next address to try
 }
 
 // NewPool returns an empty pool over r.
 func NewPool(r Range) *Pool {
-	return &Pool{r: r, now: time.Now, byMAC: map[macKey]*lease{}, byAddr: map[netip.Addr]*lease{}}
+	return &Pool{r: r, now: time.Now, byMAC: map[hw.MAC]*lease{}, byAddr: map[netip.Addr]*lease{}}
 }
 
 // Range returns the pool's address range.
@@ -71,7 +72,7 @@ func (p *Pool) Range() Range { return p.r }
 // freeFor reports whether a can be given to mac: it is not reserved for
 // another machine, and nobody holds it, mac does, or the holder's time
 // ran out.
-func (p *Pool) freeFor(a netip.Addr, mac macKey, now time.Time) bool {
+func (p *Pool) freeFor(a netip.Addr, mac hw.MAC, now time.Time) bool {
 	if p.reservedForOther(a, mac) {
 		return false
 	}
@@ -80,12 +81,12 @@ func (p *Pool) freeFor(a netip.Addr, mac macKey, now time.Time) bool {
 }
 
 // reservedForOther reports whether a is reserved for a MAC other than mac.
-func (p *Pool) reservedForOther(a netip.Addr, mac macKey) bool {
+func (p *Pool) reservedForOther(a netip.Addr, mac hw.MAC) bool {
 	if p.ReservedBy == nil {
 		return false
 	}
 	m, ok := p.ReservedBy(a)
-	return ok && keyOf(m) != mac
+	return ok && m != mac
 }
 
 // Offer picks an address for mac and holds it for hold: its reservation
@@ -102,8 +103,8 @@ func (p *Pool) reservedForOther(a netip.Addr, mac macKey) bool {
 // lets a server re-use an offered address; a client whose offer is taken
 // over gets a NAK for its REQUEST and starts again. Bound and declined
 // addresses are never taken.
-func (p *Pool) Offer(mac net.HardwareAddr, requested, reserved netip.Addr, hold time.Duration) (netip.Addr, error) {
-	k := keyOf(mac)
+func (p *Pool) Offer(mac hw.MAC, requested, reserved netip.Addr, hold time.Duration) (netip.Addr, error) {
+	k := mac
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.now()
@@ -140,7 +141,7 @@ func (p *Pool) Offer(mac net.HardwareAddr, requested, reserved netip.Addr, hold 
 
 // holdLocked marks addr offered to mac until at least expiry; a bound
 // lease keeps its state and its longer expiry.
-func (p *Pool) holdLocked(mac macKey, addr netip.Addr, expiry time.Time) netip.Addr {
+func (p *Pool) holdLocked(mac hw.MAC, addr netip.Addr, expiry time.Time) netip.Addr {
 	if l, ok := p.byAddr[addr]; ok && l.mac == mac && l.state == stateBound {
 		if l.expiry.Before(expiry) {
 			l.expiry = expiry
@@ -157,11 +158,11 @@ func (p *Pool) holdLocked(mac macKey, addr netip.Addr, expiry time.Time) netip.A
 // range or be mac's reservation. An address reserved for another machine
 // is refused with ErrReserved, and mac's own lease on it, if any, is
 // dropped: the changes returned with that error are to be persisted too.
-func (p *Pool) Commit(mac net.HardwareAddr, addr, reserved netip.Addr, d time.Duration) ([]leaseOp, error) {
+func (p *Pool) Commit(mac hw.MAC, addr, reserved netip.Addr, d time.Duration) ([]leaseOp, error) {
 	if !p.r.Contains(addr) && addr != reserved {
 		return nil, fmt.Errorf("%s: %w", addr, ErrOutOfRange)
 	}
-	k := keyOf(mac)
+	k := mac
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.now()
@@ -205,8 +206,8 @@ func (p *Pool) bindLocked(l *lease) {
 
 // Cancel drops an offer made to mac that it did not take (it requested
 // another server's). Bound leases are kept.
-func (p *Pool) Cancel(mac net.HardwareAddr) {
-	k := keyOf(mac)
+func (p *Pool) Cancel(mac hw.MAC) {
+	k := mac
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if l, ok := p.byMAC[k]; ok && l.state == stateOffered {
@@ -217,8 +218,8 @@ func (p *Pool) Cancel(mac net.HardwareAddr) {
 
 // Release forgets mac's lease on addr (DHCPRELEASE). A release for an
 // address the client does not hold is ignored.
-func (p *Pool) Release(mac net.HardwareAddr, addr netip.Addr) []leaseOp {
-	k := keyOf(mac)
+func (p *Pool) Release(mac hw.MAC, addr netip.Addr) []leaseOp {
+	k := mac
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	l, ok := p.byMAC[k]
@@ -244,8 +245,8 @@ func (p *Pool) dropLocked(l *lease) []leaseOp {
 // Decline marks addr unusable for d after mac found it in use
 // (DHCPDECLINE, RFC 2131 4.3.3), so it is not offered again soon. Only
 // the client the address was given to can decline it.
-func (p *Pool) Decline(mac net.HardwareAddr, addr netip.Addr, d time.Duration) []leaseOp {
-	k := keyOf(mac)
+func (p *Pool) Decline(mac hw.MAC, addr netip.Addr, d time.Duration) []leaseOp {
+	k := mac
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	l, ok := p.byAddr[addr]
@@ -259,17 +260,17 @@ func (p *Pool) Decline(mac net.HardwareAddr, addr netip.Addr, d time.Duration) [
 }
 
 // available reports whether a could be given to mac now.
-func (p *Pool) available(a netip.Addr, mac net.HardwareAddr) bool {
+func (p *Pool) available(a netip.Addr, mac hw.MAC) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.freeFor(a, keyOf(mac), p.now())
+	return p.freeFor(a, mac, p.now())
 }
 
 // Lookup returns mac's current, unexpired, bound address.
-func (p *Pool) Lookup(mac net.HardwareAddr) (netip.Addr, bool) {
+func (p *Pool) Lookup(mac hw.MAC) (netip.Addr, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	l, ok := p.byMAC[keyOf(mac)]
+	l, ok := p.byMAC[mac]
 	if !ok || l.state != stateBound || !l.expiry.After(p.now()) {
 		return netip.Addr{}, false
 	}
@@ -277,14 +278,14 @@ func (p *Pool) Lookup(mac net.HardwareAddr) (netip.Addr, bool) {
 }
 
 // Holder returns the MAC holding addr (bound or offered, unexpired).
-func (p *Pool) Holder(addr netip.Addr) (net.HardwareAddr, bool) {
+func (p *Pool) Holder(addr netip.Addr) (hw.MAC, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	l, ok := p.byAddr[addr]
 	if !ok || !l.expiry.After(p.now()) || l.state == stateDeclined {
-		return nil, false
+		return hw.MAC{}, false
 	}
-	return append(net.HardwareAddr(nil), l.mac[:]...), true
+	return l.mac, true
 }
 
 // restore loads a persisted lease. When a MAC has several (it moved

@@ -4,11 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/netip"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/bootwright/bootwright/internal/hw"
 )
 
 func TestParseRange(t *testing.T) {
@@ -24,9 +25,9 @@ func TestParseRange(t *testing.T) {
 }
 
 func TestPool(t *testing.T) {
-	a := net.HardwareAddr{2, 0, 0, 0, 0, 1}
-	b := net.HardwareAddr{2, 0, 0, 0, 0, 2}
-	c := net.HardwareAddr{2, 0, 0, 0, 0, 3}
+	a := hw.MAC{2, 0, 0, 0, 0, 1}
+	b := hw.MAC{2, 0, 0, 0, 0, 2}
+	c := hw.MAC{2, 0, 0, 0, 0, 3}
 	ip := netip.MustParseAddr
 	none := netip.Addr{}
 	now := time.Unix(1e9, 0)
@@ -94,7 +95,7 @@ func TestPool(t *testing.T) {
 // first, and only bound or declined addresses exhaust the pool.
 func TestPoolOfferTakeover(t *testing.T) {
 	ip := netip.MustParseAddr
-	mac := func(n byte) net.HardwareAddr { return net.HardwareAddr{2, 0, 0, 0, 0, n} }
+	mac := func(n byte) hw.MAC { return hw.MAC{2, 0, 0, 0, 0, n} }
 	now := time.Unix(1e9, 0)
 	p := NewPool(Range{ip("10.0.0.10"), ip("10.0.0.12")})
 	p.now = func() time.Time { return now }
@@ -138,8 +139,8 @@ func TestPoolOfferTakeover(t *testing.T) {
 
 func TestPoolReservation(t *testing.T) {
 	ip := netip.MustParseAddr
-	a := net.HardwareAddr{2, 0, 0, 0, 0, 1}
-	b := net.HardwareAddr{2, 0, 0, 0, 0, 2}
+	a := hw.MAC{2, 0, 0, 0, 0, 1}
+	b := hw.MAC{2, 0, 0, 0, 0, 2}
 	p := NewPool(Range{ip("10.0.0.10"), ip("10.0.0.20")})
 	// Outside the range, reserved for a.
 	if got, _ := p.Offer(a, netip.Addr{}, ip("10.0.0.5"), time.Minute); got != ip("10.0.0.5") {
@@ -165,13 +166,13 @@ func TestPoolReservation(t *testing.T) {
 func TestPoolReservedInRange(t *testing.T) {
 	ip := netip.MustParseAddr
 	none := netip.Addr{}
-	r := net.HardwareAddr{2, 0, 0, 0, 0, 0x99} // the reserved machine
-	a := net.HardwareAddr{2, 0, 0, 0, 0, 1}
-	b := net.HardwareAddr{2, 0, 0, 0, 0, 2}
-	c := net.HardwareAddr{2, 0, 0, 0, 0, 3}
-	reservations := map[netip.Addr]net.HardwareAddr{}
+	r := hw.MAC{2, 0, 0, 0, 0, 0x99} // the reserved machine
+	a := hw.MAC{2, 0, 0, 0, 0, 1}
+	b := hw.MAC{2, 0, 0, 0, 0, 2}
+	c := hw.MAC{2, 0, 0, 0, 0, 3}
+	reservations := map[netip.Addr]hw.MAC{}
 	p := NewPool(Range{ip("10.0.0.10"), ip("10.0.0.12")})
-	p.ReservedBy = func(x netip.Addr) (net.HardwareAddr, bool) { m, ok := reservations[x]; return m, ok }
+	p.ReservedBy = func(x netip.Addr) (hw.MAC, bool) { m, ok := reservations[x]; return m, ok }
 
 	// a holds .10 from before any reservation.
 	if got, _ := p.Offer(a, none, none, time.Minute); got != ip("10.0.0.10") {
@@ -192,7 +193,7 @@ func TestPoolReservedInRange(t *testing.T) {
 	}
 	p.Commit(b, ip("10.0.0.11"), none, time.Hour)
 	// Full but for reserved addresses: no offer, not even a takeover.
-	d := net.HardwareAddr{2, 0, 0, 0, 0, 4}
+	d := hw.MAC{2, 0, 0, 0, 0, 4}
 	if got, err := p.Offer(d, none, none, time.Minute); !errors.Is(err, ErrPoolExhausted) {
 		t.Errorf("d offered %v, %v; want ErrPoolExhausted", got, err)
 	}
@@ -231,7 +232,7 @@ func TestPoolConcurrent(t *testing.T) {
 			defer wg.Done()
 			r := rand.New(rand.NewPCG(uint64(g), 1))
 			for range 2000 {
-				mac := net.HardwareAddr{2, 0, 0, 0, byte(r.IntN(2)), byte(r.IntN(250))}
+				mac := hw.MAC{2, 0, 0, 0, byte(r.IntN(2)), byte(r.IntN(250))}
 				addr, err := p.Offer(mac, netip.Addr{}, netip.Addr{}, time.Minute)
 				if err != nil {
 					continue
@@ -245,7 +246,7 @@ func TestPoolConcurrent(t *testing.T) {
 				mu.Lock()
 				// The address's previous holder must have let it go.
 				if other, ok := bound[addr]; ok && other != mac.String() {
-					om, _ := net.ParseMAC(other)
+					om, _ := hw.ParseMAC(other)
 					if still, ok := p.Lookup(om); ok && still == addr {
 						t.Errorf("%s bound to %s while %s still holds it", addr, mac, other)
 					}

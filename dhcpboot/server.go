@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bootwright/bootwright/internal/hw"
+
 	"golang.org/x/sync/errgroup"
 )
 
@@ -33,12 +35,12 @@ type Server struct {
 	// Hosts returns what the machines file says about a MAC: a reserved
 	// address, a hostname, a boot file or iPXE script of its own. nil: no
 	// per-machine settings.
-	Hosts func(mac net.HardwareAddr) (Host, bool)
+	Hosts func(mac hw.MAC) (Host, bool)
 	// Reserved returns the MAC an address is reserved for (the reverse of
 	// Host.IP); full mode gives such an address to no other client, even
 	// inside a dynamic range, and refuses to renew it for another one.
 	// nil: reservations are only known from Hosts.
-	Reserved func(netip.Addr) (net.HardwareAddr, bool)
+	Reserved func(netip.Addr) (hw.MAC, bool)
 	// OnPacket, if set, is told about every reply sent and every boot
 	// client's request left unanswered, for boot timelines. It runs on the
 	// packet path and must not block.

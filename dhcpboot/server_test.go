@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bootwright/bootwright/internal/hw"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/insomniacslk/dhcp/dhcpv4"
 )
@@ -193,7 +195,7 @@ func TestLeasesSurviveRestart(t *testing.T) {
 		if got, ok := s.Pool(0).Lookup(testMAC); !ok || got.String() != first {
 			t.Fatalf("after restart Lookup = %v %v, want %s", got, ok, first)
 		}
-		other := dhcpv4.WithHwAddr(net.HardwareAddr{2, 0, 0, 0, 0, 9})
+		other := dhcpv4.WithHwAddr(hw.MAC{2, 0, 0, 0, 0, 9}.HardwareAddr())
 		offer := exchange(t, client, server, request(t, dhcpv4.MessageTypeDiscover, plainClient, other,
 			dhcpv4.WithOption(dhcpv4.OptRequestedIPAddress(net.ParseIP(first)))).ToBytes(), 5*time.Second)
 		if offer == nil || offer.YourIPAddr.String() == first {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bootwright/bootwright/internal/hw"
 )
 
 func commitSync(t *testing.T, d *LeaseDB, ops []leaseOp) {
@@ -27,8 +29,8 @@ func TestLeaseDBRoundTrip(t *testing.T) {
 	exp := time.Unix(2e9, 0)
 	a, b := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
 	commitSync(t, d, []leaseOp{
-		{addr: a, mac: macKey{2, 0, 0, 0, 0, 1}, expiry: exp, state: stateBound},
-		{addr: b, mac: macKey{2, 0, 0, 0, 0, 2}, expiry: exp, state: stateDeclined},
+		{addr: a, mac: hw.MAC{2, 0, 0, 0, 0, 1}, expiry: exp, state: stateBound},
+		{addr: b, mac: hw.MAC{2, 0, 0, 0, 0, 2}, expiry: exp, state: stateDeclined},
 	})
 	commitSync(t, d, []leaseOp{{addr: b, del: true}})
 	if err := d.Close(); err != nil {
@@ -39,7 +41,7 @@ func TestLeaseDBRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	if len(d.loaded) != 1 || d.loaded[0].addr != a || !d.loaded[0].expiry.Equal(exp) || d.loaded[0].mac != (macKey{2, 0, 0, 0, 0, 1}) {
+	if len(d.loaded) != 1 || d.loaded[0].addr != a || !d.loaded[0].expiry.Equal(exp) || d.loaded[0].mac != (hw.MAC{2, 0, 0, 0, 0, 1}) {
 		t.Errorf("reloaded %+v", d.loaded)
 	}
 	// A second opener (another bootwright on the same state dir) is refused.
@@ -58,7 +60,7 @@ func TestLeaseDBCorrupt(t *testing.T) {
 	}
 	var ops []leaseOp
 	for i := range 500 {
-		ops = append(ops, leaseOp{addr: netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), mac: macKey{2, 0, 0, 0, byte(i >> 8), byte(i)}, expiry: time.Unix(2e9, 0), state: stateBound})
+		ops = append(ops, leaseOp{addr: netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), mac: hw.MAC{2, 0, 0, 0, byte(i >> 8), byte(i)}, expiry: time.Unix(2e9, 0), state: stateBound})
 	}
 	commitSync(t, d, ops)
 	d.Close()

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bootwright/bootwright/internal/hw"
 )
 
 // realClient describes how to drive one Debian TFTP client binary.
@@ -127,7 +129,7 @@ func TestRealClients(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, name := range []string{UndionlyKPXE, SnponlyEFI, IPXEEFI} {
+	for _, name := range []string{hw.NBPUndionly, hw.NBPSnponly, hw.NBPIPXEEFI} {
 		want[name] = embedded(t, name)
 	}
 	for _, mode := range []string{"ephemeral ports", "single port"} {

@@ -1,7 +1,7 @@
 // Package tftpboot serves network boot programs over TFTP.
 //
-// It owns the iPXE NBPs embedded in the binary (UndionlyKPXE, SnponlyEFI
-// and IPXEEFI, copied from Debian's ipxe package; see nbp/README.md), the
+// It owns the iPXE NBPs embedded in the binary (hw.NBPUndionly, hw.NBPSnponly
+// and hw.NBPIPXEEFI, copied from Debian's ipxe package; see nbp/README.md), the
 // boot loaders taken from the host's Debian packages (Loaders: lpxelinux.0,
 // pxelinux.0 and the syslinux modules, Debian's signed GRUB network image, shim),
 // and a read-only, root-confined view of an optional user TFTP root

@@ -18,7 +18,7 @@ var ErrAccessViolation = errors.New("access violation")
 
 // Files returns the read-only tree a Server serves: the files under
 // userRoot when userRoot is not empty, over the embedded NBPs
-// (UndionlyKPXE, SnponlyEFI, IPXEEFI), over each of lower in turn (such
+// (hw.NBPUndionly, hw.NBPSnponly, hw.NBPIPXEEFI), over each of lower in turn (such
 // as Loaders). The first layer that has a name wins, so a user file with
 // the name of an NBP or a loader replaces it.
 //

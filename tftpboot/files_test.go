@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bootwright/bootwright/internal/hw"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -24,7 +25,7 @@ func confinedRoot(t testing.TB) (string, string) {
 	writeFile(t, filepath.Join(tmp, "outside", "secret.txt"), []byte("secret"))
 	writeFile(t, filepath.Join(root, "hello.txt"), []byte("hello"))
 	writeFile(t, filepath.Join(root, "sub", "inner.txt"), []byte("inner"))
-	writeFile(t, filepath.Join(root, UndionlyKPXE), []byte("user undionly"))
+	writeFile(t, filepath.Join(root, hw.NBPUndionly), []byte("user undionly"))
 	for link, target := range map[string]string{
 		"link-out":     "../secret.txt",
 		"link-abs-out": secret,
@@ -73,8 +74,8 @@ func TestFilesConfinement(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	snp := string(embedded(t, SnponlyEFI))
-	ipxe := string(embedded(t, IPXEEFI))
+	snp := string(embedded(t, hw.NBPSnponly))
+	ipxe := string(embedded(t, hw.NBPIPXEEFI))
 	tests := map[string]struct {
 		raw  string
 		want string
@@ -88,9 +89,9 @@ func TestFilesConfinement(t *testing.T) {
 		"empty element":         {"sub//inner.txt", "inner"},
 		"symlink inside":        {"link-in", "hello"},
 		"symlink into subdir":   {"link-sub", "inner"},
-		"user overrides nbp":    {UndionlyKPXE, "user undionly"},
-		"embedded nbp":          {SnponlyEFI, snp},
-		"embedded nbp slash":    {"/" + IPXEEFI, ipxe},
+		"user overrides nbp":    {hw.NBPUndionly, "user undionly"},
+		"embedded nbp":          {hw.NBPSnponly, snp},
+		"embedded nbp slash":    {"/" + hw.NBPIPXEEFI, ipxe},
 		"dangling falls back":   {"dangling", "<not found>"},
 		"missing":               {"missing.txt", "<not found>"},
 		"file as directory":     {"hello.txt/x", "<not found>"},
@@ -147,7 +148,7 @@ func TestFilesEmbeddedOnly(t *testing.T) {
 	}{
 		"readme not served": {"README.md", "<not found>"},
 		"sums not served":   {"SHA256SUMS", "<not found>"},
-		"nbp prefix":        {"nbp/" + UndionlyKPXE, "<not found>"},
+		"nbp prefix":        {"nbp/" + hw.NBPUndionly, "<not found>"},
 		"root":              {"/", "<refused>"},
 		"parent":            {"../nbp.go", "<refused>"},
 	}
@@ -158,7 +159,7 @@ func TestFilesEmbeddedOnly(t *testing.T) {
 			}
 		})
 	}
-	for _, name := range []string{UndionlyKPXE, SnponlyEFI, IPXEEFI} {
+	for _, name := range []string{hw.NBPUndionly, hw.NBPSnponly, hw.NBPIPXEEFI} {
 		if got := lookup(fsys, name); got != string(embedded(t, name)) {
 			t.Errorf("lookup(%q): got %d bytes, want the embedded NBP", name, len(got))
 		}

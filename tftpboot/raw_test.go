@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bootwright/bootwright/internal/hw"
 )
 
 // TFTP opcodes (RFC 1350, RFC 2347).
@@ -132,14 +134,14 @@ func TestSizeProbeIsNotAFailure(t *testing.T) {
 	srv := &Server{Logger: jsonLogger(logs)}
 	addr := startServer(t, srv)
 	c := newRawClient(t)
-	c.send(addr, request(opRRQ, SnponlyEFI, "tsize", "0", "blksize", "1468"))
+	c.send(addr, request(opRRQ, hw.NBPSnponly, "tsize", "0", "blksize", "1468"))
 	oack, from := c.recv(5 * time.Second)
-	if want := fmt.Sprintf("OACK blksize=1468 tsize=%d", len(embedded(t, SnponlyEFI))); oack.String() != want {
+	if want := fmt.Sprintf("OACK blksize=1468 tsize=%d", len(embedded(t, hw.NBPSnponly))); oack.String() != want {
 		t.Fatalf("got %v, want %s", oack, want)
 	}
 	abort := binary.BigEndian.AppendUint16(binary.BigEndian.AppendUint16(nil, opERROR), 8)
 	c.send(from, append(abort, "User aborted the transfer\x00"...))
-	rec := waitRecord(t, logs, "tftp transfer", SnponlyEFI)
+	rec := waitRecord(t, logs, "tftp transfer", hw.NBPSnponly)
 	if rec["outcome"] != OutcomeSizeProbe || rec["level"] != "DEBUG" {
 		t.Errorf("log record %v, want outcome %q at DEBUG", rec, OutcomeSizeProbe)
 	}

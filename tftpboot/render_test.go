@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bootwright/bootwright/internal/hw"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -111,7 +112,7 @@ func TestLoaders(t *testing.T) {
 	tests := map[string]struct{ name, want, err string }{
 		"loader from dir":   {name: LPXELinux, want: "lpxelinux"},
 		"user root wins":    {name: "ldlinux.c32", want: "user ldlinux"},
-		"embedded nbp":      {name: UndionlyKPXE, want: string(embedded(t, UndionlyKPXE))},
+		"embedded nbp":      {name: hw.NBPUndionly, want: string(embedded(t, hw.NBPUndionly))},
 		"missing module":    {name: "menu.c32", err: "file not found: menu.c32 needs Debian package syslinux-common on the server"},
 		"missing grub":      {name: GRUBx64, err: "file not found: grubx64.efi needs Debian package grub-efi-amd64-signed on the server"},
 		"symlink out":       {name: "link.c32", err: "code: 2"},

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bootwright/bootwright/internal/hw"
 	"github.com/google/go-cmp/cmp"
 	"github.com/pin/tftp/v3"
 )
@@ -38,14 +39,14 @@ func fetch(addr, name string, blksize int) ([]byte, int64, error) {
 
 func TestPinClientNegotiation(t *testing.T) {
 	dir, want := makeUserRoot(t)
-	want[SnponlyEFI] = embedded(t, SnponlyEFI)
+	want[hw.NBPSnponly] = embedded(t, hw.NBPSnponly)
 	tests := map[string]struct {
 		file         string
 		blksize, max int
 		wantBlksize  string
 	}{
 		"1468":              {file: "sub/dir/1mib.bin", blksize: 1468, wantBlksize: "1468"},
-		"1468 nbp":          {file: SnponlyEFI, blksize: 1468, wantBlksize: "1468"},
+		"1468 nbp":          {file: hw.NBPSnponly, blksize: 1468, wantBlksize: "1468"},
 		"clamped to max":    {file: "sub/dir/1mib.bin", blksize: 1468, max: 1024, wantBlksize: "1024"},
 		"loopback maximum":  {file: "sub/dir/1mib.bin", blksize: 65464, wantBlksize: "65464"},
 		"none requested":    {file: "odd.bin", wantBlksize: "512"},

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bootwright/bootwright/internal/hw"
 )
 
 // startTransfer requests the 1 MiB user file at blksize 512 and returns
@@ -137,9 +139,9 @@ func TestListenAndServe(t *testing.T) {
 			break
 		}
 	}
-	got, _, err := fetch(addr, UndionlyKPXE, 1468)
-	if string(got) != string(embedded(t, UndionlyKPXE)) {
-		t.Errorf("fetch %s: %v, %d bytes", UndionlyKPXE, err, len(got))
+	got, _, err := fetch(addr, hw.NBPUndionly, 1468)
+	if string(got) != string(embedded(t, hw.NBPUndionly)) {
+		t.Errorf("fetch %s: %v, %d bytes", hw.NBPUndionly, err, len(got))
 	}
 	if err := srv.Shutdown(context.Background()); err != nil {
 		t.Errorf("Shutdown = %v", err)

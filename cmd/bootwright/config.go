@@ -10,9 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bootwright/bootwright/dhcpboot"
 	"github.com/bootwright/bootwright/internal/bootconfig"
 	"github.com/bootwright/bootwright/internal/gitsync"
+	"github.com/bootwright/bootwright/internal/hw"
 )
 
 // config is a validated serve configuration. Building it opens no socket.
@@ -69,10 +69,10 @@ func buildConfig(f *serveFlags, nl netLookup) (*config, error) {
 		return nil, err
 	}
 	switch f.efiNBP {
-	case dhcpboot.NBPEFI, dhcpboot.NBPEFIFull:
+	case hw.NBPSnponly, hw.NBPIPXEEFI:
 		c.efiNBP = f.efiNBP
 	default:
-		return nil, fmt.Errorf("--efi-nbp %q: want %s or %s", f.efiNBP, dhcpboot.NBPEFI, dhcpboot.NBPEFIFull)
+		return nil, fmt.Errorf("--efi-nbp %q: want %s or %s", f.efiNBP, hw.NBPSnponly, hw.NBPIPXEEFI)
 	}
 	if f.tftpAddr != "off" {
 		c.tftpAddr = f.tftpAddr

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/bootwright/bootwright/dhcpboot"
+	"github.com/bootwright/bootwright/internal/hw"
 )
 
 // twoNICs knows br0 (10.231.0.1/24) and br1 (10.77.0.1/24).
@@ -100,13 +101,13 @@ func TestBuildDHCPLeasesAndBootFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.dhcp.file = &dhcpboot.FileConfig{BootFiles: map[dhcpboot.Arch]string{dhcpboot.ArchBIOS: "", dhcpboot.ArchEFIARM64: "arm.efi"}}
+	c.dhcp.file = &dhcpboot.FileConfig{BootFiles: map[hw.Arch]string{hw.ArchBIOS: "", hw.ArchEFIARM64: "arm.efi"}}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	s, stop, err := buildDHCP(c, "http://10.231.0.1:8080", log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := s.Policy.BootFiles[dhcpboot.ArchBIOS]; ok || s.Policy.BootFiles[dhcpboot.ArchEFIARM64] != "arm.efi" {
+	if _, ok := s.Policy.BootFiles[hw.ArchBIOS]; ok || s.Policy.BootFiles[hw.ArchEFIARM64] != "arm.efi" {
 		t.Errorf("boot files %v", s.Policy.BootFiles)
 	}
 	if s.Leases == nil || s.Leases.Path() != filepath.Join(state, "leases.db") {

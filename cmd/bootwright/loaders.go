@@ -9,6 +9,7 @@ import (
 
 	"github.com/bootwright/bootwright/dhcpboot"
 	"github.com/bootwright/bootwright/internal/bootconfig"
+	"github.com/bootwright/bootwright/internal/hw"
 	"github.com/bootwright/bootwright/menus"
 	"github.com/bootwright/bootwright/tftpboot"
 )
@@ -111,7 +112,7 @@ chain %[3]s
 
 // secureBootFiles are the boot files of a Secure Boot machine's x86-64
 // UEFI firmware PXE: arch 7 and arch 9, which many x86-64 firmwares send.
-var secureBootFiles = map[dhcpboot.Arch]string{dhcpboot.ArchEFIx64: tftpboot.ShimX64, dhcpboot.ArchEFIBC: tftpboot.ShimX64}
+var secureBootFiles = map[hw.Arch]string{hw.ArchEFIx64: tftpboot.ShimX64, hw.ArchEFIBC: tftpboot.ShimX64}
 
 // machineHosts gives DHCP what machines.yaml says about a MAC, from the
 // config in service at the time of each packet: a known machine's
@@ -126,8 +127,9 @@ var secureBootFiles = map[dhcpboot.Arch]string{dhcpboot.ArchEFIx64: tftpboot.Shi
 // firmware it looks for grub/grub.cfg on the LAN's DHCP server. iPXE
 // then runs bootwright/grub.ipxe, which sets next-server to this server
 // in the DHCPACK iPXE hands GRUB.
-func machineHosts(live *bootconfig.Live, self netip.Addr, proxy bool) func(net.HardwareAddr) (dhcpboot.Host, bool) {
-	return func(mac net.HardwareAddr) (dhcpboot.Host, bool) {
+func machineHosts(live *bootconfig.Live, self netip.Addr, proxy bool) func(hw.MAC) (dhcpboot.Host, bool) {
+	return func(hwmac hw.MAC) (dhcpboot.Host, bool) {
+		mac := hwmac.HardwareAddr()
 		b := live.Load()
 		m := b.Menus.Machines[mac.String()]
 		var h dhcpboot.Host
@@ -159,13 +161,13 @@ func machineHosts(live *bootconfig.Live, self netip.Addr, proxy bool) func(net.H
 
 // machineReservations gives DHCP the machine an address is reserved for
 // (machines.yaml ip:), from the config in service.
-func machineReservations(live *bootconfig.Live) func(netip.Addr) (net.HardwareAddr, bool) {
-	return func(a netip.Addr) (net.HardwareAddr, bool) {
+func machineReservations(live *bootconfig.Live) func(netip.Addr) (hw.MAC, bool) {
+	return func(a netip.Addr) (hw.MAC, bool) {
 		m, ok := live.Load().Menus.ReservedBy(a)
 		if !ok {
-			return nil, false
+			return hw.MAC{}, false
 		}
-		return m.MAC.HardwareAddr, true
+		return hw.MAC(m.MAC.HardwareAddr), true
 	}
 }
 

@@ -13,13 +13,14 @@ import (
 
 	"github.com/bootwright/bootwright/dhcpboot"
 	"github.com/bootwright/bootwright/internal/bootconfig"
+	"github.com/bootwright/bootwright/internal/hw"
 	"github.com/bootwright/bootwright/tftpboot"
 )
 
 func TestMachineHosts(t *testing.T) {
 	hosts := machineHosts(bootconfig.NewLive(loadLoaderConfig(t)), netip.MustParseAddr("10.231.0.1"), false)
 	const pxeScript, grubScript = "tftp://10.231.0.1/bootwright/pxelinux.ipxe", "tftp://10.231.0.1/bootwright/grub.ipxe"
-	shim := map[dhcpboot.Arch]string{dhcpboot.ArchEFIx64: "shimx64.efi", dhcpboot.ArchEFIBC: "shimx64.efi"}
+	shim := map[hw.Arch]string{hw.ArchEFIx64: "shimx64.efi", hw.ArchEFIBC: "shimx64.efi"}
 	tests := map[string]struct {
 		mac  string
 		want dhcpboot.Host
@@ -43,7 +44,7 @@ func TestMachineHosts(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			mac, _ := net.ParseMAC(tc.mac)
-			got, ok := hosts(mac)
+			got, ok := hosts(hw.MAC(mac))
 			if diff := cmp.Diff(tc.want, got, cmpopts.EquateComparable(netip.Addr{})); diff != "" || ok != tc.ok {
 				t.Errorf("Hosts(%s) ok=%v (-want +got):\n%s", tc.mac, ok, diff)
 			}
@@ -51,11 +52,11 @@ func TestMachineHosts(t *testing.T) {
 	}
 	// The decision dhcpboot makes from it: firmware PXE gets the loader,
 	// iPXE the chain script.
-	h, _ := hosts(net.HardwareAddr{0x52, 0x54, 0, 0, 0, 2})
-	p := dhcpboot.Policy{BootFiles: dhcpboot.DefaultBootFiles(dhcpboot.NBPEFI), IPXEScript: "http://10.231.0.1:8080/boot.ipxe"}
+	h, _ := hosts(hw.MAC{0x52, 0x54, 0, 0, 0, 2})
+	p := dhcpboot.Policy{BootFiles: dhcpboot.DefaultBootFiles(hw.NBPSnponly), IPXEScript: "http://10.231.0.1:8080/boot.ipxe"}
 	for c, want := range map[*dhcpboot.Client]string{
-		{Arch: dhcpboot.ArchEFIx64, VendorClass: "PXEClient:Arch:00007:UNDI:003000"}: "firmware-pxe grubx64.efi",
-		{Arch: dhcpboot.ArchEFIx64, VendorClass: "PXEClient:Arch:00007", IPXE: true}: "ipxe " + grubScript,
+		{Arch: hw.ArchEFIx64, VendorClass: "PXEClient:Arch:00007:UNDI:003000"}: "firmware-pxe grubx64.efi",
+		{Arch: hw.ArchEFIx64, VendorClass: "PXEClient:Arch:00007", IPXE: true}: "ipxe " + grubScript,
 	} {
 		if got := dhcpboot.Decide(*c, h, p).String(); got != want {
 			t.Errorf("Decide(%+v) = %q, want %q", *c, got, want)
@@ -64,12 +65,12 @@ func TestMachineHosts(t *testing.T) {
 	// A Secure Boot machine: x86-64 UEFI firmware gets shim (arch 7 and
 	// 9), BIOS is unaffected, iPXE (no Secure Boot there) gets the GRUB
 	// script.
-	h, _ = hosts(net.HardwareAddr{0x52, 0x54, 0, 0, 0, 6})
+	h, _ = hosts(hw.MAC{0x52, 0x54, 0, 0, 0, 6})
 	for c, want := range map[*dhcpboot.Client]string{
-		{Arch: dhcpboot.ArchEFIx64, VendorClass: "PXEClient:Arch:00007:UNDI:003000"}: "firmware-pxe shimx64.efi",
-		{Arch: dhcpboot.ArchEFIBC, VendorClass: "PXEClient:Arch:00009:UNDI:003000"}:  "firmware-pxe shimx64.efi",
-		{Arch: dhcpboot.ArchBIOS, VendorClass: "PXEClient:Arch:00000:UNDI:002001"}:   "firmware-pxe undionly.kpxe",
-		{Arch: dhcpboot.ArchEFIx64, VendorClass: "PXEClient:Arch:00007", IPXE: true}: "ipxe " + grubScript,
+		{Arch: hw.ArchEFIx64, VendorClass: "PXEClient:Arch:00007:UNDI:003000"}: "firmware-pxe shimx64.efi",
+		{Arch: hw.ArchEFIBC, VendorClass: "PXEClient:Arch:00009:UNDI:003000"}:  "firmware-pxe shimx64.efi",
+		{Arch: hw.ArchBIOS, VendorClass: "PXEClient:Arch:00000:UNDI:002001"}:   "firmware-pxe undionly.kpxe",
+		{Arch: hw.ArchEFIx64, VendorClass: "PXEClient:Arch:00007", IPXE: true}: "ipxe " + grubScript,
 	} {
 		if got := dhcpboot.Decide(*c, h, p).String(); got != want {
 			t.Errorf("secure boot: Decide(%+v) = %q, want %q", *c, got, want)
@@ -82,10 +83,10 @@ func TestMachineHosts(t *testing.T) {
 func TestMachineHostsProxy(t *testing.T) {
 	hosts := machineHosts(bootconfig.NewLive(loadLoaderConfig(t)), netip.MustParseAddr("10.231.0.2"), true)
 	const grubScript = "tftp://10.231.0.2/bootwright/grub.ipxe"
-	shim := map[dhcpboot.Arch]string{dhcpboot.ArchEFIx64: "shimx64.efi", dhcpboot.ArchEFIBC: "shimx64.efi"}
-	p := dhcpboot.Policy{BootFiles: dhcpboot.DefaultBootFiles(dhcpboot.NBPEFI), IPXEScript: "http://10.231.0.2:8080/boot.ipxe"}
-	firmware := dhcpboot.Client{Arch: dhcpboot.ArchEFIx64, VendorClass: "PXEClient:Arch:00007:UNDI:003000"}
-	ipxe := dhcpboot.Client{Arch: dhcpboot.ArchEFIx64, VendorClass: "PXEClient:Arch:00007", IPXE: true}
+	shim := map[hw.Arch]string{hw.ArchEFIx64: "shimx64.efi", hw.ArchEFIBC: "shimx64.efi"}
+	p := dhcpboot.Policy{BootFiles: dhcpboot.DefaultBootFiles(hw.NBPSnponly), IPXEScript: "http://10.231.0.2:8080/boot.ipxe"}
+	firmware := dhcpboot.Client{Arch: hw.ArchEFIx64, VendorClass: "PXEClient:Arch:00007:UNDI:003000"}
+	ipxe := dhcpboot.Client{Arch: hw.ArchEFIx64, VendorClass: "PXEClient:Arch:00007", IPXE: true}
 	tests := map[string]struct {
 		mac            string
 		want           dhcpboot.Host
@@ -101,7 +102,7 @@ func TestMachineHostsProxy(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			mac, _ := net.ParseMAC(tc.mac)
-			got, _ := hosts(mac)
+			got, _ := hosts(hw.MAC(mac))
 			if diff := cmp.Diff(tc.want, got, cmpopts.EquateComparable(netip.Addr{})); diff != "" {
 				t.Errorf("Hosts(%s) (-want +got):\n%s", tc.mac, diff)
 			}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bootwright/bootwright/dhcpboot"
+	"github.com/bootwright/bootwright/internal/hw"
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/insomniacslk/dhcp/iana"
 )
@@ -77,7 +78,7 @@ func lanServer(t *testing.T, client netip.AddrPort, releases *atomic.Int32) net.
 // false nothing answers its port 4011.
 func proxyServer(t *testing.T, client netip.AddrPort, bootServer bool) (dhcp, pxe net.PacketConn) {
 	s := &dhcpboot.Server{Mode: dhcpboot.ModeProxy, Address: proxyAddr, BroadcastAddr: client,
-		Policy: dhcpboot.Policy{BootFiles: dhcpboot.DefaultBootFiles(dhcpboot.NBPEFI),
+		Policy: dhcpboot.Policy{BootFiles: dhcpboot.DefaultBootFiles(hw.NBPSnponly),
 			IPXEScript: "http://10.231.0.2:8080/boot.ipxe"}}
 	dhcp, pxe = listenUDP(t), listenUDP(t)
 	go s.Serve(dhcp)
@@ -209,7 +210,7 @@ func TestDiscoverPacket(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !parsed.IsPXEClient() || parsed.Arch != dhcpboot.Arch(iana.INTEL_X86PC) || parsed.IPXE != ipxe || !p.IsBroadcast() ||
+		if !parsed.IsPXEClient() || parsed.Arch != hw.ArchFromCode(uint16(iana.INTEL_X86PC)) || parsed.IPXE != ipxe || !p.IsBroadcast() ||
 			!strings.HasPrefix(parsed.VendorClass, "PXEClient:Arch:00000:UNDI:") || len(parsed.GUID) != 17 {
 			t.Errorf("ipxe=%v: parsed %+v", ipxe, parsed)
 		}

@@ -244,3 +244,13 @@ func (a *Arch) UnmarshalText(b []byte) error {
 	*a = v
 	return nil
 }
+
+// Arches returns every named arch, in code order.
+func Arches() []Arch {
+	out := make([]Arch, 0, len(archTable))
+	for a := range archTable {
+		out = append(out, a)
+	}
+	slices.Sort(out)
+	return out
+}
