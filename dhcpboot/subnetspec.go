@@ -1,9 +1,9 @@
 package dhcpboot
 
 import (
-	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -50,16 +50,17 @@ func fieldErr(f SubnetField, format string, args ...any) error {
 	return &SubnetError{Field: f, Err: fmt.Errorf(format, args...)}
 }
 
-// Parse checks the spec and returns its Subnet. An interface is named,
-// not resolved: Prefix is set only from Subnet, and the caller completes
-// the subnet from the interface and calls Subnet.Validate. An empty
-// Lease leaves LeaseTime zero (DefaultLeaseTime). Errors are a
-// *SubnetError.
+// Parse checks the spec and returns its Subnet. Spaces around values
+// and empty DNS entries are ignored. A range must lie inside Subnet when
+// both are given. An interface is named, not resolved: Prefix is set only
+// from Subnet, and the caller completes the subnet from the interface and
+// calls Subnet.Validate. An empty Lease leaves LeaseTime zero
+// (DefaultLeaseTime). Errors are a *SubnetError.
 func (s SubnetSpec) Parse() (Subnet, error) {
+	s = s.trimmed()
 	n := Subnet{Interface: s.Interface, Domain: s.Domain}
 	if s.Interface == "" && s.Subnet == "" {
-		return n, &SubnetError{Field: FieldSubnet,
-			Err: errors.New("subnet needs an interface (directly attached) or a subnet prefix (behind a relay)")}
+		return n, fieldErr(FieldSubnet, "subnet needs an interface (directly attached) or a subnet prefix (behind a relay)")
 	}
 	if s.Subnet != "" {
 		p, err := netip.ParsePrefix(s.Subnet)
@@ -68,25 +69,21 @@ func (s SubnetSpec) Parse() (Subnet, error) {
 		}
 		n.Prefix = p.Masked()
 	}
-	if s.Range == "" {
-		return n, fieldErr(FieldRange, "subnet needs a range START-END")
+	var err error
+	if n.Range, err = s.parseRange(n.Prefix); err != nil {
+		return n, err
 	}
-	r, err := ParseRange(s.Range)
-	if err != nil {
-		return n, &SubnetError{Field: FieldRange, Err: err}
-	}
-	n.Range = r
 	if s.Router != "" {
-		a, err := netip.ParseAddr(s.Router)
-		if err != nil || !a.Is4() {
-			return n, fieldErr(FieldRouter, "router %q: want an IPv4 address", s.Router)
+		a, err := fieldAddr4(FieldRouter, s.Router)
+		if err != nil {
+			return n, err
 		}
 		n.Routers = []netip.Addr{a}
 	}
 	for _, d := range s.DNS {
-		a, err := netip.ParseAddr(d)
-		if err != nil || !a.Is4() {
-			return n, fieldErr(FieldDNS, "dns %q: want an IPv4 address", d)
+		a, err := fieldAddr4(FieldDNS, d)
+		if err != nil {
+			return n, err
 		}
 		n.DNS = append(n.DNS, a)
 	}
@@ -98,4 +95,48 @@ func (s SubnetSpec) Parse() (Subnet, error) {
 		n.LeaseTime = d
 	}
 	return n, nil
+}
+
+// trimmed returns s without spaces around its values and without empty
+// DNS entries, so that "--dhcp-dns=a, b," and "dns: [a, b]" agree.
+func (s SubnetSpec) trimmed() SubnetSpec {
+	t := SubnetSpec{
+		Interface: strings.TrimSpace(s.Interface), Subnet: strings.TrimSpace(s.Subnet),
+		Range: strings.TrimSpace(s.Range), Router: strings.TrimSpace(s.Router),
+		Domain: strings.TrimSpace(s.Domain), Lease: strings.TrimSpace(s.Lease),
+	}
+	for _, d := range s.DNS {
+		if d = strings.TrimSpace(d); d != "" {
+			t.DNS = append(t.DNS, d)
+		}
+	}
+	return t
+}
+
+// parseRange parses the range, which must lie inside prefix p when p is
+// valid.
+func (s SubnetSpec) parseRange(p netip.Prefix) (Range, error) {
+	if s.Range == "" {
+		return Range{}, fieldErr(FieldRange, "subnet needs a range START-END")
+	}
+	r, err := ParseRange(s.Range)
+	if err != nil {
+		return r, &SubnetError{Field: FieldRange, Err: err}
+	}
+	switch {
+	case !p.IsValid() || p.Contains(r.Start) && p.Contains(r.End):
+		return r, nil
+	case s.Interface != "":
+		return r, fieldErr(FieldRange, "range %s is outside %s's subnet %s", r, s.Interface, p)
+	}
+	return r, fieldErr(FieldRange, "range %s is outside subnet %s", r, p)
+}
+
+// fieldAddr4 parses the IPv4 address in field f.
+func fieldAddr4(f SubnetField, s string) (netip.Addr, error) {
+	a, err := netip.ParseAddr(s)
+	if err != nil || !a.Is4() {
+		return a, fieldErr(f, "%s %q: want an IPv4 address", f, s)
+	}
+	return a, nil
 }

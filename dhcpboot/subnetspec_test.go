@@ -37,6 +37,18 @@ func TestSubnetSpecParse(t *testing.T) {
 		"lease":                {SubnetSpec{Interface: "br1", Range: rs, Lease: "30m"}, Subnet{Interface: "br1", Range: r, LeaseTime: 30 * time.Minute}},
 		"shortest lease":       {SubnetSpec{Interface: "br1", Range: rs, Lease: "1m"}, Subnet{Interface: "br1", Range: r, LeaseTime: time.Minute}},
 		"lease in mixed units": {SubnetSpec{Interface: "br1", Range: rs, Lease: "1h30m"}, Subnet{Interface: "br1", Range: r, LeaseTime: 90 * time.Minute}},
+		"range at the subnet's edges": {SubnetSpec{Subnet: "10.0.0.0/24", Range: "10.0.0.0-10.0.0.255"},
+			Subnet{Prefix: p24, Range: Range{ip("10.0.0.0"), ip("10.0.0.255")}}}, // Validate refuses it
+		"empty dns entries": {SubnetSpec{Interface: "br1", Range: rs, DNS: []string{"", "10.0.0.53", " "}},
+			Subnet{Interface: "br1", Range: r, DNS: []netip.Addr{ip("10.0.0.53")}}},
+		"blank router and lease":  {SubnetSpec{Interface: "br1", Range: rs, Router: " ", Lease: " "}, Subnet{Interface: "br1", Range: r}}, // LeaseTime 0: DefaultLeaseTime
+		"only an empty dns entry": {SubnetSpec{Interface: "br1", Range: rs, DNS: []string{""}}, Subnet{Interface: "br1", Range: r}},
+		"spaces around values": {
+			SubnetSpec{Interface: " br1 ", Subnet: " 10.0.0.0/24 ", Range: " 10.0.0.100-10.0.0.199 ", Router: " 10.0.0.1 ",
+				DNS: []string{" 10.0.0.53 "}, Domain: " lab.example ", Lease: " 30m "},
+			Subnet{Interface: "br1", Prefix: p24, Range: r, Routers: []netip.Addr{ip("10.0.0.1")},
+				DNS: []netip.Addr{ip("10.0.0.53")}, Domain: "lab.example", LeaseTime: 30 * time.Minute},
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -68,11 +80,15 @@ func TestSubnetSpecParseErrors(t *testing.T) {
 		"range backwards":              {SubnetSpec{Interface: "br1", Range: "10.0.0.9-10.0.0.2"}, FieldRange, `dhcp range "10.0.0.9-10.0.0.2": want two IPv4 addresses, lowest first`},
 		"range ipv6":                   {SubnetSpec{Interface: "br1", Range: "fd00::1-fd00::9"}, FieldRange, `dhcp range "fd00::1-fd00::9": want two IPv4 addresses, lowest first`},
 		"range not addresses":          {SubnetSpec{Interface: "br1", Range: "a-b"}, FieldRange, `dhcp range "a-b": `},
+		"range outside subnet":         {SubnetSpec{Subnet: "10.0.0.0/24", Range: "10.0.1.1-10.0.1.9"}, FieldRange, "range 10.0.1.1-10.0.1.9 is outside subnet 10.0.0.0/24"},
+		"range across subnet's end":    {SubnetSpec{Subnet: "10.0.0.0/24", Range: "10.0.0.250-10.0.1.5"}, FieldRange, "range 10.0.0.250-10.0.1.5 is outside subnet 10.0.0.0/24"},
+		"range outside nic's subnet":   {SubnetSpec{Interface: "br1", Subnet: "10.0.0.0/24", Range: "10.0.1.1-10.0.1.9"}, FieldRange, "range 10.0.1.1-10.0.1.9 is outside br1's subnet 10.0.0.0/24"},
 		"router not an address":        {SubnetSpec{Interface: "br1", Range: rs, Router: "gw"}, FieldRouter, `router "gw": want an IPv4 address`},
 		"router ipv6":                  {SubnetSpec{Interface: "br1", Range: rs, Router: "fd00::1"}, FieldRouter, `router "fd00::1": want an IPv4 address`},
 		"router with prefix":           {SubnetSpec{Interface: "br1", Range: rs, Router: "10.0.0.1/24"}, FieldRouter, `router "10.0.0.1/24": want an IPv4 address`},
 		"dns not an address":           {SubnetSpec{Interface: "br1", Range: rs, DNS: []string{"10.0.0.53", "ns1"}}, FieldDNS, `dns "ns1": want an IPv4 address`},
 		"dns ipv6":                     {SubnetSpec{Interface: "br1", Range: rs, DNS: []string{"fd00::53"}}, FieldDNS, `dns "fd00::53": want an IPv4 address`},
+		"dns space inside":             {SubnetSpec{Interface: "br1", Range: rs, DNS: []string{" 10.0.0. 53 "}}, FieldDNS, `dns "10.0.0. 53": want an IPv4 address`},
 		"lease too short":              {SubnetSpec{Interface: "br1", Range: rs, Lease: "59s"}, FieldLease, `lease "59s": want a duration of at least 1m`},
 		"lease negative":               {SubnetSpec{Interface: "br1", Range: rs, Lease: "-1h"}, FieldLease, `lease "-1h": want a duration of at least 1m`},
 		"lease without unit":           {SubnetSpec{Interface: "br1", Range: rs, Lease: "3600"}, FieldLease, `lease "3600": want a duration of at least 1m`},
