@@ -156,9 +156,7 @@ func fileSubnet(sc dhcpboot.SubnetConfig, self netip.Addr, ifaceIPv4 func(string
 		}
 		n.Prefix, n.ServerAddr = p.Masked(), p.Addr()
 	}
-	if n.LeaseTime == 0 {
-		n.LeaseTime = dhcpboot.DefaultLeaseTime
-	}
+	n.LeaseTime = cmp.Or(n.LeaseTime, dhcpboot.DefaultLeaseTime)
 	return n, n.Validate(self)
 }
 
