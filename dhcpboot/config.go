@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/bootwright/bootwright/internal/hw"
 
@@ -33,7 +31,7 @@ type SubnetConfig struct {
 }
 
 type rawConfig struct {
-	Subnets   []rawSubnet       `yaml:"subnets"`
+	Subnets   []SubnetSpec      `yaml:"subnets"`
 	BootFiles map[string]string `yaml:"boot_files"`
 	Allow     rawMatch          `yaml:"allow"`
 	Deny      rawMatch          `yaml:"deny"`
@@ -41,16 +39,6 @@ type rawConfig struct {
 		PerSecond float64 `yaml:"per_second"`
 		Burst     int     `yaml:"burst"`
 	} `yaml:"rate_limit"`
-}
-
-type rawSubnet struct {
-	Interface string   `yaml:"interface"`
-	Subnet    string   `yaml:"subnet"`
-	Range     string   `yaml:"range"`
-	Router    string   `yaml:"router"`
-	DNS       []string `yaml:"dns"`
-	Domain    string   `yaml:"domain"`
-	Lease     string   `yaml:"lease"`
 }
 
 type rawMatch struct {
@@ -90,9 +78,9 @@ func ParseConfigFile(name string, data []byte) (*FileConfig, error) {
 	doc := docMap(&root)
 	fc := &FileConfig{RateLimit: RateLimit{PerSecond: raw.RateLimit.PerSecond, Burst: raw.RateLimit.Burst}}
 	items := valueOf(doc, "subnets")
-	for i, rs := range raw.Subnets {
+	for i, spec := range raw.Subnets {
 		pos := at(itemAt(items, i))
-		n, err := rs.subnet()
+		n, err := spec.Parse()
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", pos, err)
 		}
@@ -116,50 +104,6 @@ func ParseConfigFile(name string, data []byte) (*FileConfig, error) {
 		return nil, err
 	}
 	return fc, nil
-}
-
-func (rs rawSubnet) subnet() (Subnet, error) {
-	n := Subnet{Interface: rs.Interface, Domain: rs.Domain}
-	if rs.Interface == "" && rs.Subnet == "" {
-		return n, errors.New("subnet needs an interface (directly attached) or a subnet prefix (behind a relay)")
-	}
-	if rs.Subnet != "" {
-		p, err := netip.ParsePrefix(rs.Subnet)
-		if err != nil || !p.Addr().Is4() {
-			return n, fmt.Errorf("subnet %q: want an IPv4 prefix like 10.0.0.0/24", rs.Subnet)
-		}
-		n.Prefix = p.Masked()
-	}
-	if rs.Range == "" {
-		return n, errors.New("subnet needs a range START-END")
-	}
-	r, err := ParseRange(rs.Range)
-	if err != nil {
-		return n, err
-	}
-	n.Range = r
-	if rs.Router != "" {
-		a, err := netip.ParseAddr(rs.Router)
-		if err != nil || !a.Is4() {
-			return n, fmt.Errorf("router %q: want an IPv4 address", rs.Router)
-		}
-		n.Routers = []netip.Addr{a}
-	}
-	for _, d := range rs.DNS {
-		a, err := netip.ParseAddr(d)
-		if err != nil || !a.Is4() {
-			return n, fmt.Errorf("dns %q: want an IPv4 address", d)
-		}
-		n.DNS = append(n.DNS, a)
-	}
-	if rs.Lease != "" {
-		d, err := time.ParseDuration(rs.Lease)
-		if err != nil || d < time.Minute {
-			return n, fmt.Errorf("lease %q: want a duration of at least 1m", rs.Lease)
-		}
-		n.LeaseTime = d
-	}
-	return n, nil
 }
 
 func (rm rawMatch) match(pos string) (Match, error) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -10,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/bootwright/bootwright/dhcpboot"
 )
@@ -110,41 +110,35 @@ func (d *dhcpFlags) build(iface string, self netip.Prefix, ifaceIPv4 func(string
 	return c, checkOverlap(c.subnets)
 }
 
+// subnetFlags names the flag that sets each field of the --dhcp-* subnet.
+var subnetFlags = map[dhcpboot.SubnetField]string{
+	dhcpboot.FieldInterface: "--interface",
+	dhcpboot.FieldSubnet:    "--interface", // its prefix
+	dhcpboot.FieldRange:     "--dhcp-range",
+	dhcpboot.FieldRouter:    "--dhcp-router",
+	dhcpboot.FieldDNS:       "--dhcp-dns",
+	dhcpboot.FieldDomain:    "--dhcp-domain",
+	dhcpboot.FieldLease:     "--dhcp-lease",
+}
+
 // flagSubnet is the subnet the --dhcp-* flags describe, on --interface.
+// Errors name the flag at fault.
 func (d *dhcpFlags) flagSubnet(iface string, self netip.Prefix) (dhcpboot.Subnet, error) {
-	r, err := dhcpboot.ParseRange(d.rng)
-	if err != nil {
-		return dhcpboot.Subnet{}, fmt.Errorf("--dhcp-range: %w", err)
+	spec := dhcpboot.SubnetSpec{
+		Interface: iface, Subnet: self.Masked().String(), Range: d.rng,
+		Router: d.router, DNS: strings.Split(d.dns, ","), Domain: d.domain, Lease: d.lease,
 	}
-	n := dhcpboot.Subnet{Prefix: self.Masked(), Range: r, Interface: iface, Domain: d.domain}
-	if !n.Prefix.Contains(r.Start) || !n.Prefix.Contains(r.End) {
-		return n, fmt.Errorf("--dhcp-range %s is outside %s's subnet %s", r, iface, n.Prefix)
+	n, err := spec.Parse()
+	if err != nil {
+		if se, ok := errors.AsType[*dhcpboot.SubnetError](err); ok {
+			return n, fmt.Errorf("%s: %w", subnetFlags[se.Field], err)
+		}
+		return n, err
 	}
 	if err := n.Validate(self.Addr()); err != nil {
 		return n, fmt.Errorf("--dhcp-range: %w", err)
 	}
-	lease, err := time.ParseDuration(d.lease)
-	if err != nil || lease < time.Minute {
-		return n, fmt.Errorf("--dhcp-lease %q: want a duration of at least 1m", d.lease)
-	}
-	n.LeaseTime = lease
-	if d.router != "" {
-		a, err := netip.ParseAddr(d.router)
-		if err != nil || !a.Is4() {
-			return n, fmt.Errorf("--dhcp-router %q: want an IPv4 address", d.router)
-		}
-		n.Routers = []netip.Addr{a}
-	}
-	for _, s := range strings.Split(d.dns, ",") {
-		if s = strings.TrimSpace(s); s == "" {
-			continue
-		}
-		a, err := netip.ParseAddr(s)
-		if err != nil || !a.Is4() {
-			return n, fmt.Errorf("--dhcp-dns %q: want IPv4 addresses separated by commas", d.dns)
-		}
-		n.DNS = append(n.DNS, a)
-	}
+	n.LeaseTime = cmp.Or(n.LeaseTime, dhcpboot.DefaultLeaseTime) // --dhcp-lease=""
 	return n, nil
 }
 
@@ -162,9 +156,7 @@ func fileSubnet(sc dhcpboot.SubnetConfig, self netip.Addr, ifaceIPv4 func(string
 		}
 		n.Prefix, n.ServerAddr = p.Masked(), p.Addr()
 	}
-	if n.LeaseTime == 0 {
-		n.LeaseTime = dhcpboot.DefaultLeaseTime
-	}
+	n.LeaseTime = cmp.Or(n.LeaseTime, dhcpboot.DefaultLeaseTime)
 	return n, n.Validate(self)
 }
 

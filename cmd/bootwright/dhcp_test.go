@@ -11,9 +11,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bootwright/bootwright/dhcpboot"
 	"github.com/bootwright/bootwright/internal/hw"
+	"github.com/google/go-cmp/cmp"
 )
 
 // twoNICs knows br0 (10.231.0.1/24) and br1 (10.77.0.1/24).
@@ -92,6 +94,78 @@ func TestDHCPConfigFileErrors(t *testing.T) {
 	}
 	if _, err := parseServe(t, []string{"--dhcp-config=/nonexistent.yaml"}, nil); err == nil || !strings.Contains(err.Error(), "--dhcp-config: open /nonexistent.yaml") {
 		t.Errorf("missing file: %v", err)
+	}
+}
+
+func TestDHCPFlagSubnet(t *testing.T) {
+	ip := netip.MustParseAddr
+	base := dhcpboot.Subnet{
+		Prefix: netip.MustParsePrefix("10.231.0.0/24"), Interface: "br0",
+		Range: dhcpboot.Range{Start: ip("10.231.0.100"), End: ip("10.231.0.150")}, LeaseTime: time.Hour,
+	}
+	tests := map[string]struct {
+		args []string
+		want func(*dhcpboot.Subnet)
+	}{
+		"range only": {nil, func(*dhcpboot.Subnet) {}},
+		"every flag": {
+			[]string{"--dhcp-router=10.231.0.1", "--dhcp-dns=10.231.0.53,1.1.1.1", "--dhcp-domain=lab.example", "--dhcp-lease=30m"},
+			func(n *dhcpboot.Subnet) {
+				n.Routers, n.DNS = []netip.Addr{ip("10.231.0.1")}, []netip.Addr{ip("10.231.0.53"), ip("1.1.1.1")}
+				n.Domain, n.LeaseTime = "lab.example", 30*time.Minute
+			},
+		},
+		"dns with spaces and empty entries": {[]string{"--dhcp-dns= 10.231.0.53, ,1.1.1.1,"}, func(n *dhcpboot.Subnet) {
+			n.DNS = []netip.Addr{ip("10.231.0.53"), ip("1.1.1.1")}
+		}},
+		"empty lease is the default": {[]string{"--dhcp-lease="}, func(*dhcpboot.Subnet) {}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			args := append([]string{"--dhcp-mode=full", "--dhcp-range=10.231.0.100-10.231.0.150"}, tc.args...)
+			c, err := buildDHCPFlags(t, "", args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := base
+			tc.want(&want)
+			if diff := cmp.Diff([]dhcpboot.Subnet{want}, c.subnets, cmp.Comparer(func(a, b netip.Addr) bool { return a == b }),
+				cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })); diff != "" {
+				t.Errorf("subnets (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestDHCPFlagSubnetErrors checks that each error names the flag at fault.
+func TestDHCPFlagSubnetErrors(t *testing.T) {
+	tests := map[string]struct {
+		flag, want string
+	}{
+		"range not a range":  {"--dhcp-range=10.231.0.100", `--dhcp-range: dhcp range "10.231.0.100": want START-END`},
+		"range off the nic":  {"--dhcp-range=10.9.0.1-10.9.0.9", "--dhcp-range: range 10.9.0.1-10.9.0.9 is outside br0's subnet 10.231.0.0/24"},
+		"range holds us":     {"--dhcp-range=10.231.0.1-10.231.0.9", "--dhcp-range: range 10.231.0.1-10.231.0.9 contains our own address 10.231.0.1"},
+		"range holds bcast":  {"--dhcp-range=10.231.0.200-10.231.0.255", "--dhcp-range: range 10.231.0.200-10.231.0.255 holds subnet 10.231.0.0/24's network or broadcast address"},
+		"router not an ip":   {"--dhcp-router=gw", `--dhcp-router: router "gw": want an IPv4 address`},
+		"router ipv6":        {"--dhcp-router=fd00::1", `--dhcp-router: router "fd00::1": want an IPv4 address`},
+		"dns not an ip":      {"--dhcp-dns=10.231.0.53,ns1", `--dhcp-dns: dns "ns1": want an IPv4 address`},
+		"dns ipv6":           {"--dhcp-dns=fd00::53", `--dhcp-dns: dns "fd00::53": want an IPv4 address`},
+		"lease too short":    {"--dhcp-lease=5s", `--dhcp-lease: lease "5s": want a duration of at least 1m`},
+		"lease not a length": {"--dhcp-lease=1 day", `--dhcp-lease: lease "1 day": want a duration of at least 1m`},
+	}
+	for _, f := range []dhcpboot.SubnetField{dhcpboot.FieldInterface, dhcpboot.FieldSubnet, dhcpboot.FieldRange,
+		dhcpboot.FieldRouter, dhcpboot.FieldDNS, dhcpboot.FieldDomain, dhcpboot.FieldLease} {
+		if subnetFlags[f] == "" {
+			t.Errorf("subnetFlags has no flag for field %q", f)
+		}
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := buildDHCPFlags(t, "", "--dhcp-mode=full", "--dhcp-range=10.231.0.100-10.231.0.150", tc.flag)
+			if err == nil || err.Error() != tc.want {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
 	}
 }
 
