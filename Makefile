@@ -17,7 +17,7 @@ FUZZ_TARGETS := \
 	./tftpboot:FuzzParseConfigName \
 	./tftpboot:FuzzParseARP \
 	./menus:FuzzLoad \
-	./menus:FuzzParseMAC \
+	./internal/hw:FuzzParseMAC \
 	./internal/answers:FuzzCheck \
 	./httpboot:FuzzRequest
 

@@ -10,13 +10,17 @@ import (
 )
 
 const (
-	vendorPXE    = "PXEClient"
-	vendorHTTP   = "HTTPClient"
-	reasonIPXE   = "ipxe"
-	reasonHTTP   = "http-boot"
-	reasonPXE    = "firmware-pxe"
-	reasonNotPXE = "not-pxe"
-	reasonNoFile = "no-boot-file"
+	vendorPXE  = "PXEClient"
+	vendorHTTP = "HTTPClient"
+)
+
+// Reasons of a Decision, for logs, metrics and boot events.
+const (
+	ReasonIPXE   = "ipxe"         // the client runs iPXE: it gets the script URL
+	ReasonHTTP   = "http-boot"    // a UEFI HTTP Boot client: an http:// URL
+	ReasonPXE    = "firmware-pxe" // PXE firmware: a TFTP file
+	ReasonNotPXE = "not-pxe"      // not a network-boot client
+	ReasonNoFile = "no-boot-file" // a boot client this server has no file for
 )
 
 // Policy is what the boot decision needs to know about this server.
@@ -92,26 +96,26 @@ func Decide(c Client, h Host, p Policy) Decision {
 	case c.IPXE:
 		script := cmp.Or(h.IPXEScript, p.IPXEScript)
 		if script == "" {
-			return Decision{Reason: reasonNoFile}
+			return Decision{Reason: ReasonNoFile}
 		}
-		return Decision{Boot: true, BootFile: script, VendorClass: vendorPXE, Reason: reasonIPXE}
+		return Decision{Boot: true, BootFile: script, VendorClass: vendorPXE, Reason: ReasonIPXE}
 	case c.IsHTTPClient():
 		name, ok := bootFile(c, h, p)
 		if !ok || !c.Arch.IsHTTP() {
-			return Decision{Reason: reasonNoFile}
+			return Decision{Reason: ReasonNoFile}
 		}
 		if !strings.Contains(name, "://") {
 			name = strings.TrimSuffix(p.HTTPBase, "/") + "/" + name
 		}
-		return Decision{Boot: true, BootFile: name, VendorClass: vendorHTTP, Reason: reasonHTTP}
+		return Decision{Boot: true, BootFile: name, VendorClass: vendorHTTP, Reason: ReasonHTTP}
 	case c.IsPXEClient():
 		name, ok := bootFile(c, h, p)
 		if !ok || c.Arch.IsHTTP() {
-			return Decision{Reason: reasonNoFile}
+			return Decision{Reason: ReasonNoFile}
 		}
-		return Decision{Boot: true, BootFile: name, VendorClass: vendorPXE, Reason: reasonPXE}
+		return Decision{Boot: true, BootFile: name, VendorClass: vendorPXE, Reason: ReasonPXE}
 	}
-	return Decision{Reason: reasonNotPXE}
+	return Decision{Reason: ReasonNotPXE}
 }
 
 // bootFile is the machine's own file for its arch, else its own file,

@@ -51,7 +51,7 @@ func handleOne(t testing.TB, s *Server, req *dhcpv4.DHCPv4, port4011 bool) resul
 	c := parse(t, req)
 	r := query{req: req, c: c, port4011: port4011, ifname: s.Interface}
 	if s.Hosts != nil {
-		r.h, _ = s.Hosts(c.MAC)
+		r.h = s.Hosts(c.MAC)
 	}
 	r.d = Decide(c, r.h, s.Policy)
 	return s.handle(r)

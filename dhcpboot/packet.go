@@ -60,7 +60,7 @@ func (s *Server) servePacket(l listener, b []byte, peer net.Addr) {
 		return
 	}
 	if s.Hosts != nil {
-		r.h, _ = s.Hosts(c.MAC)
+		r.h = s.Hosts(c.MAC)
 	}
 	r.d = Decide(c, r.h, s.Policy)
 	res := s.handle(r)
@@ -178,7 +178,7 @@ func (s *Server) logReply(r query, res result, dst net.Addr) {
 // warnEvery) when the client wanted something we could not give, else at
 // debug level.
 func (s *Server) logNoReply(r query, res result, now time.Time) {
-	warn := res.out == OutExhausted || (r.c.PXE() && r.d.Reason == reasonNoFile)
+	warn := res.out == OutExhausted || (r.c.PXE() && r.d.Reason == ReasonNoFile)
 	if warn && s.warned.ok(r.c.MAC, res.out.String()+r.d.Reason, now) {
 		msg := "dhcp: no offer: address pool exhausted"
 		if res.out != OutExhausted {

@@ -56,11 +56,11 @@ func TestFullModeSubnetsAndHosts(t *testing.T) {
 		Prefix: netip.MustParsePrefix("10.77.0.0/24"), Interface: "br1", ServerAddr: netip.MustParseAddr("10.77.0.1"),
 		Range: Range{netip.MustParseAddr("10.77.0.50"), netip.MustParseAddr("10.77.0.60")}})
 	reserved := hw.MAC{2, 0, 0, 0, 0, 0x55}
-	hosts := func(mac hw.MAC) (Host, bool) {
-		if mac.String() == reserved.String() {
-			return Host{IP: netip.MustParseAddr("10.231.0.20"), Hostname: "lab-55"}, true
+	hosts := func(mac hw.MAC) Host {
+		if mac == reserved {
+			return Host{IP: netip.MustParseAddr("10.231.0.20"), Hostname: "lab-55"}
 		}
-		return Host{}, false
+		return Host{}
 	}
 	var logs bytes.Buffer
 	s := &Server{Mode: ModeFull, Address: testSelf, Policy: testPolicy(), Subnets: subnets, Hosts: hosts, Interface: "br0",
@@ -71,7 +71,7 @@ func TestFullModeSubnetsAndHosts(t *testing.T) {
 		req := request(t, mt, kind, extra...)
 		c := parse(t, req)
 		r := query{req: req, c: c, ifname: ifname}
-		r.h, _ = hosts(c.MAC)
+		r.h = hosts(c.MAC)
 		r.d = Decide(c, r.h, s.Policy)
 		res := s.handle(r)
 		s.logNoReply(r, res, time.Now())

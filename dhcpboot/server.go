@@ -35,7 +35,7 @@ type Server struct {
 	// Hosts returns what the machines file says about a MAC: a reserved
 	// address, a hostname, a boot file or iPXE script of its own. nil: no
 	// per-machine settings.
-	Hosts func(mac hw.MAC) (Host, bool)
+	Hosts func(mac hw.MAC) Host
 	// Reserved returns the MAC an address is reserved for (the reverse of
 	// Host.IP); full mode gives such an address to no other client, even
 	// inside a dynamic range, and refuses to renew it for another one.

@@ -10,8 +10,9 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/bootwright/bootwright/internal/hw"
+	"github.com/bootwright/bootwright/internal/route"
 	"github.com/bootwright/bootwright/internal/state"
-	"github.com/bootwright/bootwright/internal/token"
 	"github.com/bootwright/bootwright/menus"
 )
 
@@ -19,16 +20,16 @@ import (
 // them); reinstall needs the bearer token; installed needs the machine's
 // own callback token.
 func (s *Server) apiRoutes(r chi.Router) {
-	r.Route("/api/v1", func(r chi.Router) {
+	r.Route(route.API, func(r chi.Router) {
 		r.Use(s.limitRate)
-		r.Get("/machines", s.apiMachines)
-		r.Get("/machines/{mac}", s.apiMachine)
-		r.Get("/machines/{mac}/events", s.apiEvents)
-		r.With(s.requireToken).Post("/machines/{mac}/reinstall", s.apiReinstall)
+		r.Get(route.APIMachines, s.apiMachines)
+		r.Get(route.APIMachine, s.apiMachine)
+		r.Get(route.APIEvents, s.apiEvents)
+		r.With(s.requireToken).Post(route.APIReinstall, s.apiReinstall)
 		// Installers call back with what they have: curl and PowerShell
 		// can POST, busybox wget in the Debian installer only GETs.
-		r.Post("/machines/{mac}/installed", s.apiInstalled)
-		r.Get("/machines/{mac}/installed", s.apiInstalled)
+		r.Post(route.APIInstalled, s.apiInstalled)
+		r.Get(route.APIInstalled, s.apiInstalled)
 	})
 }
 
@@ -49,23 +50,23 @@ type MachineView struct {
 // machine that has not booted yet, most recently seen first; with a
 // timeline for the first timelines of them (each costs a read).
 func (s *Server) machineViews(timelines int) ([]MachineView, error) {
-	ms, err := s.State.Machines()
+	ms, err := s.Boot.State.Machines()
 	if err != nil {
 		return nil, err
 	}
-	cfg := s.Config.Load().Menus
+	cfg := s.Boot.Config.Load().Menus
 	seen := map[string]bool{}
 	var out []MachineView
 	add := func(m state.Machine) {
 		v := MachineView{Machine: m}
-		if c := cfg.Machines[m.MAC]; c != nil {
+		if c := listed(cfg, m.MAC); c != nil {
 			v.Known, v.Name, v.Labels = true, c.Name, c.Labels
 			if m.State == "" {
 				v.State = state.Assigned
 			}
 		}
 		if len(out) < timelines {
-			if ev, err := s.State.Events(m.MAC, 200); err == nil {
+			if ev, err := s.Boot.State.Events(m.MAC, 200); err == nil {
 				v.Timeline = state.Timeline(ev)
 			}
 		}
@@ -75,8 +76,8 @@ func (s *Server) machineViews(timelines int) ([]MachineView, error) {
 	for _, m := range ms {
 		add(m)
 	}
-	for mac := range cfg.Machines {
-		if !seen[mac] {
+	for _, m := range cfg.MachineList() {
+		if mac := m.MAC.String(); !seen[mac] {
 			add(state.Machine{MAC: mac})
 		}
 	}
@@ -99,14 +100,14 @@ func (s *Server) apiMachines(w http.ResponseWriter, r *http.Request) {
 // apiMAC parses the MAC in the URL; 400 on a bad one, 404 for a machine
 // neither seen nor listed.
 func (s *Server) apiMAC(w http.ResponseWriter, r *http.Request) (string, bool, bool) {
-	hw, err := menus.ParseMAC(chi.URLParam(r, "mac"))
+	hwmac, err := hw.ParseMAC(chi.URLParam(r, route.ParamMAC))
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return "", false, false
 	}
-	mac := hw.String()
-	_, known := s.Config.Load().Menus.Machines[mac]
-	if _, err := s.State.Machine(mac); errors.Is(err, state.ErrUnknownMachine) && !known {
+	mac := hwmac.String()
+	_, known := s.Boot.Config.Load().Menus.Machines[hwmac]
+	if _, err := s.Boot.State.Machine(mac); errors.Is(err, state.ErrUnknownMachine) && !known {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "unknown machine " + mac})
 		return "", false, false
 	}
@@ -118,20 +119,20 @@ func (s *Server) apiMachine(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	m, err := s.State.Machine(mac)
+	m, err := s.Boot.State.Machine(mac)
 	if err != nil && !errors.Is(err, state.ErrUnknownMachine) {
 		s.fail(w, r, http.StatusInternalServerError, "read machine", err)
 		return
 	}
 	m.MAC = mac
 	v := MachineView{Machine: m}
-	if c := s.Config.Load().Menus.Machines[mac]; c != nil {
+	if c := listed(s.Boot.Config.Load().Menus, mac); c != nil {
 		v.Known, v.Name, v.Labels = true, c.Name, c.Labels
 		if v.State == "" {
 			v.State = state.Assigned
 		}
 	}
-	if ev, err := s.State.Events(mac, 200); err == nil {
+	if ev, err := s.Boot.State.Events(mac, 200); err == nil {
 		v.Timeline = state.Timeline(ev)
 	}
 	writeJSON(w, http.StatusOK, v)
@@ -146,7 +147,7 @@ func (s *Server) apiEvents(w http.ResponseWriter, r *http.Request) {
 	if limit <= 0 || limit > 10000 {
 		limit = 500
 	}
-	ev, err := s.State.Events(mac, limit)
+	ev, err := s.Boot.State.Events(mac, limit)
 	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, "read events", err)
 		return
@@ -159,7 +160,7 @@ func (s *Server) apiReinstall(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	m, err := s.State.Reinstall(mac, known)
+	m, err := s.Boot.State.Reinstall(mac, known)
 	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, "reinstall "+mac, err)
 		return
@@ -171,20 +172,20 @@ func (s *Server) apiReinstall(w http.ResponseWriter, r *http.Request) {
 // apiInstalled is the installer's callback. The token in the URL must be
 // this machine's; anything else is 403 and recorded.
 func (s *Server) apiInstalled(w http.ResponseWriter, r *http.Request) {
-	hw, err := menus.ParseMAC(chi.URLParam(r, "mac"))
+	hwmac, err := hw.ParseMAC(chi.URLParam(r, route.ParamMAC))
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return
 	}
-	mac := hw.String()
-	if !(token.Signer{Key: s.State.Secret()}).Verify(token.Installed, mac, r.URL.Query().Get("token")) {
+	mac := hwmac.String()
+	if !s.Boot.CallbackValid(hwmac, r.URL.Query().Get("token")) {
 		logger(r).Warn("http: install callback with a wrong token refused", "mac", mac)
 		s.record(r, mac, state.KindCallback, state.Refused, "wrong token")
 		writeJSON(w, http.StatusForbidden, map[string]string{"error": "wrong token for " + mac})
 		return
 	}
-	_, known := s.Config.Load().Menus.Machines[mac]
-	m, err := s.State.Installed(mac, remoteAddr(r).String(), known)
+	_, known := s.Boot.Config.Load().Menus.Machines[hwmac]
+	m, err := s.Boot.State.Installed(mac, remoteAddr(r).String(), known)
 	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, "mark "+mac+" installed", err)
 		return
@@ -215,4 +216,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	w.Write(append(body, '\n'))
+}
+
+// listed returns the machines.yaml entry of a MAC as the state store
+// writes it, or nil.
+func listed(c *menus.Config, mac string) *menus.Machine {
+	m, err := hw.ParseMAC(mac)
+	if err != nil {
+		return nil
+	}
+	return c.Machines[m]
 }

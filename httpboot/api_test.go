@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bootwright/bootwright/internal/boot"
 	"github.com/bootwright/bootwright/internal/bootconfig"
 	"github.com/bootwright/bootwright/internal/state"
 	"github.com/bootwright/bootwright/internal/token"
@@ -40,7 +41,7 @@ func newStateServer(t *testing.T) (*Server, *state.Store) {
 	st, err := state.Open(filepath.Join(t.TempDir(), state.FileName))
 	must(t, err)
 	t.Cleanup(func() { st.Close() })
-	return &Server{Config: bootconfig.NewLive(b), PublicURL: "http://10.0.0.1:8080", State: st, APIToken: "s3cret"}, st
+	return &Server{Boot: &boot.Policy{Config: bootconfig.NewLive(b), PublicURL: "http://10.0.0.1:8080", State: st}, APIToken: "s3cret"}, st
 }
 
 func do(t *testing.T, h http.Handler, method, target, auth string) (int, string) {

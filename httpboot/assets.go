@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/bootwright/bootwright/internal/route"
 	"github.com/go-chi/chi/v5"
 )
 
@@ -22,24 +23,24 @@ import (
 func (s *Server) assetRoutes(r chi.Router) {
 	r.Group(func(r chi.Router) {
 		r.Use(s.limitStreams)
-		assets := s.files("/assets/", func() fs.FS { return s.Assets })
-		r.Get("/assets/*", assets)
-		r.Head("/assets/*", assets)
-		tftp := s.files("/tftp/", func() fs.FS { return s.TFTP })
-		r.Get("/tftp/*", tftp)
-		r.Head("/tftp/*", tftp)
-		r.Get("/cache/*", s.cached)
-		r.Head("/cache/*", s.cached)
+		assets := s.files(route.AssetsBase+"/", func() fs.FS { return s.Boot.Assets })
+		r.Get(route.Assets, assets)
+		r.Head(route.Assets, assets)
+		tftp := s.files(route.TFTPBase+"/", func() fs.FS { return s.TFTP })
+		r.Get(route.TFTP, tftp)
+		r.Head(route.TFTP, tftp)
+		r.Get(route.Cache, s.cached)
+		r.Head(route.Cache, s.cached)
 	})
 }
 
 // cached serves the caching proxy's files; without a Cache there are none.
 func (s *Server) cached(w http.ResponseWriter, r *http.Request) {
-	if s.Cache == nil {
+	if s.Boot.Cache == nil {
 		http.NotFound(w, r)
 		return
 	}
-	s.Cache.ServeHTTP(w, r)
+	s.Boot.Cache.ServeHTTP(w, r)
 }
 
 // files serves regular files under prefix from the fs.FS root returns.

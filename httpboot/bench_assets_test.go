@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/bootwright/bootwright/internal/boot"
 	"github.com/bootwright/bootwright/internal/bootconfig"
 	"github.com/bootwright/bootwright/internal/metrics"
 	"github.com/bootwright/bootwright/internal/state"
@@ -58,7 +59,7 @@ func benchServer(b *testing.B, level slog.Level) *Server {
 	}
 	b.Cleanup(func() { root.Close() })
 	return &Server{
-		Config: bootconfig.NewLive(bundle), PublicURL: "http://10.231.0.1:8080", Assets: root.FS(),
+		Boot:            &boot.Policy{Config: bootconfig.NewLive(bundle), PublicURL: "http://10.231.0.1:8080", Assets: root.FS()},
 		Logger:          slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: level})),
 		MaxStreamsPerIP: -1,
 	}
@@ -103,7 +104,7 @@ func BenchmarkMenu(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { st.Close() })
-		s.State, s.Metrics = st, metrics.New()
+		s.Boot.State, s.Metrics = st, metrics.New()
 		run(b, s.Handler(), target)
 	})
 }
@@ -117,7 +118,7 @@ func BenchmarkAsset(b *testing.B) {
 		s := benchServer(b, slog.LevelWarn)
 		s.Handler()
 		r := chi.NewRouter()
-		r.Get("/assets/*", s.files("/assets/", func() fs.FS { return s.Assets }))
+		r.Get("/assets/*", s.files("/assets/", func() fs.FS { return s.Boot.Assets }))
 		run(b, r, target)
 	})
 }

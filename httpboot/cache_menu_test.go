@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/bootwright/bootwright/internal/boot"
 	"github.com/bootwright/bootwright/internal/bootconfig"
 	"github.com/bootwright/bootwright/internal/cache"
 )
@@ -32,7 +33,7 @@ func TestMenuEntryThroughTheCache(t *testing.T) {
 	must(t, err)
 	c := &cache.Cache{Dir: t.TempDir(), MaxBytes: 1 << 20}
 	defer c.Close()
-	s := &Server{Config: bootconfig.NewLive(b), PublicURL: "http://10.0.0.1:8080", Cache: c}
+	s := &Server{Boot: &boot.Policy{Config: bootconfig.NewLive(b), PublicURL: "http://10.0.0.1:8080", Cache: c}}
 	h := s.Handler()
 
 	menu := body(t, get(t, h, "GET", "/ipxe/02-00-00-00-00-01", nil))

@@ -1,6 +1,7 @@
 package httpboot
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,7 +21,10 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
+	"github.com/bootwright/bootwright/internal/boot"
 	"github.com/bootwright/bootwright/internal/bootconfig"
+	"github.com/bootwright/bootwright/internal/hw"
+	"github.com/bootwright/bootwright/internal/route"
 	"github.com/bootwright/bootwright/internal/state"
 	"github.com/bootwright/bootwright/menus"
 )
@@ -28,14 +32,6 @@ import (
 // ipxeToken is what iPXE's ${buildarch} and ${platform} expand to
 // (x86_64, i386, arm64, pcbios, efi); anything else is dropped.
 var ipxeToken = regexp.MustCompile(`^[a-z0-9_]{1,16}$`)
-
-func (s *Server) urls() menus.Server {
-	srv := menus.Server{URL: s.PublicURL, AssetsURL: s.PublicURL + "/assets", Secret: s.Secrets}
-	if s.Cache != nil {
-		srv.Cache = s.Cache.Register
-	}
-	return srv
-}
 
 // machineFile serves a per-machine file (kickstart, preseed, autoinstall
 // user-data, unattend.xml, ...) rendered for the MAC in the URL. A file
@@ -52,26 +48,27 @@ func (s *Server) machineFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	log = log.With("file", name)
-	out, d, err := s.Config.Load().RenderFile(name, req, s.urls(), s.assetDirs(log))
+	mac := req.MAC.String()
+	out, d, err := s.Boot.RenderFile(name, req)
 	switch {
 	case errors.Is(err, bootconfig.ErrFileNotAllowed), errors.Is(err, bootconfig.ErrNoSuchFile):
 		log.Warn("http: file refused", "reason", err)
-		s.record(r, req.MAC.String(), state.KindFile, state.Refused, name+": "+err.Error())
+		s.record(r, mac, state.KindFile, state.Refused, name+": "+err.Error())
 		http.NotFound(w, r)
 		return
 	case err != nil:
-		s.record(r, req.MAC.String(), state.KindFile, state.Error, name+": render failed")
+		s.record(r, mac, state.KindFile, state.Error, name+": render failed")
 		s.renderError("file")
 		s.fail(w, r, http.StatusInternalServerError, "render file for machine "+machineName(d), err)
 		return
 	}
-	s.record(r, req.MAC.String(), state.KindFile, state.OK, name)
-	if ok, why := s.fileAllowed(r, req.MAC.String(), d); !ok {
+	if ok, why := s.Boot.FileAllowed(req.MAC, d, chi.URLParam(r, route.ParamToken), req.ClientIP); !ok {
 		log.Warn("http: file refused", "reason", why)
-		s.record(r, req.MAC.String(), state.KindFile, state.Refused, name+": "+why)
+		s.record(r, mac, state.KindFile, state.Refused, name+": "+why)
 		http.Error(w, "forbidden: this file is served only to its machine", http.StatusForbidden)
 		return
 	}
+	s.record(r, mac, state.KindFile, state.OK, name)
 	ctype := mime.TypeByExtension(path.Ext(name))
 	if ctype == "" {
 		ctype = "text/plain; charset=utf-8"
@@ -82,7 +79,7 @@ func (s *Server) machineFile(w http.ResponseWriter, r *http.Request) {
 
 // bootScript serves the script DHCP hands to iPXE clients.
 func (s *Server) bootScript(w http.ResponseWriter, r *http.Request) {
-	out, err := s.Config.Load().RenderBootScript(s.urls())
+	out, err := s.Boot.Config.Load().RenderBootScript(s.Boot.Server())
 	if err != nil {
 		s.record(r, "", state.KindMenu, state.Error, "boot.ipxe: "+err.Error())
 		s.renderError("script")
@@ -94,39 +91,37 @@ func (s *Server) bootScript(w http.ResponseWriter, r *http.Request) {
 }
 
 // request parses the MAC in the URL and the iPXE arch and platform in the
-// query into a menus.Request, writing 400 and returning false on a bad MAC.
+// query, and asks the boot policy for the request data, writing 400 and
+// returning false on a bad MAC.
 func (s *Server) request(w http.ResponseWriter, r *http.Request) (menus.Request, *slog.Logger, bool) {
-	mac, err := menus.ParseMAC(chi.URLParam(r, "mac"))
+	mac, err := hw.ParseMAC(chi.URLParam(r, route.ParamMAC))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return menus.Request{}, nil, false
 	}
-	req := menus.Request{MAC: mac, ClientIP: remoteAddr(r)}
+	c := boot.Client{MAC: mac, Addr: remoteAddr(r)}
 	if v := r.URL.Query().Get("arch"); ipxeToken.MatchString(v) {
-		req.BuildArch = v
+		c.BuildArch = v
 	}
 	if v := r.URL.Query().Get("platform"); ipxeToken.MatchString(v) {
-		req.Platform = v
+		c.Platform = v
 	}
-	req.Arch = menus.ArchFromIPXE(req.BuildArch, req.Platform)
-	s.machineState(&req)
-	log := logger(r).With("mac", mac.String(), "arch", req.Arch)
+	c.Arch = hw.ArchFromIPXE(c.BuildArch, c.Platform)
+	req := s.Boot.Request(c)
+	log := logger(r).With("mac", mac.String(), "arch", req.Arch.String())
 	return req, log, true
 }
 
 // renderMenu returns the machine's rendered iPXE menu, from the cache when
 // nothing it depends on has changed since it was last rendered.
-func (s *Server) renderMenu(req menus.Request, log *slog.Logger) (*renderedMenu, error) {
-	b := s.Config.Load()
-	dirs, gen, err := s.scanner.DirsGen()
-	if err != nil {
-		log.Warn("http: cannot list assets directory", "err", err)
-	}
-	key := menuKey{mac: req.MAC.String(), buildarch: req.BuildArch, platform: req.Platform, state: req.State, ip: req.ClientIP}
+func (s *Server) renderMenu(req menus.Request) (*renderedMenu, error) {
+	b := s.Boot.Config.Load()
+	dirs, gen := s.Boot.AssetDirs()
+	key := menuKey{mac: req.MAC, buildarch: req.BuildArch, platform: req.Platform, state: req.State, ip: req.ClientIP}
 	if rm := s.menus.get(b, gen, key); rm != nil {
 		return rm, nil
 	}
-	out, d, err := b.RenderMenu(bootconfig.IPXEMenu, req, s.urls(), dirs)
+	out, d, err := b.RenderMenu(bootconfig.IPXEMenu, req, s.Boot.Server(), dirs)
 	rm := &renderedMenu{body: out, data: d}
 	if err != nil {
 		return rm, err
@@ -135,22 +130,13 @@ func (s *Server) renderMenu(req menus.Request, log *slog.Logger) (*renderedMenu,
 	return rm, nil
 }
 
-// assetDirs returns the asset folders, logging a listing failure.
-func (s *Server) assetDirs(log *slog.Logger) []menus.AssetDir {
-	dirs, err := s.scanner.Dirs()
-	if err != nil {
-		log.Warn("http: cannot list assets directory", "err", err)
-	}
-	return dirs
-}
-
 // ipxeMenu serves one machine's menu; an unknown MAC gets the default.
 func (s *Server) ipxeMenu(w http.ResponseWriter, r *http.Request) {
 	req, log, ok := s.request(w, r)
 	if !ok {
 		return
 	}
-	rm, err := s.renderMenu(req, log)
+	rm, err := s.renderMenu(req)
 	if err != nil {
 		s.record(r, req.MAC.String(), state.KindMenu, state.Error, "menu: render failed")
 		s.renderError("menu")
@@ -158,7 +144,7 @@ func (s *Server) ipxeMenu(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out, d := rm.body, rm.data
-	s.recordArch(r, req.MAC.String(), req.Arch, state.KindMenu, state.OK, "menu "+d.Menu.Name+", default "+d.Menu.Default)
+	s.recordArch(r, req.MAC.String(), req.Arch.String(), state.KindMenu, state.OK, "menu "+d.Menu.Name+", default "+d.Menu.Default)
 	for _, n := range d.Notes {
 		log.Warn("http: menu note", "note", n)
 	}
@@ -189,27 +175,20 @@ type healthConfig struct {
 // either way, since a degraded server still serves every boot; monitoring
 // should alert on "degraded".
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
-	st := s.Config.Status()
-	h := health{Status: "ok", Config: healthConfig{Source: or(st.Source, "embedded defaults"), Commit: st.Commit,
+	st := s.Boot.Config.Status()
+	h := health{Status: "ok", Config: healthConfig{Source: cmp.Or(st.Source, "embedded defaults"), Commit: st.Commit,
 		LoadedAt: st.LoadedAt.UTC().Truncate(time.Second), LastError: st.LastError}}
 	if st.Degraded() {
 		h.Status = "degraded"
 		h.Config.FailedAt = st.FailedAt.UTC().Truncate(time.Second)
 	}
-	if s.State != nil {
-		if err := s.State.Health(); err != nil {
+	if s.Boot.State != nil {
+		if err := s.Boot.State.Health(); err != nil {
 			h.Status, h.State = "degraded", err.Error()
 		}
 	}
 	body, _ := json.MarshalIndent(h, "", "  ")
 	writeBody(w, "application/json", append(body, '\n'))
-}
-
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // fail logs err once and answers with status, without details.

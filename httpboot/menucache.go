@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/bootwright/bootwright/internal/bootconfig"
+	"github.com/bootwright/bootwright/internal/hw"
 	"github.com/bootwright/bootwright/menus"
 )
 
@@ -17,7 +18,7 @@ const menuCacheMax = 8192
 // the same MAC, iPXE arch and platform, client address and install state
 // (its tokens derive from the MAC).
 type menuKey struct {
-	mac                        string
+	mac                        hw.MAC
 	buildarch, platform, state string
 	ip                         netip.Addr
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bootwright/bootwright/internal/boot"
 	"github.com/bootwright/bootwright/internal/bootconfig"
 )
 
@@ -55,7 +56,7 @@ func TestHotReloadUnderLoad(t *testing.T) {
 			return nil, err
 		}
 		rec := httptest.NewRecorder()
-		(&Server{Config: bootconfig.NewLive(b), PublicURL: "http://s"}).Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/ipxe/02-00-00-00-00-01", nil))
+		(&Server{Boot: &boot.Policy{Config: bootconfig.NewLive(b), PublicURL: "http://s"}}).Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/ipxe/02-00-00-00-00-01", nil))
 		if _, err := consistent(rec.Body.String()); err != nil {
 			return nil, err
 		}
@@ -66,7 +67,7 @@ func TestHotReloadUnderLoad(t *testing.T) {
 	defer cancel()
 	go r.Run(ctx)
 
-	s := &Server{Config: live, PublicURL: "http://s"}
+	s := &Server{Boot: &boot.Policy{Config: live, PublicURL: "http://s"}}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)
 	go s.Serve(l)

@@ -9,30 +9,28 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
-	"github.com/bootwright/bootwright/internal/bootconfig"
-	"github.com/bootwright/bootwright/internal/cache"
+	"github.com/bootwright/bootwright/internal/boot"
 	"github.com/bootwright/bootwright/internal/metrics"
-	"github.com/bootwright/bootwright/internal/state"
-	"github.com/bootwright/bootwright/menus"
+	"github.com/bootwright/bootwright/internal/route"
 )
 
-// Server serves the HTTP side of the boot. Config and PublicURL are
-// required; the rest have working zero values.
+// Server serves the HTTP side of the boot. Boot is required; the rest
+// have working zero values.
 type Server struct {
-	Config    *bootconfig.Live // menus and templates in service
-	PublicURL string           // how clients reach us, e.g. http://10.0.0.1:8080
-	Assets    fs.FS            // the assets directory; nil serves none
-	TFTP      fs.FS            // the TFTP files, also served at /tftp/; nil serves none
-	Addr      string           // listen address; empty means ":8080"
-	Logger    *slog.Logger     // nil discards logs
-	Metrics   *metrics.Metrics // counted into and served at /metrics; nil: neither
+	// Boot decides what each machine gets: its menu, its files and who
+	// may fetch them. Its Config, Assets, Cache and State are also what
+	// the status page, /assets/, /cache/ and the API serve.
+	Boot    *boot.Policy
+	TFTP    fs.FS            // the TFTP files, also served at /tftp/; nil serves none
+	Addr    string           // listen address; empty means ":8080"
+	Logger  *slog.Logger     // nil discards logs
+	Metrics *metrics.Metrics // counted into and served at /metrics; nil: neither
 
 	// ReadHeaderTimeout and IdleTimeout bound slow or idle clients; zero
 	// means 10s and 2m. There is no write timeout: a kernel or initrd may
@@ -45,26 +43,15 @@ type Server struct {
 	// DefaultMaxStreamsPerIP, negative means no cap.
 	MaxStreamsPerIP int
 
-	// Cache serves /cache/; nil means /cache/ is 404.
-	Cache *cache.Cache
-
-	// State records boot events and install states, and backs the API
-	// and the status page; nil means none of the three.
-	State *state.Store
 	// APIToken is the bearer token API write calls need; empty refuses
 	// them all.
 	APIToken string
 	// APIRate bounds the API requests of each client address (429
 	// beyond it); zero means DefaultAPIRate, a negative PerSecond none.
 	APIRate RateLimit
-	// Secrets gives templates their secrets ({{ .Secret "name" }}); nil
-	// means none.
-	Secrets func(machine, name string) (string, error)
 
 	initOnce sync.Once
-	scanner  menus.AssetScanner
 	menus    menuCache
-	tokens   sync.Map // MAC -> machineTokens
 	srv      *http.Server
 	streams  streamLimiter
 	apiLimit rateLimiter
@@ -75,12 +62,10 @@ func (s *Server) init() {
 		if s.Logger == nil {
 			s.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 		}
-		s.PublicURL = strings.TrimSuffix(s.PublicURL, "/")
-		s.scanner.FS = s.Assets
 		s.srv = &http.Server{
 			Handler:           s.routes(),
-			ReadHeaderTimeout: orDur(s.ReadHeaderTimeout, 10*time.Second),
-			IdleTimeout:       orDur(s.IdleTimeout, 2*time.Minute),
+			ReadHeaderTimeout: cmp.Or(s.ReadHeaderTimeout, 10*time.Second),
+			IdleTimeout:       cmp.Or(s.IdleTimeout, 2*time.Minute),
 			MaxHeaderBytes:    64 << 10,
 			ConnContext:       withConn,
 			ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
@@ -98,22 +83,22 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID, s.logRequests, middleware.Recoverer)
-	r.Get("/boot.ipxe", s.bootScript)
-	r.Get("/ipxe/{mac}", s.ipxeMenu)
-	r.Get("/files/{mac}/*", s.machineFile)
-	r.Get("/t/{token}/files/{mac}/*", s.machineFile)
+	r.Get(route.BootScript, s.bootScript)
+	r.Get(route.Menu, s.ipxeMenu)
+	r.Get(route.Files, s.machineFile)
+	r.Get(route.TokenFiles, s.machineFile)
 	r.Group(func(r chi.Router) {
 		r.Use(s.assetEvents)
 		s.assetRoutes(r)
 	})
-	r.Get("/healthz", s.healthz)
-	if s.State != nil {
-		r.Get("/", s.statusPage)
-		r.Get("/status/rows", s.statusRows)
+	r.Get(route.Health, s.healthz)
+	if s.Boot.State != nil {
+		r.Get(route.StatusPage, s.statusPage)
+		r.Get(route.StatusRows, s.statusRows)
 		s.apiRoutes(r)
 	}
 	if s.Metrics != nil {
-		r.Method(http.MethodGet, "/metrics", s.Metrics.Handler())
+		r.Method(http.MethodGet, route.Metrics, s.Metrics.Handler())
 	}
 	return r
 }
@@ -157,11 +142,4 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	cerr := s.srv.Close()
 	s.Logger.Warn("http: shutdown grace over, cut downloads in flight", "downloads", n, "err", cerr)
 	return nil
-}
-
-func orDur(d, def time.Duration) time.Duration {
-	if d == 0 {
-		return def
-	}
-	return d
 }

@@ -222,7 +222,7 @@ func (slowInfo) Sys() any           { return nil }
 func TestStreamCapPerIP(t *testing.T) {
 	s, _ := newTestServer(t)
 	release := make(chan struct{})
-	s.Assets, s.MaxStreamsPerIP = blockingFS{release}, 2
+	s.Boot.Assets, s.MaxStreamsPerIP = blockingFS{release}, 2
 	h := s.Handler()
 	request := func(ip string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest("GET", "/assets/slow", nil)
@@ -256,7 +256,7 @@ func TestStreamCapPerIP(t *testing.T) {
 
 func TestShutdownCutsLongDownloads(t *testing.T) {
 	s, _ := newTestServer(t)
-	s.Assets = blockingFS{make(chan struct{})} // never released
+	s.Boot.Assets = blockingFS{make(chan struct{})} // never released
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)
 	served := make(chan error, 1)
@@ -288,9 +288,9 @@ func TestCacheRoute(t *testing.T) {
 		http.ServeContent(w, r, "vmlinuz", time.Unix(1e9, 0), bytes.NewReader(kernel))
 	}))
 	defer up.Close()
-	s.Cache = &cache.Cache{Dir: t.TempDir()}
-	defer s.Cache.Close()
-	p, err := s.Cache.Register(up.URL+"/debian/vmlinuz", "")
+	s.Boot.Cache = &cache.Cache{Dir: t.TempDir()}
+	defer s.Boot.Cache.Close()
+	p, err := s.Boot.Cache.Register(up.URL+"/debian/vmlinuz", "")
 	must(t, err)
 	h := s.Handler()
 	for _, want := range []string{"MISS", "HIT"} {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/bootwright/bootwright/internal/boot"
 	"github.com/bootwright/bootwright/internal/bootconfig"
 )
 
@@ -51,10 +52,8 @@ func newTestServer(t testing.TB) (*Server, string) {
 	must(t, err)
 	t.Cleanup(func() { root.Close() })
 	s := &Server{
-		Config:    bootconfig.NewLive(b),
-		PublicURL: "http://10.231.0.1:8080/",
-		Assets:    root.FS(),
-		TFTP:      fstest.MapFS{"undionly.kpxe": {Data: []byte("nbp")}},
+		Boot: &boot.Policy{Config: bootconfig.NewLive(b), PublicURL: "http://10.231.0.1:8080/", Assets: root.FS()},
+		TFTP: fstest.MapFS{"undionly.kpxe": {Data: []byte("nbp")}},
 	}
 	return s, assets
 }
@@ -180,8 +179,8 @@ func TestLoopback(t *testing.T) {
 // list it once the listing is rescanned.
 func TestMenuCacheSeesNewAssets(t *testing.T) {
 	s, assets := newTestServer(t)
+	s.Boot.AssetsTTL = 10 * time.Millisecond
 	h := s.Handler()
-	s.scanner.TTL = 10 * time.Millisecond
 	if got := body(t, get(t, h, "GET", "/ipxe/02-00-00-00-00-09", nil)); strings.Contains(got, "newos") {
 		t.Fatalf("newos listed before it exists:\n%s", got)
 	}

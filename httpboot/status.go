@@ -2,6 +2,7 @@ package httpboot
 
 import (
 	"bytes"
+	"cmp"
 	_ "embed"
 	"fmt"
 	"html/template"
@@ -44,8 +45,8 @@ func (s *Server) renderStatus(w http.ResponseWriter, r *http.Request, name strin
 		s.fail(w, r, http.StatusInternalServerError, "status page", err)
 		return
 	}
-	st := s.Config.Status()
-	st.Source = or(st.Source, "embedded defaults")
+	st := s.Boot.Config.Status()
+	st.Source = cmp.Or(st.Source, "embedded defaults")
 	more := 0
 	if len(views) > maxTimelines {
 		views, more = views[:maxTimelines], len(views)-maxTimelines

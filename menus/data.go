@@ -2,18 +2,19 @@ package menus
 
 import (
 	"fmt"
-	"net"
 	"net/netip"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/bootwright/bootwright/internal/hw"
+	"github.com/bootwright/bootwright/internal/route"
 )
 
 // Request describes the client asking.
 type Request struct {
-	MAC       net.HardwareAddr
-	Arch      string     // one of the Arch* names, "" when unknown
+	MAC       hw.MAC
+	Arch      hw.Arch    // the client's arch family; hw.ArchUnknown when it did not say
 	BuildArch string     // iPXE ${buildarch}: i386, x86_64, arm64
 	Platform  string     // iPXE ${platform}: pcbios, efi
 	ClientIP  netip.Addr // the address the request came from
@@ -26,26 +27,6 @@ type Request struct {
 	// FileToken, when set, is put into the URLs FileURL makes, so that a
 	// machine can fetch its files from any address (proxy mode, relays).
 	FileToken string
-}
-
-// ArchFromIPXE maps iPXE's ${buildarch} and ${platform} to an arch name,
-// or "" when they do not say.
-func ArchFromIPXE(buildarch, platform string) string {
-	switch {
-	case platform == "pcbios":
-		return ArchBIOS
-	case platform != "efi":
-		return ""
-	case buildarch == "x86_64":
-		return ArchEFIx64
-	case buildarch == "i386":
-		return ArchEFIIA32
-	case buildarch == "arm64":
-		return ArchEFIARM64
-	case buildarch == "arm32":
-		return ArchEFIARM32
-	}
-	return ""
 }
 
 // Server holds the URLs clients reach this server by.
@@ -139,11 +120,7 @@ type Initrd struct{ Name, URL string }
 // "inst.ks={{ .FileURL "kickstart.ks" }}".
 func (d *Data) FileURL(name string) string {
 	d.fileRefs = append(d.fileRefs, name)
-	base := d.Server.URL
-	if d.Request.FileToken != "" {
-		base += "/t/" + d.Request.FileToken
-	}
-	return base + "/files/" + strings.ReplaceAll(d.Machine.MAC, ":", "-") + "/" + (&url.URL{Path: name}).EscapedPath()
+	return d.Server.URL + route.FilePath(d.Request.FileToken, d.Request.MAC, name)
 }
 
 // Var returns variable name, or def when it is unset. Templates use it for

@@ -2,30 +2,11 @@ package menus
 
 import (
 	"bytes"
-	"net"
 	"testing"
 	"testing/fstest"
-)
 
-// FuzzParseMAC checks that any accepted MAC is six bytes and round-trips.
-func FuzzParseMAC(f *testing.F) {
-	for _, s := range []string{"52:54:00:12:34:56", "52-54-00-12-34-56", "5254.0012.3456", "", "zz", "02:00:00:00:00:00:00:01"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		hw, err := ParseMAC(s)
-		if err != nil {
-			return
-		}
-		if len(hw) != 6 {
-			t.Fatalf("ParseMAC(%q) = %v: not 6 bytes", s, hw)
-		}
-		back, err := ParseMAC(hw.String())
-		if err != nil || !bytes.Equal(back, hw) {
-			t.Fatalf("round trip of %v failed: %v %v", hw, back, err)
-		}
-	})
-}
+	"github.com/bootwright/bootwright/internal/hw"
+)
 
 // FuzzLoad feeds arbitrary YAML as a menu and as a machines file: Load
 // must return a config or an error, never panic, and a loaded config must
@@ -49,7 +30,7 @@ func FuzzLoad(f *testing.F) {
 		if err != nil {
 			return
 		}
-		mac := net.HardwareAddr{0x52, 0x54, 0, 0x12, 0x34, 0x56}
+		mac := hw.MAC{0x52, 0x54, 0, 0x12, 0x34, 0x56}
 		assets := []AssetDir{{Name: "os", Title: "os", Kernel: "vmlinuz", Initrds: []string{"initrd"}}}
 		c.Resolve(Request{MAC: mac}, Server{URL: "http://h", AssetsURL: "http://h/assets"}, assets)
 	})

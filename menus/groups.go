@@ -5,22 +5,17 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+
+	"github.com/bootwright/bootwright/internal/hw"
 )
 
 // target is what group selectors look at: a machine's MAC and labels and
 // the request's arch and client address.
 type target struct {
-	mac    string // lower-case hex without separators
+	mac    string // hw.MAC.Hex
 	labels []string
-	arch   string     // one of the Arch* names, or "" when unknown
+	arch   hw.Arch    // its family; ArchUnknown when unknown
 	ip     netip.Addr // invalid when unknown
-}
-
-// macSeparators are the separators MAC notations use.
-var macSeparators = strings.NewReplacer(":", "", "-", "", ".", "")
-
-func hexMAC(s string) string {
-	return strings.ToLower(macSeparators.Replace(s))
 }
 
 // specificity orders matching groups; the highest wins. It compares, in
@@ -63,7 +58,7 @@ func (s *Selector) matches(t target) bool {
 	if !s.matchesStatic(t) {
 		return false
 	}
-	if len(s.Arch) > 0 && !slices.Contains(s.Arch, t.arch) {
+	if len(s.arches) > 0 && !slices.Contains(s.arches, t.arch) {
 		return false
 	}
 	if s.Subnet != nil && (!t.ip.IsValid() || !s.Subnet.Contains(t.ip)) {
@@ -75,7 +70,7 @@ func (s *Selector) matches(t target) bool {
 // dynamicOverlap reports whether some arch and client address satisfy
 // both selectors.
 func dynamicOverlap(a, b *Selector) bool {
-	if len(a.Arch) > 0 && len(b.Arch) > 0 && !slices.ContainsFunc(a.Arch, func(x string) bool { return slices.Contains(b.Arch, x) }) {
+	if len(a.arches) > 0 && len(b.arches) > 0 && !slices.ContainsFunc(a.arches, func(x hw.Arch) bool { return slices.Contains(b.arches, x) }) {
 		return false
 	}
 	if a.Subnet != nil && b.Subnet != nil && !a.Subnet.Overlaps(b.Subnet.Prefix) {
@@ -158,5 +153,5 @@ func greater(a, b specificity) bool {
 }
 
 func (m *Machine) target() target {
-	return target{mac: hexMAC(m.MAC.String()), labels: m.Labels}
+	return target{mac: m.MAC.Hex(), labels: m.Labels}
 }

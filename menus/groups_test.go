@@ -2,12 +2,12 @@ package menus
 
 import (
 	"errors"
-	"net"
 	"net/netip"
 	"path"
 	"strings"
 	"testing"
 
+	"github.com/bootwright/bootwright/internal/hw"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -85,8 +85,9 @@ func TestGroupsResolve(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			mac, _ := net.ParseMAC(tc.mac)
-			req := Request{MAC: mac, Arch: tc.arch}
+			mac, _ := hw.ParseMAC(tc.mac)
+			arch, _ := hw.ParseArch(tc.arch)
+			req := Request{MAC: mac, Arch: arch}
 			if tc.ip != "" {
 				req.ClientIP = netip.MustParseAddr(tc.ip)
 			}
@@ -181,7 +182,7 @@ func TestFilesAllowed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mac, _ := net.ParseMAC("02:00:00:00:00:01")
+	mac, _ := hw.ParseMAC("02:00:00:00:00:01")
 	d, err := c.Resolve(Request{MAC: mac}, Server{URL: "http://s"}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -226,7 +227,7 @@ func TestInstallOnce(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			mac, _ := net.ParseMAC(tc.mac)
+			mac, _ := hw.ParseMAC(tc.mac)
 			d, err := c.Resolve(Request{MAC: mac, State: tc.state, Callback: "http://s/cb"}, Server{URL: "http://s"}, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -247,7 +248,7 @@ func TestFileAccessSetting(t *testing.T) {
 		t.Fatal(err)
 	}
 	for mac, want := range map[string]string{"02:00:00:00:00:01": "open", "02:00:00:00:00:02": "machine", "0a:00:00:00:00:03": "machine"} {
-		hw, _ := net.ParseMAC(mac)
+		hw, _ := hw.ParseMAC(mac)
 		d, err := c.Resolve(Request{MAC: hw}, Server{}, nil)
 		if err != nil || d.FileAccess != want {
 			t.Errorf("%s: FileAccess %q, %v; want %q", mac, d.FileAccess, err, want)
@@ -281,7 +282,7 @@ func TestCachedEntries(t *testing.T) {
 		registered = append(registered, u+" "+sum)
 		return "/cache/k/" + path.Base(u), nil
 	}}
-	mac, _ := net.ParseMAC("02:00:00:00:00:01")
+	mac, _ := hw.ParseMAC("02:00:00:00:00:01")
 	d, err := c.Resolve(Request{MAC: mac}, srv, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -10,9 +10,11 @@ import (
 	"net/netip"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
+	"github.com/bootwright/bootwright/internal/hw"
 	"gopkg.in/yaml.v3"
 )
 
@@ -35,13 +37,17 @@ func Defaults() fs.FS { return defaults }
 // Config is a loaded, checked set of menus, groups and machines.
 type Config struct {
 	Menus    map[string]*Menu
-	Machines map[string]*Machine // by MAC in net.HardwareAddr.String form
-	Groups   []Group             // in file order
-	Vars     map[string]any      // global variables from machines.yaml
+	Machines map[hw.MAC]*Machine
+	Groups   []Group        // in file order
+	Vars     map[string]any // global variables from machines.yaml
 
 	machineList []*Machine              // in file order
 	reserved    map[netip.Addr]*Machine // by ip:
 }
+
+// MachineList returns the listed machines in the order machines.yaml
+// lists them.
+func (c *Config) MachineList() []*Machine { return slices.Clone(c.machineList) }
 
 // ReservedBy returns the machine an address is reserved for (its ip:).
 func (c *Config) ReservedBy(a netip.Addr) (*Machine, bool) {
@@ -57,7 +63,7 @@ func Load(fsys fs.FS) (*Config, error) {
 		return nil, err
 	}
 	sort.Strings(files)
-	c := &Config{Menus: map[string]*Menu{}, Machines: map[string]*Machine{}, Vars: map[string]any{}}
+	c := &Config{Menus: map[string]*Menu{}, Machines: map[hw.MAC]*Machine{}, Vars: map[string]any{}}
 	var machines *machinesFile
 	var mroot *yaml.Node
 	for _, file := range files {
@@ -216,15 +222,15 @@ func (c *Config) addMachines(file string, machines []Machine, lines []int) error
 	for i := range machines {
 		m := &machines[i]
 		m.pos = fmt.Sprintf("%s:%d", file, lineAt(lines, i))
-		if m.MAC.HardwareAddr == nil {
+		if m.MAC.IsZero() {
 			return fmt.Errorf("%s: machine needs a mac: key", m.pos)
 		}
-		key := m.MAC.String()
+		key := m.MAC.MAC
 		if prev, dup := c.Machines[key]; dup {
 			return fmt.Errorf("%s: machine %s already defined at %s", m.pos, key, prev.pos)
 		}
 		if m.Name == "" {
-			m.Name = strings.ReplaceAll(key, ":", "-")
+			m.Name = key.URL()
 		}
 		if !namePattern.MatchString(m.Name) {
 			return fmt.Errorf("%s: machine name %q must be letters, digits, '.', '_' or '-'", m.pos, m.Name)

@@ -7,6 +7,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/bootwright/bootwright/internal/hw"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -92,7 +93,7 @@ func TestLoadMachines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := c.Machines["52:54:00:12:34:56"]
+	m := c.Machines[hw.MAC{0x52, 0x54, 0, 0x12, 0x34, 0x56}]
 	if m == nil {
 		t.Fatalf("machine not found by normalised MAC; have %v", c.Machines)
 	}

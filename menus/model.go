@@ -2,14 +2,13 @@ package menus
 
 import (
 	"fmt"
-	"net"
 	"net/netip"
 	"regexp"
-	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/bootwright/bootwright/internal/hw"
 	"github.com/bootwright/bootwright/templates"
 )
 
@@ -142,15 +141,16 @@ type Group struct {
 type Selector struct {
 	// MACs are full MACs or prefixes ("52:54:00", "52:54:00:12:34:56").
 	MACs []string `yaml:"macs"`
-	// Arch is a list of client arches: bios, efi-x64, efi-ia32,
-	// efi-arm64, efi-arm32.
+	// Arch is a list of client arch families (hw.Families: bios,
+	// efi-ia32, efi-x64, efi-arm32, efi-arm64).
 	Arch []string `yaml:"arch"`
 	// Labels must all be on the machine.
 	Labels []string `yaml:"labels"`
 	// Subnet holds the client's address.
 	Subnet *Prefix `yaml:"subnet"`
 
-	macs []string // normalised lower-case hex prefixes without separators
+	macs   []string  // normalised lower-case hex prefixes without separators
+	arches []hw.Arch // Arch, parsed
 }
 
 // machinesFile is menus/machines.yaml.
@@ -173,28 +173,18 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// MAC is an Ethernet address accepted as 52:54:00:12:34:56,
-// 52-54-00-12-34-56 or 5254.0012.3456.
-type MAC struct{ net.HardwareAddr }
+// MAC is a machine's Ethernet address in YAML, accepted in any form
+// hw.ParseMAC takes (52:54:00:12:34:56, 52-54-00-12-34-56, 5254.0012.3456).
+type MAC struct{ hw.MAC }
 
 // UnmarshalYAML parses and normalises a MAC address.
 func (m *MAC) UnmarshalYAML(n *yaml.Node) error {
-	hw, err := ParseMAC(n.Value)
+	v, err := hw.ParseMAC(n.Value)
 	if err != nil {
 		return fmt.Errorf("line %d: %w", n.Line, err)
 	}
-	m.HardwareAddr = hw
+	m.MAC = v
 	return nil
-}
-
-// ParseMAC parses a 6-byte Ethernet address in any form net.ParseMAC
-// accepts (colons, hyphens or dots) and rejects every other length.
-func ParseMAC(s string) (net.HardwareAddr, error) {
-	hw, err := net.ParseMAC(strings.TrimSpace(s))
-	if err != nil || len(hw) != 6 {
-		return nil, fmt.Errorf("invalid MAC address %q", s)
-	}
-	return hw, nil
 }
 
 // Addr is an IPv4 address in YAML.

@@ -26,9 +26,9 @@ func (c *Config) prepare(req Request, srv Server) (*Data, effective) {
 		d.Vars = map[string]any{}
 	}
 	mac := req.MAC.String()
-	d.Machine = MachineData{Name: strings.ReplaceAll(mac, ":", "-"), MAC: mac}
-	m := c.Machines[mac]
-	t := target{mac: hexMAC(mac), arch: req.Arch, ip: req.ClientIP}
+	d.Machine = MachineData{Name: req.MAC.URL(), MAC: mac}
+	m := c.Machines[req.MAC]
+	t := target{mac: req.MAC.Hex(), arch: req.Arch.Family(), ip: req.ClientIP}
 	if m != nil {
 		t.labels = m.Labels
 		d.Machine = MachineData{Name: m.Name, Hostname: m.Hostname, MAC: mac, Known: true, Labels: m.Labels}

@@ -1,10 +1,10 @@
 package menus
 
 import (
-	"net"
 	"strings"
 	"testing"
 
+	"github.com/bootwright/bootwright/internal/hw"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -60,8 +60,8 @@ func TestSecureBootSetting(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			mac, _ := net.ParseMAC(tc.mac)
-			d, err := c.Resolve(Request{MAC: mac, Arch: ArchEFIx64}, srv, nil)
+			mac, _ := hw.ParseMAC(tc.mac)
+			d, err := c.Resolve(Request{MAC: mac, Arch: hw.ArchEFIx64}, srv, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -74,7 +74,7 @@ func TestSecureBootSetting(t *testing.T) {
 
 	// Without the assets on TFTP nothing is rewritten, so even this
 	// server's assets are problems.
-	mac, _ := net.ParseMAC("02:00:00:00:00:02")
+	mac, _ := hw.ParseMAC("02:00:00:00:00:02")
 	d, err := c.Resolve(Request{MAC: mac}, Server{URL: srv.URL, AssetsURL: srv.AssetsURL}, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -1,31 +1,18 @@
 package menus
 
 import (
-	"encoding/hex"
 	"fmt"
 	"path"
 	"strings"
 
+	"github.com/bootwright/bootwright/internal/hw"
 	"github.com/bootwright/bootwright/templates"
 )
-
-// Arch names a selector may use; DHCP option 93 and iPXE's ${buildarch}
-// and ${platform} both map onto them.
-var validArches = map[string]bool{ArchBIOS: true, ArchEFIx64: true, ArchEFIIA32: true, ArchEFIARM64: true, ArchEFIARM32: true}
 
 // File access settings.
 const (
 	FileAccessMachine = "machine"
 	FileAccessOpen    = "open"
-)
-
-// Client arch names.
-const (
-	ArchBIOS     = "bios"
-	ArchEFIx64   = "efi-x64"
-	ArchEFIIA32  = "efi-ia32"
-	ArchEFIARM64 = "efi-arm64"
-	ArchEFIARM32 = "efi-arm32"
 )
 
 // validateEntry checks one entry and parses its templates.
@@ -120,16 +107,18 @@ func validFiles(pos, who string, files []string) error {
 // validateSelector checks and normalises a group's selector.
 func validateSelector(pos, group string, s *Selector) error {
 	for _, m := range s.MACs {
-		h := strings.ToLower(strings.NewReplacer(":", "", "-", "", ".", "").Replace(m))
-		if _, err := hex.DecodeString(h + strings.Repeat("0", len(h)%2)); err != nil || h == "" || len(h) > 12 {
+		h, err := hw.HexPrefix(m)
+		if err != nil {
 			return fmt.Errorf("%s: group %s: mac selector %q must be a MAC or a prefix of one", pos, group, m)
 		}
 		s.macs = append(s.macs, h)
 	}
-	for _, a := range s.Arch {
-		if !validArches[a] {
-			return fmt.Errorf("%s: group %s: unknown arch %q (want bios, efi-x64, efi-ia32, efi-arm64 or efi-arm32)", pos, group, a)
+	for _, name := range s.Arch {
+		a, err := hw.ParseFamily(name)
+		if err != nil {
+			return fmt.Errorf("%s: group %s: %w", pos, group, err)
 		}
+		s.arches = append(s.arches, a)
 	}
 	for _, l := range s.Labels {
 		if !namePattern.MatchString(l) {

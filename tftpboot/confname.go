@@ -1,8 +1,9 @@
 package tftpboot
 
 import (
-	"net"
 	"strings"
+
+	"github.com/bootwright/bootwright/internal/hw"
 )
 
 // ConfigKind is a boot loader whose configuration files a Server can
@@ -30,9 +31,9 @@ func (k ConfigKind) String() string {
 // ConfigName is a parsed configuration file name.
 type ConfigName struct {
 	Kind ConfigKind
-	// MAC is the machine the name is for; nil for the names without one
+	// MAC is the machine the name is for; zero for the names without one
 	// (pxelinux.cfg/default, grub/grub.cfg).
-	MAC net.HardwareAddr
+	MAC hw.MAC
 }
 
 // Names the loaders ask for. PXELINUX tries pxelinux.cfg/<UUID>, then
@@ -79,8 +80,8 @@ func ParseConfigName(name string) (ConfigName, bool) {
 
 // ConfigFileName returns the per-machine name for kind and mac, the
 // inverse of ParseConfigName.
-func ConfigFileName(kind ConfigKind, mac net.HardwareAddr) string {
-	m := strings.ReplaceAll(mac.String(), ":", "-")
+func ConfigFileName(kind ConfigKind, mac hw.MAC) string {
+	m := mac.URL()
 	if kind == ConfigGRUB {
 		return grubConfig + "-" + macPrefix + m
 	}
@@ -88,20 +89,20 @@ func ConfigFileName(kind ConfigKind, mac net.HardwareAddr) string {
 }
 
 // parseMAC reads exactly six two-digit hex octets joined by sep.
-func parseMAC(s, sep string) (net.HardwareAddr, bool) {
+func parseMAC(s, sep string) (hw.MAC, bool) {
+	var mac hw.MAC
 	if len(s) != 17 {
-		return nil, false
+		return mac, false
 	}
-	mac := make(net.HardwareAddr, 6)
 	for i := range mac {
 		o := s[i*3:]
 		if i < 5 && o[2:3] != sep {
-			return nil, false
+			return hw.MAC{}, false
 		}
 		hi, ok1 := unhex(o[0])
 		lo, ok2 := unhex(o[1])
 		if !ok1 || !ok2 {
-			return nil, false
+			return hw.MAC{}, false
 		}
 		mac[i] = hi<<4 | lo
 	}

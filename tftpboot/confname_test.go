@@ -2,16 +2,16 @@ package tftpboot
 
 import (
 	"bytes"
-	"net"
 	"net/netip"
 	"strings"
 	"testing"
 
+	"github.com/bootwright/bootwright/internal/hw"
 	"github.com/google/go-cmp/cmp"
 )
 
 func TestParseConfigName(t *testing.T) {
-	mac := net.HardwareAddr{0x52, 0x54, 0x00, 0xab, 0x34, 0x60}
+	mac := hw.MAC{0x52, 0x54, 0x00, 0xab, 0x34, 0x60}
 	tests := map[string]struct {
 		name string
 		want ConfigName
@@ -47,7 +47,7 @@ func TestParseConfigName(t *testing.T) {
 	}
 	for _, k := range []ConfigKind{ConfigPXELinux, ConfigGRUB} {
 		n := ConfigFileName(k, mac)
-		if got, ok := ParseConfigName(n); !ok || got.Kind != k || !bytes.Equal(got.MAC, mac) {
+		if got, ok := ParseConfigName(n); !ok || got.Kind != k || got.MAC != mac {
 			t.Errorf("ParseConfigName(ConfigFileName(%v)) = %v, %v", k, got, ok)
 		}
 	}
@@ -63,19 +63,16 @@ func FuzzParseConfigName(f *testing.F) {
 	f.Fuzz(func(t *testing.T, name string) {
 		c, ok := ParseConfigName(name)
 		if !ok {
-			if c.Kind != ConfigNone || c.MAC != nil {
+			if c.Kind != ConfigNone || !c.MAC.IsZero() {
 				t.Fatalf("ParseConfigName(%q) = %v but not ok", name, c)
 			}
 			return
 		}
-		if c.MAC == nil {
+		if c.MAC.IsZero() {
 			return
 		}
-		if len(c.MAC) != 6 {
-			t.Fatalf("ParseConfigName(%q): MAC %v", name, c.MAC)
-		}
 		again, ok := ParseConfigName(ConfigFileName(c.Kind, c.MAC))
-		if !ok || again.Kind != c.Kind || !bytes.Equal(again.MAC, c.MAC) {
+		if !ok || again.Kind != c.Kind || again.MAC != c.MAC {
 			t.Fatalf("round trip of %q: %v", name, again)
 		}
 		if !strings.EqualFold(ConfigFileName(c.Kind, c.MAC), strings.ReplaceAll(name, ":", "-")) {
@@ -138,7 +135,7 @@ func FuzzParseARP(f *testing.F) {
 		if !ok {
 			return
 		}
-		if len(mac) != 6 || bytes.Equal(mac, make([]byte, 6)) {
+		if mac.IsZero() {
 			t.Fatalf("parseARP returned %v", mac)
 		}
 		if !bytes.Contains(data, []byte(ip.String())) || !bytes.Contains(bytes.ToLower(data), []byte(mac.String())) {

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/bootwright/bootwright/internal/hw"
 )
 
 // TFTP names of the boot loaders bootwright offers, served from the
@@ -19,12 +21,6 @@ const (
 	// TFTP through the PXE ROM, and http:// only through the PXE file
 	// API of an iPXE it was chained from.
 	PXELinux = "pxelinux.0"
-	// GRUBx64 is Debian's signed GRUB network image for x86-64 UEFI,
-	// under the name Debian's shim asks for. It reads grub/grub.cfg from
-	// the TFTP server it was loaded from.
-	GRUBx64 = "grubx64.efi"
-	// ShimX64 is Debian's signed shim, for Secure Boot; it loads GRUBx64.
-	ShimX64 = "shimx64.efi"
 )
 
 // LoaderFile says where a loader file comes from on a Debian host.
@@ -51,11 +47,15 @@ const (
 
 // debianLoaders are the loader files with a fixed name.
 var debianLoaders = map[string]LoaderFile{
-	LPXELinux:        {LPXELinux, "/usr/lib/PXELINUX/lpxelinux.0", "pxelinux"},
-	PXELinux:         {PXELinux, "/usr/lib/PXELINUX/pxelinux.0", "pxelinux"},
-	GRUBx64:          {GRUBx64, "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed", "grub-efi-amd64-signed"},
-	"grubnetx64.efi": {"grubnetx64.efi", "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed", "grub-efi-amd64-signed"},
-	ShimX64:          {ShimX64, "/usr/lib/shim/shimx64.efi.signed", "shim-signed"},
+	LPXELinux: {LPXELinux, "/usr/lib/PXELINUX/lpxelinux.0", "pxelinux"},
+	PXELinux:  {PXELinux, "/usr/lib/PXELINUX/pxelinux.0", "pxelinux"},
+	// Debian's signed GRUB network image for x86-64 UEFI, under the name
+	// Debian's shim asks for. It reads grub/grub.cfg from the TFTP
+	// server it was loaded from.
+	hw.ArchEFIx64.GRUB(): {hw.ArchEFIx64.GRUB(), "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed", "grub-efi-amd64-signed"},
+	"grubnetx64.efi":     {"grubnetx64.efi", "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed", "grub-efi-amd64-signed"},
+	// Debian's signed shim, for Secure Boot; it loads the GRUB above.
+	hw.ArchEFIx64.Shim(): {hw.ArchEFIx64.Shim(), "/usr/lib/shim/shimx64.efi.signed", "shim-signed"},
 }
 
 // Loaders serves the boot loader files from the host as an fs.FS: the

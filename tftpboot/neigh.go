@@ -2,9 +2,10 @@ package tftpboot
 
 import (
 	"bytes"
-	"net"
 	"net/netip"
 	"os"
+
+	"github.com/bootwright/bootwright/internal/hw"
 )
 
 // arpTable is the kernel's IPv4 neighbour table for this process's
@@ -19,13 +20,13 @@ const atfCom = 0x2
 // file whose name carries no MAC. It finds nothing for IPv6 peers, for
 // peers behind a router (their packets come from the router's MAC, and
 // the table is keyed by address) and for incomplete entries.
-func NeighborMAC(ip netip.Addr) (net.HardwareAddr, bool) {
+func NeighborMAC(ip netip.Addr) (hw.MAC, bool) {
 	if !ip.Is4() {
-		return nil, false
+		return hw.MAC{}, false
 	}
 	data, err := os.ReadFile(arpTable)
 	if err != nil {
-		return nil, false
+		return hw.MAC{}, false
 	}
 	return parseARP(data, ip)
 }
@@ -36,7 +37,7 @@ func NeighborMAC(ip netip.Addr) (net.HardwareAddr, bool) {
 //	10.231.0.100     0x1         0x2         52:54:00:12:34:56     *        br0
 //
 // Only complete Ethernet entries (HW type 0x1, flag ATF_COM) count.
-func parseARP(data []byte, ip netip.Addr) (net.HardwareAddr, bool) {
+func parseARP(data []byte, ip netip.Addr) (hw.MAC, bool) {
 	want := []byte(ip.String())
 	for line := range bytes.Lines(data) {
 		f := bytes.Fields(line)
@@ -47,11 +48,11 @@ func parseARP(data []byte, ip netip.Addr) (net.HardwareAddr, bool) {
 			continue
 		}
 		mac, ok := parseMAC(string(f[3]), ":")
-		if ok && !bytes.Equal(mac, make([]byte, 6)) {
+		if ok && !mac.IsZero() {
 			return mac, true
 		}
 	}
-	return nil, false
+	return hw.MAC{}, false
 }
 
 // parseHexFlags reads "0x2"-style flags.

@@ -1,14 +1,15 @@
 package main
 
 import (
+	"cmp"
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"strings"
 
 	"github.com/bootwright/bootwright/internal/answers"
+	"github.com/bootwright/bootwright/internal/boot"
 	"github.com/bootwright/bootwright/internal/bootconfig"
 	"github.com/bootwright/bootwright/internal/secrets"
 	"github.com/bootwright/bootwright/menus"
@@ -56,10 +57,10 @@ func runCheck(args []string, getenv func(string) string, stdout, stderr io.Write
 		fmt.Fprintln(stdout, "warning:", p)
 	}
 	if len(errs) > 0 || *strict && len(warns) > 0 {
-		fmt.Fprintf(stdout, "%s: %d problems, %d warnings\n", or(dir, "embedded defaults"), len(errs), len(warns))
+		fmt.Fprintf(stdout, "%s: %d problems, %d warnings\n", cmp.Or(dir, "embedded defaults"), len(errs), len(warns))
 		return 1
 	}
-	fmt.Fprintf(stdout, "%s: ok (%d machines, %d groups, %d menus; %d warnings)\n", or(dir, "embedded defaults"),
+	fmt.Fprintf(stdout, "%s: ok (%d machines, %d groups, %d menus; %d warnings)\n", cmp.Or(dir, "embedded defaults"),
 		len(b.Menus.Machines), len(b.Menus.Groups), len(b.Menus.Menus), len(warns))
 	return 0
 }
@@ -83,7 +84,7 @@ func checkBundle(b *bootconfig.Bundle, publicURL, assetsDir, secretsDir string) 
 	for i, p := range errs {
 		lines[i] = p.String()
 	}
-	return fmt.Errorf("config %s has %d problems:\n%s", or(b.Dir, "(embedded defaults)"), len(errs), strings.Join(lines, "\n"))
+	return fmt.Errorf("config %s has %d problems:\n%s", cmp.Or(b.Dir, "(embedded defaults)"), len(errs), strings.Join(lines, "\n"))
 }
 
 // parseCheckArgs applies BOOTWRIGHT_* variables, then args; one
@@ -98,24 +99,18 @@ func parseCheckArgs(fs *flag.FlagSet, args []string, getenv func(string) string)
 	return nil
 }
 
-// serverURLs derives the URLs templates see from a public base URL, with
-// the secrets in secretsDir, or placeholders when it is empty. The assets
-// count as served over TFTP too, at the public URL's host, as serve does
-// with an assets directory, so Check reports for Secure Boot machines
-// only the files GRUB could not load from this server.
+// serverURLs derives the URLs templates see from a public base URL, as
+// the boot policy serve builds would, with the secrets in secretsDir, or
+// placeholders when it is empty. The assets count as served over TFTP
+// too, at the public URL's host, as serve does with an assets directory,
+// so Check reports for Secure Boot machines only the files GRUB could
+// not load from this server.
 func serverURLs(public, secretsDir string) menus.Server {
-	srv := menus.Server{URL: public, AssetsURL: public + "/assets", Secret: secrets.Placeholder}
-	if u, err := url.Parse(public); err == nil && u.Hostname() != "" {
-		host := u.Hostname()
-		if strings.Contains(host, ":") {
-			host = "[" + host + "]"
-		}
-		srv.TFTPAssetsURL = "tftp://" + host + "/" + tftpAssets
-	}
+	p := &boot.Policy{PublicURL: public, TFTPAssets: true, Secrets: secrets.Placeholder}
 	if secretsDir != "" {
-		srv.Secret = secrets.Dir{Path: secretsDir}.Get
+		p.Secrets = secrets.Dir{Path: secretsDir}.Get
 	}
-	return srv
+	return p.Server()
 }
 
 // checkFile validates a rendered per-machine file by its kind (kickstart,

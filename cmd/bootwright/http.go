@@ -88,8 +88,8 @@ func parseBytes(s string) (int64, error) {
 // returns hs's shutdown extended to close the cache after the downloads.
 func withCache(hs *httpboot.Server, c *config, log *slog.Logger) func(context.Context) error {
 	hs.MaxStreamsPerIP, hs.APIRate = c.http.maxStreams, c.http.apiRate
-	hs.Cache = &cache.Cache{Dir: filepath.Join(c.stateDir, "cache"), MaxBytes: c.http.cacheMaxBytes, Logger: log}
+	hs.Boot.Cache = &cache.Cache{Dir: filepath.Join(c.stateDir, "cache"), MaxBytes: c.http.cacheMaxBytes, Logger: log}
 	return func(ctx context.Context) error {
-		return errors.Join(hs.Shutdown(ctx), hs.Cache.Close())
+		return errors.Join(hs.Shutdown(ctx), hs.Boot.Cache.Close())
 	}
 }

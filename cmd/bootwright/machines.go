@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -13,7 +14,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/bootwright/bootwright/menus"
+	"github.com/bootwright/bootwright/internal/hw"
+	"github.com/bootwright/bootwright/internal/route"
 )
 
 // runMachines implements `bootwright machines list|show MAC|reinstall MAC|
@@ -21,7 +23,7 @@ import (
 func runMachines(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("machines", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	server := fs.String("server", "http://127.0.0.1:8080", "the running server's URL")
+	serverURL := fs.String("server", "http://127.0.0.1:8080", "the running server's URL")
 	tok := fs.String("api-token", "", "API token for reinstall (as given to serve --api-token)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: bootwright machines [flags] list | show MAC | reinstall MAC | adopt [MAC...]")
@@ -30,7 +32,8 @@ func runMachines(args []string, getenv func(string) string, stdout, stderr io.Wr
 	if err := parseWithEnvAllowArgs(fs, args, getenv); err != nil {
 		return usageError(stderr, "machines", err)
 	}
-	base := strings.TrimSuffix(*server, "/") + "/api/v1/machines"
+	server := strings.TrimSuffix(*serverURL, "/")
+	base := server + route.API + route.APIMachines
 	cl := &http.Client{Timeout: 10 * time.Second}
 	switch cmd := fs.Arg(0); {
 	case cmd == "list" && fs.NArg() == 1:
@@ -38,14 +41,13 @@ func runMachines(args []string, getenv func(string) string, stdout, stderr io.Wr
 	case cmd == "adopt":
 		return machinesAdopt(cl, base, fs.Args()[1:], stdout, stderr)
 	case (cmd == "show" || cmd == "reinstall") && fs.NArg() == 2:
-		hw, err := menus.ParseMAC(fs.Arg(1))
+		mac, err := hw.ParseMAC(fs.Arg(1))
 		if err != nil {
 			return usageError(stderr, "machines", err)
 		}
-		url := base + "/" + strings.ReplaceAll(hw.String(), ":", "-")
-		method := http.MethodGet
+		url, method := server+route.MachineAPIPath(mac, ""), http.MethodGet
 		if cmd == "reinstall" {
-			url, method = url+"/reinstall", http.MethodPost
+			url, method = server+route.MachineAPIPath(mac, "/reinstall"), http.MethodPost
 		}
 		return machinesCall(cl, method, url, *tok, stdout, stderr)
 	}
@@ -110,7 +112,7 @@ func machinesList(cl *http.Client, url string, stdout, stderr io.Writer) int {
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "MAC\tNAME\tSTATE\tARCH\tADDRESS\tLAST SEEN")
 	for _, m := range ms {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.MAC, or(m.Name, "-"), m.State, or(m.Arch, "-"), or(m.LastIP, "-"), seen(m.LastSeen))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.MAC, cmp.Or(m.Name, "-"), m.State, cmp.Or(m.Arch, "-"), cmp.Or(m.LastIP, "-"), seen(m.LastSeen))
 	}
 	tw.Flush()
 	return 0
@@ -134,11 +136,11 @@ func machinesAdopt(cl *http.Client, url string, macs []string, stdout, stderr io
 	}
 	want := map[string]bool{}
 	for _, a := range macs {
-		hw, err := menus.ParseMAC(a)
+		mac, err := hw.ParseMAC(a)
 		if err != nil {
 			return usageError(stderr, "machines", err)
 		}
-		want[hw.String()] = true
+		want[mac.String()] = true
 	}
 	state := map[string]string{}
 	var out []listedMachine
@@ -151,14 +153,15 @@ func machinesAdopt(cl *http.Client, url string, macs []string, stdout, stderr io
 	code := 0
 	for _, mac := range slices.Sorted(maps.Keys(want)) {
 		if st := state[mac]; st != "discovered" {
-			fmt.Fprintf(stderr, "bootwright machines: %s is not a discovered machine (%s)\n", mac, or(st, "never seen"))
+			fmt.Fprintf(stderr, "bootwright machines: %s is not a discovered machine (%s)\n", mac, cmp.Or(st, "never seen"))
 			code = 1
 		}
 	}
 	fmt.Fprintf(stdout, "# %d discovered machine(s) from %s: add under machines: in menus/machines.yaml\n", len(out), url)
 	for _, m := range out {
+		mac, _ := hw.ParseMAC(m.MAC)
 		fmt.Fprintf(stdout, "  - mac: %q\n    name: m-%s\n    # first seen %s, last seen %s, address %s, arch %s\n",
-			m.MAC, strings.ReplaceAll(m.MAC, ":", ""), seen(m.FirstSeen), seen(m.LastSeen), or(m.LastIP, "-"), or(m.Arch, "-"))
+			m.MAC, mac.Hex(), seen(m.FirstSeen), seen(m.LastSeen), cmp.Or(m.LastIP, "-"), cmp.Or(m.Arch, "-"))
 	}
 	return code
 }

@@ -11,7 +11,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/bootwright/bootwright/httpboot"
+	"github.com/bootwright/bootwright/internal/boot"
 	"github.com/bootwright/bootwright/internal/bootconfig"
+	"github.com/bootwright/bootwright/internal/hw"
 	"github.com/bootwright/bootwright/internal/state"
 )
 
@@ -27,7 +29,7 @@ func machinesAPI(t *testing.T, tok string) (*state.Store, *httptest.Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := &httpboot.Server{Config: bootconfig.NewLive(b), PublicURL: "http://x", State: st, APIToken: tok}
+	hs := &httpboot.Server{Boot: &boot.Policy{Config: bootconfig.NewLive(b), PublicURL: "http://x", State: st}, APIToken: tok}
 	srv := httptest.NewServer(hs.Handler())
 	t.Cleanup(func() { srv.Close(); st.Close() })
 	return st, srv
@@ -87,7 +89,7 @@ func TestMachinesAdopt(t *testing.T) {
 		t.Fatalf("adopted entries do not load: %v\n%s", err, out)
 	}
 	var names []string
-	for _, mac := range []string{"02:00:00:00:00:05", "02:00:00:00:00:06"} {
+	for _, mac := range []hw.MAC{{2, 0, 0, 0, 0, 5}, {2, 0, 0, 0, 0, 6}} {
 		if m := adopted.Menus.Machines[mac]; m != nil {
 			names = append(names, m.Name)
 		}

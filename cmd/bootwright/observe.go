@@ -5,6 +5,7 @@ import (
 
 	"github.com/bootwright/bootwright/dhcpboot"
 	"github.com/bootwright/bootwright/internal/bootconfig"
+	"github.com/bootwright/bootwright/internal/hw"
 	"github.com/bootwright/bootwright/internal/metrics"
 	"github.com/bootwright/bootwright/internal/state"
 	"github.com/bootwright/bootwright/tftpboot"
@@ -13,7 +14,10 @@ import (
 // observe connects the DHCP and TFTP servers (either may be nil) to the
 // boot timeline and to /metrics.
 func observe(st *state.Store, live *bootconfig.Live, m *metrics.Metrics, ds *dhcpboot.Server, ts *tftpboot.Server) {
-	known := func(mac string) bool { return live.Load().Menus.Machines[mac] != nil }
+	known := func(mac string) bool {
+		m, err := hw.ParseMAC(mac)
+		return err == nil && live.Load().Menus.Machines[m] != nil
+	}
 	if ds != nil {
 		ds.OnPacket = dhcpEvents(st, known)
 		m.AddCounters("bootwright_dhcp_packets_total", "DHCP packets received, by message type and outcome.",
@@ -80,7 +84,7 @@ func dhcpEvents(st *state.Store, known func(string) bool) func(dhcpboot.Event) {
 		switch {
 		case e.Outcome == dhcpboot.OutNak || e.Outcome == dhcpboot.OutExhausted || e.Outcome == dhcpboot.OutError:
 			outcome = state.Error
-		case e.Outcome == dhcpboot.OutIgnored && e.Decision.Reason == "no-boot-file":
+		case e.Outcome == dhcpboot.OutIgnored && e.Decision.Reason == dhcpboot.ReasonNoFile:
 			outcome = state.Error
 		case e.Outcome != dhcpboot.OutOffer && e.Outcome != dhcpboot.OutAck:
 			return

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,19 +14,12 @@ import (
 	"strings"
 
 	"github.com/bootwright/bootwright/httpboot"
+	"github.com/bootwright/bootwright/internal/boot"
 	"github.com/bootwright/bootwright/internal/bootconfig"
+	"github.com/bootwright/bootwright/internal/hw"
 	"github.com/bootwright/bootwright/internal/netutil"
-	"github.com/bootwright/bootwright/menus"
+	"github.com/bootwright/bootwright/internal/route"
 )
-
-// ipxeQuery is the query iPXE sends for each arch (see boot.ipxe).
-var ipxeQuery = map[string]string{
-	menus.ArchBIOS:     "arch=i386&platform=pcbios",
-	menus.ArchEFIx64:   "arch=x86_64&platform=efi",
-	menus.ArchEFIIA32:  "arch=i386&platform=efi",
-	menus.ArchEFIARM64: "arch=arm64&platform=efi",
-	menus.ArchEFIARM32: "arch=arm32&platform=efi",
-}
 
 // runRender implements `bootwright render --mac MAC [--arch A] PATH`: it
 // sends PATH through the server's own HTTP handler, in process, and prints
@@ -34,7 +28,7 @@ func runRender(args []string, getenv func(string) string, stdout, stderr io.Writ
 	fs := flag.NewFlagSet("render", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	macFlag := fs.String("mac", "", "the machine's MAC address")
-	arch := fs.String("arch", menus.ArchEFIx64, "client arch: bios, efi-x64, efi-ia32, efi-arm64 or efi-arm32")
+	arch := fs.String("arch", hw.ArchEFIx64.String(), "client arch: "+hw.FamilyNames())
 	clientIP := fs.String("client-ip", "", "address the request comes from (default: the machine's reserved ip, else 192.0.2.1)")
 	configDir := fs.String("config-dir", "", "config directory (as for serve)")
 	assetsDir := fs.String("assets-dir", "", "assets directory (as for serve)")
@@ -50,10 +44,12 @@ func runRender(args []string, getenv func(string) string, stdout, stderr io.Writ
 	if fs.NArg() != 1 {
 		return usageError(stderr, "render", errors.New("want exactly one PATH"))
 	}
-	q, ok := ipxeQuery[*arch]
-	if !ok {
-		return usageError(stderr, "render", fmt.Errorf("--arch %q: want bios, efi-x64, efi-ia32, efi-arm64 or efi-arm32", *arch))
+	a, err := hw.ParseFamily(*arch)
+	if err != nil {
+		return usageError(stderr, "render", fmt.Errorf("--arch: %w", err))
 	}
+	buildarch, platform := a.IPXE()
+	q := url.Values{"arch": {buildarch}, "platform": {platform}}.Encode()
 	target, err := renderTarget(fs.Arg(0), *macFlag)
 	if err != nil {
 		return usageError(stderr, "render", err)
@@ -63,15 +59,16 @@ func runRender(args []string, getenv func(string) string, stdout, stderr io.Writ
 		fmt.Fprintln(stderr, "bootwright render:", err)
 		return 1
 	}
-	hs := &httpboot.Server{Config: bootconfig.NewLive(b), PublicURL: or(*publicURL, defaultPublicURL()), Secrets: secretsFunc(*secretsDir)}
+	p := &boot.Policy{Config: bootconfig.NewLive(b), PublicURL: cmp.Or(*publicURL, defaultPublicURL()), Secrets: secretsFunc(*secretsDir)}
 	if *assetsDir != "" {
 		root, err := os.OpenRoot(*assetsDir)
 		if err != nil {
 			return usageError(stderr, "render", fmt.Errorf("--assets-dir: %w", err))
 		}
 		defer root.Close()
-		hs.Assets = root.FS()
+		p.Assets = root.FS()
 	}
+	hs := &httpboot.Server{Boot: p}
 	req := httptest.NewRequest(http.MethodGet, target+"?"+q, nil)
 	req.RemoteAddr = netip.AddrPortFrom(renderClientIP(b, *clientIP, target), 40000).String()
 	rec := httptest.NewRecorder()
@@ -85,32 +82,32 @@ func runRender(args []string, getenv func(string) string, stdout, stderr io.Writ
 }
 
 // renderTarget turns the PATH argument and --mac into a server path.
-func renderTarget(p, mac string) (string, error) {
+func renderTarget(p, macFlag string) (string, error) {
 	p = "/" + strings.TrimPrefix(p, "/")
-	needMAC := func() (string, error) {
-		hw, err := menus.ParseMAC(mac)
+	mac := func() (hw.MAC, error) {
+		m, err := hw.ParseMAC(macFlag)
 		if err != nil {
-			return "", fmt.Errorf("--mac: %w", err)
+			return m, fmt.Errorf("--mac: %w", err)
 		}
-		return strings.ReplaceAll(hw.String(), ":", "-"), nil
+		return m, nil
 	}
 	switch {
-	case p == "/boot.ipxe":
+	case p == route.BootScript:
 		return p, nil
 	case p == "/ipxe":
-		m, err := needMAC()
-		return "/ipxe/" + m, err
+		m, err := mac()
+		return route.MenuPath(m), err
 	case strings.HasPrefix(p, "/ipxe/"):
 		return p, nil
 	case strings.HasPrefix(p, "/files/"):
 		rest := strings.TrimPrefix(p, "/files/")
 		if first, _, ok := strings.Cut(rest, "/"); ok {
-			if _, err := menus.ParseMAC(first); err == nil {
+			if _, err := hw.ParseMAC(first); err == nil {
 				return p, nil
 			}
 		}
-		m, err := needMAC()
-		return "/files/" + m + "/" + (&url.URL{Path: rest}).EscapedPath(), err
+		m, err := mac()
+		return route.FilePath("", m, rest), err
 	}
 	return "", fmt.Errorf("unknown path %q (want /boot.ipxe, /ipxe, /ipxe/MAC, /files/NAME or /files/MAC/NAME)", p)
 }
@@ -123,8 +120,8 @@ func renderClientIP(b *bootconfig.Bundle, flagIP, target string) netip.Addr {
 	}
 	parts := strings.Split(target, "/")
 	if len(parts) > 2 {
-		if hw, err := menus.ParseMAC(parts[2]); err == nil {
-			if m := b.Menus.Machines[hw.String()]; m != nil && m.IP.IsValid() {
+		if mac, err := hw.ParseMAC(parts[2]); err == nil {
+			if m := b.Menus.Machines[mac]; m != nil && m.IP.IsValid() {
 				return m.IP.Addr
 			}
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/bootwright/bootwright/dhcpboot"
 	"github.com/bootwright/bootwright/httpboot"
+	"github.com/bootwright/bootwright/internal/boot"
 	"github.com/bootwright/bootwright/internal/bootconfig"
 	"github.com/bootwright/bootwright/internal/metrics"
 	"github.com/bootwright/bootwright/tftpboot"
@@ -76,9 +78,9 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 		return stopServers(servers, shutdownGrace, log)
 	})
 	log.Info("bootwright serving", "interface", c.iface, "address", c.self.Addr().String(),
-		"dhcp", c.dhcp.String(), "tftp", or(c.tftpAddr, "off"), "http", c.httpAddr,
-		"public_url", c.publicURL.String(), "config_dir", or(c.bundle.Dir, "(embedded defaults)"),
-		"assets_dir", or(c.assetsDir, "(none)"))
+		"dhcp", c.dhcp.String(), "tftp", cmp.Or(c.tftpAddr, "off"), "http", c.httpAddr,
+		"public_url", c.publicURL.String(), "config_dir", cmp.Or(c.bundle.Dir, "(embedded defaults)"),
+		"assets_dir", cmp.Or(c.assetsDir, "(none)"))
 	return g.Wait()
 }
 
@@ -158,16 +160,17 @@ func build(c *config, log *slog.Logger) ([]server, *bootconfig.Reloader, error) 
 	if err != nil {
 		return nil, nil, err
 	}
-	hs := &httpboot.Server{
-		Config: live, PublicURL: public, Metrics: m,
-		Assets: assets, TFTP: tftpFiles, Addr: c.httpAddr, Logger: log,
-		State: sts.st, APIToken: c.apiToken, Secrets: secretsFunc(c.secretsDir),
+	policy := &boot.Policy{
+		Config: live, PublicURL: public, Self: c.self.Addr(), Proxy: !c.dhcp.off && c.dhcp.mode == dhcpboot.ModeProxy,
+		TFTPAssets: c.assetsDir != "" && c.tftpAddr != "", Assets: assets,
+		State: sts.st, Secrets: secretsFunc(c.secretsDir), Logger: log,
 	}
+	hs := &httpboot.Server{Boot: policy, Metrics: m, TFTP: tftpFiles, Addr: c.httpAddr, Logger: log, APIToken: c.apiToken}
 	servers := []server{httpServer(hs, withCache(hs, c, log))}
-	warnLoaders(c.bundle, c.tftp.loaders, c.tftpAddr != "", !c.dhcp.off && c.dhcp.mode == dhcpboot.ModeProxy, log)
+	policy.Warn(c.tftp.loaders, c.tftpAddr != "", log)
 	var ts *tftpboot.Server
 	if c.tftpAddr != "" {
-		ts = newTFTPServer(c, tftpFiles, newTFTPRenderer(c, live, assets, sts.st, log), log)
+		ts = newTFTPServer(c, tftpFiles, policy, log)
 		servers = append(servers, tftpServer(ts, c.tftpAddr))
 	}
 	ds, stopDHCP, err := buildDHCP(c, public, log)
@@ -175,8 +178,7 @@ func build(c *config, log *slog.Logger) ([]server, *bootconfig.Reloader, error) 
 		return nil, nil, err
 	}
 	if ds != nil {
-		ds.Hosts = machineHosts(live, c.self.Addr(), ds.Mode == dhcpboot.ModeProxy)
-		ds.Reserved = machineReservations(live)
+		ds.Hosts, ds.Reserved = policy.Host, policy.Reservation
 		servers = append(servers, server{name: "dhcp", run: ds.ListenAndServe, shutdown: stopDHCP,
 			listen: func() (io.Closer, error) { return shutdownCloser(ds.Shutdown), ds.Listen() }})
 	}
@@ -213,10 +215,3 @@ func tftpServer(ts *tftpboot.Server, addr string) server {
 type shutdownCloser func(context.Context) error
 
 func (f shutdownCloser) Close() error { return f(context.Background()) }
-
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}

@@ -2,7 +2,6 @@ package answers_test
 
 import (
 	"flag"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"github.com/bootwright/bootwright/internal/answers"
 	"github.com/bootwright/bootwright/internal/bootconfig"
 	"github.com/bootwright/bootwright/internal/golden"
+	"github.com/bootwright/bootwright/internal/hw"
 	"github.com/bootwright/bootwright/internal/layerfs"
 	"github.com/bootwright/bootwright/menus"
 )
@@ -57,7 +57,7 @@ func renderShipped(t *testing.T) []renderedFile {
 	}
 	var all []renderedFile
 	for _, v := range variants {
-		mac, err := net.ParseMAC(v.mac)
+		mac, err := hw.ParseMAC(v.mac)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -243,7 +243,7 @@ func TestRenderRefusesUnsafeValues(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			mac, _ := net.ParseMAC(tc.mac)
+			mac, _ := hw.ParseMAC(tc.mac)
 			for _, f := range shipped {
 				out, _, err := b.RenderFile(f.file, menus.Request{MAC: mac}, srv, nil)
 				if slices.Contains(tc.rendered, f.file) {
@@ -272,8 +272,8 @@ func TestInstallerEntriesPointAtAllowedFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mac, _ := net.ParseMAC("52:54:00:a0:00:02")
-	req := menus.Request{MAC: mac, BuildArch: "x86_64", Platform: "efi", Arch: menus.ArchEFIx64}
+	mac, _ := hw.ParseMAC("52:54:00:a0:00:02")
+	req := menus.Request{MAC: mac, BuildArch: "x86_64", Platform: "efi", Arch: hw.ArchEFIx64}
 	d, err := b.Menus.Resolve(req, srv, nil)
 	if err != nil {
 		t.Fatal(err)

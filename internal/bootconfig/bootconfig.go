@@ -17,14 +17,34 @@ import (
 
 // Template names the server needs.
 const (
-	BootScript   = "ipxe/boot.ipxe"    // the script iPXE fetches first
-	IPXEMenu     = "ipxe/menu.ipxe"    // one machine's iPXE menu
-	GRUBMenu     = "grub/grub.cfg"     // one machine's GRUB menu
-	PXELinuxMenu = "pxelinux/menu.cfg" // one machine's pxelinux menu
+	BootScript    = "ipxe/boot.ipxe"           // the script iPXE fetches first
+	IPXEMenu      = "ipxe/menu.ipxe"           // one machine's iPXE menu
+	GRUBMenu      = "grub/grub.cfg"            // one machine's GRUB menu
+	PXELinuxMenu  = "pxelinux/menu.cfg"        // one machine's pxelinux menu
+	ChainPXELinux = "ipxe/chain-pxelinux.ipxe" // iPXE chains pxelinux.0 for a pxelinux machine
+	ChainGRUB     = "ipxe/chain-grub.ipxe"     // iPXE chains GRUB for a grub or Secure Boot machine
+	GRUBDispatch  = "grub/dispatch.cfg"        // grub/grub.cfg for a client whose MAC is not known
 )
 
 // required are the templates a config tree must have.
-var required = []string{BootScript, IPXEMenu, GRUBMenu, PXELinuxMenu}
+var required = []string{BootScript, IPXEMenu, GRUBMenu, PXELinuxMenu, ChainPXELinux, ChainGRUB, GRUBDispatch}
+
+// Chain is what the chain templates (ChainPXELinux, ChainGRUB) and
+// GRUBDispatch see.
+type Chain struct {
+	Server   menus.Server
+	TFTP     string // this server's TFTP root as a URL: tftp://10.0.0.1/
+	Address  string // this server's address, as GRUB's next-server
+	File     string // the loader's TFTP name (pxelinux.0, grubx64.efi)
+	Package  string // the Debian package that ships it, for the error message
+	Fallback string // the iPXE boot script, where to go when the loader cannot run
+}
+
+// RenderChain renders a chain template (ChainPXELinux, ChainGRUB,
+// GRUBDispatch) with c.
+func (b *Bundle) RenderChain(tmpl string, c Chain) ([]byte, error) {
+	return b.Templates.Render(tmpl, &c)
+}
 
 // Bundle is a loaded, checked config tree.
 type Bundle struct {

@@ -1,7 +1,6 @@
 package bootconfig
 
 import (
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/bootwright/bootwright/internal/golden"
+	"github.com/bootwright/bootwright/internal/hw"
 	"github.com/bootwright/bootwright/menus"
 )
 
@@ -39,8 +39,8 @@ func TestRenderMenuGolden(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			mac, _ := net.ParseMAC(tc.mac)
-			req := menus.Request{MAC: mac, BuildArch: "x86_64", Platform: tc.platform, Arch: menus.ArchFromIPXE("x86_64", tc.platform)}
+			mac, _ := hw.ParseMAC(tc.mac)
+			req := menus.Request{MAC: mac, BuildArch: "x86_64", Platform: tc.platform, Arch: hw.ArchFromIPXE("x86_64", tc.platform)}
 			for tmpl, ext := range map[string]string{IPXEMenu: ".ipxe", GRUBMenu: ".grub.cfg", PXELinuxMenu: ".pxelinux.cfg"} {
 				out, _, err := site.RenderMenu(tmpl, req, srv, tc.assets)
 				if err != nil {
@@ -69,7 +69,7 @@ func TestDefaultsWithoutConfigDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mac, _ := net.ParseMAC("02:00:00:00:00:02")
+	mac, _ := hw.ParseMAC("02:00:00:00:00:02")
 	out, d, err := site.RenderMenu(IPXEMenu, menus.Request{MAC: mac, Platform: "pcbios"}, srv, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -2,11 +2,11 @@ package bootconfig
 
 import (
 	"fmt"
-	"net"
 	"net/netip"
 	"slices"
 	"strings"
 
+	"github.com/bootwright/bootwright/internal/hw"
 	"github.com/bootwright/bootwright/menus"
 )
 
@@ -23,7 +23,7 @@ type Problem struct {
 func (p Problem) String() string {
 	var who []string
 	for _, m := range p.Machines {
-		if a := p.Arches[m]; len(a) < len(checkArches) {
+		if a := p.Arches[m]; len(a) < len(hw.Families()) {
 			m += " (" + strings.Join(a, ", ") + ")"
 		}
 		who = append(who, m)
@@ -43,16 +43,6 @@ type CheckOptions struct {
 	FileCheck func(name string, content []byte) []string
 }
 
-// checkArches maps each client arch to the iPXE buildarch and platform
-// that announce it.
-var checkArches = []struct{ arch, buildarch, platform string }{
-	{menus.ArchBIOS, "i386", "pcbios"},
-	{menus.ArchEFIx64, "x86_64", "efi"},
-	{menus.ArchEFIIA32, "i386", "efi"},
-	{menus.ArchEFIARM64, "arm64", "efi"},
-	{menus.ArchEFIARM32, "arm32", "efi"},
-}
-
 // Check renders every menu template and every per-machine file for every
 // listed machine, for a stand-in machine of every group, and for an
 // unknown machine, each under every arch. It returns errors (the server
@@ -61,11 +51,13 @@ var checkArches = []struct{ arch, buildarch, platform string }{
 func (b *Bundle) Check(opts CheckOptions) (errs, warnings []Problem) {
 	c := &checker{b: b, opts: opts, errs: map[string]*Problem{}, warns: map[string]*Problem{}}
 	for _, t := range b.checkTargets() {
-		for _, a := range checkArches {
-			req := menus.Request{MAC: t.mac, Arch: a.arch, BuildArch: a.buildarch, Platform: a.platform, ClientIP: t.ip}
-			c.run(req, t.name, a.arch)
+		for _, a := range hw.Families() {
+			buildarch, platform := a.IPXE()
+			req := menus.Request{MAC: t.mac, Arch: a, BuildArch: buildarch, Platform: platform, ClientIP: t.ip}
+			c.run(req, t.name, a)
 		}
 	}
+	c.chains()
 	warnings = c.sorted(c.warns, c.warnOrder)
 	for _, msg := range plaintextSecrets(b.Menus) {
 		warnings = append(warnings, Problem{Msg: msg, Machines: []string{"config"}, Arches: map[string][]string{}})
@@ -75,7 +67,7 @@ func (b *Bundle) Check(opts CheckOptions) (errs, warnings []Problem) {
 
 type checkTarget struct {
 	name string
-	mac  net.HardwareAddr
+	mac  hw.MAC
 	ip   netip.Addr
 }
 
@@ -85,15 +77,13 @@ type checkTarget struct {
 func (b *Bundle) checkTargets() []checkTarget {
 	var out []checkTarget
 	for _, m := range b.Menus.Machines {
-		out = append(out, checkTarget{name: "machine " + m.Name, mac: m.MAC.HardwareAddr, ip: m.IP.Addr})
+		out = append(out, checkTarget{name: "machine " + m.Name, mac: m.MAC.MAC, ip: m.IP.Addr})
 	}
 	for _, g := range b.Menus.Groups {
-		t := checkTarget{name: "group " + g.Name, mac: net.HardwareAddr{0x02, 0, 0, 0, 0, 0}}
+		t := checkTarget{name: "group " + g.Name, mac: hw.MAC{0x02, 0, 0, 0, 0, 0}}
 		if len(g.Match.MACs) > 0 {
-			h := strings.ToLower(strings.NewReplacer(":", "", "-", "", ".", "").Replace(g.Match.MACs[0]))
-			h += strings.Repeat("0", 12-len(h))
-			if hw, err := net.ParseMAC(h[0:2] + ":" + h[2:4] + ":" + h[4:6] + ":" + h[6:8] + ":" + h[8:10] + ":" + h[10:12]); err == nil {
-				t.mac = hw
+			if h, err := hw.HexPrefix(g.Match.MACs[0]); err == nil {
+				t.mac, _ = hw.MACFromHexPrefix(h)
 			}
 		}
 		if g.Match.Subnet != nil {
@@ -101,7 +91,7 @@ func (b *Bundle) checkTargets() []checkTarget {
 		}
 		out = append(out, t)
 	}
-	out = append(out, checkTarget{name: "unknown machine", mac: net.HardwareAddr{0x02, 0xbe, 0xef, 0, 0, 0}})
+	out = append(out, checkTarget{name: "unknown machine", mac: hw.MAC{0x02, 0xbe, 0xef, 0, 0, 0}})
 	slices.SortStableFunc(out, func(a, b checkTarget) int { return strings.Compare(a.name, b.name) })
 	return out
 }
@@ -113,7 +103,8 @@ type checker struct {
 	errOrder, warnOrder []string
 }
 
-func (c *checker) add(m map[string]*Problem, order *[]string, msg, who, arch string) {
+func (c *checker) add(m map[string]*Problem, order *[]string, msg, who string, a hw.Arch) {
+	arch := a.String()
 	p, ok := m[msg]
 	if !ok {
 		p = &Problem{Msg: msg, Arches: map[string][]string{}}
@@ -137,7 +128,7 @@ func (c *checker) sorted(m map[string]*Problem, order []string) []Problem {
 }
 
 // run renders everything for one request.
-func (c *checker) run(req menus.Request, who, arch string) {
+func (c *checker) run(req menus.Request, who string, arch hw.Arch) {
 	var data *menus.Data
 	for _, tmpl := range []string{IPXEMenu, GRUBMenu, PXELinuxMenu} {
 		_, d, err := c.b.RenderMenu(tmpl, req, c.opts.Server, c.opts.Assets)
@@ -158,7 +149,7 @@ func (c *checker) run(req menus.Request, who, arch string) {
 	}
 	// Only x86-64 UEFI firmware is sent shim; elsewhere secure_boot
 	// changes nothing.
-	if arch == menus.ArchEFIx64 {
+	if arch == hw.ArchEFIx64 {
 		for _, p := range data.SecureBootProblems() {
 			c.add(c.errs, &c.errOrder, p, who, arch)
 		}
@@ -200,4 +191,17 @@ func (c *checker) fileNames(d *menus.Data) []string {
 	}
 	slices.Sort(names)
 	return slices.Compact(names)
+}
+
+// chains renders the chain templates and GRUB's dispatch file with the
+// data the server gives them, so a broken override is refused with its
+// file and line like any other template.
+func (c *checker) chains() {
+	data := Chain{Server: c.opts.Server, TFTP: "tftp://192.0.2.1/", Address: "192.0.2.1", File: "loader.efi",
+		Package: "a-package", Fallback: c.opts.Server.URL + "/boot.ipxe"}
+	for _, tmpl := range []string{ChainPXELinux, ChainGRUB, GRUBDispatch} {
+		if _, err := c.b.RenderChain(tmpl, data); err != nil {
+			c.add(c.errs, &c.errOrder, err.Error(), "config", hw.ArchUnknown)
+		}
+	}
 }

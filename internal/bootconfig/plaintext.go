@@ -39,13 +39,7 @@ func plaintextSecrets(c *menus.Config) []string {
 	for _, g := range c.Groups {
 		check("group "+g.Name, g.Vars)
 	}
-	names := make([]string, 0, len(c.Machines))
-	for mac := range c.Machines {
-		names = append(names, mac)
-	}
-	sort.Strings(names)
-	for _, mac := range names {
-		m := c.Machines[mac]
+	for _, m := range c.MachineList() {
 		check("machine "+m.Name, m.Vars)
 	}
 	return out

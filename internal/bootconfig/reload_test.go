@@ -3,7 +3,6 @@ package bootconfig
 import (
 	"context"
 	"errors"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bootwright/bootwright/internal/hw"
 	"github.com/bootwright/bootwright/menus"
 )
 
@@ -107,7 +107,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	defer cancel()
 	var wg sync.WaitGroup
 	errc := make(chan error, 8)
-	mac, _ := net.ParseMAC("02:00:00:00:00:01")
+	mac, _ := hw.ParseMAC("02:00:00:00:00:01")
 	for range 4 {
 		wg.Go(func() {
 			for ctx.Err() == nil {

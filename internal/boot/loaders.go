@@ -1,0 +1,89 @@
+package boot
+
+import (
+	"log/slog"
+
+	"github.com/bootwright/bootwright/internal/bootconfig"
+	"github.com/bootwright/bootwright/internal/hw"
+	"github.com/bootwright/bootwright/internal/route"
+	"github.com/bootwright/bootwright/menus"
+	"github.com/bootwright/bootwright/tftpboot"
+)
+
+// loader is what bootwright needs to boot a machine through one of the
+// classic loaders.
+type loader struct {
+	firmware string   // the boot file firmware PXE is offered
+	chain    string   // the file its iPXE chain script chains
+	template string   // the chain script's template
+	files    []string // the TFTP files it needs, the first two above among them
+}
+
+// loaders are the classic loaders by name (menus.Loader*); loaderShim is
+// the Secure Boot chain, set with secure_boot rather than loader.
+var loaders = map[string]loader{
+	menus.LoaderPXELinux: {firmware: tftpboot.LPXELinux, chain: tftpboot.PXELinux, template: bootconfig.ChainPXELinux,
+		files: []string{tftpboot.LPXELinux, tftpboot.PXELinux, "ldlinux.c32", "menu.c32", "libutil.c32", "libcom32.c32"}},
+	menus.LoaderGRUB: {firmware: hw.ArchEFIx64.GRUB(), chain: hw.ArchEFIx64.GRUB(), template: bootconfig.ChainGRUB,
+		files: []string{hw.ArchEFIx64.GRUB(), "grub/x86_64-efi/http.mod"}},
+	// Under Secure Boot GRUB loads no module: no http.mod.
+	loaderShim: {files: []string{hw.ArchEFIx64.Shim(), hw.ArchEFIx64.GRUB()}},
+}
+
+const loaderShim = "shim"
+
+// chainDir is the TFTP folder of the chain scripts.
+const chainDir = "bootwright/"
+
+// ChainScriptName is the TFTP name of the iPXE script that chains the
+// loader called name ("pxelinux" or "grub").
+func ChainScriptName(name string) string { return chainDir + name + ".ipxe" }
+
+// chainScript renders the chain script of the loader called name.
+func (p *Policy) chainScript(name string) ([]byte, error) {
+	l := loaders[name]
+	lf, _ := tftpboot.Loaders{}.Lookup(l.chain)
+	c := bootconfig.Chain{Server: p.Server(), TFTP: p.tftpURL(), Address: p.tftpHost(), File: l.chain,
+		Package: lf.Package, Fallback: p.URL() + route.BootScript}
+	return p.Config.Load().RenderChain(l.template, c)
+}
+
+// Warn logs, at start-up, what would keep the loaders the config asks
+// for from working: loader files missing from l (naming the Debian
+// package), TFTP switched off, Secure Boot in proxy mode, and groups that
+// set a loader but select by arch or subnet, which DHCP cannot see.
+func (p *Policy) Warn(l tftpboot.Loaders, tftpOn bool, log *slog.Logger) {
+	b := p.Config.Load()
+	used := map[string]string{} // loader -> who uses it first
+	use := func(s *menus.Settings, who string) bool {
+		u := false
+		if s.Loader != "" && s.Loader != menus.LoaderIPXE {
+			used[s.Loader], u = who, true
+		}
+		if s.SecureBoot != nil && *s.SecureBoot {
+			used[loaderShim], u = who, true
+		}
+		return u
+	}
+	for _, m := range b.Menus.MachineList() {
+		use(&m.Settings, "machine "+m.Name)
+	}
+	for _, g := range b.Menus.Groups {
+		if use(&g.Settings, "group "+g.Name) && (len(g.Match.Arch) > 0 || g.Match.Subnet != nil) {
+			log.Warn("loader: group selects by arch or subnet, which DHCP does not know when it picks the boot file; its machines keep iPXE unless they set loader or secure_boot themselves",
+				"group", g.Name, "loader", g.Loader, "secure_boot", g.SecureBoot != nil && *g.SecureBoot)
+		}
+	}
+	if who, ok := used[loaderShim]; ok && p.Proxy {
+		log.Warn("loader: Secure Boot in proxy mode: Debian's GRUB looks for grub/grub.cfg on the next-server of the LAN's DHCPACK, so it boots only if the LAN's DHCP server names this host as next-server (dnsmasq: dhcp-boot=,,ADDRESS); full mode has no such limit",
+			"used_by", who)
+	}
+	for name, who := range used {
+		if !tftpOn {
+			log.Warn("loader: needs TFTP, which is off (--tftp-addr off)", "loader", name, "used_by", who)
+		}
+		for _, err := range l.Missing(loaders[name].files...) {
+			log.Warn("loader: file missing; machines using it will not boot", "loader", name, "used_by", who, "err", err)
+		}
+	}
+}

@@ -1,0 +1,180 @@
+package boot
+
+import (
+	"io/fs"
+	"log/slog"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bootwright/bootwright/internal/bootconfig"
+	"github.com/bootwright/bootwright/internal/cache"
+	"github.com/bootwright/bootwright/internal/hw"
+	"github.com/bootwright/bootwright/internal/route"
+	"github.com/bootwright/bootwright/internal/state"
+	"github.com/bootwright/bootwright/internal/token"
+	"github.com/bootwright/bootwright/menus"
+)
+
+// Policy is what this server offers machines. Config and PublicURL are
+// required; the other fields have working zero values. Fields must not
+// change once the Policy is in use.
+type Policy struct {
+	Config    *bootconfig.Live // menus and templates in service
+	PublicURL string           // how machines reach the HTTP server, e.g. http://10.0.0.1:8080
+
+	// Self is the address machines reach TFTP at (iPXE chain scripts,
+	// GRUB's next-server). Invalid means the host of PublicURL.
+	Self netip.Addr
+	// Proxy says DHCP runs as a proxy beside the LAN's own server.
+	Proxy bool
+	// TFTPAssets says the assets directory is also served over TFTP under
+	// assets/, for GRUB under Secure Boot, which has no HTTP.
+	TFTPAssets bool
+
+	Assets fs.FS // the assets directory; nil: none
+	// AssetsTTL is how long a listing of Assets is used before it is
+	// read again; zero means menus.AssetScanner's default.
+	AssetsTTL time.Duration
+	Cache     *cache.Cache // the download cache; nil: cached entries use upstream URLs
+	// State gives install states and the token secret; nil means
+	// neither: menus never switch to local disk after an install and
+	// carry no file token or callback.
+	State *state.Store
+	// Secrets gives templates their secrets; nil: none.
+	Secrets func(machine, name string) (string, error)
+	// Neighbor finds the MAC behind a client address for TFTP names
+	// that carry none; nil means tftpboot.NeighborMAC.
+	Neighbor func(netip.Addr) (hw.MAC, bool)
+	Logger   *slog.Logger // nil discards logs
+
+	initOnce sync.Once
+	public   string
+	scanner  menus.AssetScanner
+	tokens   sync.Map // hw.MAC -> machineTokens
+}
+
+func (p *Policy) init() {
+	p.initOnce.Do(func() {
+		p.public = strings.TrimSuffix(p.PublicURL, "/")
+		p.scanner.FS, p.scanner.TTL = p.Assets, p.AssetsTTL
+		if p.Logger == nil {
+			p.Logger = slog.New(slog.DiscardHandler)
+		}
+	})
+}
+
+// URL returns the public base URL without a trailing slash.
+func (p *Policy) URL() string {
+	p.init()
+	return p.public
+}
+
+// Client is what a request says about the machine asking.
+type Client struct {
+	MAC  hw.MAC
+	Arch hw.Arch // its family, or hw.ArchUnknown
+	// BuildArch and Platform are what iPXE reported (${buildarch},
+	// ${platform}); empty means the arch's own (hw.Arch.IPXE).
+	BuildArch, Platform string
+	Addr                netip.Addr // the address the request came from
+}
+
+// Request is the one builder of the data every renderer uses: the
+// machine and its arch, its install state, its answer-file token and its
+// installer callback. A menu over HTTP or TFTP and an answer file for
+// the same client get the same Request.
+func (p *Policy) Request(c Client) menus.Request {
+	p.init()
+	req := menus.Request{MAC: c.MAC, Arch: c.Arch.Family(), BuildArch: c.BuildArch, Platform: c.Platform, ClientIP: c.Addr}
+	if req.BuildArch == "" && req.Platform == "" {
+		req.BuildArch, req.Platform = req.Arch.IPXE()
+	}
+	if p.State == nil || c.MAC.IsZero() {
+		return req
+	}
+	req.State = p.State.StateOf(c.MAC.String())
+	t := p.tokensFor(c.MAC)
+	req.Callback, req.FileToken = t.callback, t.files
+	return req
+}
+
+// machineTokens are a machine's callback URL and file token; they depend
+// only on the MAC and the store's secret, so they are made once.
+type machineTokens struct{ callback, files string }
+
+func (p *Policy) tokensFor(mac hw.MAC) machineTokens {
+	if v, ok := p.tokens.Load(mac); ok {
+		return v.(machineTokens)
+	}
+	signer := token.Signer{Key: p.State.Secret()}
+	t := machineTokens{
+		callback: p.public + route.InstalledPath(mac, signer.Sign(token.Installed, mac.String())),
+		files:    signer.Sign(token.Files, mac.String()),
+	}
+	p.tokens.Store(mac, t)
+	return t
+}
+
+// Server returns the URLs and services templates see.
+func (p *Policy) Server() menus.Server {
+	p.init()
+	srv := menus.Server{URL: p.public, AssetsURL: p.public + route.AssetsBase, Secret: p.Secrets}
+	if p.Cache != nil {
+		srv.Cache = p.Cache.Register
+	}
+	if p.TFTPAssets {
+		srv.TFTPAssetsURL = p.tftpURL() + TFTPAssetsDir
+	}
+	return srv
+}
+
+// TFTPAssetsDir is where the assets directory appears in the TFTP tree.
+const TFTPAssetsDir = "assets"
+
+// tftpURL is "tftp://HOST/" for this server.
+func (p *Policy) tftpURL() string { return "tftp://" + p.tftpHost() + "/" }
+
+// tftpHost is Self, else the host of PublicURL, bracketed when IPv6.
+func (p *Policy) tftpHost() string {
+	if p.Self.IsValid() {
+		return hostLiteral(p.Self.String())
+	}
+	if u, err := url.Parse(p.public); err == nil && u.Hostname() != "" {
+		return hostLiteral(u.Hostname())
+	}
+	return "localhost"
+}
+
+func hostLiteral(h string) string {
+	if strings.Contains(h, ":") {
+		return "[" + h + "]"
+	}
+	return h
+}
+
+// AssetDirs returns the asset folders and the listing's generation
+// (it changes when a folder appears or goes), logging a listing failure.
+func (p *Policy) AssetDirs() ([]menus.AssetDir, uint64) {
+	p.init()
+	dirs, gen, err := p.scanner.DirsGen()
+	if err != nil {
+		p.Logger.Warn("boot: cannot list assets directory", "err", err)
+	}
+	return dirs, gen
+}
+
+// RenderMenu resolves the machine in req and renders its menu with the
+// template tmpl (bootconfig.IPXEMenu, GRUBMenu or PXELinuxMenu).
+func (p *Policy) RenderMenu(tmpl string, req menus.Request) ([]byte, *menus.Data, error) {
+	dirs, _ := p.AssetDirs()
+	return p.Config.Load().RenderMenu(tmpl, req, p.Server(), dirs)
+}
+
+// RenderFile renders the machine's per-machine file name.
+func (p *Policy) RenderFile(name string, req menus.Request) ([]byte, *menus.Data, error) {
+	dirs, _ := p.AssetDirs()
+	return p.Config.Load().RenderFile(name, req, p.Server(), dirs)
+}
