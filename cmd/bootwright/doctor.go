@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bootwright/bootwright/internal/doctor"
+	"github.com/bootwright/bootwright/internal/hw"
 	"github.com/bootwright/bootwright/internal/netutil"
 )
 
@@ -27,7 +28,7 @@ func newDoctorFlagSet(out io.Writer) (*flag.FlagSet, *doctorFlags) {
 	f := &doctorFlags{}
 	fs.StringVar(&f.iface, "interface", "", "interface to act as a PXE client on (default: the default route's)")
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "how long to collect offers and wait for each reply")
-	fs.StringVar(&f.arch, "arch", "efi-x64", "firmware to play: bios or efi-x64")
+	fs.StringVar(&f.arch, "arch", "efi-x64", "firmware to play: "+hw.FamilyNames())
 	fs.StringVar(&f.mac, "mac", "", "client MAC to send (default: the interface's); its menu is the one fetched")
 	fs.BoolVar(&f.json, "json", false, "print the report as JSON")
 	fs.Usage = func() {
@@ -45,7 +46,7 @@ func newDoctorFlagSet(out io.Writer) (*flag.FlagSet, *doctorFlags) {
 func buildDoctor(f *doctorFlags, defaultIface func() (string, error)) (*doctor.Doctor, error) {
 	d := &doctor.Doctor{Interface: f.iface, Wait: f.timeout}
 	var err error
-	if d.Arch, err = doctor.ParseArch(f.arch); err != nil {
+	if d.Arch, err = hw.ParseFamily(f.arch); err != nil {
 		return nil, fmt.Errorf("--arch: %w", err)
 	}
 	if f.timeout <= 0 {

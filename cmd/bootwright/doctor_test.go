@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bootwright/bootwright/internal/doctor"
+	"github.com/bootwright/bootwright/internal/hw"
 )
 
 func TestDoctorFlags(t *testing.T) {
@@ -17,12 +18,12 @@ func TestDoctorFlags(t *testing.T) {
 		args []string
 		env  map[string]string
 		want string // error substring; "" for success
-		arch doctor.Arch
+		arch hw.Arch
 		wait time.Duration
 	}{
-		"defaults":        {[]string{"--interface=eth0"}, nil, "", doctor.ArchEFIx64, 10 * time.Second},
-		"bios from env":   {[]string{"--interface=eth0"}, map[string]string{"BOOTWRIGHT_ARCH": "bios"}, "", doctor.ArchBIOS, 10 * time.Second},
-		"timeout":         {[]string{"--interface=eth0", "--timeout=3s"}, nil, "", doctor.ArchEFIx64, 3 * time.Second},
+		"defaults":        {[]string{"--interface=eth0"}, nil, "", hw.ArchEFIx64, 10 * time.Second},
+		"bios from env":   {[]string{"--interface=eth0"}, map[string]string{"BOOTWRIGHT_ARCH": "bios"}, "", hw.ArchBIOS, 10 * time.Second},
+		"timeout":         {[]string{"--interface=eth0", "--timeout=3s"}, nil, "", hw.ArchEFIx64, 3 * time.Second},
 		"bad arch":        {[]string{"--interface=eth0", "--arch=arm64"}, nil, `--arch: unknown arch "arm64"`, 0, 0},
 		"bad mac":         {[]string{"--interface=eth0", "--mac=52:54"}, nil, `--mac "52:54"`, 0, 0},
 		"long mac":        {[]string{"--interface=eth0", "--mac=00:00:00:00:fe:80:00:00:00:00:00:00:02:00:5e:10:00:00:00:01"}, nil, "--mac", 0, 0},

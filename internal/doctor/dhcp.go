@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/bootwright/bootwright/internal/hw"
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/insomniacslk/dhcp/iana"
 )
@@ -21,7 +22,7 @@ type client struct {
 	servers  []netip.AddrPort // where broadcasts go
 	redirect func(netip.AddrPort) netip.AddrPort
 	mac      net.HardwareAddr
-	arch     Arch
+	arch     hw.Arch
 }
 
 // pxeOptions are the options a PXE ROM sends in every DHCP packet (PXE
@@ -31,7 +32,7 @@ func (c *client) pxeOptions(vendorClass string) []dhcpv4.Modifier {
 	return []dhcpv4.Modifier{
 		dhcpv4.WithHwAddr(c.mac),
 		dhcpv4.WithOption(dhcpv4.OptClassIdentifier(vendorClass)),
-		dhcpv4.WithOption(dhcpv4.OptClientArch(iana.Arch(c.arch.code()))),
+		dhcpv4.WithOption(dhcpv4.OptClientArch(iana.Arch(c.arch.Code()))),
 		dhcpv4.WithGeneric(dhcpv4.OptionClientNetworkInterfaceIdentifier, []byte{1, 3, 16}),
 		dhcpv4.WithGeneric(dhcpv4.OptionClientMachineIdentifier, guid),
 		dhcpv4.WithRequestedOptions(dhcpv4.OptionSubnetMask, dhcpv4.OptionRouter,
@@ -44,9 +45,9 @@ func (c *client) pxeOptions(vendorClass string) []dhcpv4.Modifier {
 // discover builds a DHCPDISCOVER as a PXE ROM sends it, or, with ipxe,
 // as iPXE does once loaded: user class "iPXE" (RFC 3004) and option 175.
 func (c *client) discover(ipxe bool) (*dhcpv4.DHCPv4, error) {
-	mods := c.pxeOptions(c.arch.vendorClass())
+	mods := c.pxeOptions(vendorClass(c.arch))
 	if ipxe {
-		mods = append(c.pxeOptions(fmt.Sprintf("PXEClient:Arch:%05d:UNDI:003010", c.arch.code())),
+		mods = append(c.pxeOptions(fmt.Sprintf("PXEClient:Arch:%05d:UNDI:003010", c.arch.Code())),
 			dhcpv4.WithOption(dhcpv4.OptUserClass("iPXE")),
 			dhcpv4.WithGeneric(dhcpv4.OptionEtherboot, []byte{0x13, 0x01, 0x01})) // HTTP feature
 	}
@@ -61,7 +62,7 @@ func (c *client) discover(ipxe bool) (*dhcpv4.DHCPv4, error) {
 // request builds the DHCPREQUEST that selects offer o (RFC 2131 section
 // 4.3.2, SELECTING state: options 50 and 54, broadcast).
 func (c *client) request(disc *dhcpv4.DHCPv4, o Offer) (*dhcpv4.DHCPv4, error) {
-	mods := append(c.pxeOptions(c.arch.vendorClass()),
+	mods := append(c.pxeOptions(vendorClass(c.arch)),
 		dhcpv4.WithTransactionID(disc.TransactionID),
 		dhcpv4.WithMessageType(dhcpv4.MessageTypeRequest),
 		dhcpv4.WithBroadcast(true),
@@ -77,7 +78,7 @@ func (c *client) request(disc *dhcpv4.DHCPv4, o Offer) (*dhcpv4.DHCPv4, error) {
 // bootRequest builds the DHCPREQUEST a PXE ROM unicasts to a boot
 // server's port 4011 once it has an address (PXE 2.1 section 2.2.6).
 func (c *client) bootRequest(ciaddr netip.Addr) (*dhcpv4.DHCPv4, error) {
-	mods := append(c.pxeOptions(c.arch.vendorClass()),
+	mods := append(c.pxeOptions(vendorClass(c.arch)),
 		dhcpv4.WithMessageType(dhcpv4.MessageTypeRequest))
 	if ciaddr.IsValid() {
 		mods = append(mods, dhcpv4.WithClientIP(ciaddr.AsSlice()))

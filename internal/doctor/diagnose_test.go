@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bootwright/bootwright/internal/hw"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -30,7 +31,7 @@ var (
 
 // booting is a full-mode boot that works, changed by f.
 func booting(f func(*Facts)) Facts {
-	fs := Facts{Interface: "eth0", Arch: ArchBIOS, Wait: 5 * time.Second,
+	fs := Facts{Interface: "eth0", Arch: hw.ArchBIOS, Wait: 5 * time.Second,
 		Offers: []Offer{fullOffer}, Request: ack, NBP: nbpOK,
 		IPXESent: true, IPXEOffers: []Offer{ipxeOffer}, Script: scriptOK, Menu: menuOK}
 	if f != nil {

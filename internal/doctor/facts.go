@@ -8,64 +8,19 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/bootwright/bootwright/internal/hw"
 	"github.com/insomniacslk/dhcp/dhcpv4"
 )
 
-// Arch is the client architecture doctor pretends to be.
-type Arch int
-
-// The architectures doctor can play.
-const (
-	ArchEFIx64 Arch = iota // x86-64 UEFI, option 93 = 7
-	ArchBIOS               // legacy BIOS, option 93 = 0
-)
-
-// ParseArch parses "bios" or "efi-x64".
-func ParseArch(s string) (Arch, error) {
-	switch s {
-	case "efi-x64":
-		return ArchEFIx64, nil
-	case "bios":
-		return ArchBIOS, nil
+// vendorClass is option 60 as a PXE ROM of arch a sends it (PXE 2.1
+// section 2.2.1: "PXEClient:Arch:xxxxx:UNDI:yyyzzz"), with the UNDI
+// version BIOS and UEFI ROMs report.
+func vendorClass(a hw.Arch) string {
+	undi := "003016"
+	if a.Firmware() == hw.FirmwareBIOS {
+		undi = "002001"
 	}
-	return 0, fmt.Errorf("unknown arch %q (want bios or efi-x64)", s)
-}
-
-// String returns "bios" or "efi-x64".
-func (a Arch) String() string {
-	if a == ArchBIOS {
-		return "bios"
-	}
-	return "efi-x64"
-}
-
-// MarshalText makes an Arch a JSON string.
-func (a Arch) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
-
-// code is the RFC 4578 option 93 value.
-func (a Arch) code() uint16 {
-	if a == ArchBIOS {
-		return 0
-	}
-	return 7
-}
-
-// vendorClass is option 60 as a PXE ROM of this arch sends it (PXE 2.1
-// section 2.2.1: "PXEClient:Arch:xxxxx:UNDI:yyyzzz").
-func (a Arch) vendorClass() string {
-	if a == ArchBIOS {
-		return "PXEClient:Arch:00000:UNDI:002001"
-	}
-	return "PXEClient:Arch:00007:UNDI:003016"
-}
-
-// ipxeVars are the values iPXE's ${buildarch} and ${platform} have on
-// this arch (undionly.kpxe is an i386 pcbios build).
-func (a Arch) ipxeVars() (buildarch, platform string) {
-	if a == ArchBIOS {
-		return "i386", "pcbios"
-	}
-	return "x86_64", "efi"
+	return fmt.Sprintf("PXEClient:Arch:%05d:UNDI:%s", a.Code(), undi)
 }
 
 // Offer is one DHCP reply as doctor saw it.
@@ -152,7 +107,7 @@ func (f *Fetch) OK() bool { return f != nil && f.Err == "" }
 type Facts struct {
 	Interface string        `json:"interface"`
 	MAC       string        `json:"mac"`
-	Arch      Arch          `json:"arch"`
+	Arch      hw.Arch       `json:"arch"`
 	Wait      time.Duration `json:"wait_ns"`
 
 	Offers     []Offer   `json:"offers"`                // step 1: replies to the PXE DISCOVER

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/bootwright/bootwright/internal/hw"
 )
 
 // parseScript reports whether body is an iPXE script (it starts with
@@ -37,9 +39,9 @@ var setting = regexp.MustCompile(`\$\{([^}]*)\}`)
 // expandChain fills in the iPXE settings a bootwright script uses, as
 // iPXE on this client would, and resolves the result against the URL of
 // the script it came from. It fails on a setting it does not know.
-func expandChain(chain, base string, mac net.HardwareAddr, a Arch) (string, error) {
-	buildarch, platform := a.ipxeVars()
-	hexhyp := strings.ReplaceAll(mac.String(), ":", "-")
+func expandChain(chain, base string, mac net.HardwareAddr, a hw.Arch) (string, error) {
+	buildarch, platform := a.IPXE()
+	hexhyp := hw.MAC(mac).URL()
 	values := map[string]string{
 		"mac": mac.String(), "mac:hexhyp": hexhyp, "mac:hex": mac.String(),
 		"net0/mac": mac.String(), "net0/mac:hexhyp": hexhyp, "net0/mac:hex": mac.String(),

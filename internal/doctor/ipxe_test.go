@@ -4,6 +4,8 @@ import (
 	"net"
 	"strings"
 	"testing"
+
+	"github.com/bootwright/bootwright/internal/hw"
 )
 
 func TestParseScript(t *testing.T) {
@@ -36,17 +38,17 @@ func TestExpandChain(t *testing.T) {
 	base := "http://10.0.0.1:8080/boot.ipxe"
 	tests := map[string]struct {
 		chain string
-		arch  Arch
+		arch  hw.Arch
 		want  string
 		err   string
 	}{
-		"bootwright efi": {"http://10.0.0.1:8080/ipxe/${mac:hexhyp}?arch=${buildarch}&platform=${platform}", ArchEFIx64,
+		"bootwright efi": {"http://10.0.0.1:8080/ipxe/${mac:hexhyp}?arch=${buildarch}&platform=${platform}", hw.ArchEFIx64,
 			"http://10.0.0.1:8080/ipxe/52-54-00-ab-00-01?arch=x86_64&platform=efi", ""},
-		"bootwright bios": {"http://10.0.0.1:8080/ipxe/${net0/mac:hexhyp}?arch=${buildarch}&platform=${platform}", ArchBIOS,
+		"bootwright bios": {"http://10.0.0.1:8080/ipxe/${net0/mac:hexhyp}?arch=${buildarch}&platform=${platform}", hw.ArchBIOS,
 			"http://10.0.0.1:8080/ipxe/52-54-00-ab-00-01?arch=i386&platform=pcbios", ""},
-		"relative":         {"menu/${mac}.ipxe", ArchBIOS, "http://10.0.0.1:8080/menu/52:54:00:ab:00:01.ipxe", ""},
-		"absolute path":    {"/ipxe/${mac:hexhyp}", ArchBIOS, "http://10.0.0.1:8080/ipxe/52-54-00-ab-00-01", ""},
-		"unknown settings": {"http://x/${uuid}/${serial}", ArchBIOS, "", "cannot fill in: ${uuid} ${serial}"},
+		"relative":         {"menu/${mac}.ipxe", hw.ArchBIOS, "http://10.0.0.1:8080/menu/52:54:00:ab:00:01.ipxe", ""},
+		"absolute path":    {"/ipxe/${mac:hexhyp}", hw.ArchBIOS, "http://10.0.0.1:8080/ipxe/52-54-00-ab-00-01", ""},
+		"unknown settings": {"http://x/${uuid}/${serial}", hw.ArchBIOS, "", "cannot fill in: ${uuid} ${serial}"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

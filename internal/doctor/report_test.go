@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"github.com/bootwright/bootwright/internal/golden"
+	"github.com/bootwright/bootwright/internal/hw"
 )
 
 // TestReportGolden renders the reports of the table's main cases as
 // text and JSON (go test -update rewrites testdata/).
 func TestReportGolden(t *testing.T) {
 	base := func(f Facts) Facts {
-		f.Interface, f.MAC, f.Arch, f.Wait = "eth0", "52:54:00:00:00:01", ArchBIOS, 5*time.Second
+		f.Interface, f.MAC, f.Arch, f.Wait = "eth0", "52:54:00:00:00:01", hw.ArchBIOS, 5*time.Second
 		return f
 	}
 	tests := map[string]Facts{

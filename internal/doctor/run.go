@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/bootwright/bootwright/internal/hw"
 	"github.com/insomniacslk/dhcp/dhcpv4"
 )
 
@@ -16,7 +17,7 @@ import (
 type Doctor struct {
 	Interface string           // where to act as a PXE client
 	MAC       net.HardwareAddr // chaddr; nil: the interface's
-	Arch      Arch             // the firmware to play; zero: efi-x64
+	Arch      hw.Arch          // the firmware to play (its option 93); hw.ArchUnknown: efi-x64
 	Wait      time.Duration    // how long to collect offers and await each reply; zero: 10s
 
 	// Conn replaces the port 68 socket Run opens on Interface; Run then
@@ -43,7 +44,7 @@ func (d *Doctor) Run(ctx context.Context) (Facts, error) {
 		return Facts{}, err
 	}
 	defer c.conn.Close()
-	f := Facts{Interface: d.Interface, MAC: c.mac.String(), Arch: d.Arch, Wait: d.wait()}
+	f := Facts{Interface: d.Interface, MAC: c.mac.String(), Arch: d.arch(), Wait: d.wait()}
 
 	d.logf("1. broadcasting a PXE DHCPDISCOVER, collecting offers for %s", f.Wait)
 	disc, err := c.discover(false)
@@ -76,7 +77,7 @@ func (d *Doctor) Run(ctx context.Context) (Facts, error) {
 // open returns the DHCP client and, when Run opened the socket itself,
 // the interface it is on.
 func (d *Doctor) open() (*client, *link, error) {
-	c := &client{conn: d.Conn, mac: d.MAC, arch: d.Arch, redirect: d.Redirect,
+	c := &client{conn: d.Conn, mac: d.MAC, arch: d.arch(), redirect: d.Redirect,
 		servers: d.Servers}
 	if c.redirect == nil {
 		c.redirect = func(a netip.AddrPort) netip.AddrPort { return a }
@@ -208,7 +209,7 @@ func (d *Doctor) ipxe(ctx context.Context, c *client, first []Offer, f *Facts) {
 	if !f.Script.OK() || !f.Script.IPXE || f.Script.Chain == "" {
 		return
 	}
-	menu, err := expandChain(f.Script.Chain, f.Script.URL, c.mac, d.Arch)
+	menu, err := expandChain(f.Script.Chain, f.Script.URL, c.mac, d.arch())
 	if err != nil {
 		f.Menu = &Fetch{URL: f.Script.Chain, TSize: -1, Err: err.Error()}
 		return
@@ -229,6 +230,8 @@ func (d *Doctor) release(c *client, ack Offer) {
 }
 
 func (d *Doctor) wait() time.Duration { return cmp.Or(d.Wait, 10*time.Second) }
+
+func (d *Doctor) arch() hw.Arch { return cmp.Or(d.Arch, hw.ArchEFIx64) }
 
 func (d *Doctor) redirect(a netip.AddrPort) netip.AddrPort {
 	if d.Redirect == nil {

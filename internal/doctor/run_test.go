@@ -200,7 +200,7 @@ func TestRunNothing(t *testing.T) {
 
 // TestDiscoverPacket checks the DISCOVERs carry what a PXE ROM and iPXE send.
 func TestDiscoverPacket(t *testing.T) {
-	c := &client{mac: clientMAC, arch: ArchBIOS}
+	c := &client{mac: clientMAC, arch: hw.ArchBIOS}
 	for _, ipxe := range []bool{false, true} {
 		p, err := c.discover(ipxe)
 		if err != nil {
