@@ -1,6 +1,7 @@
 package dhcpboot
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -68,9 +69,9 @@ func (s *Server) open() ([]listener, error) {
 			ports = append(ports, listener{ifname: ifname, port4011: true})
 		}
 		for _, l := range ports {
-			addr := cmpOr(s.Addr, ":67")
+			addr := cmp.Or(s.Addr, ":67")
 			if l.port4011 {
-				addr = cmpOr(s.BootServerAddr, ":4011")
+				addr = cmp.Or(s.BootServerAddr, ":4011")
 			}
 			conn, err := listen(ifname, addr)
 			if err != nil {

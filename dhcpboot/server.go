@@ -240,13 +240,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
 // peerAddr is the IPv4 address a datagram came from.
 func peerAddr(a net.Addr) netip.Addr {
 	if ua, ok := a.(*net.UDPAddr); ok {

@@ -6,6 +6,7 @@
 package gitsync
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -57,7 +58,7 @@ func (s *Syncer) Sync(ctx context.Context) (*bootconfig.Bundle, error) {
 
 // Run polls until ctx ends, putting each new good commit into Live.
 func (s *Syncer) Run(ctx context.Context) error {
-	t := time.NewTicker(or(s.Interval, time.Minute))
+	t := time.NewTicker(cmp.Or(s.Interval, time.Minute))
 	defer t.Stop()
 	for {
 		select {
@@ -151,7 +152,7 @@ func (s *Syncer) resolve() (plumbing.Hash, error) {
 			return ref.Hash(), nil
 		}
 	}
-	return plumbing.ZeroHash, fmt.Errorf("config git %s: no ref %q", s.URL, or(s.Ref, "HEAD"))
+	return plumbing.ZeroHash, fmt.Errorf("config git %s: no ref %q", s.URL, cmp.Or(s.Ref, "HEAD"))
 }
 
 // load checks out hash and loads and checks the config there.
@@ -180,12 +181,4 @@ func (s *Syncer) logger() *slog.Logger {
 		return slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	return s.Logger
-}
-
-func or[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
