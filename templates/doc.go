@@ -1,5 +1,6 @@
-// Package templates renders bootwright's text templates: iPXE scripts and
-// menus now, GRUB and pxelinux menus and answer files later.
+// Package templates renders bootwright's text templates: the iPXE boot
+// script, menus and chain scripts, GRUB and pxelinux menus, and the
+// per-machine answer files (kickstart, preseed, autoinstall, unattend).
 //
 // Every template is parsed once at load with text/template, sprig's
 // hermetic function map (no env, no randomness, no clock) and
