@@ -57,7 +57,8 @@ func OpenLeaseDB(path string) (*LeaseDB, error) {
 	}
 	// No linger: each request has a DHCP reply waiting on it, and what
 	// queues while one transaction syncs is the next one's batch.
-	d.w = groupcommit.Start(d.db, groupcommit.Config[[]leaseOp]{Apply: d.write, MaxBatch: maxBatch})
+	d.w = groupcommit.Start(d.db, groupcommit.Config[[]leaseOp]{Apply: d.write, MaxBatch: maxBatch,
+		Name: "lease database " + path})
 	return d, nil
 }
 
@@ -144,12 +145,7 @@ func (d *LeaseDB) Len() int { return len(d.loaded) }
 // from the committing goroutine. After Close, then runs at once with an
 // error.
 func (d *LeaseDB) commit(ops []leaseOp, then func(error)) {
-	d.w.Submit(ops, func(err error) {
-		if err != nil {
-			err = fmt.Errorf("lease database %s: %w", d.path, err)
-		}
-		then(err)
-	})
+	d.w.Submit(ops, then)
 }
 
 // write applies a batch of requests' changes in one transaction; bbolt

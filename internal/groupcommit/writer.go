@@ -2,6 +2,7 @@ package groupcommit
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -26,6 +27,10 @@ type Config[T any] struct {
 	// transaction's result (nil once it is durable), before the items'
 	// own callbacks.
 	After func(batch []T, err error)
+	// Name, if set, prefixes every error the Writer returns or reports,
+	// as "Name: err", so that it names the database (once a batch rather
+	// than once an item).
+	Name string
 	// MaxBatch bounds the items in one transaction; zero means
 	// DefaultMaxBatch.
 	MaxBatch int
@@ -93,7 +98,7 @@ func (w *Writer[T]) submit(r request[T], wait bool) error {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	if w.closed {
-		return ErrClosed
+		return w.named(ErrClosed)
 	}
 	if wait {
 		w.reqs <- r
@@ -103,8 +108,15 @@ func (w *Writer[T]) submit(r request[T], wait bool) error {
 	case w.reqs <- r:
 		return nil
 	default:
-		return ErrFull
+		return w.named(ErrFull)
 	}
+}
+
+func (w *Writer[T]) named(err error) error {
+	if err == nil || w.cfg.Name == "" {
+		return err
+	}
+	return fmt.Errorf("%s: %w", w.cfg.Name, err)
 }
 
 // Close commits what is queued and stops the writer; later submits fail
@@ -132,7 +144,7 @@ func (w *Writer[T]) run() {
 	for first := range w.reqs {
 		batch, thens = append(batch, first.item), append(thens, first.then)
 		batch, thens = w.fill(batch, thens, linger)
-		err := w.db.Update(func(tx *bolt.Tx) error { return w.cfg.Apply(tx, batch) })
+		err := w.named(w.db.Update(func(tx *bolt.Tx) error { return w.cfg.Apply(tx, batch) }))
 		if w.cfg.After != nil {
 			w.cfg.After(batch, err)
 		}

@@ -121,6 +121,7 @@ func TestWriter(t *testing.T) {
 			batches: [][]int{{1}, {2, 3}, {4, 5}}, errs: []error{nil, nil, nil}, stored: []int{1, 2, 3, 4, 5},
 		},
 		"a failed batch fails every item in it and no other": {
+			cfg:   Config[int]{Name: "test db"}, // wrapped, errBoom is still errBoom
 			items: []int{1, 2, 3, 4}, hold: true, failOn: 3,
 			batches: [][]int{{1}, {2, 3, 4}}, errs: []error{nil, errBoom}, failed: []int{2, 3, 4}, stored: []int{1},
 		},
@@ -206,14 +207,14 @@ func TestTrySubmitFullQueue(t *testing.T) {
 }
 
 func TestSubmitAfterClose(t *testing.T) {
-	f := newFixture(t, Config[int]{}, 0, false)
+	f := newFixture(t, Config[int]{Name: "test db"}, 0, false)
 	f.w.Submit(1, nil) // a nil callback is allowed
 	f.w.Close()
 	f.w.Close() // a second Close is harmless
 	var got error
 	f.w.Submit(2, func(err error) { got = err })
-	if !errors.Is(got, ErrClosed) {
-		t.Errorf("Submit after Close called back with %v, want ErrClosed at once", got)
+	if !errors.Is(got, ErrClosed) || got.Error() != "test db: groupcommit: writer closed" {
+		t.Errorf("Submit after Close called back with %v, want ErrClosed named at once", got)
 	}
 	if err := f.w.TrySubmit(3, f.then(3)); !errors.Is(err, ErrClosed) {
 		t.Errorf("TrySubmit after Close = %v, want ErrClosed", err)
