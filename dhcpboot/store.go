@@ -7,11 +7,12 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/bootwright/bootwright/internal/groupcommit"
 )
 
 // LeaseFileName is the lease database's name inside the state directory.
@@ -23,7 +24,8 @@ var leaseBucket = []byte("leases-v1")
 // nanoseconds), state.
 const recordLen = 1 + 6 + 8 + 1
 
-// maxBatch bounds how many lease changes go into one transaction.
+// maxBatch bounds how many requests (each one or two lease changes) go
+// into one transaction.
 const maxBatch = 4096
 
 // LeaseDB persists full-mode leases in a bbolt file, one record per
@@ -37,16 +39,7 @@ type LeaseDB struct {
 	path   string
 	db     *bolt.DB
 	loaded []leaseOp
-
-	mu     sync.RWMutex // guards closed against sends on reqs
-	closed bool
-	reqs   chan commitReq
-	done   chan struct{}
-}
-
-type commitReq struct {
-	ops  []leaseOp
-	then func(error) // called from the committing goroutine
+	w      *groupcommit.Writer[[]leaseOp] // started by OpenLeaseDB
 }
 
 // OpenLeaseDB opens (creating if needed) the lease database at path, checks
@@ -62,7 +55,10 @@ func OpenLeaseDB(path string) (*LeaseDB, error) {
 	if err != nil {
 		return nil, err
 	}
-	go d.commitLoop()
+	// No linger: each request has a DHCP reply waiting on it, and what
+	// queues while one transaction syncs is the next one's batch.
+	d.w = groupcommit.Start(d.db, groupcommit.Config[[]leaseOp]{Apply: d.write, MaxBatch: maxBatch,
+		Name: "lease database " + path})
 	return d, nil
 }
 
@@ -88,7 +84,7 @@ func openLeaseDB(path string) (d *LeaseDB, err error) {
 	if err != nil {
 		return nil, corrupt(path, err)
 	}
-	d = &LeaseDB{path: path, db: db, reqs: make(chan commitReq, maxBatch), done: make(chan struct{})}
+	d = &LeaseDB{path: path, db: db}
 	return d, d.load()
 }
 
@@ -145,94 +141,48 @@ func (d *LeaseDB) Path() string { return d.path }
 // Len returns how many leases were read at open.
 func (d *LeaseDB) Len() int { return len(d.loaded) }
 
-// commit queues ops; then runs once they are durable (nil) or failed.
-// After Close, then runs at once with an error.
+// commit queues ops; then runs once they are durable (nil) or failed,
+// from the committing goroutine. After Close, then runs at once with an
+// error.
 func (d *LeaseDB) commit(ops []leaseOp, then func(error)) {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	if d.closed {
-		then(errors.New("lease database closed"))
-		return
-	}
-	d.reqs <- commitReq{ops, then}
+	d.w.Submit(ops, then)
 }
 
-func (d *LeaseDB) commitLoop() {
-	defer close(d.done)
-	batch := make([]commitReq, 0, 64)
-	for first := range d.reqs {
-		batch = append(batch[:0], first)
-		n := len(first.ops)
-	drain:
-		for n < maxBatch {
-			select {
-			case r, ok := <-d.reqs:
-				if !ok {
-					break drain
-				}
-				batch = append(batch, r)
-				n += len(r.ops)
-			default:
-				break drain
-			}
-		}
-		err := d.write(batch)
-		for _, r := range batch {
-			r.then(err)
-		}
-		clear(batch)
+// write applies a batch of requests' changes in one transaction; bbolt
+// fsyncs before the transaction returns.
+func (d *LeaseDB) write(tx *bolt.Tx, batch [][]leaseOp) error {
+	b := tx.Bucket(leaseBucket)
+	// bbolt keeps references to keys and values until the commit, so
+	// each gets its own bytes: one allocation for the whole batch.
+	n := 0
+	for _, ops := range batch {
+		n += len(ops)
 	}
-}
-
-// write applies a batch in one transaction; bbolt fsyncs before Update
-// returns.
-func (d *LeaseDB) write(batch []commitReq) error {
-	err := d.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(leaseBucket)
-		// bbolt keeps references to keys and values until the commit, so
-		// each gets its own bytes: one allocation for the whole batch.
-		n := 0
-		for _, r := range batch {
-			n += len(r.ops)
-		}
-		buf := make([]byte, n*(4+recordLen))
-		for _, r := range batch {
-			for _, op := range r.ops {
-				k, v := buf[:4:4], (*[recordLen]byte)(buf[4:4+recordLen])
-				buf = buf[4+recordLen:]
-				a := op.addr.As4()
-				copy(k, a[:])
-				var err error
-				if op.del {
-					err = b.Delete(k)
-				} else {
-					encodeLease(op, v)
-					err = b.Put(k, v[:])
-				}
-				if err != nil {
-					return err
-				}
+	buf := make([]byte, n*(4+recordLen))
+	for _, ops := range batch {
+		for _, op := range ops {
+			k, v := buf[:4:4], (*[recordLen]byte)(buf[4:4+recordLen])
+			buf = buf[4+recordLen:]
+			a := op.addr.As4()
+			copy(k, a[:])
+			var err error
+			if op.del {
+				err = b.Delete(k)
+			} else {
+				encodeLease(op, v)
+				err = b.Put(k, v[:])
+			}
+			if err != nil {
+				return err
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("lease database %s: %w", d.path, err)
 	}
 	return nil
 }
 
 // Close writes what is queued and closes the file. The server using d
-// must have stopped first.
+// must have stopped first. A second Close does nothing.
 func (d *LeaseDB) Close() error {
-	d.mu.Lock()
-	if d.closed {
-		d.mu.Unlock()
-		return nil
-	}
-	d.closed = true
-	close(d.reqs)
-	d.mu.Unlock()
-	<-d.done
-	return d.db.Close()
+	d.w.Close()
+	return d.db.Close() // nil when already closed
 }

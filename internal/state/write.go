@@ -3,11 +3,14 @@ package state
 import (
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/bootwright/bootwright/internal/groupcommit"
 )
 
 // Record queues e for writing. It never blocks: when the queue is full
@@ -25,93 +28,57 @@ func (s *Store) Record(e Event) {
 			s.dhcpIP.Store(e.MAC, e.IP)
 		}
 	}
-	s.closeMu.Lock()
-	defer s.closeMu.Unlock()
-	if s.closed {
-		return
-	}
-	select {
-	case s.q <- e:
-	default:
+	if errors.Is(s.w.TrySubmit(e, nil), groupcommit.ErrFull) {
 		s.dropped.Add(1)
 	}
 }
 
-// writer commits queued events in batches: one transaction (one fsync)
-// per batch of up to 512 events or 100ms.
-func (s *Store) writer() {
-	defer close(s.done)
-	batch := make([]Event, 0, 512)
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	flush := func() {
-		if len(batch) == 0 {
-			return
-		}
-		err := s.commit(batch)
-		if err != nil && s.Logger != nil {
-			s.Logger.Error("state store: cannot write events; boots go on", "events", len(batch), "err", err)
-		}
-		s.healthMu.Lock()
-		s.writeErr = err
-		s.healthMu.Unlock()
-		batch = batch[:0]
-	}
-	for {
-		select {
-		case e, ok := <-s.q:
-			if !ok {
-				flush()
-				return
-			}
-			batch = append(batch, e)
-			if len(batch) == cap(batch) {
-				flush()
-			}
-		case <-tick.C:
-			flush()
-		}
-	}
-}
-
-// commit writes events and the machines they update in one transaction,
-// then tells observers and subscribers.
-func (s *Store) commit(events []Event) error {
-	updated := make([]Machine, len(events))
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		mb, eb := tx.Bucket(bucketMachines), tx.Bucket(bucketEvents)
-		cache := map[string]*Machine{}
-		for i, e := range events {
-			m, err := loadMachine(mb, cache, e.MAC)
-			if err != nil {
-				return err
-			}
-			m.apply(e)
-			updated[i] = *m
-			v, _ := json.Marshal(e)
-			if err := eb.Put(s.eventKey(e), v); err != nil {
-				return err
-			}
-		}
-		for mac, m := range cache {
-			v, _ := json.Marshal(m)
-			if err := mb.Put([]byte(mac), v); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
+// write puts events and the machines they update in one transaction, on
+// the writer's goroutine, keeping each machine as its event left it in
+// s.updated for committed.
+func (s *Store) write(tx *bolt.Tx, events []Event) error {
+	s.updated = make([]Machine, len(events))
+	mb, eb := tx.Bucket(bucketMachines), tx.Bucket(bucketEvents)
+	cache := map[string]*Machine{}
 	for i, e := range events {
-		s.states.Store(e.MAC, updated[i].State)
-		if s.Observe != nil {
-			s.Observe(e, updated[i])
+		m, err := loadMachine(mb, cache, e.MAC)
+		if err != nil {
+			return err
 		}
-		s.publish(e)
+		m.apply(e)
+		s.updated[i] = *m
+		v, _ := json.Marshal(e)
+		if err := eb.Put(s.eventKey(e), v); err != nil {
+			return err
+		}
+	}
+	for mac, m := range cache {
+		v, _ := json.Marshal(m)
+		if err := mb.Put([]byte(mac), v); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// committed runs after each transaction: once events are durable it tells
+// observers and subscribers, and it keeps the write error for Health.
+func (s *Store) committed(events []Event, err error) {
+	if err == nil {
+		for i, e := range events {
+			s.states.Store(e.MAC, s.updated[i].State)
+			if s.Observe != nil {
+				s.Observe(e, s.updated[i])
+			}
+			s.publish(e)
+		}
+	} else if s.Logger != nil {
+		s.Logger.Error("state store: cannot write events; boots go on", "events", len(events), "err", err)
+	}
+	s.updated = nil
+	s.healthMu.Lock()
+	s.writeErr = err
+	s.healthMu.Unlock()
 }
 
 func loadMachine(mb *bolt.Bucket, cache map[string]*Machine, mac string) (*Machine, error) {
