@@ -57,11 +57,11 @@ func runCheck(args []string, getenv func(string) string, stdout, stderr io.Write
 		fmt.Fprintln(stdout, "warning:", p)
 	}
 	if len(errs) > 0 || *strict && len(warns) > 0 {
-		fmt.Fprintf(stdout, "%s: %d problems, %d warnings\n", cmp.Or(dir, "embedded defaults"), len(errs), len(warns))
+		fmt.Fprintf(stdout, "%s: %s, %s\n", cmp.Or(dir, "embedded defaults"), count(len(errs), "problem"), count(len(warns), "warning"))
 		return 1
 	}
-	fmt.Fprintf(stdout, "%s: ok (%d machines, %d groups, %d menus; %d warnings)\n", cmp.Or(dir, "embedded defaults"),
-		len(b.Menus.Machines), len(b.Menus.Groups), len(b.Menus.Menus), len(warns))
+	fmt.Fprintf(stdout, "%s: ok (%s, %s, %s; %s)\n", cmp.Or(dir, "embedded defaults"), count(len(b.Menus.Machines), "machine"),
+		count(len(b.Menus.Groups), "group"), count(len(b.Menus.Menus), "menu"), count(len(warns), "warning"))
 	return 0
 }
 
@@ -84,7 +84,7 @@ func checkBundle(b *bootconfig.Bundle, publicURL, assetsDir, secretsDir string) 
 	for i, p := range errs {
 		lines[i] = p.String()
 	}
-	return fmt.Errorf("config %s has %d problems:\n%s", cmp.Or(b.Dir, "(embedded defaults)"), len(errs), strings.Join(lines, "\n"))
+	return fmt.Errorf("config %s has %s:\n%s", cmp.Or(b.Dir, "(embedded defaults)"), count(len(errs), "problem"), strings.Join(lines, "\n"))
 }
 
 // parseCheckArgs applies BOOTWRIGHT_* variables, then args; one
@@ -123,4 +123,12 @@ func checkFile(name string, content []byte) []string {
 		out = append(out, kind+" "+p.String())
 	}
 	return out
+}
+
+// count says "1 problem" or "3 problems".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

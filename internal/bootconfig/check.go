@@ -23,7 +23,7 @@ type Problem struct {
 func (p Problem) String() string {
 	var who []string
 	for _, m := range p.Machines {
-		if a := p.Arches[m]; len(a) < len(hw.Families()) {
+		if a := slices.DeleteFunc(slices.Clone(p.Arches[m]), func(s string) bool { return s == "" }); len(a) > 0 && len(a) < len(hw.Families()) {
 			m += " (" + strings.Join(a, ", ") + ")"
 		}
 		who = append(who, m)

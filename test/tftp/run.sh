@@ -16,6 +16,11 @@
 #                link are its machine's menus (MAC from the ARP table);
 #                grub/grub.cfg for a client the table does not know is the
 #                small config that loads grub.cfg-01-$net_default_mac
+#   answer-urls  a pxelinux machine installing Debian: its pxelinux menu
+#                (tftp-hpa), GRUB menu (atftp) and iPXE menu (curl) carry
+#                the same preseed URL, with its file token; curl from an
+#                address bootwright never saw gets the file with the token
+#                (200) and is refused without it (403)
 #
 # Usage: BOOTWRIGHT_BIN=/abs/path/bootwright test/tftp/run.sh
 # Must run as root. Namespaces are named bwt-<pid>-*, removed on exit;
@@ -26,7 +31,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 WORK=$HERE/work
 P="bwt-$$"
 SRV=$P-srv CLI=$P-cli
-SADDR=10.77.0.1 CADDR=10.77.0.50 CMAC=52:54:00:aa:00:01
+SADDR=10.77.0.1 CADDR=10.77.0.50 CMAC=52:54:00:aa:00:01 IMAC=52:54:00:aa:00:02
 BWPID=""
 FAILS=0
 
@@ -67,6 +72,11 @@ setup() {
 	cat >"$WORK/config/menus/machines.yaml" <<-EOF
 	machines:
 	  - {mac: "$CMAC", name: arp-machine, loader: pxelinux, args: bootwright.test=arp}
+	  - mac: "$IMAC"
+	    name: installer
+	    loader: pxelinux
+	    default: debian-12-installer
+	    vars: {debian_mirror: "http://mirror.invalid/debian"}
 	EOF
 }
 
@@ -248,6 +258,35 @@ test_rendered() {
 	[ $ok = 0 ] || pass "rendered: default names from the ARP table are arp-machine's menus; unknown address gets the dispatcher"
 }
 
+# preseed_url FILE: the url= argument of the Debian installer entry in a
+# rendered menu.
+preseed_url() { grep -aoE 'url=http://[^ ]*preseed\.cfg' "$1" | head -n1 | cut -d= -f2-; }
+
+# http_status URL: the status of a GET from the client namespace, whose
+# address bootwright's DHCP never gave or saw for the installer's MAC.
+http_status() { in_cli curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$1" || true; }
+
+# The regression test for answer-file URLs over TFTP: the pxelinux and
+# GRUB menus used to leave out the /t/<token>/ part the iPXE menu had.
+test_answer_urls() {
+	local ok=1 hyp=${IMAC//:/-} pxe grub ipxe plain
+	start_bw --http-addr :8080
+	rm -f "$WORK/out/pxe" "$WORK/out/grub" "$WORK/out/ipxe"
+	get tftp "pxelinux.cfg/01-$hyp" "$WORK/out/pxe" >/dev/null 2>&1 || true
+	get atftp "grub/grub.cfg-01-$hyp" "$WORK/out/grub" >/dev/null 2>&1 || true
+	in_cli curl -s --max-time 10 -o "$WORK/out/ipxe" "http://$SADDR:8080/ipxe/$hyp?arch=x86_64&platform=efi" || true
+	pxe=$(preseed_url "$WORK/out/pxe") grub=$(preseed_url "$WORK/out/grub") ipxe=$(preseed_url "$WORK/out/ipxe")
+	if [ -z "$ipxe" ] || [ "$pxe" != "$ipxe" ] || [ "$grub" != "$ipxe" ]; then
+		fail "answer-urls: preseed URLs differ: pxelinux '$pxe', grub '$grub', ipxe '$ipxe'"
+		return
+	fi
+	case $ipxe in */t/*/files/$hyp/preseed.cfg) ;; *) fail "answer-urls: $ipxe has no file token"; return ;; esac
+	plain=http://$SADDR:8080/files/$hyp/preseed.cfg
+	[ "$(http_status "$ipxe")" = 200 ] || { fail "answer-urls: $ipxe from $CADDR: $(http_status "$ipxe"), want 200"; ok=0; }
+	[ "$(http_status "$plain")" = 403 ] || { fail "answer-urls: $plain from $CADDR: $(http_status "$plain"), want 403"; ok=0; }
+	[ $ok = 0 ] || pass "answer-urls: pxelinux, GRUB and iPXE menus carry $ipxe; 200 with the token, 403 without, from an address DHCP never saw"
+}
+
 main() {
 	[ "$(id -u)" -eq 0 ] || die "must run as root (network namespaces)"
 	[ -x "${BOOTWRIGHT_BIN:-}" ] || die "set BOOTWRIGHT_BIN to the bootwright binary"
@@ -263,6 +302,7 @@ main() {
 	t1=$(now); test_files; echo "  (test_files: $(elapsed "$t1"))"
 	t1=$(now); test_concurrency; echo "  (test_concurrency: $(elapsed "$t1"))"
 	t1=$(now); test_rendered; echo "  (test_rendered: $(elapsed "$t1"))"
+	t1=$(now); test_answer_urls; echo "  (test_answer_urls: $(elapsed "$t1"))"
 	t1=$(now); test_single_port; echo "  (test_single_port: $(elapsed "$t1"))"
 	t1=$(now); test_busy; echo "  (test_busy: $(elapsed "$t1"))"
 	t1=$(now); test_vanished; echo "  (test_vanished: $(elapsed "$t1"))"

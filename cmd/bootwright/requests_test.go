@@ -1,0 +1,92 @@
+package main
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/bootwright/bootwright/httpboot"
+	"github.com/bootwright/bootwright/internal/boot"
+	"github.com/bootwright/bootwright/internal/bootconfig"
+	"github.com/bootwright/bootwright/internal/hw"
+	"github.com/bootwright/bootwright/internal/state"
+)
+
+// TestEveryRendererGetsOneRequest renders, for each machine, its iPXE
+// menu over HTTP, its pxelinux and GRUB menus over TFTP and its answer
+// file (by the URL its menu gives), with templates from
+// testdata/requests that print the request data they see on one line.
+// The lines must be the same: a renderer that built its request by
+// itself (and lost the file token, the callback or the install state, as
+// the TFTP menus once did) fails here.
+func TestEveryRendererGetsOneRequest(t *testing.T) {
+	b, err := bootconfig.Load("testdata/requests")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := state.Open(filepath.Join(t.TempDir(), state.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Installed("52:54:00:00:00:01", "10.231.0.5", true); err != nil {
+		t.Fatal(err)
+	}
+	p := &boot.Policy{Config: bootconfig.NewLive(b), PublicURL: "http://10.231.0.1:8080", Self: netip.MustParseAddr("10.231.0.1"), State: st}
+	h := (&httpboot.Server{Boot: p}).Handler()
+	client := netip.MustParseAddr("10.231.0.9")
+	get := func(target string) string {
+		req := httptest.NewRequest(http.MethodGet, target, nil)
+		req.RemoteAddr = netip.AddrPortFrom(client, 40000).String()
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			t.Errorf("GET %s: %d %s", target, rec.Code, rec.Body.String())
+		}
+		return rec.Body.String()
+	}
+	tftp := func(name string) string {
+		out, ok, err := p.TFTP(name, client)
+		if !ok || err != nil {
+			t.Errorf("TFTP %s: %v %v", name, ok, err)
+		}
+		return string(out)
+	}
+	reqLine := regexp.MustCompile(`REQ [^\n]*`)
+	fileURL := regexp.MustCompile(`file=(\S+)`)
+	for _, m := range []string{"52:54:00:00:00:01", "52:54:00:00:00:02", "52:54:00:00:00:03", "02:00:00:00:00:09"} {
+		t.Run(m, func(t *testing.T) {
+			mac, _ := hw.ParseMAC(m)
+			menu := get("/ipxe/" + mac.URL() + "?arch=x86_64&platform=efi")
+			file := fileURL.FindStringSubmatch(menu)
+			if file == nil {
+				t.Fatalf("menu has no file URL:\n%s", menu)
+			}
+			got := map[string]string{
+				"ipxe":     reqLine.FindString(menu),
+				"pxelinux": reqLine.FindString(tftp("pxelinux.cfg/01-" + mac.URL())),
+				"grub":     reqLine.FindString(tftp("grub/grub.cfg-01-" + mac.URL())),
+				"file":     reqLine.FindString(get(strings.TrimPrefix(file[1], p.URL()))),
+			}
+			want := map[string]string{}
+			for path := range got {
+				want[path] = got["ipxe"]
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("request data differs between renderers (-as the iPXE menu saw it +as each path did):\n%s", diff)
+			}
+			if mac == (hw.MAC{0x52, 0x54, 0, 0, 0, 1}) && !strings.Contains(got["ipxe"], "state=installed") {
+				t.Errorf("install state missing: %s", got["ipxe"])
+			}
+			if !strings.Contains(got["ipxe"], "/t/") || !strings.Contains(got["ipxe"], "callback=http://10.231.0.1:8080/api/v1/machines/"+mac.URL()+"/installed?token=") {
+				t.Errorf("token or callback missing: %s", got["ipxe"])
+			}
+		})
+	}
+}
