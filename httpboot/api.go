@@ -13,7 +13,6 @@ import (
 	"github.com/bootwright/bootwright/internal/hw"
 	"github.com/bootwright/bootwright/internal/route"
 	"github.com/bootwright/bootwright/internal/state"
-	"github.com/bootwright/bootwright/menus"
 )
 
 // apiRoutes declares the JSON API. Reads are open (the status page uses
@@ -55,11 +54,11 @@ func (s *Server) machineViews(timelines int) ([]MachineView, error) {
 		return nil, err
 	}
 	cfg := s.Boot.Config.Load().Menus
-	seen := map[string]bool{}
+	seen := map[hw.MAC]bool{}
 	var out []MachineView
 	add := func(m state.Machine) {
 		v := MachineView{Machine: m}
-		if c := listed(cfg, m.MAC); c != nil {
+		if c := cfg.Machines[m.MAC]; c != nil {
 			v.Known, v.Name, v.Labels = true, c.Name, c.Labels
 			if m.State == "" {
 				v.State = state.Assigned
@@ -77,8 +76,8 @@ func (s *Server) machineViews(timelines int) ([]MachineView, error) {
 		add(m)
 	}
 	for _, m := range cfg.MachineList() {
-		if mac := m.MAC.String(); !seen[mac] {
-			add(state.Machine{MAC: mac})
+		if !seen[m.MAC.MAC] {
+			add(state.Machine{MAC: m.MAC.MAC})
 		}
 	}
 	return out, nil
@@ -99,17 +98,16 @@ func (s *Server) apiMachines(w http.ResponseWriter, r *http.Request) {
 
 // apiMAC parses the MAC in the URL; 400 on a bad one, 404 for a machine
 // neither seen nor listed.
-func (s *Server) apiMAC(w http.ResponseWriter, r *http.Request) (string, bool, bool) {
-	hwmac, err := hw.ParseMAC(chi.URLParam(r, route.ParamMAC))
+func (s *Server) apiMAC(w http.ResponseWriter, r *http.Request) (hw.MAC, bool, bool) {
+	mac, err := hw.ParseMAC(chi.URLParam(r, route.ParamMAC))
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
-		return "", false, false
+		return mac, false, false
 	}
-	mac := hwmac.String()
-	_, known := s.Boot.Config.Load().Menus.Machines[hwmac]
+	_, known := s.Boot.Config.Load().Menus.Machines[mac]
 	if _, err := s.Boot.State.Machine(mac); errors.Is(err, state.ErrUnknownMachine) && !known {
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "unknown machine " + mac})
-		return "", false, false
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "unknown machine " + mac.String()})
+		return mac, false, false
 	}
 	return mac, known, true
 }
@@ -126,7 +124,7 @@ func (s *Server) apiMachine(w http.ResponseWriter, r *http.Request) {
 	}
 	m.MAC = mac
 	v := MachineView{Machine: m}
-	if c := listed(s.Boot.Config.Load().Menus, mac); c != nil {
+	if c := s.Boot.Config.Load().Menus.Machines[mac]; c != nil {
 		v.Known, v.Name, v.Labels = true, c.Name, c.Labels
 		if v.State == "" {
 			v.State = state.Assigned
@@ -162,7 +160,7 @@ func (s *Server) apiReinstall(w http.ResponseWriter, r *http.Request) {
 	}
 	m, err := s.Boot.State.Reinstall(mac, known)
 	if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, "reinstall "+mac, err)
+		s.fail(w, r, http.StatusInternalServerError, "reinstall "+mac.String(), err)
 		return
 	}
 	logger(r).Info("http: machine re-armed for install", "mac", mac)
@@ -172,22 +170,21 @@ func (s *Server) apiReinstall(w http.ResponseWriter, r *http.Request) {
 // apiInstalled is the installer's callback. The token in the URL must be
 // this machine's; anything else is 403 and recorded.
 func (s *Server) apiInstalled(w http.ResponseWriter, r *http.Request) {
-	hwmac, err := hw.ParseMAC(chi.URLParam(r, route.ParamMAC))
+	mac, err := hw.ParseMAC(chi.URLParam(r, route.ParamMAC))
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return
 	}
-	mac := hwmac.String()
-	if !s.Boot.CallbackValid(hwmac, r.URL.Query().Get("token")) {
-		logger(r).Warn("http: install callback with a wrong token refused", "mac", mac)
+	if !s.Boot.CallbackValid(mac, r.URL.Query().Get("token")) {
+		logger(r).Warn("http: install callback with a wrong token refused", "mac", mac.String())
 		s.record(r, mac, state.KindCallback, state.Refused, "wrong token")
-		writeJSON(w, http.StatusForbidden, map[string]string{"error": "wrong token for " + mac})
+		writeJSON(w, http.StatusForbidden, map[string]string{"error": "wrong token for " + mac.String()})
 		return
 	}
-	_, known := s.Boot.Config.Load().Menus.Machines[hwmac]
-	m, err := s.Boot.State.Installed(mac, remoteAddr(r).String(), known)
+	_, known := s.Boot.Config.Load().Menus.Machines[mac]
+	m, err := s.Boot.State.Installed(mac, remoteAddr(r), known)
 	if err != nil {
-		s.fail(w, r, http.StatusInternalServerError, "mark "+mac+" installed", err)
+		s.fail(w, r, http.StatusInternalServerError, "mark "+mac.String()+" installed", err)
 		return
 	}
 	logger(r).Info("http: machine installed", "mac", mac)
@@ -216,14 +213,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	w.Write(append(body, '\n'))
-}
-
-// listed returns the machines.yaml entry of a MAC as the state store
-// writes it, or nil.
-func listed(c *menus.Config, mac string) *menus.Machine {
-	m, err := hw.ParseMAC(mac)
-	if err != nil {
-		return nil
-	}
-	return c.Machines[m]
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/bootwright/bootwright/internal/boot"
 	"github.com/bootwright/bootwright/internal/bootconfig"
+	"github.com/bootwright/bootwright/internal/hw"
 	"github.com/bootwright/bootwright/internal/state"
 	"github.com/bootwright/bootwright/internal/token"
 )
@@ -57,14 +59,14 @@ func do(t *testing.T, h http.Handler, method, target, auth string) (int, string)
 }
 
 // dhcpSaw records that DHCP gave mac the address ip.
-func dhcpSaw(t *testing.T, st *state.Store, mac, ip string) {
+func dhcpSaw(t *testing.T, st *state.Store, mac hw.MAC, ip string) {
 	t.Helper()
-	st.Record(state.Event{MAC: mac, Kind: state.KindDHCP, Outcome: state.OK, IP: ip})
+	st.Record(state.Event{MAC: mac, Kind: state.KindDHCP, Outcome: state.OK, IP: netip.MustParseAddr(ip)})
 	waitEvents(t, st, mac, 1)
 }
 
 // waitEvents waits for the store to hold n events of mac.
-func waitEvents(t *testing.T, st *state.Store, mac string, n int) []state.Event {
+func waitEvents(t *testing.T, st *state.Store, mac hw.MAC, n int) []state.Event {
 	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		if ev, _ := st.Events(mac, 0); len(ev) >= n {
@@ -79,7 +81,7 @@ func waitEvents(t *testing.T, st *state.Store, mac string, n int) []state.Event 
 func TestInstallOnceThroughTheAPI(t *testing.T) {
 	s, st := newStateServer(t)
 	h := s.Handler()
-	const mac = "52:54:00:00:00:01"
+	mac := hw.MustParseMAC("52:54:00:00:00:01")
 	dhcpSaw(t, st, mac, "10.0.0.50")
 
 	if _, body := do(t, h, "GET", "/ipxe/52-54-00-00-00-01", ""); !strings.Contains(body, "--default inst selected") {
@@ -138,14 +140,14 @@ func TestAPIReads(t *testing.T) {
 	s, st := newStateServer(t)
 	h := s.Handler()
 	do(t, h, "GET", "/ipxe/02-00-00-00-00-09", "") // an unknown machine boots
-	waitEvents(t, st, "02:00:00:00:00:09", 1)
+	waitEvents(t, st, hw.MustParseMAC("02:00:00:00:00:09"), 1)
 
 	code, body := do(t, h, "GET", "/api/v1/machines", "")
 	var list struct{ Machines []MachineView }
 	must(t, json.Unmarshal([]byte(body), &list))
 	states := map[string]string{}
 	for _, m := range list.Machines {
-		states[m.MAC] = m.State
+		states[m.MAC.String()] = m.State
 	}
 	if code != 200 || states["02:00:00:00:00:09"] != "discovered" || states["52:54:00:00:00:01"] != "assigned" {
 		t.Errorf("machines: %d %v", code, states)
@@ -170,7 +172,7 @@ func TestAPIReads(t *testing.T) {
 func TestFileAccess(t *testing.T) {
 	s, st := newStateServer(t)
 	h := s.Handler()
-	dhcpSaw(t, st, "52:54:00:00:00:01", "10.0.0.50")
+	dhcpSaw(t, st, hw.MustParseMAC("52:54:00:00:00:01"), "10.0.0.50")
 	get := func(target, from string) int {
 		req := httptest.NewRequest("GET", target, nil)
 		req.RemoteAddr = from + ":40000"
@@ -178,7 +180,7 @@ func TestFileAccess(t *testing.T) {
 		h.ServeHTTP(rec, req)
 		return rec.Code
 	}
-	signed := func(mac string) string {
+	signed := func(mac hw.MAC) string {
 		return "/t/" + tokenFor(st, mac) + "/files/52-54-00-00-00-01/done.txt"
 	}
 	tests := map[string]struct {
@@ -187,10 +189,10 @@ func TestFileAccess(t *testing.T) {
 	}{
 		"from the address DHCP gave it":   {"/files/52-54-00-00-00-01/done.txt", "10.0.0.50", 200},
 		"from another address":            {"/files/52-54-00-00-00-01/done.txt", "10.0.0.66", 403},
-		"with its token from anywhere":    {signed("52:54:00:00:00:01"), "192.0.2.9", 200},
-		"with another machine's token":    {signed("52:54:00:00:00:02"), "192.0.2.9", 403},
+		"with its token from anywhere":    {signed(hw.MustParseMAC("52:54:00:00:00:01")), "192.0.2.9", 200},
+		"with another machine's token":    {signed(hw.MustParseMAC("52:54:00:00:00:02")), "192.0.2.9", 403},
 		"with a forged token":             {"/t/AAAAAAAAAAAAAAAAAAAAAA/files/52-54-00-00-00-01/done.txt", "10.0.0.50", 403},
-		"a file it may not fetch, signed": {"/t/" + tokenFor(st, "52:54:00:00:00:01") + "/files/52-54-00-00-00-01/other", "10.0.0.50", 404},
+		"a file it may not fetch, signed": {"/t/" + tokenFor(st, hw.MustParseMAC("52:54:00:00:00:01")) + "/files/52-54-00-00-00-01/other", "10.0.0.50", 404},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -199,7 +201,7 @@ func TestFileAccess(t *testing.T) {
 			}
 		})
 	}
-	ev := waitEvents(t, st, "52:54:00:00:00:01", 5)
+	ev := waitEvents(t, st, hw.MustParseMAC("52:54:00:00:00:01"), 5)
 	refused := 0
 	for _, e := range ev {
 		if e.Kind == state.KindFile && e.Outcome == state.Refused {
@@ -211,8 +213,8 @@ func TestFileAccess(t *testing.T) {
 	}
 }
 
-func tokenFor(st *state.Store, mac string) string {
-	return token.Signer{Key: st.Secret()}.Sign(token.Files, mac)
+func tokenFor(st *state.Store, mac hw.MAC) string {
+	return token.Signer{Key: st.Secret()}.Sign(token.Files, mac.String())
 }
 
 func TestHealthzShowsStateProblems(t *testing.T) {

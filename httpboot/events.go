@@ -6,29 +6,30 @@ import (
 
 	"github.com/go-chi/chi/v5/middleware"
 
+	"github.com/bootwright/bootwright/internal/hw"
 	"github.com/bootwright/bootwright/internal/state"
 )
 
 // record stores a boot event for the request's machine: the MAC given,
 // else the one last seen at the client's address. Events that cannot be
 // tied to a machine are not stored.
-func (s *Server) record(r *http.Request, mac string, kind, outcome, detail string) {
-	s.recordArch(r, mac, "", kind, outcome, detail)
+func (s *Server) record(r *http.Request, mac hw.MAC, kind, outcome, detail string) {
+	s.recordArch(r, mac, hw.ArchUnknown, kind, outcome, detail)
 }
 
 // recordArch is record with the client arch, when the request says it.
-func (s *Server) recordArch(r *http.Request, mac, arch string, kind, outcome, detail string) {
+func (s *Server) recordArch(r *http.Request, mac hw.MAC, arch hw.Arch, kind, outcome, detail string) {
 	if s.Boot.State == nil {
 		return
 	}
-	ip := remoteAddr(r).String()
-	if mac == "" {
+	ip := remoteAddr(r)
+	if mac.IsZero() {
 		var ok bool
 		if mac, ok = s.Boot.State.MACFor(ip); !ok {
 			return
 		}
 	}
-	known := listed(s.Boot.Config.Load().Menus, mac) != nil
+	_, known := s.Boot.Config.Load().Menus.Machines[mac]
 	s.Boot.State.Record(state.Event{MAC: mac, Kind: kind, Outcome: outcome, Detail: detail, IP: ip, Arch: arch, Known: known})
 }
 
@@ -60,6 +61,6 @@ func (s *Server) assetEvents(next http.Handler) http.Handler {
 		if ww.Status() < 400 {
 			detail = r.URL.Path + " " + strconv.Itoa(ww.BytesWritten()) + " bytes"
 		}
-		s.record(r, "", state.KindAsset, outcomeOf(ww.Status()), detail)
+		s.record(r, hw.MAC{}, state.KindAsset, outcomeOf(ww.Status()), detail)
 	})
 }

@@ -48,27 +48,26 @@ func (s *Server) machineFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	log = log.With("file", name)
-	mac := req.MAC.String()
 	out, d, err := s.Boot.RenderFile(name, req)
 	switch {
 	case errors.Is(err, bootconfig.ErrFileNotAllowed), errors.Is(err, bootconfig.ErrNoSuchFile):
 		log.Warn("http: file refused", "reason", err)
-		s.record(r, mac, state.KindFile, state.Refused, name+": "+err.Error())
+		s.record(r, req.MAC, state.KindFile, state.Refused, name+": "+err.Error())
 		http.NotFound(w, r)
 		return
 	case err != nil:
-		s.record(r, mac, state.KindFile, state.Error, name+": render failed")
+		s.record(r, req.MAC, state.KindFile, state.Error, name+": render failed")
 		s.renderError("file")
 		s.fail(w, r, http.StatusInternalServerError, "render file for machine "+machineName(d), err)
 		return
 	}
 	if ok, why := s.Boot.FileAllowed(req.MAC, d, chi.URLParam(r, route.ParamToken), req.ClientIP); !ok {
 		log.Warn("http: file refused", "reason", why)
-		s.record(r, mac, state.KindFile, state.Refused, name+": "+why)
+		s.record(r, req.MAC, state.KindFile, state.Refused, name+": "+why)
 		http.Error(w, "forbidden: this file is served only to its machine", http.StatusForbidden)
 		return
 	}
-	s.record(r, mac, state.KindFile, state.OK, name)
+	s.record(r, req.MAC, state.KindFile, state.OK, name)
 	ctype := mime.TypeByExtension(path.Ext(name))
 	if ctype == "" {
 		ctype = "text/plain; charset=utf-8"
@@ -81,12 +80,12 @@ func (s *Server) machineFile(w http.ResponseWriter, r *http.Request) {
 func (s *Server) bootScript(w http.ResponseWriter, r *http.Request) {
 	out, err := s.Boot.Config.Load().RenderBootScript(s.Boot.Server())
 	if err != nil {
-		s.record(r, "", state.KindMenu, state.Error, "boot.ipxe: "+err.Error())
+		s.record(r, hw.MAC{}, state.KindMenu, state.Error, "boot.ipxe: "+err.Error())
 		s.renderError("script")
 		s.fail(w, r, http.StatusInternalServerError, "render boot script", err)
 		return
 	}
-	s.record(r, "", state.KindMenu, state.OK, "boot.ipxe")
+	s.record(r, hw.MAC{}, state.KindMenu, state.OK, "boot.ipxe")
 	writeScript(w, out)
 }
 
@@ -138,13 +137,13 @@ func (s *Server) ipxeMenu(w http.ResponseWriter, r *http.Request) {
 	}
 	rm, err := s.renderMenu(req)
 	if err != nil {
-		s.record(r, req.MAC.String(), state.KindMenu, state.Error, "menu: render failed")
+		s.record(r, req.MAC, state.KindMenu, state.Error, "menu: render failed")
 		s.renderError("menu")
 		s.fail(w, r, http.StatusInternalServerError, "render menu for machine "+machineName(rm.data), err)
 		return
 	}
 	out, d := rm.body, rm.data
-	s.recordArch(r, req.MAC.String(), req.Arch.String(), state.KindMenu, state.OK, "menu "+d.Menu.Name+", default "+d.Menu.Default)
+	s.recordArch(r, req.MAC, req.Arch, state.KindMenu, state.OK, "menu "+d.Menu.Name+", default "+d.Menu.Default)
 	for _, n := range d.Notes {
 		log.Warn("http: menu note", "note", n)
 	}

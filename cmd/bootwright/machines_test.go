@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,14 +62,14 @@ func TestMachinesCommand(t *testing.T) {
 func TestMachinesAdopt(t *testing.T) {
 	st, srv := machinesAPI(t, "")
 	for _, e := range []state.Event{
-		{MAC: "52:54:00:00:00:01", Kind: state.KindDHCP, Outcome: state.OK, Known: true},
-		{MAC: "02:00:00:00:00:05", Kind: state.KindDHCP, Outcome: state.OK, IP: "10.0.0.5", Arch: "efi-x64"},
-		{MAC: "02:00:00:00:00:06", Kind: state.KindTFTP, Outcome: state.OK, IP: "10.0.0.6"},
+		{MAC: hw.MustParseMAC("52:54:00:00:00:01"), Kind: state.KindDHCP, Outcome: state.OK, Known: true},
+		{MAC: hw.MustParseMAC("02:00:00:00:00:05"), Kind: state.KindDHCP, Outcome: state.OK, IP: netip.MustParseAddr("10.0.0.5"), Arch: hw.ArchEFIx64},
+		{MAC: hw.MustParseMAC("02:00:00:00:00:06"), Kind: state.KindTFTP, Outcome: state.OK, IP: netip.MustParseAddr("10.0.0.6")},
 	} {
 		st.Record(e)
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for st.StateOf("02:00:00:00:00:06") == "" && time.Now().Before(deadline) {
+	for st.StateOf(hw.MustParseMAC("02:00:00:00:00:06")) == "" && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	code, out := runCmd("machines", "--server", srv.URL, "adopt")

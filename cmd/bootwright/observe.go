@@ -14,10 +14,7 @@ import (
 // observe connects the DHCP and TFTP servers (either may be nil) to the
 // boot timeline and to /metrics.
 func observe(st *state.Store, live *bootconfig.Live, m *metrics.Metrics, ds *dhcpboot.Server, ts *tftpboot.Server) {
-	known := func(mac string) bool {
-		m, err := hw.ParseMAC(mac)
-		return err == nil && live.Load().Menus.Machines[m] != nil
-	}
+	known := func(mac hw.MAC) bool { return live.Load().Menus.Machines[mac] != nil }
 	if ds != nil {
 		ds.OnPacket = dhcpEvents(st, known)
 		m.AddCounters("bootwright_dhcp_packets_total", "DHCP packets received, by message type and outcome.",
@@ -51,9 +48,9 @@ func observe(st *state.Store, live *bootconfig.Live, m *metrics.Metrics, ds *dhc
 
 // tftpEvents turns TFTP transfers into boot events of the machine at the
 // client's address, when it is known from DHCP or an earlier request.
-func tftpEvents(st *state.Store, known func(string) bool) func(tftpboot.Transfer) {
+func tftpEvents(st *state.Store, known func(hw.MAC) bool) func(tftpboot.Transfer) {
 	return func(t tftpboot.Transfer) {
-		ip := t.Peer.Addr().Unmap().String()
+		ip := t.Peer.Addr().Unmap()
 		mac, ok := st.MACFor(ip)
 		if !ok {
 			return
@@ -75,9 +72,9 @@ func tftpEvents(st *state.Store, known func(string) bool) func(tftpboot.Transfer
 // clients and to listed machines, and boot clients left without a boot
 // file. Other clients a full-mode server leases to (phones, printers) and
 // requests a proxy leaves to the LAN's server are not events.
-func dhcpEvents(st *state.Store, known func(string) bool) func(dhcpboot.Event) {
+func dhcpEvents(st *state.Store, known func(hw.MAC) bool) func(dhcpboot.Event) {
 	return func(e dhcpboot.Event) {
-		if !e.PXE && !known(e.MAC.String()) {
+		if !e.PXE && !known(e.MAC) {
 			return
 		}
 		outcome := state.OK
@@ -89,12 +86,12 @@ func dhcpEvents(st *state.Store, known func(string) bool) func(dhcpboot.Event) {
 		case e.Outcome != dhcpboot.OutOffer && e.Outcome != dhcpboot.OutAck:
 			return
 		}
-		ev := state.Event{MAC: e.MAC.String(), Kind: state.KindDHCP, Outcome: outcome, Arch: e.Arch.String(),
-			Detail: e.Type + " → " + e.Outcome.String() + ": " + e.Decision.String(), Known: known(e.MAC.String())}
+		ev := state.Event{MAC: e.MAC, Kind: state.KindDHCP, Outcome: outcome, Arch: e.Arch,
+			Detail: e.Type + " → " + e.Outcome.String() + ": " + e.Decision.String(), Known: known(e.MAC)}
 		if e.YourIP.IsValid() {
-			ev.IP = e.YourIP.String()
+			ev.IP = e.YourIP
 		} else if e.ClientIP.IsValid() {
-			ev.IP = e.ClientIP.String()
+			ev.IP = e.ClientIP
 		}
 		st.Record(ev)
 	}

@@ -35,7 +35,7 @@ func TestEveryRendererGetsOneRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if _, err := st.Installed("52:54:00:00:00:01", "10.231.0.5", true); err != nil {
+	if _, err := st.Installed(hw.MustParseMAC("52:54:00:00:00:01"), netip.MustParseAddr("10.231.0.5"), true); err != nil {
 		t.Fatal(err)
 	}
 	p := &boot.Policy{Config: bootconfig.NewLive(b), PublicURL: "http://10.231.0.1:8080", Self: netip.MustParseAddr("10.231.0.1"), State: st}

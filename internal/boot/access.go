@@ -23,11 +23,10 @@ func (p *Policy) FileAllowed(mac hw.MAC, d *menus.Data, tok string, addr netip.A
 		}
 		return false, "wrong token"
 	}
-	ip := addr.String()
-	if leased, ok := p.State.DHCPAddr(mac.String()); ok && leased == ip {
+	if leased, ok := p.State.DHCPAddr(mac); ok && leased == addr.Unmap() {
 		return true, ""
 	}
-	return false, "request from " + ip + ", which DHCP did not give or see for " + mac.String() + ", and no token"
+	return false, "request from " + addr.String() + ", which DHCP did not give or see for " + mac.String() + ", and no token"
 }
 
 // CallbackValid reports whether tok is mac's installer callback token.

@@ -95,7 +95,7 @@ func (p *Policy) Request(c Client) menus.Request {
 	if p.State == nil || c.MAC.IsZero() {
 		return req
 	}
-	req.State = p.State.StateOf(c.MAC.String())
+	req.State = p.State.StateOf(c.MAC)
 	t := p.tokensFor(c.MAC)
 	req.Callback, req.FileToken = t.callback, t.files
 	return req

@@ -82,10 +82,8 @@ func (p *Policy) macFor(peer netip.Addr) hw.MAC {
 		return mac
 	}
 	if p.State != nil {
-		if s, ok := p.State.MACFor(peer.String()); ok {
-			if mac, err := hw.ParseMAC(s); err == nil {
-				return mac
-			}
+		if mac, ok := p.State.MACFor(peer); ok {
+			return mac
 		}
 	}
 	return hw.MAC{}
@@ -96,7 +94,7 @@ func (p *Policy) record(req menus.Request, kind tftpboot.ConfigKind, d *menus.Da
 	if p.State == nil || req.MAC.IsZero() {
 		return
 	}
-	e := state.Event{MAC: req.MAC.String(), Kind: state.KindMenu, Outcome: state.OK, IP: req.ClientIP.String(), Arch: req.Arch.String()}
+	e := state.Event{MAC: req.MAC, Kind: state.KindMenu, Outcome: state.OK, IP: req.ClientIP, Arch: req.Arch}
 	if err != nil {
 		e.Outcome, e.Detail = state.Error, kind.String()+" menu: render failed"
 	} else {

@@ -87,3 +87,12 @@ func MACFromHexPrefix(h string) (MAC, error) {
 	}
 	return MAC(b), nil
 }
+
+// MustParseMAC is ParseMAC for constants: it panics on a bad address.
+func MustParseMAC(s string) MAC {
+	m, err := ParseMAC(s)
+	if err != nil {
+		panic(err)
+	}
+	return m
+}

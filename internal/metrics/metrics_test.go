@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bootwright/bootwright/internal/hw"
 	"github.com/bootwright/bootwright/internal/state"
 )
 
@@ -26,7 +27,7 @@ func TestMetrics(t *testing.T) {
 	m.RenderErrors.WithLabelValues("menu").Inc()
 	t0 := time.Now()
 	ev := func(s int, kind string) state.Event {
-		return state.Event{Time: t0.Add(time.Duration(s) * time.Second), MAC: "m", Kind: kind, Outcome: state.OK}
+		return state.Event{Time: t0.Add(time.Duration(s) * time.Second), MAC: hw.MAC{2}, Kind: kind, Outcome: state.OK}
 	}
 	for _, e := range []state.Event{ev(0, "dhcp"), ev(4, "dhcp"), ev(5, "tftp"), ev(12, "menu"), ev(13, "asset"), ev(14, "asset"), ev(40, "file")} {
 		m.ObserveEvent(e, state.Machine{})

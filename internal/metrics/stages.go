@@ -4,6 +4,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bootwright/bootwright/internal/hw"
 	"github.com/bootwright/bootwright/internal/state"
 )
 
@@ -25,7 +26,7 @@ type lastStage struct {
 // stageTracker remembers each machine's latest step.
 type stageTracker struct {
 	mu   sync.Mutex
-	last map[string]lastStage
+	last map[hw.MAC]lastStage
 }
 
 // ObserveEvent times boot steps: when a machine's successful event is the
@@ -41,7 +42,7 @@ func (m *Metrics) ObserveEvent(e state.Event, _ state.Machine) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.last == nil {
-		t.last = map[string]lastStage{}
+		t.last = map[hw.MAC]lastStage{}
 	}
 	prev, seen := t.last[e.MAC]
 	switch {

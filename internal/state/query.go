@@ -6,10 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
+	"net/netip"
 	"sort"
 	"time"
 
+	"github.com/bootwright/bootwright/internal/hw"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -17,10 +18,10 @@ import (
 var ErrUnknownMachine = errors.New("unknown machine")
 
 // Machine returns what the store knows about mac.
-func (s *Store) Machine(mac string) (Machine, error) {
+func (s *Store) Machine(mac hw.MAC) (Machine, error) {
 	var m Machine
 	err := s.db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketMachines).Get([]byte(mac))
+		v := tx.Bucket(bucketMachines).Get(machineKey(mac))
 		if v == nil {
 			return fmt.Errorf("%s: %w", mac, ErrUnknownMachine)
 		}
@@ -47,23 +48,19 @@ func (s *Store) Machines() ([]Machine, error) {
 }
 
 // Events returns mac's latest events, oldest first, at most limit (0: all).
-func (s *Store) Events(mac string, limit int) ([]Event, error) {
-	hw, err := net.ParseMAC(mac)
-	if err != nil || len(hw) != 6 {
-		return nil, fmt.Errorf("invalid MAC %q", mac)
-	}
+func (s *Store) Events(mac hw.MAC, limit int) ([]Event, error) {
 	var out []Event
-	err = s.db.View(func(tx *bolt.Tx) error {
+	err := s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketEvents).Cursor()
 		// Walk backwards from the end of this MAC's key range.
-		end := append(append([]byte{}, hw...), bytes.Repeat([]byte{0xff}, 12)...)
+		end := append(append([]byte{}, mac[:]...), bytes.Repeat([]byte{0xff}, 12)...)
 		k, v := c.Seek(end)
 		if k == nil {
 			k, v = c.Last()
 		} else if bytes.Compare(k, end) > 0 {
 			k, v = c.Prev()
 		}
-		for ; k != nil && bytes.HasPrefix(k, hw); k, v = c.Prev() {
+		for ; k != nil && bytes.HasPrefix(k, mac[:]); k, v = c.Prev() {
 			var e Event
 			if err := json.Unmarshal(v, &e); err != nil {
 				return err
@@ -83,12 +80,12 @@ func (s *Store) Events(mac string, limit int) ([]Event, error) {
 
 // Installed marks mac installed and commits before it returns, so an
 // installer that got its answer knows the next boot will see it.
-func (s *Store) Installed(mac, ip string, known bool) (Machine, error) {
+func (s *Store) Installed(mac hw.MAC, ip netip.Addr, known bool) (Machine, error) {
 	return s.updateNow(Event{Time: time.Now(), MAC: mac, Kind: KindCallback, Outcome: OK, IP: ip, Known: known, Detail: "installer reported success"})
 }
 
 // Reinstall re-arms mac: its next boot gets its install entry again.
-func (s *Store) Reinstall(mac string, known bool) (Machine, error) {
+func (s *Store) Reinstall(mac hw.MAC, known bool) (Machine, error) {
 	// A machine that never booted can be re-armed if it is listed.
 	if _, err := s.Machine(mac); err != nil && !known {
 		return Machine{}, err
@@ -102,7 +99,7 @@ func (s *Store) updateNow(e Event) (Machine, error) {
 	var m *Machine
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		var err error
-		m, err = loadMachine(tx.Bucket(bucketMachines), map[string]*Machine{}, e.MAC)
+		m, err = loadMachine(tx.Bucket(bucketMachines), map[hw.MAC]*Machine{}, e.MAC)
 		if err != nil {
 			return err
 		}
@@ -115,7 +112,7 @@ func (s *Store) updateNow(e Event) (Machine, error) {
 			}
 		}
 		v, _ := json.Marshal(m)
-		if err := tx.Bucket(bucketMachines).Put([]byte(e.MAC), v); err != nil {
+		if err := tx.Bucket(bucketMachines).Put(machineKey(e.MAC), v); err != nil {
 			return err
 		}
 		ev, _ := json.Marshal(e)
@@ -158,7 +155,7 @@ func (s *Store) pruneMachines(now time.Time) error {
 	if err != nil {
 		return err
 	}
-	var forget []string
+	var forget []hw.MAC
 	kept := 0
 	for _, m := range ms {
 		if m.State != Discovered {
@@ -176,7 +173,7 @@ func (s *Store) pruneMachines(now time.Time) error {
 	}
 	err = s.db.Update(func(tx *bolt.Tx) error {
 		for _, mac := range forget {
-			if err := tx.Bucket(bucketMachines).Delete([]byte(mac)); err != nil {
+			if err := tx.Bucket(bucketMachines).Delete(machineKey(mac)); err != nil {
 				return err
 			}
 			if err := deleteEvents(tx.Bucket(bucketEvents), mac); err != nil {
@@ -192,14 +189,10 @@ func (s *Store) pruneMachines(now time.Time) error {
 }
 
 // deleteEvents removes every event of mac.
-func deleteEvents(b *bolt.Bucket, mac string) error {
-	hw, err := net.ParseMAC(mac)
-	if err != nil || len(hw) != 6 {
-		return nil
-	}
+func deleteEvents(b *bolt.Bucket, mac hw.MAC) error {
 	c := b.Cursor()
 	var keys [][]byte
-	for k, _ := c.Seek(hw); k != nil && bytes.HasPrefix(k, hw); k, _ = c.Next() {
+	for k, _ := c.Seek(mac[:]); k != nil && bytes.HasPrefix(k, mac[:]); k, _ = c.Next() {
 		keys = append(keys, append([]byte(nil), k...))
 	}
 	for _, k := range keys {

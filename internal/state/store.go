@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/bootwright/bootwright/internal/groupcommit"
+	"github.com/bootwright/bootwright/internal/hw"
 )
 
 // Errors Open returns that must stop a server rather than let it run on
@@ -59,12 +61,12 @@ type Store struct {
 	subMu sync.Mutex
 	subs  map[chan Event]struct{}
 
-	ipMAC  sync.Map // last MAC seen at each IP, for requests without a MAC
-	dhcpIP sync.Map // address DHCP last gave or saw for each MAC
-	states sync.Map // install state of each MAC, as last committed
+	ipMAC  sync.Map // netip.Addr -> hw.MAC last seen there, for requests without a MAC
+	dhcpIP sync.Map // hw.MAC -> netip.Addr DHCP last gave or saw for it
+	states sync.Map // hw.MAC -> install state, as last committed
 
 	dupMu sync.Mutex
-	last  map[string]lastEvent // each MAC's latest event
+	last  map[hw.MAC]lastEvent // each MAC's latest event
 
 	healthMu sync.Mutex
 	degraded string // why the store is not where it should be
@@ -134,7 +136,7 @@ func (s *Store) init() error {
 		err := tx.Bucket(bucketMachines).ForEach(func(k, v []byte) error {
 			var m Machine
 			if json.Unmarshal(v, &m) == nil {
-				s.states.Store(string(k), m.State)
+				s.states.Store(m.MAC, m.State)
 			}
 			return nil
 		})
@@ -180,7 +182,7 @@ func (s *Store) Health() error {
 
 // StateOf returns mac's install state as last committed, from memory;
 // "" for a MAC never seen.
-func (s *Store) StateOf(mac string) string {
+func (s *Store) StateOf(mac hw.MAC) string {
 	if v, ok := s.states.Load(mac); ok {
 		return v.(string)
 	}
@@ -190,23 +192,23 @@ func (s *Store) StateOf(mac string) string {
 // MACFor returns the MAC last seen at ip (from a DHCP lease or a request
 // naming its MAC), so that requests without a MAC in the URL, such as a
 // kernel download, can be tied to their machine.
-func (s *Store) MACFor(ip string) (string, bool) {
-	v, ok := s.ipMAC.Load(ip)
+func (s *Store) MACFor(ip netip.Addr) (hw.MAC, bool) {
+	v, ok := s.ipMAC.Load(ip.Unmap())
 	if !ok {
-		return "", false
+		return hw.MAC{}, false
 	}
-	return v.(string), true
+	return v.(hw.MAC), true
 }
 
 // DHCPAddr returns the address DHCP last gave mac (full mode) or saw it
 // use (ciaddr). Unlike MACFor it trusts only DHCP, not URLs a client
 // chose, so it can gate access to a machine's answer files.
-func (s *Store) DHCPAddr(mac string) (string, bool) {
+func (s *Store) DHCPAddr(mac hw.MAC) (netip.Addr, bool) {
 	v, ok := s.dhcpIP.Load(mac)
 	if !ok {
-		return "", false
+		return netip.Addr{}, false
 	}
-	return v.(string), true
+	return v.(netip.Addr), true
 }
 
 // Dropped counts events dropped because the write queue was full.

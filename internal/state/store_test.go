@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,10 +13,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bootwright/bootwright/internal/hw"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
-const mac1, mac2 = "52:54:00:00:00:01", "52:54:00:00:00:02"
+var mac1, mac2 = hw.MAC{0x52, 0x54, 0, 0, 0, 1}, hw.MAC{0x52, 0x54, 0, 0, 0, 2}
+
+// macN is a test MAC that differs from the others in its last two bytes.
+func macN(i int) hw.MAC { return hw.MAC{0x52, 0x54, 0, 0, byte(i >> 8), byte(i)} }
+
+// qemu is the MAC 02:00:00:00:00:n.
+func qemu(n byte) hw.MAC { return hw.MAC{2, 0, 0, 0, 0, n} }
 
 func open(t *testing.T, path string) *Store {
 	t.Helper()
@@ -27,7 +36,7 @@ func open(t *testing.T, path string) *Store {
 }
 
 // flush waits until the writer has committed what was queued.
-func flush(t *testing.T, s *Store, mac string, want int) []Event {
+func flush(t *testing.T, s *Store, mac hw.MAC, want int) []Event {
 	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		if ev, _ := s.Events(mac, 0); len(ev) >= want {
@@ -44,10 +53,10 @@ func TestLifecycleAndRestart(t *testing.T) {
 	s := open(t, path)
 	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	at := func(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second) }
-	s.Record(Event{Time: at(0), MAC: mac1, Kind: KindDHCP, Outcome: OK, Arch: "efi-x64", Detail: "firmware-pxe snponly.efi"})
-	s.Record(Event{Time: at(1), MAC: mac1, Kind: KindTFTP, Outcome: OK, IP: "10.0.0.5", Detail: "snponly.efi"})
-	s.Record(Event{Time: at(5), MAC: mac1, Kind: KindMenu, Outcome: OK, IP: "10.0.0.5", Known: true})
-	s.Record(Event{Time: at(9), MAC: mac1, Kind: KindFile, Outcome: OK, IP: "10.0.0.5", Known: true, Detail: "kickstart.ks"})
+	s.Record(Event{Time: at(0), MAC: mac1, Kind: KindDHCP, Outcome: OK, Arch: hw.ArchEFIx64, Detail: "firmware-pxe snponly.efi"})
+	s.Record(Event{Time: at(1), MAC: mac1, Kind: KindTFTP, Outcome: OK, IP: netip.MustParseAddr("10.0.0.5"), Detail: "snponly.efi"})
+	s.Record(Event{Time: at(5), MAC: mac1, Kind: KindMenu, Outcome: OK, IP: netip.MustParseAddr("10.0.0.5"), Known: true})
+	s.Record(Event{Time: at(9), MAC: mac1, Kind: KindFile, Outcome: OK, IP: netip.MustParseAddr("10.0.0.5"), Known: true, Detail: "kickstart.ks"})
 	s.Record(Event{Time: at(3), MAC: mac2, Kind: KindDHCP, Outcome: OK})
 	flush(t, s, mac1, 4)
 	flush(t, s, mac2, 1)
@@ -55,14 +64,14 @@ func TestLifecycleAndRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(Machine{MAC: mac1, State: Installing, FirstSeen: at(0), LastSeen: at(9), LastIP: "10.0.0.5",
-		Arch: "efi-x64", LastEvent: KindFile, LastOutcome: OK}, m); diff != "" {
+	if diff := cmp.Diff(Machine{MAC: mac1, State: Installing, FirstSeen: at(0), LastSeen: at(9), LastIP: netip.MustParseAddr("10.0.0.5"),
+		Arch: hw.ArchEFIx64, LastEvent: KindFile, LastOutcome: OK}, m, cmpopts.EquateComparable(netip.Addr{})); diff != "" {
 		t.Errorf("machine after a boot (-want +got):\n%s", diff)
 	}
 	if m2, _ := s.Machine(mac2); m2.State != Discovered {
 		t.Errorf("unknown MAC state %q, want discovered", m2.State)
 	}
-	if m, err = s.Installed(mac1, "10.0.0.5", true); err != nil || m.State != Installed {
+	if m, err = s.Installed(mac1, netip.MustParseAddr("10.0.0.5"), true); err != nil || m.State != Installed {
 		t.Fatalf("Installed = %+v, %v", m, err)
 	}
 	secret := append([]byte(nil), s.Secret()...)
@@ -92,7 +101,7 @@ func TestLifecycleAndRestart(t *testing.T) {
 	if m, err := s.Reinstall(mac1, true); err != nil || m.State != Assigned || !m.InstalledAt.IsZero() {
 		t.Errorf("Reinstall = %+v, %v", m, err)
 	}
-	if _, err := s.Reinstall("02:00:00:00:00:99", false); !errors.Is(err, ErrUnknownMachine) {
+	if _, err := s.Reinstall(qemu(0x99), false); !errors.Is(err, ErrUnknownMachine) {
 		t.Errorf("Reinstall of an unknown, unlisted MAC: %v", err)
 	}
 }
@@ -167,7 +176,7 @@ func TestKill9LosesNoCommittedState(t *testing.T) {
 	s := open(t, path)
 	defer s.Close()
 	for i := 1; i <= acked; i++ {
-		mac := fmt.Sprintf("52:54:00:00:%02x:%02x", i/256, i%256)
+		mac := macN(i)
 		if m, err := s.Machine(mac); err != nil || m.State != Installed {
 			t.Fatalf("acknowledged machine %d (%s) lost after kill -9: %+v %v", i, mac, m, err)
 		}
@@ -181,9 +190,9 @@ func child(path string) {
 		os.Exit(1)
 	}
 	for i := 1; i < 100000; i++ {
-		mac := fmt.Sprintf("52:54:00:00:%02x:%02x", i/256, i%256)
+		mac := macN(i)
 		s.Record(Event{MAC: mac, Kind: KindDHCP, Outcome: OK})
-		if _, err := s.Installed(mac, "", true); err != nil {
+		if _, err := s.Installed(mac, netip.Addr{}, true); err != nil {
 			fmt.Println("error", err)
 			os.Exit(1)
 		}
@@ -216,25 +225,25 @@ func TestPruneForgetsDiscoveredMachines(t *testing.T) {
 	defer s.Close()
 	s.MaxAge, s.MaxMachines = time.Hour, 2
 	now := time.Now()
-	macs := []string{"02:00:00:00:00:01", "02:00:00:00:00:02", "02:00:00:00:00:03", "02:00:00:00:00:04"}
+	macs := []hw.MAC{qemu(1), qemu(2), qemu(3), qemu(4)}
 	for i, mac := range macs {
 		s.Record(Event{Time: now.Add(-time.Duration(i) * time.Minute), MAC: mac, Kind: KindDHCP, Outcome: OK})
 	}
-	s.Record(Event{Time: now.Add(-3 * time.Hour), MAC: "02:00:00:00:00:05", Kind: KindDHCP, Outcome: OK})
+	s.Record(Event{Time: now.Add(-3 * time.Hour), MAC: qemu(5), Kind: KindDHCP, Outcome: OK})
 	s.Record(Event{Time: now.Add(-3 * time.Hour), MAC: mac1, Kind: KindMenu, Outcome: OK, Known: true})
-	for _, mac := range append(macs, "02:00:00:00:00:05", mac1) {
+	for _, mac := range append(macs, qemu(5), mac1) {
 		flush(t, s, mac, 1)
 	}
 	if _, err := s.Prune(now); err != nil {
 		t.Fatal(err)
 	}
 	ms, _ := s.Machines()
-	var got []string
+	var got []hw.MAC
 	for _, m := range ms {
 		got = append(got, m.MAC)
 	}
 	// The two newest discovered machines stay, and the listed one however old.
-	if diff := cmp.Diff([]string{macs[0], macs[1], mac1}, got); diff != "" {
+	if diff := cmp.Diff([]hw.MAC{macs[0], macs[1], mac1}, got); diff != "" {
 		t.Errorf("machines after prune (-want +got):\n%s", diff)
 	}
 	if ev, _ := s.Events(macs[3], 0); len(ev) != 0 {

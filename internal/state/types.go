@@ -1,6 +1,11 @@
 package state
 
-import "time"
+import (
+	"net/netip"
+	"time"
+
+	"github.com/bootwright/bootwright/internal/hw"
+)
 
 // Install states of a machine.
 const (
@@ -30,13 +35,13 @@ const (
 
 // Event is one thing that happened to a machine.
 type Event struct {
-	Time    time.Time `json:"time"`
-	MAC     string    `json:"mac"`
-	Kind    string    `json:"kind"`
-	Outcome string    `json:"outcome"`
-	Detail  string    `json:"detail,omitempty"` // file name, decision, error
-	IP      string    `json:"ip,omitempty"`
-	Arch    string    `json:"arch,omitempty"`
+	Time    time.Time  `json:"time"`
+	MAC     hw.MAC     `json:"mac"`
+	Kind    string     `json:"kind"`
+	Outcome string     `json:"outcome"`
+	Detail  string     `json:"detail,omitempty"` // file name, decision, error
+	IP      netip.Addr `json:"ip,omitzero"`
+	Arch    hw.Arch    `json:"arch,omitzero"`
 	// Known says whether the MAC is in machines.yaml at the time; it
 	// moves a machine from discovered to assigned.
 	Known bool `json:"-"`
@@ -44,17 +49,17 @@ type Event struct {
 
 // Machine is what the store knows about one MAC.
 type Machine struct {
-	MAC         string    `json:"mac"`
-	Name        string    `json:"name,omitempty"` // from machines.yaml, filled in by callers
-	State       string    `json:"state"`
-	FirstSeen   time.Time `json:"first_seen"`
-	LastSeen    time.Time `json:"last_seen"`
-	LastIP      string    `json:"last_ip,omitempty"`
-	Arch        string    `json:"arch,omitempty"`
-	LastEvent   string    `json:"last_event,omitempty"` // kind of the latest event
-	LastOutcome string    `json:"last_outcome,omitempty"`
-	InstalledAt time.Time `json:"installed_at,omitzero"`
-	Commit      string    `json:"commit,omitempty"` // config commit in service when last seen
+	MAC         hw.MAC     `json:"mac"`
+	Name        string     `json:"name,omitempty"` // from machines.yaml, filled in by callers
+	State       string     `json:"state"`
+	FirstSeen   time.Time  `json:"first_seen"`
+	LastSeen    time.Time  `json:"last_seen"`
+	LastIP      netip.Addr `json:"last_ip,omitzero"`
+	Arch        hw.Arch    `json:"arch,omitzero"`
+	LastEvent   string     `json:"last_event,omitempty"` // kind of the latest event
+	LastOutcome string     `json:"last_outcome,omitempty"`
+	InstalledAt time.Time  `json:"installed_at,omitzero"`
+	Commit      string     `json:"commit,omitempty"` // config commit in service when last seen
 }
 
 // apply updates m with e and reports whether the install state changed.
@@ -66,10 +71,10 @@ func (m *Machine) apply(e Event) bool {
 		m.LastSeen = e.Time
 		m.LastEvent, m.LastOutcome = e.Kind, e.Outcome
 	}
-	if e.IP != "" {
+	if e.IP.IsValid() {
 		m.LastIP = e.IP
 	}
-	if e.Arch != "" {
+	if e.Arch.Known() {
 		m.Arch = e.Arch
 	}
 	old := m.State

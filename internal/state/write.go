@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/bootwright/bootwright/internal/groupcommit"
+	"github.com/bootwright/bootwright/internal/hw"
 )
 
 // Record queues e for writing. It never blocks: when the queue is full
@@ -22,7 +22,8 @@ func (s *Store) Record(e Event) {
 	if s.duplicate(e) {
 		return
 	}
-	if e.IP != "" && e.MAC != "" {
+	e.IP = e.IP.Unmap()
+	if e.IP.IsValid() && !e.MAC.IsZero() {
 		s.ipMAC.Store(e.IP, e.MAC)
 		if e.Kind == KindDHCP && e.Outcome == OK {
 			s.dhcpIP.Store(e.MAC, e.IP)
@@ -39,7 +40,7 @@ func (s *Store) Record(e Event) {
 func (s *Store) write(tx *bolt.Tx, events []Event) error {
 	s.updated = make([]Machine, len(events))
 	mb, eb := tx.Bucket(bucketMachines), tx.Bucket(bucketEvents)
-	cache := map[string]*Machine{}
+	cache := map[hw.MAC]*Machine{}
 	for i, e := range events {
 		m, err := loadMachine(mb, cache, e.MAC)
 		if err != nil {
@@ -54,7 +55,7 @@ func (s *Store) write(tx *bolt.Tx, events []Event) error {
 	}
 	for mac, m := range cache {
 		v, _ := json.Marshal(m)
-		if err := mb.Put([]byte(mac), v); err != nil {
+		if err := mb.Put(machineKey(mac), v); err != nil {
 			return err
 		}
 	}
@@ -81,12 +82,12 @@ func (s *Store) committed(events []Event, err error) {
 	s.healthMu.Unlock()
 }
 
-func loadMachine(mb *bolt.Bucket, cache map[string]*Machine, mac string) (*Machine, error) {
+func loadMachine(mb *bolt.Bucket, cache map[hw.MAC]*Machine, mac hw.MAC) (*Machine, error) {
 	if m, ok := cache[mac]; ok {
 		return m, nil
 	}
 	m := &Machine{MAC: mac}
-	if v := mb.Get([]byte(mac)); v != nil {
+	if v := mb.Get(machineKey(mac)); v != nil {
 		if err := json.Unmarshal(v, m); err != nil {
 			return nil, fmt.Errorf("machine %s: %w", mac, err)
 		}
@@ -95,15 +96,15 @@ func loadMachine(mb *bolt.Bucket, cache map[string]*Machine, mac string) (*Machi
 	return m, nil
 }
 
+// machineKey is a machine's key in the machines bucket: its MAC as
+// hw.MAC.String writes it.
+func machineKey(mac hw.MAC) []byte { return []byte(mac.String()) }
+
 // eventKey orders events by machine, then time: MAC (6 bytes), Unix
 // nanoseconds (8), a sequence number (4) so equal times stay distinct.
 func (s *Store) eventKey(e Event) []byte {
 	k := make([]byte, 0, 18)
-	hw, err := net.ParseMAC(e.MAC)
-	if err != nil || len(hw) != 6 {
-		hw = make(net.HardwareAddr, 6)
-	}
-	k = append(k, hw...)
+	k = append(k, e.MAC[:]...)
 	k = binary.BigEndian.AppendUint64(k, uint64(e.Time.UnixNano()))
 	return binary.BigEndian.AppendUint32(k, s.seq.Add(1))
 }
@@ -114,7 +115,7 @@ func (s *Store) duplicate(e Event) bool {
 	s.dupMu.Lock()
 	defer s.dupMu.Unlock()
 	if s.last == nil || len(s.last) > 65536 {
-		s.last = map[string]lastEvent{}
+		s.last = map[hw.MAC]lastEvent{}
 	}
 	l, ok := s.last[e.MAC]
 	if ok && l.kind == e.Kind && l.outcome == e.Outcome && l.detail == e.Detail && e.Time.Sub(l.at) < dupWindow && !e.Time.Before(l.at) {

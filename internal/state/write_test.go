@@ -1,9 +1,10 @@
 package state
 
 import (
-	"fmt"
 	"path/filepath"
 	"testing"
+
+	"github.com/bootwright/bootwright/internal/hw"
 )
 
 // TestRecordDropsWhenTheQueueIsFull holds the writer in Observe after the
@@ -15,7 +16,7 @@ func TestRecordDropsWhenTheQueueIsFull(t *testing.T) {
 	path := filepath.Join(t.TempDir(), FileName)
 	s := open(t, path)
 	entered, release := make(chan struct{}), make(chan struct{})
-	var observed []string
+	var observed []hw.MAC
 	s.Observe = func(e Event, m Machine) {
 		if len(observed) == 0 {
 			close(entered)
@@ -26,7 +27,7 @@ func TestRecordDropsWhenTheQueueIsFull(t *testing.T) {
 		}
 		observed = append(observed, e.MAC)
 	}
-	mac := func(i int) string { return fmt.Sprintf("52:54:00:00:%02x:%02x", i>>8, i&0xff) }
+	mac := macN
 	s.Record(Event{MAC: mac(0), Kind: KindDHCP, Outcome: OK})
 	<-entered // the writer has committed event 0 and waits in Observe
 	for i := 1; i <= queue+extra; i++ {
