@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -28,7 +29,8 @@ type Reloader struct {
 	OnReload func(error)
 	Logger   *slog.Logger
 
-	trigger chan struct{}
+	trigOnce sync.Once
+	trigger  chan struct{}
 }
 
 // Trigger asks for a reload now. It never blocks.
@@ -39,10 +41,10 @@ func (r *Reloader) Trigger() {
 	}
 }
 
+// trig returns the trigger channel, made on first use by whichever of
+// Run and Trigger (a SIGHUP, from another goroutine) comes first.
 func (r *Reloader) trig() chan struct{} {
-	if r.trigger == nil {
-		r.trigger = make(chan struct{}, 1)
-	}
+	r.trigOnce.Do(func() { r.trigger = make(chan struct{}, 1) })
 	return r.trigger
 }
 
