@@ -282,7 +282,7 @@ scen_two-nics() {
 # proxy_lan SERVER: LAN namespace with SERVER (dnsmasq|kea) as its DHCP
 # server, bootwright in proxy mode in a second namespace, pxeclient in a third.
 proxy_lan() {
-	local lan=$PFX-$SCEN-l bw=$PFX-$SCEN-b c=$PFX-$SCEN-c out
+	local lan=$PFX-$SCEN-l bw=$PFX-$SCEN-b c=$PFX-$SCEN-c out bios
 	ns_new "$lan"; ns_new "$bw"; ns_new "$c"
 	bridge "$lan" 10.250.2.1/24
 	join "$lan" "$bw" 10.250.2.2/24
@@ -315,12 +315,19 @@ proxy_lan() {
 	out=$(timeout "$STEP_TIMEOUT" ip netns exec "$c" "$PXECLIENT" -i eth0 2>&1) || fail "pxeclient: $out" || return 1
 	echo "$out" >"$DIR/pxeclient.out"
 	grep -qE '^lan server=10\.250\.2\.1 yiaddr=10\.250\.2\.([5-9][0-9]) ' <<<"$out" || fail "address not from $1: $out" || return 1
-	grep -qE '^proxy server=10\.250\.2\.2 siaddr=10\.250\.2\.2 yiaddr=0\.0\.0\.0 vendor=PXEClient opt43=060108ff guid=echoed bootfile=snponly\.efi$' <<<"$out" ||
+	# UEFI firmware gets no option 43 in the proxy offer and asks 4011
+	# (dhcpboot's discoveryControl says why); a BIOS ROM gets discovery
+	# control 8 and its own NBP.
+	grep -qE '^proxy server=10\.250\.2\.2 siaddr=10\.250\.2\.2 yiaddr=0\.0\.0\.0 vendor=PXEClient opt43= guid=echoed bootfile=snponly\.efi$' <<<"$out" ||
 		fail "proxy offer incomplete: $out" || return 1
+	bios=$(timeout "$STEP_TIMEOUT" ip netns exec "$c" "$PXECLIENT" -i eth0 -arch 0 -mac 52:54:00:02:00:09 2>&1) || fail "pxeclient -arch 0: $bios" || return 1
+	echo "$bios" >"$DIR/pxeclient-bios.out"
+	grep -qE '^proxy server=10\.250\.2\.2 siaddr=10\.250\.2\.2 yiaddr=0\.0\.0\.0 vendor=PXEClient opt43=060108ff guid=echoed bootfile=undionly\.kpxe$' <<<"$bios" ||
+		fail "BIOS proxy offer incomplete: $bios" || return 1
 	grep -qE '^ack server=10\.250\.2\.1 ' <<<"$out" || fail "no ACK from $1: $out" || return 1
 	grep -qE '^boot server=10\.250\.2\.2 port=4011 type=ACK yiaddr=0\.0\.0\.0 bootfile=snponly\.efi$' <<<"$out" ||
 		fail "no boot server ACK on 4011: $out" || return 1
-	echo "PASS $SCEN: $(grep '^lan' <<<"$out" | cut -d' ' -f2-3) from $1; boot file snponly.efi from bootwright on 67 and 4011"
+	echo "PASS $SCEN: $(grep '^lan' <<<"$out" | cut -d' ' -f2-3) from $1; UEFI: snponly.efi from bootwright on 67 (no option 43) and 4011; BIOS: undionly.kpxe with option 43"
 	# test/vm boots a UEFI VM through the proxy beside dnsmasq; here the
 	# same beside Kea.
 	[ "$1" = kea ] && vm_uefi_proxy "$lan"
