@@ -1,6 +1,3 @@
-// Package layerfs builds the one fs.FS a config tree is read through: the
-// embedded defaults mounted at their folders (menus/, templates/) with a
-// user's config directory layered on top, file by file.
 package layerfs
 
 import (
