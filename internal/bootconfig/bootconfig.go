@@ -67,7 +67,7 @@ func LoadOver(upper fs.FS, source string) (*Bundle, error) {
 	}
 	fsys := fs.FS(def)
 	if upper != nil {
-		fsys = layerfs.Overlay{Upper: upper, Lower: def}
+		fsys = layerfs.Stack{upper, def}
 	}
 	return LoadFS(source, fsys)
 }
