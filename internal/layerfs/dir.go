@@ -43,12 +43,9 @@ func (d *Dir) Close() error { return d.root.Close() }
 // that opening a FIFO cannot block, and again on the open file in case
 // the name was swapped in between.
 func (d *Dir) Open(name string) (fs.File, error) {
-	if !fs.ValidPath(name) {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
-	}
-	fi, err := d.root.Stat(name)
+	fi, err := d.stat("open", name)
 	if err != nil {
-		return nil, classify("open", name, err)
+		return nil, err
 	}
 	if !fi.Mode().IsRegular() {
 		return nil, refused("open", name, "not a regular file")
@@ -68,25 +65,15 @@ func (d *Dir) Open(name string) (fs.File, error) {
 // Stat implements fs.StatFS. It follows symlinks that stay inside the
 // directory and describes any kind of file.
 func (d *Dir) Stat(name string) (fs.FileInfo, error) {
-	if !fs.ValidPath(name) {
-		return nil, &fs.PathError{Op: "stat", Path: name, Err: fs.ErrInvalid}
-	}
-	fi, err := d.root.Stat(name)
-	if err != nil {
-		return nil, classify("stat", name, err)
-	}
-	return fi, nil
+	return d.stat("stat", name)
 }
 
 // ReadDir implements fs.ReadDirFS: the entries of the directory name,
 // sorted by name. Like Open it checks the kind of file before opening.
 func (d *Dir) ReadDir(name string) ([]fs.DirEntry, error) {
-	if !fs.ValidPath(name) {
-		return nil, &fs.PathError{Op: "readdir", Path: name, Err: fs.ErrInvalid}
-	}
-	fi, err := d.root.Stat(name)
+	fi, err := d.stat("readdir", name)
 	if err != nil {
-		return nil, classify("readdir", name, err)
+		return nil, err
 	}
 	if !fi.IsDir() {
 		return nil, refused("readdir", name, "not a directory")
@@ -96,6 +83,19 @@ func (d *Dir) ReadDir(name string) ([]fs.DirEntry, error) {
 		return nil, classify("readdir", name, err)
 	}
 	return es, nil
+}
+
+// stat checks name and stats it, following symlinks inside the directory,
+// with op's errors classified.
+func (d *Dir) stat(op, name string) (fs.FileInfo, error) {
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
+	}
+	fi, err := d.root.Stat(name)
+	if err != nil {
+		return nil, classify(op, name, err)
+	}
+	return fi, nil
 }
 
 // classify keeps "does not exist" errors (including a path element that

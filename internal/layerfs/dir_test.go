@@ -15,8 +15,9 @@ import (
 
 // confined builds <tmp>/root with files, directories, a FIFO and
 // symlinks, beside <tmp>/secret.txt and <tmp>/outside/ that must never be
-// read through it. It returns the root and the secret's absolute path.
-func confined(t *testing.T) (string, string) {
+// read through it. It returns the root as a Dir, closed when the test
+// ends, and the secret's absolute path.
+func confined(t *testing.T) (*Dir, string) {
 	t.Helper()
 	tmp := t.TempDir()
 	root := filepath.Join(tmp, "root")
@@ -41,7 +42,20 @@ func confined(t *testing.T) (string, string) {
 	if err := syscall.Mkfifo(filepath.Join(root, "fifo"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return root, secret
+	d, err := OpenDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d, secret
+}
+
+func entryNames(es []fs.DirEntry) []string {
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	return names
 }
 
 func write(t *testing.T, name, data string) {
@@ -98,12 +112,7 @@ func read(t *testing.T, fsys fs.FS, name string) string {
 }
 
 func TestDirOpen(t *testing.T) {
-	root, secret := confined(t)
-	d, err := OpenDir(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	d, secret := confined(t)
 	tests := map[string]struct{ name, want string }{
 		"file":                 {"hello.txt", "hello"},
 		"file in subdir":       {"sub/inner.txt", "inner"},
@@ -135,12 +144,7 @@ func TestDirOpen(t *testing.T) {
 }
 
 func TestDirStatReadDir(t *testing.T) {
-	root, _ := confined(t)
-	d, err := OpenDir(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	d, _ := confined(t)
 	tests := map[string]struct {
 		name       string
 		stat       string // outcome, or the kind of file
@@ -170,11 +174,7 @@ func TestDirStatReadDir(t *testing.T) {
 			if got := outcome(err); got != tc.readDir {
 				t.Errorf("ReadDir(%q) = %s, want %s", tc.name, got, tc.readDir)
 			}
-			var names []string
-			for _, e := range es {
-				names = append(names, e.Name())
-			}
-			if diff := cmp.Diff(tc.dirEntries, names); diff != "" {
+			if diff := cmp.Diff(tc.dirEntries, entryNames(es)); diff != "" {
 				t.Errorf("ReadDir(%q) (-want +got):\n%s", tc.name, diff)
 			}
 		})
@@ -196,14 +196,9 @@ func kind(m fs.FileMode) string {
 // A config tree can be walked and globbed through a Dir although Open
 // refuses directories.
 func TestDirWalk(t *testing.T) {
-	root, _ := confined(t)
-	d, err := OpenDir(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	d, _ := confined(t)
 	var files []string
-	err = fs.WalkDir(d, "sub", func(p string, e fs.DirEntry, err error) error {
+	err := fs.WalkDir(d, "sub", func(p string, e fs.DirEntry, err error) error {
 		if err == nil && !e.IsDir() {
 			files = append(files, p)
 		}

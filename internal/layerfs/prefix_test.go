@@ -10,12 +10,7 @@ import (
 )
 
 func TestPrefixOverDir(t *testing.T) {
-	root, secret := confined(t)
-	d, err := OpenDir(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	d, secret := confined(t)
 	p, err := Prefix("assets/os", d)
 	if err != nil {
 		t.Fatal(err)

@@ -57,12 +57,7 @@ var (
 )
 
 func TestStackOpen(t *testing.T) {
-	root, _ := confined(t)
-	d, err := OpenDir(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	d, _ := confined(t)
 	lower := fstest.MapFS{
 		"hello.txt": {Data: []byte("lower hello")},
 		"only.txt":  {Data: []byte("lower only")},
@@ -124,11 +119,7 @@ func TestStackStatReadDir(t *testing.T) {
 			if got := outcome(err); got != tc.err {
 				t.Errorf("ReadDir(%q) = %s, want %s", tc.name, got, tc.err)
 			}
-			var names []string
-			for _, e := range es {
-				names = append(names, e.Name())
-			}
-			if diff := cmp.Diff(tc.entries, names); diff != "" {
+			if diff := cmp.Diff(tc.entries, entryNames(es)); diff != "" {
 				t.Errorf("ReadDir(%q) (-want +got):\n%s", tc.name, diff)
 			}
 			if _, err := tc.stack.Stat(tc.name); outcome(err) != tc.err {
