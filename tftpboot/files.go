@@ -1,20 +1,20 @@
 package tftpboot
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 	"strings"
-	"syscall"
+
+	"github.com/bootwright/bootwright/internal/layerfs"
 )
 
 // ErrAccessViolation reports a request refused by policy: a name that
 // would leave the TFTP root, a symlink pointing out of it, a directory or
 // other non-regular file, or a write request. The Server answers it with
-// TFTP error 2, "access violation" (RFC 1350).
-var ErrAccessViolation = errors.New("access violation")
+// TFTP error 2, "access violation" (RFC 1350). It is layerfs.ErrRefused,
+// which the root-confined layers of Files and Mount return.
+var ErrAccessViolation = layerfs.ErrRefused
 
 // Files returns the read-only tree a Server serves: the files under
 // userRoot when userRoot is not empty, over the embedded NBPs
@@ -22,13 +22,13 @@ var ErrAccessViolation = errors.New("access violation")
 // as Loaders). The first layer that has a name wins, so a user file with
 // the name of an NBP or a loader replaces it.
 //
-// Lookups in userRoot go through an os.Root, so no name, symlink or
-// ".." can reach outside it; a name that tries, a directory, or any other
-// non-regular file yields an error wrapping ErrAccessViolation. A name
-// missing from a layer falls through to the next; when no layer has it,
-// the error is the last layer's (a Loaders layer names the package to
-// install). Names passed to Open must satisfy fs.ValidPath; the Server
-// cleans raw TFTP names before it calls Open.
+// Lookups in userRoot go through an os.Root (a layerfs.Dir), so no name,
+// symlink or ".." can reach outside it; a name that tries, a directory,
+// or any other non-regular file yields an error wrapping
+// ErrAccessViolation. A name missing from a layer falls through to the
+// next; when no layer has it, the error is the last layer's (a Loaders
+// layer names the package to install). Names passed to Open must satisfy
+// fs.ValidPath; the Server cleans raw TFTP names before it calls Open.
 //
 // The returned fs.FS holds userRoot open for as long as it is reachable.
 func Files(userRoot string, lower ...fs.FS) (fs.FS, error) {
@@ -36,90 +36,15 @@ func Files(userRoot string, lower ...fs.FS) (fs.FS, error) {
 	if err != nil {
 		return nil, err
 	}
-	base := emb
-	if len(lower) > 0 {
-		base = layers(append([]fs.FS{emb}, lower...))
-	}
+	layers := append(layerfs.Stack{emb}, lower...)
 	if userRoot == "" {
-		return base, nil
+		return layers, nil
 	}
-	root, err := os.OpenRoot(userRoot)
+	user, err := layerfs.OpenDir(userRoot)
 	if err != nil {
 		return nil, fmt.Errorf("tftp root %s: %w", userRoot, err)
 	}
-	return &overlay{user: root, base: base}, nil
-}
-
-// layers serves a name from the first fs.FS that has it.
-type layers []fs.FS
-
-// Open implements fs.FS.
-func (ls layers) Open(name string) (fs.File, error) {
-	err := error(&fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist})
-	for _, l := range ls {
-		var f fs.File
-		f, err = l.Open(name)
-		if !errors.Is(err, fs.ErrNotExist) {
-			return f, err
-		}
-	}
-	return nil, err
-}
-
-// overlay serves regular files from user, then from base.
-type overlay struct {
-	user *os.Root
-	base fs.FS
-}
-
-// Open implements fs.FS.
-func (o *overlay) Open(name string) (fs.File, error) {
-	if !fs.ValidPath(name) {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
-	}
-	f, err := openRegular(o.user, name)
-	if errors.Is(err, fs.ErrNotExist) {
-		return o.base.Open(name)
-	}
-	return f, err
-}
-
-// openRegular opens name in root if it is a regular file. It checks with
-// Stat first so that opening a FIFO cannot block, and again on the open
-// file in case the name was swapped in between.
-func openRegular(root *os.Root, name string) (*os.File, error) {
-	fi, err := root.Stat(name)
-	if err != nil {
-		return nil, classify(name, err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, refused(name, "not a regular file")
-	}
-	f, err := root.Open(name)
-	if err != nil {
-		return nil, classify(name, err)
-	}
-	fi, err = f.Stat()
-	if err != nil || !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, refused(name, "not a regular file")
-	}
-	return f, nil
-}
-
-// classify keeps "does not exist" errors (including a path element that
-// is a file, ENOTDIR) as fs.ErrNotExist and turns every other failure,
-// such as os.Root's "path escapes from parent" or EACCES, into an
-// ErrAccessViolation.
-func classify(name string, err error) error {
-	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
-		return &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
-	}
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		err = pe.Err
-	}
-	return &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("%w: %w", ErrAccessViolation, err)}
+	return append(layerfs.Stack{user}, layers...), nil
 }
 
 // refused returns an ErrAccessViolation naming the path and the reason.

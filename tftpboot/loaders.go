@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/bootwright/bootwright/internal/hw"
+	"github.com/bootwright/bootwright/internal/layerfs"
 )
 
 // TFTP names of the boot loaders bootwright offers, served from the
@@ -119,12 +119,12 @@ func (l Loaders) Open(name string) (fs.File, error) {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 	}
 	dir, base := l.where(lf)
-	root, err := os.OpenRoot(dir)
+	d, err := layerfs.OpenDir(dir)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: &MissingLoaderError{File: lf, Dir: l.Dir, Err: err}}
 	}
-	defer root.Close() // the open file stays valid
-	f, err := openRegular(root, base)
+	defer d.Close() // the open file stays valid
+	f, err := d.Open(base)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: &MissingLoaderError{File: lf, Dir: l.Dir, Err: err}}
 	}

@@ -230,7 +230,7 @@ func TestRenderRefusesUnsafeValues(t *testing.T) {
   - mac: 52:54:00:a0:00:09
     vars: {username: "root; rm -rf /"}
 `)}}
-	b, err := bootconfig.LoadFS("", layerfs.Overlay{Upper: site, Lower: def})
+	b, err := bootconfig.LoadFS("", layerfs.Stack{site, def})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,14 +1,14 @@
 // Package bootconfig loads a config tree (menus/ and templates/) as one
 // unit: the embedded defaults with the user's config directory layered on
-// top through os.Root, so nothing is read from outside that directory. A
-// Bundle is immutable once loaded; a reload builds a new one.
+// top through os.Root (internal/layerfs), so nothing is read from outside
+// that directory and nothing but regular files is read. A Bundle is
+// immutable once loaded; a reload builds a new one.
 package bootconfig
 
 import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 
 	"github.com/bootwright/bootwright/internal/layerfs"
 	"github.com/bootwright/bootwright/menus"
@@ -63,19 +63,21 @@ func Defaults() (fs.FS, error) {
 }
 
 // Load loads the config tree in dir over the embedded defaults (dir may be
-// empty). Files are read through an os.Root, so no path or symlink leads
-// outside dir. Everything is read into memory; dir is not used afterwards.
+// empty). Files are read through a layerfs.Dir, so no path or symlink
+// leads outside dir, and a FIFO or other non-regular file where a menu or
+// template is read fails the load (wrapping layerfs.ErrRefused) instead of
+// blocking it. Everything is read into memory; dir is not used afterwards.
 // Errors name the file and line.
 func Load(dir string) (*Bundle, error) {
 	if dir == "" {
 		return LoadOver(nil, "")
 	}
-	root, err := os.OpenRoot(dir)
+	d, err := layerfs.OpenDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("config dir: %w", err)
 	}
-	defer root.Close()
-	return LoadOver(root.FS(), dir)
+	defer d.Close()
+	return LoadOver(d, dir)
 }
 
 // LoadOver loads the config tree in upper (nil for none) layered over the
@@ -87,7 +89,7 @@ func LoadOver(upper fs.FS, source string) (*Bundle, error) {
 	}
 	fsys := fs.FS(def)
 	if upper != nil {
-		fsys = layerfs.Overlay{Upper: upper, Lower: def}
+		fsys = layerfs.Stack{upper, def}
 	}
 	return LoadFS(source, fsys)
 }
