@@ -19,6 +19,7 @@ FUZZ_TARGETS := \
 	./menus:FuzzLoad \
 	./internal/hw:FuzzParseMAC \
 	./internal/answers:FuzzCheck \
+	./templates:FuzzRender \
 	./httpboot:FuzzRequest
 
 .PHONY: all build test deps check unit fuzz readmetest answerstest vmtest dhcptest httptest doctortest \

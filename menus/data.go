@@ -3,6 +3,7 @@ package menus
 import (
 	"fmt"
 	"net/netip"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -131,6 +132,28 @@ func (d *Data) Var(name string, def any) any {
 		return v
 	}
 	return def
+}
+
+// List returns variable name as a list for a template to range over:
+// {{ range .List "packages" }}. An unset or null variable is an empty
+// list; any value other than a list fails the render, naming the
+// variable. (A range over .Var would take a number N as 0 to N-1, so
+// "packages: 1000000000000" rendered for hours and filled memory, and
+// "packages: 3" asked for packages 0, 1 and 2.)
+func (d *Data) List(name string) ([]any, error) {
+	v := d.Vars[name]
+	if v == nil {
+		return nil, nil
+	}
+	rv := reflect.ValueOf(v)
+	if k := rv.Kind(); k != reflect.Slice && k != reflect.Array {
+		return nil, fmt.Errorf("variable %q must be a list such as [a, b], not %T", name, v)
+	}
+	out := make([]any, rv.Len())
+	for i := range out {
+		out[i] = rv.Index(i).Interface()
+	}
+	return out, nil
 }
 
 // Secret returns the secret name for this machine from the secrets

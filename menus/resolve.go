@@ -205,6 +205,14 @@ func (d *Data) expand(e *Entry, extraArgs string, assets []AssetDir) ([]Resolved
 			for _, f := range a.Initrds {
 				r.Initrds = append(r.Initrds, Initrd{Name: f, URL: base + url.PathEscape(f)})
 			}
+			// A folder's title and cmdline files are read as they are
+			// (only whitespace is folded): a NUL or another control
+			// character in them must not reach a boot script. Such a
+			// folder is left out, like an entry that fails to expand.
+			if err := checkResolved("assets/"+a.Name, r); err != nil {
+				d.Errors = append(d.Errors, err)
+				continue
+			}
 			out = append(out, r)
 		}
 		return out, nil

@@ -217,7 +217,8 @@ func TestToolsAgree(t *testing.T) {
 
 // TestRenderRefusesUnsafeValues: a value no quoting can make safe (a
 // newline in a line-based format, a user name sudoers and paths cannot
-// hold) fails the render, naming the template; the YAML files escape a
+// hold, a number where a list belongs) fails the render, naming the
+// template; the YAML files escape a
 // newline instead and stay one valid document.
 func TestRenderRefusesUnsafeValues(t *testing.T) {
 	def, err := bootconfig.Defaults()
@@ -229,6 +230,10 @@ func TestRenderRefusesUnsafeValues(t *testing.T) {
     hostname: "evil\nd-i preseed/late_command string reboot"
   - mac: 52:54:00:a0:00:09
     vars: {username: "root; rm -rf /"}
+  - mac: 52:54:00:a0:00:0a
+    vars: {packages: 3}
+  - mac: 52:54:00:a0:00:0b
+    vars: {ssh_authorized_keys: 2}
 `)}}
 	b, err := bootconfig.LoadFS("", layerfs.Stack{site, def})
 	if err != nil {
@@ -240,6 +245,10 @@ func TestRenderRefusesUnsafeValues(t *testing.T) {
 	}{
 		"newline in hostname": {"52:54:00:a0:00:08", []string{"autoinstall/user-data", "autoinstall/meta-data"}},
 		"shell in username":   {"52:54:00:a0:00:09", []string{"autoinstall/meta-data", "autounattend.xml"}},
+		// A list variable set to a number N: ranged over, it was 0 to N-1
+		// (packages 0, 1 and 2; a large N hung the render).
+		"number as packages": {"52:54:00:a0:00:0a", []string{"autoinstall/meta-data", "autounattend.xml"}},
+		"number as keys":     {"52:54:00:a0:00:0b", []string{"autoinstall/meta-data", "autounattend.xml"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
