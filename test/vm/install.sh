@@ -72,7 +72,14 @@ boot_until() {
 status_page() {
 	local lan=$1 dir=$2 url="http://$LAN_NET.1:8080/"
 	command -v chromium >/dev/null || return 0
-	sleep 2 # the VM is booting by now
+	# Load the page once the second boot's menu is fetched (iPXE prints
+	# the URL and "ok"), and its event written (state commits every 100 ms).
+	local deadline=$((SECONDS + 60))
+	until strip_ansi "$dir/serial2.log" 2>/dev/null | grep -aq "/ipxe/${INSTALL_MAC//:/-}.* ok"; do
+		[ $SECONDS -lt $deadline ] || break
+		sleep 0.2
+	done
+	sleep 0.5
 	local flags=(--headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run
 		--disable-background-networking --disable-component-update --disable-sync --hide-scrollbars
 		--user-data-dir="$dir/chromium" --window-size=1280,640 --virtual-time-budget=3000)
