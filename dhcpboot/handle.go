@@ -43,6 +43,11 @@ func ParseMode(s string) (Mode, error) {
 // offerHold is how long an offered address is kept for the client's REQUEST.
 const offerHold = 30 * time.Second
 
+// proxyBindTime is how long a proxy trusts the address of a port 4011
+// exchange: the LAN's server holds the lease, and this server does not
+// see when it ends.
+const proxyBindTime = time.Hour
+
 // result is what handling one request came to: a reply to send (after
 // ops are durable), or why there is none.
 type result struct {
@@ -51,6 +56,10 @@ type result struct {
 	why    string    // reason, when there is no reply
 	ops    []leaseOp // lease changes to persist before the reply goes out
 	subnet *Subnet
+	// bound and until are the address this reply binds to the client and
+	// for how long (see Event.Bound); invalid when it binds none.
+	bound netip.Addr
+	until time.Time
 }
 
 func ignore(why string) result { return result{out: OutIgnored, why: why} }
@@ -61,7 +70,8 @@ type query struct {
 	c        Client
 	h        Host
 	d        Decision
-	ifname   string // the receiving interface, when known
+	ifname   string     // the receiving interface, when known
+	peer     netip.Addr // the datagram's source address
 	port4011 bool
 }
 
@@ -74,7 +84,13 @@ func (s *Server) handle(r query) result {
 		if (c.Type != dhcpv4.MessageTypeRequest && c.Type != dhcpv4.MessageTypeInform) || !d.Boot {
 			return ignore(d.Reason + " on port 4011")
 		}
-		return result{reply: proxyReply(r.req, c, d, s.Address, dhcpv4.MessageTypeAck), out: OutAck}
+		res := result{reply: proxyReply(r.req, c, d, s.Address, dhcpv4.MessageTypeAck), out: OutAck}
+		// The firmware asks from the address the LAN's server gave it:
+		// as near to a grant as a proxy sees (see Event.Bound).
+		if c.ClientIP.IsValid() && c.ClientIP == r.peer && !c.Relay.IsValid() {
+			res.bound, res.until = c.ClientIP, time.Now().Add(proxyBindTime)
+		}
+		return res
 	}
 	if s.Mode == ModeFull {
 		if c.PXE() && !d.Boot {
@@ -119,13 +135,22 @@ func (s *Server) handleFull(r query) result {
 	case dhcpv4.MessageTypeRequest:
 		return s.handleRequest(r, n, pool, reserved)
 	case dhcpv4.MessageTypeRelease:
+		// RFC 2131 4.4.6: the client unicasts RELEASE from the address
+		// it gives up; one from elsewhere is someone else's word for it.
+		if c.ClientIP != r.peer {
+			return ignore("RELEASE of " + c.ClientIP.String() + " sent from " + r.peer.String())
+		}
 		res.out, res.why = OutIgnored, "released "+c.ClientIP.String()
 		res.ops = pool.Release(c.MAC, c.ClientIP)
 	case dhcpv4.MessageTypeDecline:
 		res.out, res.why = OutIgnored, "declined "+c.RequestedIP.String()
 		res.ops = pool.Decline(c.MAC, c.RequestedIP, n.leaseTime())
 	case dhcpv4.MessageTypeInform:
-		// RFC 2131 3.4: options only, no address, no lease time.
+		// RFC 2131 3.4: options only, no address, no lease time; never
+		// to an address leased to another machine, and it binds nothing.
+		if holder, ok := pool.Holder(c.ClientIP); !c.ClientIP.IsValid() || ok && holder != c.MAC {
+			return ignore("INFORM from " + c.ClientIP.String() + ", leased to another machine or none")
+		}
 		res.reply, res.out = leaseReply(r, self, n, netip.Addr{}, dhcpv4.MessageTypeAck), OutAck
 	default:
 		return ignore("message type " + c.Type.String())
@@ -167,7 +192,8 @@ func (s *Server) handleRequest(r query, n *Subnet, pool *Pool, reserved netip.Ad
 		res.ops = ops
 		return res
 	}
-	return result{reply: leaseReply(r, self, n, want, dhcpv4.MessageTypeAck), out: OutAck, ops: ops, subnet: n}
+	return result{reply: leaseReply(r, self, n, want, dhcpv4.MessageTypeAck), out: OutAck, ops: ops, subnet: n,
+		bound: want, until: time.Now().Add(n.leaseTime())}
 }
 
 // reservation is the client's reserved address when it lies in subnet n.

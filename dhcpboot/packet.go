@@ -41,7 +41,7 @@ func (s *Server) servePacket(l listener, b []byte, peer net.Addr) {
 		return
 	}
 	mac := c.MAC
-	r := query{req: req, c: c, ifname: l.ifname, port4011: l.port4011}
+	r := query{req: req, c: c, ifname: l.ifname, peer: peerAddr(peer), port4011: l.port4011}
 	if !s.limiter.allow(mac, now) {
 		s.stats.add(typ, OutRateLimited)
 		if s.warned.ok(mac, "rate", now) {
@@ -134,6 +134,13 @@ type Event struct {
 	YourIP   netip.Addr // the address handed out, if any
 	ClientIP netip.Addr // ciaddr, if the client has one
 	PXE      bool       // a network-boot client (PXE firmware, HTTP Boot or iPXE)
+	// Bound is the address this reply binds to the MAC, and BoundUntil
+	// how long: in full mode an ACK to a REQUEST the lease state machine
+	// granted; in proxy mode the port 4011 ACK to firmware asking from its
+	// own address (ciaddr is the datagram's source). INFORM, DECLINE,
+	// RELEASE and a client's ciaddr alone never bind. Invalid: none.
+	Bound      netip.Addr
+	BoundUntil time.Time
 }
 
 func (s *Server) notify(r query, res result, yiaddr netip.Addr) {
@@ -141,7 +148,7 @@ func (s *Server) notify(r query, res result, yiaddr netip.Addr) {
 		return
 	}
 	s.OnPacket(Event{MAC: r.c.MAC, Type: r.c.Type.String(), Outcome: res.out, Arch: r.c.Arch,
-		Decision: r.d, YourIP: yiaddr, ClientIP: r.c.ClientIP, PXE: r.c.PXE()})
+		Decision: r.d, YourIP: yiaddr, ClientIP: r.c.ClientIP, PXE: r.c.PXE(), Bound: res.bound, BoundUntil: res.until})
 }
 
 // logger is the per-packet child logger.

@@ -175,10 +175,10 @@ func (s *Server) apiInstalled(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return
 	}
-	if !s.Boot.CallbackValid(mac, r.URL.Query().Get("token")) {
-		logger(r).Warn("http: install callback with a wrong token refused", "mac", mac.String())
-		s.record(r, mac, state.KindCallback, state.Refused, "wrong token")
-		writeJSON(w, http.StatusForbidden, map[string]string{"error": "wrong token for " + mac.String()})
+	if ok, why := s.Boot.CallbackAllowed(mac, r.URL.Query().Get("token")); !ok {
+		logger(r).Warn("http: install callback refused", "mac", mac.String(), "reason", why)
+		s.record(r, mac, state.KindCallback, state.Refused, why)
+		writeJSON(w, http.StatusForbidden, map[string]string{"error": "callback for " + mac.String() + " refused: " + why})
 		return
 	}
 	_, known := s.Boot.Config.Load().Menus.Machines[mac]

@@ -58,10 +58,12 @@ func do(t *testing.T, h http.Handler, method, target, auth string) (int, string)
 	return rec.Code, rec.Body.String()
 }
 
-// dhcpSaw records that DHCP gave mac the address ip.
+// dhcpSaw records that DHCP bound the address ip to mac.
 func dhcpSaw(t *testing.T, st *state.Store, mac hw.MAC, ip string) {
 	t.Helper()
-	st.Record(state.Event{MAC: mac, Kind: state.KindDHCP, Outcome: state.OK, IP: netip.MustParseAddr(ip)})
+	a, now := netip.MustParseAddr(ip), st.Now()
+	st.Record(state.Event{MAC: mac, Kind: state.KindDHCP, Outcome: state.OK, IP: a,
+		Bind: &state.Binding{Addr: a, Since: now, Until: now.Add(time.Hour), Source: state.BoundByLease}})
 	waitEvents(t, st, mac, 1)
 }
 
@@ -213,8 +215,9 @@ func TestFileAccess(t *testing.T) {
 	}
 }
 
+// tokenFor is a file token of mac for a boot bound now.
 func tokenFor(st *state.Store, mac hw.MAC) string {
-	return token.Signer{Key: st.Secret()}.Sign(token.Files, mac.String())
+	return token.Signer{Key: st.Secret()}.Mint(token.Files, token.Token{MAC: mac, Issued: st.Now()})
 }
 
 func TestHealthzShowsStateProblems(t *testing.T) {

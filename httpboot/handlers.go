@@ -48,6 +48,14 @@ func (s *Server) machineFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	log = log.With("file", name)
+	// Access first: a request that may not have the machine's files costs
+	// no render, and learns nothing about which files exist.
+	if ok, why := s.Boot.FileAllowed(req, chi.URLParam(r, route.ParamToken)); !ok {
+		log.Warn("http: file refused", "reason", why)
+		s.record(r, req.MAC, state.KindFile, state.Refused, name+": "+why)
+		http.Error(w, "forbidden: this file is served only to its machine: "+why, http.StatusForbidden)
+		return
+	}
 	out, d, err := s.Boot.RenderFile(name, req)
 	switch {
 	case errors.Is(err, bootconfig.ErrFileNotAllowed), errors.Is(err, bootconfig.ErrNoSuchFile):
@@ -61,19 +69,18 @@ func (s *Server) machineFile(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusInternalServerError, "render file for machine "+machineName(d), err)
 		return
 	}
-	if ok, why := s.Boot.FileAllowed(req.MAC, d, chi.URLParam(r, route.ParamToken), req.ClientIP); !ok {
-		log.Warn("http: file refused", "reason", why)
-		s.record(r, req.MAC, state.KindFile, state.Refused, name+": "+why)
-		http.Error(w, "forbidden: this file is served only to its machine", http.StatusForbidden)
-		return
-	}
-	s.record(r, req.MAC, state.KindFile, state.OK, name)
 	ctype := mime.TypeByExtension(path.Ext(name))
 	if ctype == "" {
 		ctype = "text/plain; charset=utf-8"
 	}
+	// Only a file the machine got moves it to installing.
+	if err := writeBody(w, ctype, out); err != nil {
+		log.Warn("http: file not sent", "machine", d.Machine.Name, "err", err)
+		s.record(r, req.MAC, state.KindFile, state.Error, name+": not sent: "+err.Error())
+		return
+	}
+	s.record(r, req.MAC, state.KindFile, state.OK, name)
 	log.Info("http: file served", "machine", d.Machine.Name, "bytes", len(out))
-	writeBody(w, ctype, out)
 }
 
 // bootScript serves the script DHCP hands to iPXE clients.
@@ -116,7 +123,7 @@ func (s *Server) request(w http.ResponseWriter, r *http.Request) (menus.Request,
 func (s *Server) renderMenu(req menus.Request) (*renderedMenu, error) {
 	b := s.Boot.Config.Load()
 	dirs, gen := s.Boot.AssetDirs()
-	key := menuKey{mac: req.MAC, buildarch: req.BuildArch, platform: req.Platform, state: req.State, ip: req.ClientIP}
+	key := menuKey(req)
 	if rm := s.menus.get(b, gen, key); rm != nil {
 		return rm, nil
 	}
@@ -209,12 +216,13 @@ func writeScript(w http.ResponseWriter, body []byte) {
 }
 
 // writeBody writes a complete rendered body that must not be cached.
-func writeBody(w http.ResponseWriter, ctype string, body []byte) {
+func writeBody(w http.ResponseWriter, ctype string, body []byte) error {
 	h := w.Header()
 	h.Set("Content-Type", ctype)
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	h.Set("Cache-Control", "no-store")
-	w.Write(body)
+	_, err := w.Write(body)
+	return err
 }
 
 func remoteAddr(r *http.Request) netip.Addr {

@@ -1,11 +1,9 @@
 package httpboot
 
 import (
-	"net/netip"
 	"sync"
 
 	"github.com/bootwright/bootwright/internal/bootconfig"
-	"github.com/bootwright/bootwright/internal/hw"
 	"github.com/bootwright/bootwright/menus"
 )
 
@@ -14,14 +12,10 @@ import (
 const menuCacheMax = 8192
 
 // menuKey is everything a rendered menu depends on besides the config in
-// service and the asset listing: a machine's menu is the same bytes for
-// the same MAC, iPXE arch and platform, client address and install state
-// (its tokens derive from the MAC).
-type menuKey struct {
-	mac                        hw.MAC
-	buildarch, platform, state string
-	ip                         netip.Addr
-}
+// service and the asset listing: the whole request (MAC, arch, client
+// address, install state, tokens), which boot.Policy.Request makes the
+// same for every request of one boot.
+type menuKey menus.Request
 
 // renderedMenu is a menu as served, with what the log line needs.
 type renderedMenu struct {

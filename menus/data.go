@@ -28,6 +28,10 @@ type Request struct {
 	// FileToken, when set, is put into the URLs FileURL makes, so that a
 	// machine can fetch its files from any address (proxy mode, relays).
 	FileToken string
+	// NoToken says why a request that could carry tokens got none (it
+	// came from an address that is not the machine's bound one); it
+	// becomes a note in the rendered menu.
+	NoToken string
 }
 
 // Server holds the URLs clients reach this server by.
@@ -59,7 +63,8 @@ type Data struct {
 	// SecureBoot is the machine's secure_boot setting: its x86-64 UEFI
 	// firmware boots shim, then GRUB, which loads files over TFTP only.
 	SecureBoot bool
-	// FileAccess is "machine" or "open" (see Settings.FileAccess).
+	// FileAccess is "machine", "token-anywhere" or "open" (see
+	// Settings.FileAccess).
 	FileAccess string
 	// Callback is the URL an installer calls when it has finished (a POST
 	// from kickstart %post, preseed late_command, autoinstall late-commands

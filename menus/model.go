@@ -107,9 +107,12 @@ type Settings struct {
 	SecureBoot *bool    `yaml:"secure_boot"`
 	Files      []string `yaml:"files"` // extra per-machine files allowed
 	// FileAccess says who may fetch this machine's files: "machine" (the
-	// default: only the machine itself, by the address DHCP gave or saw
-	// for it or by the token in the URL its menu carries) or "open"
-	// (anyone who knows the URL).
+	// default: only the machine itself, from the address bootwright's
+	// DHCP bound to it, or anywhere with the token its menu carries when
+	// it was asked for from that address), "token-anywhere" (its menu
+	// carries a token whoever asks for it, for installers behind NAT or
+	// relays bootwright cannot see: weaker, since anyone who knows the
+	// MAC gets its files) or "open" (anyone who knows the URL).
 	FileAccess string         `yaml:"file_access"`
 	Vars       map[string]any `yaml:"vars"`
 }

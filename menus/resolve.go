@@ -1,6 +1,7 @@
 package menus
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"net/url"
@@ -89,6 +90,14 @@ func (e *effective) apply(s *Settings) {
 	e.files = append(e.files, s.Files...)
 }
 
+// FileAccess returns the file_access setting in force for the machine in
+// req (FileAccessMachine unless its group or entry says otherwise),
+// without resolving its menu.
+func (c *Config) FileAccess(req Request) string {
+	_, eff := c.prepare(req, Server{})
+	return cmp.Or(eff.access, FileAccessMachine)
+}
+
 // Resolve builds the data for the machine in req: its group, merged
 // variables (defaults < group < machine) and its menu with entries
 // expanded from asset folders and templates executed. An unknown MAC gets
@@ -112,6 +121,9 @@ func (c *Config) Resolve(req Request, srv Server, assets []AssetDir) (*Data, err
 	}
 	if eff.timeout != nil {
 		d.Menu.Timeout = eff.timeout.Duration
+	}
+	if req.NoToken != "" && d.FileAccess != FileAccessOpen {
+		d.Notes = append(d.Notes, "answer-file URLs carry no token, so they are refused (403): "+req.NoToken)
 	}
 	return d, nil
 }

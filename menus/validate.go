@@ -11,8 +11,9 @@ import (
 
 // File access settings.
 const (
-	FileAccessMachine = "machine"
-	FileAccessOpen    = "open"
+	FileAccessMachine       = "machine"
+	FileAccessTokenAnywhere = "token-anywhere"
+	FileAccessOpen          = "open"
 )
 
 // validateEntry checks one entry and parses its templates.
@@ -86,9 +87,9 @@ func (c *Config) validateSettings(pos, who string, s *Settings) error {
 		return fmt.Errorf("%s: %s: args must be one line", pos, who)
 	}
 	switch s.FileAccess {
-	case "", FileAccessMachine, FileAccessOpen:
+	case "", FileAccessMachine, FileAccessTokenAnywhere, FileAccessOpen:
 	default:
-		return fmt.Errorf("%s: %s: unknown file_access %q (want machine or open)", pos, who, s.FileAccess)
+		return fmt.Errorf("%s: %s: unknown file_access %q (want machine, token-anywhere or open)", pos, who, s.FileAccess)
 	}
 	return validFiles(pos, who, s.Files)
 }

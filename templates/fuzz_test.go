@@ -16,6 +16,7 @@ import (
 
 	"github.com/bootwright/bootwright/internal/bootconfig"
 	"github.com/bootwright/bootwright/internal/hw"
+	"github.com/bootwright/bootwright/internal/route"
 	"github.com/bootwright/bootwright/internal/token"
 	"github.com/bootwright/bootwright/menus"
 	"github.com/bootwright/bootwright/templates"
@@ -223,11 +224,12 @@ func fuzzRequest(srv menus.Server, state, buildarch, platform string, pick uint1
 	req := menus.Request{MAC: mac, Arch: hw.ArchFromIPXE(buildarch, platform), BuildArch: buildarch, Platform: platform,
 		ClientIP: netip.AddrFrom4([4]byte{10, 231, 0, byte(pick >> 8)}), State: state}
 	signer := token.Signer{Key: []byte("fuzz")}
+	t := token.Token{MAC: mac, Issued: time.UnixMilli(1_800_000_000_000), Addr: req.ClientIP}
 	if pick&(1<<7) != 0 {
-		req.Callback = srv.URL + "/api/v1/machines/" + strings.ReplaceAll(mac.String(), ":", "-") + "/installed?token=" + signer.Sign(token.Installed, mac.String())
+		req.Callback = srv.URL + route.InstalledPath(mac, signer.Mint(token.Installed, t))
 	}
 	if pick&(1<<8) != 0 {
-		req.FileToken = signer.Sign(token.Files, mac.String())
+		req.FileToken = signer.Mint(token.Files, t)
 	}
 	return req
 }

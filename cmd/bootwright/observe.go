@@ -16,7 +16,7 @@ import (
 func observe(st *state.Store, live *bootconfig.Live, m *metrics.Metrics, ds *dhcpboot.Server, ts *tftpboot.Server) {
 	known := func(mac hw.MAC) bool { return live.Load().Menus.Machines[mac] != nil }
 	if ds != nil {
-		ds.OnPacket = dhcpEvents(st, known)
+		ds.OnPacket = dhcpEvents(st, known, ds.Mode)
 		m.AddCounters("bootwright_dhcp_packets_total", "DHCP packets received, by message type and outcome.",
 			[]string{"type", "outcome"}, func(emit func(float64, ...string)) {
 				for _, c := range ds.Stats().Counters() {
@@ -72,9 +72,23 @@ func tftpEvents(st *state.Store, known func(hw.MAC) bool) func(tftpboot.Transfer
 // clients and to listed machines, and boot clients left without a boot
 // file. Other clients a full-mode server leases to (phones, printers) and
 // requests a proxy leaves to the LAN's server are not events.
-func dhcpEvents(st *state.Store, known func(hw.MAC) bool) func(dhcpboot.Event) {
+//
+// A reply that binds an address to the MAC (dhcpboot.Event.Bound) makes
+// the binding answer-file access trusts.
+func dhcpEvents(st *state.Store, known func(hw.MAC) bool, mode dhcpboot.Mode) func(dhcpboot.Event) {
+	source := state.BoundByLease
+	if mode == dhcpboot.ModeProxy {
+		source = state.BoundByPXE
+	}
 	return func(e dhcpboot.Event) {
+		var bind *state.Binding
+		if e.Bound.IsValid() {
+			bind = &state.Binding{Addr: e.Bound, Since: st.Now(), Until: e.BoundUntil, Source: source}
+		}
 		if !e.PXE && !known(e.MAC) {
+			if bind != nil {
+				st.Bind(e.MAC, *bind) // its address is no longer another machine's
+			}
 			return
 		}
 		outcome := state.OK
@@ -92,6 +106,10 @@ func dhcpEvents(st *state.Store, known func(hw.MAC) bool) func(dhcpboot.Event) {
 			ev.IP = e.YourIP
 		} else if e.ClientIP.IsValid() {
 			ev.IP = e.ClientIP
+		}
+		if bind != nil {
+			ev.Bind = bind
+			ev.Detail += ", bound " + e.Bound.String()
 		}
 		st.Record(ev)
 	}

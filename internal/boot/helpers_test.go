@@ -3,6 +3,8 @@ package boot
 import (
 	"log/slog"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/bootwright/bootwright/internal/bootconfig"
@@ -29,4 +31,14 @@ func testPolicy(t *testing.T, self string, proxy bool) *Policy {
 	return &Policy{Config: bootconfig.NewLive(loadLoaderConfig(t)), PublicURL: "http://" + self + ":8080",
 		Self: netip.MustParseAddr(self), Proxy: proxy, Logger: slog.New(slog.DiscardHandler),
 		Neighbor: func(netip.Addr) (hw.MAC, bool) { return hw.MAC{}, false }}
+}
+
+func writeFile(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/bootwright/bootwright/internal/hw"
 	"github.com/bootwright/bootwright/internal/route"
 	"github.com/bootwright/bootwright/internal/state"
-	"github.com/bootwright/bootwright/internal/token"
 	"github.com/bootwright/bootwright/menus"
 )
 
@@ -48,12 +47,14 @@ type Policy struct {
 	// Neighbor finds the MAC behind a client address for TFTP names
 	// that carry none; nil means tftpboot.NeighborMAC.
 	Neighbor func(netip.Addr) (hw.MAC, bool)
+	// TokenTTL is how long file and callback tokens stay valid; zero
+	// means DefaultTokenTTL.
+	TokenTTL time.Duration
 	Logger   *slog.Logger // nil discards logs
 
 	initOnce sync.Once
 	public   string
 	scanner  menus.AssetScanner
-	tokens   sync.Map // hw.MAC -> machineTokens
 }
 
 func (p *Policy) init() {
@@ -84,8 +85,9 @@ type Client struct {
 
 // Request is the one builder of the data every renderer uses: the
 // machine and its arch, its install state, its answer-file token and its
-// installer callback. A menu over HTTP or TFTP and an answer file for
-// the same client get the same Request.
+// installer callback (see tokens.go for who gets tokens). A menu over
+// HTTP or TFTP and an answer file for the same client get the same
+// Request.
 func (p *Policy) Request(c Client) menus.Request {
 	p.init()
 	req := menus.Request{MAC: c.MAC, Arch: c.Arch.Family(), BuildArch: c.BuildArch, Platform: c.Platform, ClientIP: c.Addr}
@@ -95,27 +97,8 @@ func (p *Policy) Request(c Client) menus.Request {
 	if p.State == nil || c.MAC.IsZero() {
 		return req
 	}
-	req.State = p.State.StateOf(c.MAC)
-	t := p.tokensFor(c.MAC)
-	req.Callback, req.FileToken = t.callback, t.files
+	p.withTokens(&req, c)
 	return req
-}
-
-// machineTokens are a machine's callback URL and file token; they depend
-// only on the MAC and the store's secret, so they are made once.
-type machineTokens struct{ callback, files string }
-
-func (p *Policy) tokensFor(mac hw.MAC) machineTokens {
-	if v, ok := p.tokens.Load(mac); ok {
-		return v.(machineTokens)
-	}
-	signer := token.Signer{Key: p.State.Secret()}
-	t := machineTokens{
-		callback: p.public + route.InstalledPath(mac, signer.Sign(token.Installed, mac.String())),
-		files:    signer.Sign(token.Files, mac.String()),
-	}
-	p.tokens.Store(mac, t)
-	return t
 }
 
 // Server returns the URLs and services templates see.

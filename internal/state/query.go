@@ -81,7 +81,7 @@ func (s *Store) Events(mac hw.MAC, limit int) ([]Event, error) {
 // Installed marks mac installed and commits before it returns, so an
 // installer that got its answer knows the next boot will see it.
 func (s *Store) Installed(mac hw.MAC, ip netip.Addr, known bool) (Machine, error) {
-	return s.updateNow(Event{Time: time.Now(), MAC: mac, Kind: KindCallback, Outcome: OK, IP: ip, Known: known, Detail: "installer reported success"})
+	return s.updateNow(Event{Time: s.Now(), MAC: mac, Kind: KindCallback, Outcome: OK, IP: ip, Known: known, Detail: "installer reported success"})
 }
 
 // Reinstall re-arms mac: its next boot gets its install entry again.
@@ -90,7 +90,7 @@ func (s *Store) Reinstall(mac hw.MAC, known bool) (Machine, error) {
 	if _, err := s.Machine(mac); err != nil && !known {
 		return Machine{}, err
 	}
-	return s.updateNow(Event{Time: time.Now(), MAC: mac, Kind: KindState, Outcome: OK, Known: known, Detail: "reinstall requested"})
+	return s.updateNow(Event{Time: s.Now(), MAC: mac, Kind: KindState, Outcome: OK, Known: known, Detail: "reinstall requested"})
 }
 
 // updateNow applies one event synchronously (install state changes).
@@ -104,6 +104,9 @@ func (s *Store) updateNow(e Event) (Machine, error) {
 			return err
 		}
 		m.apply(e)
+		// Both end the install's tokens: a reinstall re-arms the
+		// machine for a new boot, and a callback is used once.
+		m.RevokedBefore = e.Time
 		if e.Kind == KindState {
 			m.InstalledAt = time.Time{}
 			m.State = Discovered
@@ -121,7 +124,7 @@ func (s *Store) updateNow(e Event) (Machine, error) {
 	if err != nil {
 		return Machine{}, err
 	}
-	s.states.Store(e.MAC, m.State)
+	s.states.Store(e.MAC, machineInfo{m.State, m.RevokedBefore})
 	if s.Observe != nil {
 		s.Observe(e, *m)
 	}
@@ -136,6 +139,12 @@ func (s *Store) updateNow(e Event) (Machine, error) {
 func (s *Store) Prune(now time.Time) (int, error) {
 	n, err := s.pruneEvents(now)
 	if err != nil {
+		return n, err
+	}
+	if err := s.pruneBindings(now); err != nil {
+		return n, err
+	}
+	if err := s.saveClock(); err != nil {
 		return n, err
 	}
 	return n, s.pruneMachines(now)

@@ -62,8 +62,11 @@ type Store struct {
 	subs  map[chan Event]struct{}
 
 	ipMAC  sync.Map // netip.Addr -> hw.MAC last seen there, for requests without a MAC
-	dhcpIP sync.Map // hw.MAC -> netip.Addr DHCP last gave or saw for it
-	states sync.Map // hw.MAC -> install state, as last committed
+	binds  bindings // what DHCP bound, for answer-file access
+	states sync.Map // hw.MAC -> machineInfo, as last committed
+
+	clockMu sync.Mutex
+	clock   time.Time // the latest time Now returned
 
 	dupMu sync.Mutex
 	last  map[hw.MAC]lastEvent // each MAC's latest event
@@ -128,7 +131,7 @@ func Open(path string) (s *Store, err error) {
 // init creates the buckets and the HMAC secret.
 func (s *Store) init() error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketMachines, bucketEvents, bucketMeta} {
+		for _, b := range [][]byte{bucketMachines, bucketEvents, bucketMeta, bucketBindings} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -136,11 +139,14 @@ func (s *Store) init() error {
 		err := tx.Bucket(bucketMachines).ForEach(func(k, v []byte) error {
 			var m Machine
 			if json.Unmarshal(v, &m) == nil {
-				s.states.Store(m.MAC, m.State)
+				s.states.Store(m.MAC, machineInfo{m.State, m.RevokedBefore})
 			}
 			return nil
 		})
 		if err != nil {
+			return err
+		}
+		if err := s.loadBindings(tx); err != nil {
 			return err
 		}
 		meta := tx.Bucket(bucketMeta)
@@ -184,7 +190,7 @@ func (s *Store) Health() error {
 // "" for a MAC never seen.
 func (s *Store) StateOf(mac hw.MAC) string {
 	if v, ok := s.states.Load(mac); ok {
-		return v.(string)
+		return v.(machineInfo).state
 	}
 	return ""
 }
@@ -200,17 +206,6 @@ func (s *Store) MACFor(ip netip.Addr) (hw.MAC, bool) {
 	return v.(hw.MAC), true
 }
 
-// DHCPAddr returns the address DHCP last gave mac (full mode) or saw it
-// use (ciaddr). Unlike MACFor it trusts only DHCP, not URLs a client
-// chose, so it can gate access to a machine's answer files.
-func (s *Store) DHCPAddr(mac hw.MAC) (netip.Addr, bool) {
-	v, ok := s.dhcpIP.Load(mac)
-	if !ok {
-		return netip.Addr{}, false
-	}
-	return v.(netip.Addr), true
-}
-
 // Dropped counts events dropped because the write queue was full.
 func (s *Store) Dropped() uint64 { return s.dropped.Load() }
 
@@ -218,5 +213,6 @@ func (s *Store) Dropped() uint64 { return s.dropped.Load() }
 // nothing.
 func (s *Store) Close() error {
 	s.w.Close()
+	s.saveClock()       // best effort: a failure only weakens the clock's memory
 	return s.db.Close() // nil when already closed
 }

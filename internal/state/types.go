@@ -42,6 +42,8 @@ type Event struct {
 	Detail  string     `json:"detail,omitempty"` // file name, decision, error
 	IP      netip.Addr `json:"ip,omitzero"`
 	Arch    hw.Arch    `json:"arch,omitzero"`
+	// Bind, on a DHCP event, is the binding its reply made (see Binding).
+	Bind *Binding `json:"bind,omitempty"`
 	// Known says whether the MAC is in machines.yaml at the time; it
 	// moves a machine from discovered to assigned.
 	Known bool `json:"-"`
@@ -59,7 +61,10 @@ type Machine struct {
 	LastEvent   string     `json:"last_event,omitempty"` // kind of the latest event
 	LastOutcome string     `json:"last_outcome,omitempty"`
 	InstalledAt time.Time  `json:"installed_at,omitzero"`
-	Commit      string     `json:"commit,omitempty"` // config commit in service when last seen
+	// RevokedBefore voids the machine's tokens issued before it: set by
+	// the install callback and by reinstall.
+	RevokedBefore time.Time `json:"tokens_revoked_before,omitzero"`
+	Commit        string    `json:"commit,omitempty"` // config commit in service when last seen
 }
 
 // apply updates m with e and reports whether the install state changed.

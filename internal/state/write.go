@@ -19,15 +19,22 @@ func (s *Store) Record(e Event) {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
-	if s.duplicate(e) {
-		return
+	if e.Bind != nil && (!e.Bind.Addr.IsValid() || e.MAC.IsZero()) {
+		e.Bind = nil
+	}
+	if e.Bind != nil {
+		s.binds.set(e.MAC, *e.Bind)
+	}
+	if e.Kind != kindBind && s.duplicate(e) {
+		if e.Bind == nil {
+			return
+		}
+		// A repeated event is not kept, but the binding it made is.
+		e.Kind = kindBind
 	}
 	e.IP = e.IP.Unmap()
 	if e.IP.IsValid() && !e.MAC.IsZero() {
 		s.ipMAC.Store(e.IP, e.MAC)
-		if e.Kind == KindDHCP && e.Outcome == OK {
-			s.dhcpIP.Store(e.MAC, e.IP)
-		}
 	}
 	if errors.Is(s.w.TrySubmit(e, nil), groupcommit.ErrFull) {
 		s.dropped.Add(1)
@@ -39,18 +46,38 @@ func (s *Store) Record(e Event) {
 // s.updated for committed.
 func (s *Store) write(tx *bolt.Tx, events []Event) error {
 	s.updated = make([]Machine, len(events))
-	mb, eb := tx.Bucket(bucketMachines), tx.Bucket(bucketEvents)
+	mb, eb, bb := tx.Bucket(bucketMachines), tx.Bucket(bucketEvents), tx.Bucket(bucketBindings)
 	cache := map[hw.MAC]*Machine{}
 	for i, e := range events {
+		if e.Kind == kindBind {
+			bv, _ := json.Marshal(e.Bind)
+			if err := bb.Put(machineKey(e.MAC), bv); err != nil {
+				return err
+			}
+			continue
+		}
 		m, err := loadMachine(mb, cache, e.MAC)
 		if err != nil {
 			return err
 		}
-		m.apply(e)
+		if m.FirstSeen.IsZero() && e.Outcome != OK && !e.Known {
+			// A refusal or error does not make a machine of a MAC never
+			// seen booting (a made-up MAC asking for a file); the event
+			// is kept all the same.
+			delete(cache, e.MAC)
+		} else {
+			m.apply(e)
+		}
 		s.updated[i] = *m
 		v, _ := json.Marshal(e)
 		if err := eb.Put(s.eventKey(e), v); err != nil {
 			return err
+		}
+		if e.Bind != nil {
+			bv, _ := json.Marshal(e.Bind)
+			if err := bb.Put(machineKey(e.MAC), bv); err != nil {
+				return err
+			}
 		}
 	}
 	for mac, m := range cache {
@@ -67,7 +94,11 @@ func (s *Store) write(tx *bolt.Tx, events []Event) error {
 func (s *Store) committed(events []Event, err error) {
 	if err == nil {
 		for i, e := range events {
-			s.states.Store(e.MAC, s.updated[i].State)
+			if e.Kind == kindBind {
+				continue
+			}
+			m := s.updated[i]
+			s.states.Store(e.MAC, machineInfo{m.State, m.RevokedBefore})
 			if s.Observe != nil {
 				s.Observe(e, s.updated[i])
 			}

@@ -1,0 +1,124 @@
+package boot
+
+import (
+	"cmp"
+	"fmt"
+	"time"
+
+	"github.com/bootwright/bootwright/internal/hw"
+	"github.com/bootwright/bootwright/internal/route"
+	"github.com/bootwright/bootwright/internal/token"
+	"github.com/bootwright/bootwright/menus"
+)
+
+// DefaultTokenTTL is how long a file or callback token stays valid:
+// enough for a slow install on a slow mirror.
+const DefaultTokenTTL = 6 * time.Hour
+
+// Answer files carry password hashes and join credentials, so a machine's
+// files go to that machine only. bootwright cannot authenticate a PXE
+// client; what it can trust is what its own DHCP server did: the address
+// it bound to the MAC (state.Binding). So:
+//
+//   - A request from the bound address needs no token.
+//   - A menu asked for from the bound address carries a file token and a
+//     callback token for this boot (issued at the binding's time), which
+//     work from any address until TokenTTL ends or the install callback
+//     or a reinstall revokes them: the installer may take a new address
+//     (proxy mode, relays, its own DHCP) and still fetch its files.
+//   - A menu asked for from anywhere else renders without tokens; its
+//     file URLs are refused and the menu says why. file_access:
+//     token-anywhere mints them anyway (NAT, relays bootwright does not
+//     see), which is weaker: anyone who knows the MAC gets the files.
+
+// tokenTTL returns TokenTTL or its default.
+func (p *Policy) tokenTTL() time.Duration { return cmp.Or(p.TokenTTL, DefaultTokenTTL) }
+
+// now is the state store's clock, which never goes back, or the wall
+// clock without a store.
+func (p *Policy) now() time.Time {
+	if p.State != nil {
+		return p.State.Now()
+	}
+	return time.Now()
+}
+
+// withTokens adds c's install state and, when c may have them, its file
+// token and callback to req; else it says in req.NoToken why not.
+func (p *Policy) withTokens(req *menus.Request, c Client) {
+	req.State = p.State.StateOf(c.MAC)
+	access := p.Config.Load().Menus.FileAccess(*req)
+	if access == menus.FileAccessOpen {
+		return
+	}
+	now := p.now()
+	t := token.Token{MAC: c.MAC, Addr: c.Addr.Unmap()}
+	b, bound := p.State.Binding(c.MAC, now)
+	switch {
+	case bound && b.Addr == t.Addr:
+		t.Issued = b.Since
+	case access == menus.FileAccessTokenAnywhere:
+		t.Issued = now
+	case bound:
+		req.NoToken = fmt.Sprintf("asked for from %s, but DHCP bound %s to %s", c.Addr, c.MAC, b.Addr)
+		return
+	default:
+		req.NoToken = fmt.Sprintf("asked for from %s, and DHCP has bound no address to %s", c.Addr, c.MAC)
+		return
+	}
+	signer := token.Signer{Key: p.State.Secret()}
+	req.FileToken = signer.Mint(token.Files, t)
+	req.Callback = p.public + route.InstalledPath(c.MAC, signer.Mint(token.Installed, t))
+}
+
+// FileAllowed says whether req (from req.ClientIP, with the file token
+// tok from its URL, "" for none) may have the per-machine files of
+// req.MAC; why says what refused it. Without a state store there is
+// nothing to check against, and everything is allowed.
+func (p *Policy) FileAllowed(req menus.Request, tok string) (ok bool, why string) {
+	if p.State == nil || p.Config.Load().Menus.FileAccess(req) == menus.FileAccessOpen {
+		return true, ""
+	}
+	mac, addr := req.MAC, req.ClientIP
+	if tok != "" {
+		return p.checkToken(token.Files, mac, tok)
+	}
+	b, bound := p.State.Binding(mac, p.now())
+	switch {
+	case bound && b.Addr == addr.Unmap():
+		return true, ""
+	case bound:
+		return false, fmt.Sprintf("no token, and %s is not %s's bound address %s", addr, mac, b.Addr)
+	}
+	return false, fmt.Sprintf("no token, and DHCP has bound no address to %s", mac)
+}
+
+// CallbackAllowed says whether tok is a live callback token of mac.
+func (p *Policy) CallbackAllowed(mac hw.MAC, tok string) (ok bool, why string) {
+	if p.State == nil {
+		return false, "no state store"
+	}
+	return p.checkToken(token.Installed, mac, tok)
+}
+
+// checkToken checks a token of purpose for mac: this server's, for this
+// machine, not expired, not revoked.
+func (p *Policy) checkToken(purpose string, mac hw.MAC, tok string) (bool, string) {
+	t, err := token.Signer{Key: p.State.Secret()}.Parse(purpose, tok)
+	if err != nil {
+		return false, err.Error()
+	}
+	now := p.now()
+	switch ttl := p.tokenTTL(); {
+	case t.MAC != mac:
+		return false, fmt.Sprintf("token of another machine (%s)", t.MAC)
+	case now.Sub(t.Issued) > ttl:
+		return false, fmt.Sprintf("token expired at %s (issued %s, TTL %s)", t.Issued.Add(ttl).UTC().Format(time.RFC3339),
+			t.Issued.UTC().Format(time.RFC3339), ttl)
+	// Tokens count milliseconds: one minted in the millisecond of a
+	// revocation counts as revoked, as no new boot comes that soon.
+	case !t.Issued.After(p.State.RevokedBefore(mac)):
+		return false, fmt.Sprintf("token revoked at %s (install callback or reinstall)", p.State.RevokedBefore(mac).UTC().Format(time.RFC3339))
+	}
+	return true, ""
+}
