@@ -55,6 +55,7 @@ type Policy struct {
 	initOnce sync.Once
 	public   string
 	scanner  menus.AssetScanner
+	anywhere anywhereBoots
 }
 
 func (p *Policy) init() {

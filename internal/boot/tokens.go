@@ -3,6 +3,7 @@ package boot
 import (
 	"cmp"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/bootwright/bootwright/internal/hw"
@@ -58,7 +59,7 @@ func (p *Policy) withTokens(req *menus.Request, c Client) {
 	case bound && b.Addr == t.Addr:
 		t.Issued = b.Since
 	case access == menus.FileAccessTokenAnywhere:
-		t.Issued = now
+		t.Issued = p.anywhere.issue(c.MAC, now)
 	case bound:
 		req.NoToken = fmt.Sprintf("asked for from %s, but DHCP bound %s to %s", c.Addr, c.MAC, b.Addr)
 		return
@@ -121,4 +122,39 @@ func (p *Policy) checkToken(purpose string, mac hw.MAC, tok string) (bool, strin
 		return false, fmt.Sprintf("token revoked at %s (install callback or reinstall)", p.State.RevokedBefore(mac).UTC().Format(time.RFC3339))
 	}
 	return true, ""
+}
+
+// anywhereBoot is how long the menus of a token-anywhere machine without
+// a binding here count as one boot, sharing their tokens' issue time.
+const anywhereBoot = 30 * time.Minute
+
+// anywhereBoots remembers when each token-anywhere machine's current boot
+// began (its first menu request), so that its menus over HTTP and TFTP
+// and its answer files carry the same tokens, as for a bound machine.
+type anywhereBoots struct {
+	mu    sync.Mutex
+	start map[hw.MAC]time.Time
+}
+
+// issue returns the issue time of mac's tokens at now.
+func (a *anywhereBoots) issue(mac hw.MAC, now time.Time) time.Time {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.start == nil || len(a.start) >= 16384 {
+		// Forget boots that are over; requests for made-up MACs in a
+		// token-anywhere group cannot grow this without bound.
+		old := a.start
+		a.start = map[hw.MAC]time.Time{}
+		for m, t := range old {
+			if now.Sub(t) < anywhereBoot && len(a.start) < 8192 {
+				a.start[m] = t
+			}
+		}
+	}
+	t, ok := a.start[mac]
+	if !ok || now.Sub(t) >= anywhereBoot {
+		t = now
+		a.start[mac] = t
+	}
+	return t
 }

@@ -128,6 +128,10 @@ func TestTokenAnywhere(t *testing.T) {
 	if req.FileToken == "" || req.NoToken != "" {
 		t.Fatalf("token-anywhere: token %q, no-token %q", req.FileToken, req.NoToken)
 	}
+	time.Sleep(2 * time.Millisecond)
+	if again := p.Request(Client{MAC: beta, Addr: netip.MustParseAddr("192.0.2.7")}); again.FileToken != req.FileToken {
+		t.Errorf("the same boot's menus carry different tokens: %q, %q", req.FileToken, again.FileToken)
+	}
 	if ok, why := p.FileAllowed(menus.Request{MAC: beta, ClientIP: netip.MustParseAddr("198.51.100.1")}, req.FileToken); !ok {
 		t.Errorf("token-anywhere token refused: %s", why)
 	}

@@ -16,7 +16,8 @@
 #                link are its machine's menus (MAC from the ARP table);
 #                grub/grub.cfg for a client the table does not know is the
 #                small config that loads grub.cfg-01-$net_default_mac
-#   answer-urls  a pxelinux machine installing Debian: its pxelinux menu
+#   answer-urls  a pxelinux machine installing Debian (file_access:
+#                token-anywhere, as DHCP is off): its pxelinux menu
 #                (tftp-hpa), GRUB menu (atftp) and iPXE menu (curl) carry
 #                the same preseed URL, with its file token; curl from an
 #                address bootwright never saw gets the file with the token
@@ -75,6 +76,7 @@ setup() {
 	  - mac: "$IMAC"
 	    name: installer
 	    loader: pxelinux
+	    file_access: token-anywhere  # DHCP is off here: no binding to mint tokens by
 	    default: debian-12-installer
 	    vars: {debian_mirror: "http://mirror.invalid/debian"}
 	EOF
