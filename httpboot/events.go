@@ -19,7 +19,7 @@ func (s *Server) record(r *http.Request, mac hw.MAC, kind, outcome, detail strin
 
 // recordArch is record with the client arch, when the request says it.
 func (s *Server) recordArch(r *http.Request, mac hw.MAC, arch hw.Arch, kind, outcome, detail string) {
-	if s.Boot.State == nil {
+	if s.Boot.State == nil || s.DryRun {
 		return
 	}
 	ip := remoteAddr(r)

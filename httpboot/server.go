@@ -43,6 +43,9 @@ type Server struct {
 	// DefaultMaxStreamsPerIP, negative means no cap.
 	MaxStreamsPerIP int
 
+	// DryRun records no events and changes no state: `bootwright render`
+	// serves through the handler to print exactly what it would send.
+	DryRun bool
 	// APIToken is the bearer token API write calls need; empty refuses
 	// them all.
 	APIToken string

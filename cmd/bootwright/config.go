@@ -31,6 +31,7 @@ type config struct {
 	stateDir    string
 	apiToken    string
 	eventMaxAge time.Duration
+	tokenTTL    time.Duration
 	secretsDir  string
 	bundle      *bootconfig.Bundle
 	git         *gitsync.Syncer // nil unless --config-git
@@ -67,6 +68,9 @@ func buildConfig(f *serveFlags, nl netLookup) (*config, error) {
 	c.apiToken, c.secretsDir = f.state.apiToken, f.state.secretsDir
 	if c.eventMaxAge, err = parseEventMaxAge(f.state.eventMaxAge); err != nil {
 		return nil, err
+	}
+	if c.tokenTTL = f.state.tokenTTL; c.tokenTTL < time.Minute {
+		return nil, fmt.Errorf("--file-token-ttl %v: want at least 1m, e.g. 6h", c.tokenTTL)
 	}
 	switch f.efiNBP {
 	case hw.NBPSnponly, hw.NBPIPXEEFI:

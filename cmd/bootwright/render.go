@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/bootwright/bootwright/httpboot"
@@ -19,11 +20,15 @@ import (
 	"github.com/bootwright/bootwright/internal/hw"
 	"github.com/bootwright/bootwright/internal/netutil"
 	"github.com/bootwright/bootwright/internal/route"
+	"github.com/bootwright/bootwright/internal/state"
 )
 
 // runRender implements `bootwright render --mac MAC [--arch A] PATH`: it
 // sends PATH through the server's own HTTP handler, in process, and prints
-// the body, so the bytes are exactly what the server would serve.
+// the body, so the bytes are exactly what the server would serve. With
+// --state-dir it reads the server's state (install states, bindings, the
+// token secret), so the output carries the tokens and callback the server
+// would give a request from --client-ip; it records nothing there.
 func runRender(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("render", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -34,6 +39,8 @@ func runRender(args []string, getenv func(string) string, stdout, stderr io.Writ
 	assetsDir := fs.String("assets-dir", "", "assets directory (as for serve)")
 	publicURL := fs.String("public-url", "", "base URL (as for serve; default http://<default interface address>:8080)")
 	secretsDir := fs.String("secrets-dir", "", "secrets directory (as for serve)")
+	stateDir := fs.String("state-dir", "", "the server's state directory, read for install states, bindings and tokens (the server must be stopped, or give a copy)")
+	tokenTTL := fs.Duration("file-token-ttl", boot.DefaultTokenTTL, "as for serve")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: bootwright render [flags] PATH\n\nPATH is what a client asks for: /boot.ipxe, /ipxe, /ipxe/MAC, /files/NAME or /files/MAC/NAME.")
 		fs.PrintDefaults()
@@ -68,7 +75,17 @@ func runRender(args []string, getenv func(string) string, stdout, stderr io.Writ
 		defer root.Close()
 		p.Assets = root.FS()
 	}
-	hs := &httpboot.Server{Boot: p}
+	p.TokenTTL = *tokenTTL
+	if *stateDir != "" {
+		st, err := openRenderState(*stateDir)
+		if err != nil {
+			fmt.Fprintln(stderr, "bootwright render:", err)
+			return 1
+		}
+		defer st.Close()
+		p.State = st
+	}
+	hs := &httpboot.Server{Boot: p, DryRun: true}
 	req := httptest.NewRequest(http.MethodGet, target+"?"+q, nil)
 	req.RemoteAddr = netip.AddrPortFrom(renderClientIP(b, *clientIP, target), 40000).String()
 	rec := httptest.NewRecorder()
@@ -138,4 +155,18 @@ func defaultPublicURL() string {
 		}
 	}
 	return "http://127.0.0.1:8080"
+}
+
+// openRenderState opens the state store in dir, which must hold one: a
+// new store would have a new secret, and no token would match.
+func openRenderState(dir string) (*state.Store, error) {
+	path := filepath.Join(dir, state.FileName)
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("--state-dir: %w", err)
+	}
+	st, err := state.Open(path)
+	if errors.Is(err, state.ErrInUse) {
+		return nil, fmt.Errorf("--state-dir: %w (stop the server, or render from a copy of %s)", err, path)
+	}
+	return st, err
 }
