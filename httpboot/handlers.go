@@ -50,11 +50,15 @@ func (s *Server) machineFile(w http.ResponseWriter, r *http.Request) {
 	log = log.With("file", name)
 	// Access first: a request that may not have the machine's files costs
 	// no render, and learns nothing about which files exist.
-	if ok, why := s.Boot.FileAllowed(req, chi.URLParam(r, route.ParamToken)); !ok {
+	tok := chi.URLParam(r, route.ParamToken)
+	if ok, why := s.Boot.FileAllowed(req, tok); !ok {
 		log.Warn("http: file refused", "reason", why)
 		s.record(r, req.MAC, state.KindFile, state.Refused, name+": "+why)
 		http.Error(w, "forbidden: this file is served only to its machine: "+why, http.StatusForbidden)
 		return
+	}
+	if tok != "" {
+		req = s.Boot.WithFileToken(req, tok)
 	}
 	out, d, err := s.Boot.RenderFile(name, req)
 	switch {

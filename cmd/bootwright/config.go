@@ -69,8 +69,8 @@ func buildConfig(f *serveFlags, nl netLookup) (*config, error) {
 	if c.eventMaxAge, err = parseEventMaxAge(f.state.eventMaxAge); err != nil {
 		return nil, err
 	}
-	if c.tokenTTL = f.state.tokenTTL; c.tokenTTL < time.Minute {
-		return nil, fmt.Errorf("--file-token-ttl %v: want at least 1m, e.g. 6h", c.tokenTTL)
+	if c.tokenTTL = f.state.tokenTTL; c.tokenTTL < 10*time.Second {
+		return nil, fmt.Errorf("--file-token-ttl %v: want at least 10s, e.g. 6h", c.tokenTTL)
 	}
 	switch f.efiNBP {
 	case hw.NBPSnponly, hw.NBPIPXEEFI:

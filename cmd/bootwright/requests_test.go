@@ -81,6 +81,16 @@ func TestEveryRendererGetsOneRequest(t *testing.T) {
 				"grub":     reqLine.FindString(tftp("grub/grub.cfg-01-" + mac.URL())),
 				"file":     reqLine.FindString(get(strings.TrimPrefix(file[1], p.URL()))),
 			}
+			// The installer fetches by the same URL from a new address
+			// (its own DHCP): the token's boot decides, not the address.
+			bound := client
+			client = netip.AddrFrom4([4]byte{10, 231, 9, byte(10 + i)})
+			if line := reqLine.FindString(get(strings.TrimPrefix(file[1], p.URL()))); !strings.Contains(file[1], "/t/") {
+				// file_access: open, no token: nothing to compare
+			} else {
+				got["file from elsewhere"] = strings.Replace(line, "ip="+client.String(), "ip="+bound.String(), 1)
+			}
+			client = bound
 			want := map[string]string{}
 			for path := range got {
 				want[path] = got["ipxe"]

@@ -28,7 +28,7 @@ func (f *stateFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.secretsDir, "secrets-dir", "", "directory of secrets for templates ({{ .Secret \"name\" }}), kept out of the config tree")
 	fs.StringVar(&f.apiToken, "api-token", "", "bearer token for API write calls such as reinstall (empty: write calls refused)")
 	fs.StringVar(&f.eventMaxAge, "event-max-age", "720h", "how long boot events are kept (also at most 1000 per machine)")
-	fs.DurationVar(&f.tokenTTL, "file-token-ttl", boot.DefaultTokenTTL, "how long a boot's answer-file and callback tokens stay valid (at least 1m)")
+	fs.DurationVar(&f.tokenTTL, "file-token-ttl", boot.DefaultTokenTTL, "how long a boot's answer-file and callback tokens stay valid (at least 10s)")
 }
 
 // stateServer runs the store's pruning and closes the store (flushing

@@ -72,6 +72,21 @@ func (p *Policy) withTokens(req *menus.Request, c Client) {
 	req.Callback = p.public + route.InstalledPath(c.MAC, signer.Mint(token.Installed, t))
 }
 
+// WithFileToken returns req as the file token tok, which FileAllowed
+// accepted, carries it: a file fetched by the installer from a new address
+// renders with that boot's file token and callback, as the menu that
+// handed out the token did, rather than as for an address never bound.
+func (p *Policy) WithFileToken(req menus.Request, tok string) menus.Request {
+	signer := token.Signer{Key: p.State.Secret()}
+	t, err := signer.Parse(token.Files, tok)
+	if err != nil || t.MAC != req.MAC {
+		return req
+	}
+	req.FileToken, req.NoToken = tok, ""
+	req.Callback = p.public + route.InstalledPath(req.MAC, signer.Mint(token.Installed, t))
+	return req
+}
+
 // FileAllowed says whether req (from req.ClientIP, with the file token
 // tok from its URL, "" for none) may have the per-machine files of
 // req.MAC; why says what refused it. Without a state store there is
