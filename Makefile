@@ -73,11 +73,14 @@ doctortest: deps build
 
 ## securitytest: as nobody with one capability and by --user (systemd-analyze verify, the
 ## unit's sandbox against strace), a DHCP flood and an API loop while dhclient
-## gets its lease, SIGTERM during TFTP and HTTP transfers. About 70 s.
+## gets its lease, SIGTERM during TFTP and HTTP transfers, and a host trying
+## every way to another machine's answer files (test/security/answers.sh,
+## full and proxy mode and behind a relay). About 2 min.
 securitytest: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/security/privileges.sh
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/security/flood.sh
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/security/shutdown.sh
+	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/security/answers.sh
 
 ## tftptest: the real binary's TFTP server against tftp-hpa, atftp and curl:
 ## files, traversal, 100 concurrent clients, single port, busy cap, rendered menus.
