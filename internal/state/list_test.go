@@ -27,22 +27,26 @@ func TestRecentAgreesWithMachines(t *testing.T) {
 		t.Fatal(err)
 	}
 	even := func(m *Machine) bool { return m.MAC[5]%2 == 0 }
+	odd := func(mac hw.MAC) bool { return mac[5]%2 == 1 }
 	tests := map[string]struct {
 		limit int
-		keep  func(*Machine) bool
+		f     Filter
 	}{
-		"all, bounded":         {limit: 5},
-		"all, beyond":          {limit: n + 10},
-		"none, only the count": {limit: 0},
-		"filtered, bounded":    {limit: 7, keep: even},
-		"filtered, beyond":     {limit: n, keep: even},
+		"all, bounded":                   {limit: 5},
+		"all, beyond":                    {limit: n + 10},
+		"none, only the count":           {limit: 0},
+		"kept, bounded":                  {limit: 7, f: Filter{Keep: even}},
+		"kept, beyond":                   {limit: n, f: Filter{Keep: even}},
+		"kept, only the count":           {limit: 0, f: Filter{Keep: even}},
+		"skipped by MAC, bounded":        {limit: 7, f: Filter{SkipMAC: odd}},
+		"skipped by MAC, only the count": {limit: 0, f: Filter{SkipMAC: odd}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			var want []hw.MAC
 			wantTotal := 0
 			for _, m := range all {
-				if tc.keep != nil && !tc.keep(&m) {
+				if tc.f.Keep != nil && !tc.f.Keep(&m) || tc.f.SkipMAC != nil && tc.f.SkipMAC(m.MAC) {
 					continue
 				}
 				wantTotal++
@@ -50,7 +54,7 @@ func TestRecentAgreesWithMachines(t *testing.T) {
 					want = append(want, m.MAC)
 				}
 			}
-			ms, total, err := s.Recent(tc.limit, tc.keep)
+			ms, total, err := s.Recent(tc.limit, tc.f)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -93,7 +97,8 @@ func BenchmarkRecent(b *testing.B) {
 	const n, chunk = 12000, 2000
 	t0 := time.Now()
 	for i := range n {
-		mac := hw.MAC{2, 0xf1, 0, byte(i >> 16), byte(i >> 8), byte(i)}
+		j := i * 7919 % n // made-up MACs come in no order
+		mac := hw.MAC{2, 0xf1, 0, byte(j >> 16), byte(j >> 8), byte(j)}
 		s.Record(Event{Time: t0.Add(time.Duration(i) * time.Millisecond), MAC: mac, Kind: KindDHCP, Outcome: OK})
 		if i%chunk == chunk-1 { // stay below the write queue
 			for ev, _ := s.Events(mac, 0); len(ev) == 0; ev, _ = s.Events(mac, 0) {
@@ -103,7 +108,7 @@ func BenchmarkRecent(b *testing.B) {
 	}
 	b.ResetTimer()
 	for b.Loop() {
-		if ms, total, err := s.Recent(200, nil); err != nil || len(ms) != 200 || total != n {
+		if ms, total, err := s.Recent(200, Filter{}); err != nil || len(ms) != 200 || total != n {
 			b.Fatalf("Recent = %d machines of %d, %v", len(ms), total, err)
 		}
 	}
