@@ -12,22 +12,26 @@ import (
 	"time"
 
 	"github.com/bootwright/bootwright/internal/bootconfig"
+	"github.com/bootwright/bootwright/internal/route"
 	"github.com/bootwright/bootwright/internal/state"
 )
 
-//go:embed status.html
+//go:embed status.html machine.html
 var pageFiles embed.FS
 
-// pages holds the status page ("page", "rows").
+// pages holds the status page ("page", "rows"), the machine page
+// ("machine") and the error page ("problem"), which share a style sheet
+// and the rendering of a boot's steps.
 var pages = template.Must(template.New("pages").Funcs(template.FuncMap{
-	"ago":     ago,
-	"dur":     shortDuration,
-	"stage":   stageName,
-	"when":    when,
-	"outcome": outcomeClass,
-	"tip":     stepTip,
-	"search":  searchText,
-}).ParseFS(pageFiles, "status.html"))
+	"ago":        ago,
+	"dur":        shortDuration,
+	"stage":      stageName,
+	"when":       when,
+	"outcome":    outcomeClass,
+	"tip":        stepTip,
+	"search":     searchText,
+	"machineURL": route.MachinePagePath,
+}).ParseFS(pageFiles, "status.html", "machine.html"))
 
 // statusData is what the status page shows: the machines matching Query,
 // those in machines.yaml first.

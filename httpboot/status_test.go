@@ -103,11 +103,11 @@ func TestStatusListsListedMachinesFirst(t *testing.T) {
 		"and 800 more discovered machines",
 		"Discovered, not in machines.yaml: 1000,",
 		// Listed: the name, the MAC below it.
-		`<span class="name">node1</span><div class="mac">52:54:00:00:00:01</div>`,
+		`<a class="name" href="/machines/52-54-00-00-00-01">node1</a><div class="mac">52:54:00:00:00:01</div>`,
 		`<span class="label">rack1</span>`,
-		`>db-one</span>`,
+		`>db-one</a>`,
 		// Discovered: named by their MAC.
-		`<span class="name by-mac">02:00:00:01:03:e7</span>`,
+		`<a class="name by-mac" href="/machines/02-00-00-01-03-e7">02:00:00:01:03:e7</a>`,
 	} {
 		if !strings.Contains(body, s) {
 			t.Errorf("status page lacks %s", s)

@@ -101,6 +101,7 @@ check_status_page() {
 	for step in DHCP menu; do
 		grep -q "class=\"step ok\"[^>]*>$step" "$dir/status-row.html" || { echo "status page timeline lacks the $step step"; return; }
 	done
+	grep -q "href=\"/machines/${INSTALL_MAC//:/-}\"" "$dir/status-row.html" || { echo "status page row does not link to the machine's page"; return; }
 	[ -s "$dir/status.png" ] || echo "no screenshot in $dir/status.png"
 }
 
