@@ -153,6 +153,12 @@ func TestStatusSearch(t *testing.T) {
 			}
 		})
 	}
+	// Odd searches are answered, not failed.
+	for _, q := range []string{"%ff%fe", strings.Repeat("%C3%A9", 300), "+++", "%00"} {
+		if code, _ := do(t, h, "GET", "/status/rows?q="+q, ""); code != 200 {
+			t.Errorf("GET /status/rows?q=%s = %d", q, code)
+		}
+	}
 	// The page keeps the search in its box, escaped.
 	if _, body := do(t, h, "GET", `/?q=%22%3E%3Cb%3E`, ""); !strings.Contains(body, `value="&#34;&gt;&lt;b&gt;"`) {
 		t.Error("the search box does not hold the query, escaped")
