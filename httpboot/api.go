@@ -45,9 +45,10 @@ type MachineView struct {
 	Timeline []state.Stage `json:"timeline,omitempty"`
 }
 
-// machineViews lists every machine the store has seen and every listed
-// machine that has not booted yet, most recently seen first; with a
-// timeline for the first timelines of them (each costs a read).
+// machineViews lists, for the API, every machine the store has seen and
+// every listed machine that has not booted yet, most recently seen first;
+// with a timeline for the first timelines of them (each costs a read).
+// The status page lists a bounded selection instead (statusListing).
 func (s *Server) machineViews(timelines int) ([]MachineView, error) {
 	ms, err := s.Boot.State.Machines()
 	if err != nil {
@@ -57,15 +58,9 @@ func (s *Server) machineViews(timelines int) ([]MachineView, error) {
 	seen := map[hw.MAC]bool{}
 	var out []MachineView
 	add := func(m state.Machine) {
-		v := MachineView{Machine: m}
-		if c := cfg.Machines[m.MAC]; c != nil {
-			v.Known, v.Name, v.Labels = true, c.Name, c.Labels
-			if m.State == "" {
-				v.State = state.Assigned
-			}
-		}
+		v := viewOf(m, cfg.Machines[m.MAC])
 		if len(out) < timelines {
-			if ev, err := s.Boot.State.Events(m.MAC, 200); err == nil {
+			if ev, err := s.Boot.State.Events(m.MAC, timelineEvents); err == nil {
 				v.Timeline = state.Timeline(ev)
 			}
 		}

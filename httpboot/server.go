@@ -98,6 +98,7 @@ func (s *Server) routes() http.Handler {
 	if s.Boot.State != nil {
 		r.Get(route.StatusPage, s.statusPage)
 		r.Get(route.StatusRows, s.statusRows)
+		r.Get(route.MachinePage, s.machinePage)
 		s.apiRoutes(r)
 	}
 	if s.Metrics != nil {

@@ -96,6 +96,10 @@ func TestGroupsResolve(t *testing.T) {
 				t.Fatal(err)
 			}
 			g := got{d.Machine.Group, d.Menu.Entries[1].Args, d.Menu.Default, d.Loader, d.Menu.Timeout.String()}
+			// The status page names the group without a request: the same.
+			if g := c.GroupOf(mac, arch, req.ClientIP); g != d.Machine.Group {
+				t.Errorf("GroupOf = %q, Resolve picked %q", g, d.Machine.Group)
+			}
 			if diff := cmp.Diff(tc.want, g); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}

@@ -29,9 +29,8 @@ func (c *Config) prepare(req Request, srv Server) (*Data, effective) {
 	mac := req.MAC.String()
 	d.Machine = MachineData{Name: req.MAC.URL(), MAC: mac}
 	m := c.Machines[req.MAC]
-	t := target{mac: req.MAC.Hex(), arch: req.Arch.Family(), ip: req.ClientIP}
+	t := c.targetOf(req.MAC, req.Arch, req.ClientIP)
 	if m != nil {
-		t.labels = m.Labels
 		d.Machine = MachineData{Name: m.Name, Hostname: m.Hostname, MAC: mac, Known: true, Labels: m.Labels}
 		if m.IP.IsValid() {
 			d.Machine.IP = m.IP.String()

@@ -29,7 +29,8 @@ const (
 	APIReinstall = "/machines/{mac}/reinstall"
 	APIInstalled = "/machines/{mac}/installed"
 	StatusPage   = "/"
-	StatusRows   = "/status/rows"
+	StatusRows   = "/status/rows"    // the status page's rows, for its refresh
+	MachinePage  = "/machines/{mac}" // one machine's page (HTML)
 )
 
 // Folders the router serves files under.
@@ -57,6 +58,10 @@ func FilePath(tok string, mac hw.MAC, name string) string {
 	}
 	return p
 }
+
+// MachinePagePath is the path of mac's page, which the status page
+// links each machine to.
+func MachinePagePath(mac hw.MAC) string { return "/machines/" + mac.URL() }
 
 // MachineAPIPath is the API path of mac, and of what follows it
 // ("/events", "/installed", "/reinstall" or "").

@@ -94,11 +94,14 @@ check_status_page() {
 	local dir=$1
 	command -v chromium >/dev/null || { echo "chromium not installed: run scripts/install-deps.sh"; return; }
 	grep -q "data-mac=\"$INSTALL_MAC\"" "$dir/status.html" || { echo "status page has no row for $INSTALL_MAC (see $dir/status.html)"; return; }
-	grep -q 'class="badge installed"' "$dir/status.html" || { echo "status page row does not say installed"; return; }
+	# The machine's row alone: the legend shows every badge and colour too.
+	sed -n "/<tr data-mac=\"$INSTALL_MAC\"/,/<\/tr>/p" "$dir/status.html" >"$dir/status-row.html"
+	grep -q 'class="badge installed"' "$dir/status-row.html" || { echo "status page row does not say installed (see $dir/status-row.html)"; return; }
 	local step
 	for step in DHCP menu; do
-		grep -q "class=\"step ok\"[^>]*>$step" "$dir/status.html" || { echo "status page timeline lacks the $step step"; return; }
+		grep -q "class=\"step ok\"[^>]*>$step" "$dir/status-row.html" || { echo "status page timeline lacks the $step step"; return; }
 	done
+	grep -q "href=\"/machines/${INSTALL_MAC//:/-}\"" "$dir/status-row.html" || { echo "status page row does not link to the machine's page"; return; }
 	[ -s "$dir/status.png" ] || echo "no screenshot in $dir/status.png"
 }
 

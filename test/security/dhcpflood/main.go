@@ -2,11 +2,13 @@
 // test/security/flood.sh: from one interface it broadcasts DHCPDISCOVERs,
 // most from a fresh random MAC each, every Nth from one MAC that loops, at
 // most -rate a second, until -count packets are sent or -duration is over,
-// whichever comes first. It counts the replies it sees for each kind and
+// whichever comes first. With -pxe each DISCOVER says it comes from BIOS
+// PXE firmware (options 60 and 93), so that bootwright records every
+// made-up MAC as a discovered machine. It counts the replies it sees for each kind and
 // prints the totals as one line of key=value pairs, with a progress line
 // every 5 seconds.
 //
-//	dhcpflood -i eth0 -count 15000 -rate 500 -duration 30s -loop-every 5
+//	dhcpflood -i eth0 -count 15000 -rate 500 -duration 30s -loop-every 5 -pxe
 package main
 
 import (
@@ -38,6 +40,7 @@ func main() {
 	duration := flag.Duration("duration", 30*time.Second, "how long to send at most")
 	loopEvery := flag.Int("loop-every", 5, "every Nth packet comes from the looping MAC (0: none)")
 	loopMAC := flag.String("loop-mac", "02:f0:00:00:00:01", "the looping client's MAC")
+	pxe := flag.Bool("pxe", false, "send PXE firmware's DISCOVERs (options 60 and 93), not a plain client's")
 	flag.Parse()
 	if *count <= 0 || *rate <= 0 || *rate > 20000 || *duration <= 0 || *duration > 5*time.Minute {
 		fmt.Fprintln(os.Stderr, "dhcpflood: want count > 0, 0 < rate <= 20000, 0 < duration <= 5m")
@@ -48,13 +51,24 @@ func main() {
 		fmt.Fprintln(os.Stderr, "dhcpflood:", err)
 		os.Exit(2)
 	}
-	if err := run(*ifname, *count, *rate, *duration, *loopEvery, loop); err != nil {
+	var mods []dhcpv4.Modifier
+	if *pxe {
+		mods = pxeOptions
+	}
+	if err := run(*ifname, *count, *rate, *duration, *loopEvery, loop, mods); err != nil {
 		fmt.Fprintln(os.Stderr, "dhcpflood:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ifname string, count, rate int, duration time.Duration, loopEvery int, loop net.HardwareAddr) error {
+// pxeOptions make a DISCOVER look like BIOS PXE firmware's: option 60
+// PXEClient with arch 0, option 93 arch 0 (RFC 4578).
+var pxeOptions = []dhcpv4.Modifier{
+	dhcpv4.WithOption(dhcpv4.OptClassIdentifier("PXEClient:Arch:00000:UNDI:002001")),
+	dhcpv4.WithOption(dhcpv4.OptGeneric(dhcpv4.OptionClientSystemArchitectureType, []byte{0, 0})),
+}
+
+func run(ifname string, count, rate int, duration time.Duration, loopEvery int, loop net.HardwareAddr, mods []dhcpv4.Modifier) error {
 	conn, err := server4.NewIPv4UDPConn(ifname, &net.UDPAddr{Port: dhcpv4.ClientPort})
 	if err != nil {
 		return err
@@ -78,7 +92,7 @@ func run(ifname string, count, rate int, duration time.Duration, loopEvery int, 
 			if !isLoop {
 				mac = randomMAC()
 			}
-			d, err := dhcpv4.NewDiscovery(mac, dhcpv4.WithBroadcast(true))
+			d, err := dhcpv4.NewDiscovery(mac, append([]dhcpv4.Modifier{dhcpv4.WithBroadcast(true)}, mods...)...)
 			if err != nil {
 				return err
 			}
