@@ -1,0 +1,81 @@
+package answers_test
+
+import (
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/bootwright/bootwright/internal/bootconfig"
+	"github.com/bootwright/bootwright/internal/hw"
+	"github.com/bootwright/bootwright/internal/layerfs"
+	"github.com/bootwright/bootwright/menus"
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestShippedPreseedPackagesOnce: the shipped preseed's pkgsel/include
+// names each package once, whether the template adds it (openssh-server,
+// sudo without a user password, curl for the callback) or the machine's
+// packages list repeats it.
+func TestShippedPreseedPackagesOnce(t *testing.T) {
+	def, err := bootconfig.Defaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := fstest.MapFS{"menus/machines.yaml": {Data: []byte(`machines:
+  - mac: 52:54:00:a0:00:21
+    vars: {packages: [curl, openssh-server, vim, vim]}
+  - mac: 52:54:00:a0:00:22
+    vars: {packages: [sudo, curl, htop, sudo], user_password_hash: "$6$abc$placeholder"}
+  - mac: 52:54:00:a0:00:23
+    vars: {packages: [openssh-server]}
+`)}}
+	b, err := bootconfig.LoadFS("", layerfs.Stack{site, def})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := map[string]struct {
+		mac, callback string
+		want          []string
+	}{
+		"callback and user's curl": {"52:54:00:a0:00:21", "http://10.231.0.1:8080/done/x", []string{"openssh-server", "sudo", "curl", "vim"}},
+		"user's sudo, no callback": {"52:54:00:a0:00:22", "", []string{"openssh-server", "sudo", "curl", "htop"}},
+		"user's openssh-server":    {"52:54:00:a0:00:23", "", []string{"openssh-server", "sudo"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			mac, err := hw.ParseMAC(tc.mac)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := b.Menus.Resolve(menus.Request{MAC: mac}, srv, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.Callback = tc.callback // as the server sets it
+			out, err := b.Templates.Render(bootconfig.FilesDir+"/preseed.cfg", d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := pkgselInclude(t, string(out))
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("pkgsel/include (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// pkgselInclude returns the packages of the preseed's one
+// "d-i pkgsel/include string" line.
+func pkgselInclude(t *testing.T, preseed string) []string {
+	t.Helper()
+	var lines []string
+	for line := range strings.Lines(preseed) {
+		if rest, ok := strings.CutPrefix(line, "d-i pkgsel/include string"); ok {
+			lines = append(lines, rest)
+		}
+	}
+	if len(lines) != 1 {
+		t.Fatalf("%d pkgsel/include lines, want 1:\n%s", len(lines), preseed)
+	}
+	return strings.Fields(lines[0])
+}
