@@ -1,14 +1,11 @@
 package dhcpboot
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
-	"regexp"
-	"strings"
+	"reflect"
 
 	"github.com/bootwright/bootwright/internal/hw"
+	"github.com/bootwright/bootwright/internal/yamlconf"
 
 	"gopkg.in/yaml.v3"
 )
@@ -46,36 +43,25 @@ type rawMatch struct {
 	VendorClasses []string `yaml:"vendor_classes"`
 }
 
-var yamlLine = regexp.MustCompile(`(?m)^(?:yaml: )?line (\d+): `)
+// yamlNames are how errors name the mappings of a DHCP configuration file.
+var yamlNames = yamlconf.Names{reflect.TypeFor[SubnetSpec](): "in a subnet"}
 
 // ParseConfigFile parses a DHCP configuration file. Unknown keys are
 // errors; every error is one line that starts with name:line.
 func ParseConfigFile(name string, data []byte) (*FileConfig, error) {
 	var raw rawConfig
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	// An empty file (io.EOF) is an empty configuration.
-	if err := dec.Decode(&raw); err != nil && !errors.Is(err, io.EOF) {
-		msg := err.Error()
-		var te *yaml.TypeError
-		if errors.As(err, &te) && len(te.Errors) > 0 {
-			msg = te.Errors[0]
-		}
-		msg = yamlLine.ReplaceAllString(msg, name+":$1: ")
-		if !strings.HasPrefix(msg, name+":") {
-			msg = name + ": " + msg
-		}
-		return nil, errors.New(msg)
+	// An empty file is an empty configuration.
+	root, err := yamlconf.Decode(name, data, &raw, yamlNames)
+	if err != nil {
+		return nil, err
 	}
-	var root yaml.Node
-	_ = yaml.Unmarshal(data, &root) // it decoded above
 	at := func(n *yaml.Node) string {
 		if n == nil {
 			return name
 		}
 		return fmt.Sprintf("%s:%d", name, n.Line)
 	}
-	doc := docMap(&root)
+	doc := docMap(root)
 	fc := &FileConfig{RateLimit: RateLimit{PerSecond: raw.RateLimit.PerSecond, Burst: raw.RateLimit.Burst}}
 	items := valueOf(doc, "subnets")
 	for i, spec := range raw.Subnets {
@@ -96,7 +82,6 @@ func ParseConfigFile(name string, data []byte) (*FileConfig, error) {
 			fc.BootFiles[a] = v
 		}
 	}
-	var err error
 	if fc.Filter.Allow, err = raw.Allow.match(at(valueOf(doc, "allow"))); err != nil {
 		return nil, err
 	}

@@ -59,19 +59,21 @@ rate_limit: {per_second: 2, burst: 5}
 
 func TestParseConfigFileErrors(t *testing.T) {
 	tests := map[string]struct{ file, want string }{
-		"unknown key":     {"subnets:\n  - interface: br1\n    rnage: x\n", "dhcp.yaml:3: field rnage not found"},
-		"unknown top key": {"boot_file:\n  bios: x\n", "dhcp.yaml:1: field boot_file not found"},
-		"bad yaml":        {"subnets: [\n", "dhcp.yaml:"},
-		"no range":        {"subnets:\n  - interface: br1\n", "dhcp.yaml:2: subnet needs a range"},
-		"neither":         {"subnets:\n  - range: 10.0.0.1-10.0.0.2\n", "dhcp.yaml:2: subnet needs an interface"},
-		"bad prefix":      {"subnets:\n  - {subnet: 10.0.0.0/33, range: 10.0.0.1-10.0.0.2}\n", `dhcp.yaml:2: subnet "10.0.0.0/33"`},
-		"bad range":       {"# lab\nsubnets:\n  - {subnet: 10.0.0.0/24, range: 10.0.0.9-10.0.0.2}\n", "dhcp.yaml:3: dhcp range"},
-		"bad router":      {"subnets:\n  - {subnet: 10.0.0.0/24, range: 10.0.0.1-10.0.0.2, router: x}\n", `dhcp.yaml:2: router "x"`},
-		"short lease":     {"subnets:\n  - {subnet: 10.0.0.0/24, range: 10.0.0.1-10.0.0.2, lease: 1s}\n", `dhcp.yaml:2: lease "1s"`},
-		"bad arch":        {"boot_files:\n  efi-sparc: x\n", `dhcp.yaml:2: boot_files: unknown client arch "efi-sparc"`},
-		"bad mac":         {"deny:\n  macs: [zz]\n", `dhcp.yaml:2: mac "zz"`},
-		"empty vendor":    {"allow:\n  vendor_classes: [\"\"]\n", "dhcp.yaml:2: empty vendor class"},
-		"wrong type":      {"rate_limit: {per_second: fast}\n", "dhcp.yaml:1: cannot unmarshal"},
+		"unknown key":       {"subnets:\n  - interface: br1\n    rnage: x\n", `dhcp.yaml:3: unknown key "rnage" in a subnet (known: interface, subnet, range, router, dns, domain, lease)`},
+		"unknown top key":   {"boot_file:\n  bios: x\n", `dhcp.yaml:1: unknown key "boot_file" at the top level (known: subnets, boot_files, allow, deny, rate_limit)`},
+		"unknown allow key": {"allow:\n  mac: [x]\n", `dhcp.yaml:2: unknown key "mac" under "allow" (known: macs, vendor_classes)`},
+		"unknown rate key":  {"rate_limit: {per_second: 1, brust: 2}\n", `dhcp.yaml:1: unknown key "brust" under "rate_limit" (known: per_second, burst)`},
+		"bad yaml":          {"subnets: [\n", "dhcp.yaml:"},
+		"no range":          {"subnets:\n  - interface: br1\n", "dhcp.yaml:2: subnet needs a range"},
+		"neither":           {"subnets:\n  - range: 10.0.0.1-10.0.0.2\n", "dhcp.yaml:2: subnet needs an interface"},
+		"bad prefix":        {"subnets:\n  - {subnet: 10.0.0.0/33, range: 10.0.0.1-10.0.0.2}\n", `dhcp.yaml:2: subnet "10.0.0.0/33"`},
+		"bad range":         {"# lab\nsubnets:\n  - {subnet: 10.0.0.0/24, range: 10.0.0.9-10.0.0.2}\n", "dhcp.yaml:3: dhcp range"},
+		"bad router":        {"subnets:\n  - {subnet: 10.0.0.0/24, range: 10.0.0.1-10.0.0.2, router: x}\n", `dhcp.yaml:2: router "x"`},
+		"short lease":       {"subnets:\n  - {subnet: 10.0.0.0/24, range: 10.0.0.1-10.0.0.2, lease: 1s}\n", `dhcp.yaml:2: lease "1s"`},
+		"bad arch":          {"boot_files:\n  efi-sparc: x\n", `dhcp.yaml:2: boot_files: unknown client arch "efi-sparc"`},
+		"bad mac":           {"deny:\n  macs: [zz]\n", `dhcp.yaml:2: mac "zz"`},
+		"empty vendor":      {"allow:\n  vendor_classes: [\"\"]\n", "dhcp.yaml:2: empty vendor class"},
+		"wrong type":        {"rate_limit: {per_second: fast}\n", "dhcp.yaml:1: cannot unmarshal"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -1,20 +1,18 @@
 package menus
 
 import (
-	"bytes"
 	"embed"
-	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/netip"
 	"path"
-	"regexp"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/bootwright/bootwright/internal/hw"
+	"github.com/bootwright/bootwright/internal/yamlconf"
 	"gopkg.in/yaml.v3"
 )
 
@@ -73,7 +71,7 @@ func Load(fsys fs.FS) (*Config, error) {
 		}
 		if path.Base(file) == MachinesFile {
 			machines = &machinesFile{}
-			if mroot, err = decodeStrict(file, data, machines); err != nil {
+			if mroot, err = yamlconf.Decode(file, data, machines, yamlNames); err != nil {
 				return nil, err
 			}
 			continue
@@ -114,7 +112,7 @@ func loadMenu(file string, data []byte) (*Menu, error) {
 		return nil, fmt.Errorf("%s: menu file name must be letters, digits, '.', '_' or '-'", file)
 	}
 	m := &Menu{Name: name, File: file}
-	root, err := decodeStrict(file, data, m)
+	root, err := yamlconf.Decode(file, data, m, yamlNames)
 	if err != nil {
 		return nil, err
 	}
@@ -265,30 +263,12 @@ func (c *Config) addMachines(file string, machines []Machine, lines []int) error
 	return nil
 }
 
-// decodeStrict decodes data into v, refusing unknown fields, and returns
-// the document's node tree for line lookups. Errors read "file:line: ...".
-func decodeStrict(file string, data []byte, v any) (*yaml.Node, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fileLine(file, err)
-	}
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, fileLine(file, err)
-	}
-	return &root, nil
-}
-
-var yamlLine = regexp.MustCompile(`(?:yaml: )?(?:unmarshal errors:\n\s*)?line (\d+): `)
-
-// fileLine rewrites yaml.v3's "yaml: line 3: ..." as "file:3: ...".
-func fileLine(file string, err error) error {
-	msg := err.Error()
-	if m := yamlLine.FindStringSubmatchIndex(msg); m != nil {
-		return fmt.Errorf("%s:%s: %s", file, msg[m[2]:m[3]], strings.TrimSpace(msg[m[1]:]))
-	}
-	return fmt.Errorf("%s: %s", file, strings.TrimPrefix(msg, "yaml: "))
+// yamlNames are how errors name the mappings of menus/*.yaml.
+var yamlNames = yamlconf.Names{
+	reflect.TypeFor[Entry]():    "in an entry",
+	reflect.TypeFor[Machine]():  "in a machine",
+	reflect.TypeFor[Group]():    "in a group",
+	reflect.TypeFor[Selector](): "in a group's match",
 }
 
 // itemLines returns the line of each item of the top-level sequence key.

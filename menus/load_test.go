@@ -34,9 +34,30 @@ func TestLoadErrors(t *testing.T) {
 			files: map[string]string{"menus/default.yaml": "title: t\nentries:\n  - name: [\n"},
 			want:  "menus/default.yaml:3: did not find expected node content",
 		},
-		"unknown field": {
+		"unknown key in an entry": {
 			files: map[string]string{"menus/default.yaml": "title: t\nentries:\n  - name: a\n    kernal: x\n"},
-			want:  "menus/default.yaml:4: field kernal not found",
+			want:  `menus/default.yaml:4: unknown key "kernal" in an entry (known: name, title, type, kernel, initrds, args, url, menu, cache, sha256, needs)`,
+		},
+		"unknown key in a menu": {
+			files: map[string]string{"menus/default.yaml": "title: t\nentry:\n  - name: a\n"},
+			want:  `menus/default.yaml:2: unknown key "entry" at the top level (known: title, timeout, default, entries, files)`,
+		},
+		"unknown key in a machine": {
+			files: map[string]string{"menus/default.yaml": minimalMenu, "menus/machines.yaml": "machines:\n  - mac: 52:54:00:00:00:01\n    name: a\n    colour: red\n"},
+			want: `menus/machines.yaml:4: unknown key "colour" in a machine (known: mac, name, hostname, labels, ip, ipxe_script, ` +
+				`menu, default, install, timeout, args, loader, secure_boot, files, file_access, vars)`,
+		},
+		"unknown key in a group": {
+			files: map[string]string{"menus/default.yaml": minimalMenu, "menus/machines.yaml": "groups:\n  - name: g\n    matches: {arch: [bios]}\n"},
+			want:  `menus/machines.yaml:3: unknown key "matches" in a group (known: name, match, menu, default,`,
+		},
+		"unknown key in a group's match": {
+			files: map[string]string{"menus/default.yaml": minimalMenu, "menus/machines.yaml": "groups:\n  - name: g\n    match: {mac: ['52:54:00']}\n"},
+			want:  `menus/machines.yaml:3: unknown key "mac" in a group's match (known: macs, arch, labels, subnet)`,
+		},
+		"unknown key in machines.yaml": {
+			files: map[string]string{"menus/default.yaml": minimalMenu, "menus/machines.yaml": "var: {a: b}\n"},
+			want:  `menus/machines.yaml:1: unknown key "var" at the top level (known: vars, groups, machines)`,
 		},
 		"bad entry type": {
 			files: map[string]string{"menus/default.yaml": "entries:\n  - {name: a, type: shell}\n  - name: b\n    type: floppy\n"},

@@ -3,8 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func runCmd(args ...string) (int, string) {
@@ -45,6 +49,25 @@ func TestCheck(t *testing.T) {
 	}
 	if code, out := runCmd("check", "testdata/nope"); code != 1 || !strings.Contains(out, "config dir") {
 		t.Errorf("check of a missing dir = %d:\n%s", code, out)
+	}
+}
+
+// TestCheckUnknownKey: a misspelt key is named in YAML terms, with its
+// file and line and the keys allowed there.
+func TestCheckUnknownKey(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "menus"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	machines := "machines:\n  - mac: 52:54:00:00:00:01\n    name: m1\n    colour: red\n"
+	if err := os.WriteFile(filepath.Join(dir, "menus", "machines.yaml"), []byte(machines), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out := runCmd("check", dir)
+	want := `menus/machines.yaml:4: unknown key "colour" in a machine (known: mac, name, hostname, labels, ip, ipxe_script, ` +
+		"menu, default, install, timeout, args, loader, secure_boot, files, file_access, vars)\n"
+	if diff := cmp.Diff(want, out); code != 1 || diff != "" {
+		t.Errorf("check exited %d, output (-want +got):\n%s", code, diff)
 	}
 }
 

@@ -81,7 +81,7 @@ func TestDHCPConfigFileErrors(t *testing.T) {
 		"wrong prefix for nic":  {"subnets:\n  - {interface: br1, subnet: 10.9.0.0/24, range: 10.9.0.1-10.9.0.9}\n", []string{"--dhcp-mode=full"}, "is not interface br1's"},
 		"overlap":               {"subnets:\n  - {subnet: 10.231.0.0/16, range: 10.231.9.1-10.231.9.9}\n", []string{"--dhcp-mode=full", "--dhcp-range=10.231.0.100-10.231.0.150"}, "overlap"},
 		"same interface twice":  {"subnets:\n  - {interface: br0, range: 10.231.0.160-10.231.0.170}\n", []string{"--dhcp-mode=full", "--dhcp-range=10.231.0.100-10.231.0.150"}, "overlap"},
-		"unknown key":           {"subnet:\n  - {}\n", []string{"--dhcp-mode=full"}, "dhcp.yaml:1: field subnet not found"},
+		"unknown key":           {"subnet:\n  - {}\n", []string{"--dhcp-mode=full"}, `dhcp.yaml:1: unknown key "subnet" at the top level (known: subnets,`},
 		"neither":               {"", []string{"--dhcp-mode=full"}, "--dhcp-mode=full needs --dhcp-range START-END or subnets in --dhcp-config"},
 	}
 	for name, tc := range tests {
