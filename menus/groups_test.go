@@ -301,8 +301,8 @@ func TestCachedEntries(t *testing.T) {
 	}
 	srv.Cache = func(string, string) (string, error) { return "", errors.New("cache: disk full") }
 	d, _ = c.Resolve(Request{MAC: mac}, srv, nil)
-	if len(d.Errors) != 1 || !strings.Contains(d.Errors[0].Error(), `menus/default.yaml:2: entry "cached": cache: disk full`) {
-		t.Errorf("a cache error is not reported against the entry: %v", d.Errors)
+	if len(d.Errors) != 1 || !strings.Contains(d.Errors[0].Error(), `menus/default.yaml:3: entry "cached": cache: disk full`) {
+		t.Errorf("a cache error is not reported against the entry's kernel: %v", d.Errors)
 	}
 	if _, err := Load(tree(map[string]string{"menus/default.yaml": "entries:\n  - {name: k, kernel: http://m/linux, sha256: {linux: abc}}\n"})); err == nil ||
 		!strings.Contains(err.Error(), `menus/default.yaml:2: entry "k": sha256 of "linux" must be 64 hex digits`) {

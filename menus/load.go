@@ -93,10 +93,10 @@ func Load(fsys fs.FS) (*Config, error) {
 		if machines.Vars != nil {
 			c.Vars = machines.Vars
 		}
-		if err := c.addGroups(file, machines.Groups, itemLines(mroot, "groups")); err != nil {
+		if err := c.addGroups(file, machines.Groups, itemNodes(mroot, "groups")); err != nil {
 			return nil, err
 		}
-		if err := c.addMachines(file, machines.Machines, itemLines(mroot, "machines")); err != nil {
+		if err := c.addMachines(file, machines.Machines, itemNodes(mroot, "machines")); err != nil {
 			return nil, err
 		}
 		if err := c.checkAmbiguous(); err != nil {
@@ -125,11 +125,14 @@ func loadMenu(file string, data []byte) (*Menu, error) {
 	if err := validFiles(file, "menu "+name, m.Files); err != nil {
 		return nil, err
 	}
-	lines := itemLines(root, "entries")
+	items := itemNodes(root, "entries")
 	seen := map[string]string{}
 	for i := range m.Entries {
 		e := &m.Entries[i]
-		e.pos = fmt.Sprintf("%s:%d", file, lineAt(lines, i))
+		e.pos = nodePos(file, nodeAt(items, i))
+		if n := nodeAt(items, i); n != nil {
+			e.keyPos = keyPositions(file, n)
+		}
 		if err := validateEntry(e); err != nil {
 			return nil, err
 		}
@@ -137,9 +140,9 @@ func loadMenu(file string, data []byte) (*Menu, error) {
 			continue
 		}
 		if prev, dup := seen[e.Name]; dup {
-			return nil, fmt.Errorf("%s: entry %q already defined at %s", e.pos, e.Name, prev)
+			return nil, fmt.Errorf("%s: entry %q already defined at %s", e.posOf("name"), e.Name, prev)
 		}
-		seen[e.Name] = e.pos
+		seen[e.Name] = e.posOf("name")
 	}
 	return m, nil
 }
@@ -163,11 +166,11 @@ func (c *Config) checkSubmenus() error {
 			}
 			sub, ok := c.Menus[e.Menu]
 			if !ok {
-				return fmt.Errorf("%s: entry %q: no menu %q (no file %s/%s.yaml)", e.pos, e.Name, e.Menu, Dir, e.Menu)
+				return fmt.Errorf("%s: entry %q: no menu %q (no file %s/%s.yaml)", e.posOf("menu"), e.Name, e.Menu, Dir, e.Menu)
 			}
 			switch state[sub.Name] {
 			case visiting:
-				return fmt.Errorf("%s: entry %q: submenu cycle %s", e.pos, e.Name, strings.Join(append(trail, m.Name, sub.Name), " -> "))
+				return fmt.Errorf("%s: entry %q: submenu cycle %s", e.posOf("menu"), e.Name, strings.Join(append(trail, m.Name, sub.Name), " -> "))
 			case unvisited:
 				if err := visit(sub, append(trail, m.Name)); err != nil {
 					return err
@@ -192,11 +195,11 @@ func (c *Config) checkSubmenus() error {
 	return nil
 }
 
-func (c *Config) addGroups(file string, groups []Group, lines []int) error {
+func (c *Config) addGroups(file string, groups []Group, items []*yaml.Node) error {
 	names := map[string]string{}
 	for i := range groups {
 		g := &groups[i]
-		g.pos = fmt.Sprintf("%s:%d", file, lineAt(lines, i))
+		g.pos = nodePos(file, nodeAt(items, i))
 		if !namePattern.MatchString(g.Name) {
 			return fmt.Errorf("%s: group name %q must be letters, digits, '.', '_' or '-'", g.pos, g.Name)
 		}
@@ -215,11 +218,11 @@ func (c *Config) addGroups(file string, groups []Group, lines []int) error {
 	return nil
 }
 
-func (c *Config) addMachines(file string, machines []Machine, lines []int) error {
+func (c *Config) addMachines(file string, machines []Machine, items []*yaml.Node) error {
 	names, ips := map[string]string{}, map[string]string{}
 	for i := range machines {
 		m := &machines[i]
-		m.pos = fmt.Sprintf("%s:%d", file, lineAt(lines, i))
+		m.pos = nodePos(file, nodeAt(items, i))
 		if m.MAC.IsZero() {
 			return fmt.Errorf("%s: machine needs a mac: key", m.pos)
 		}
@@ -269,29 +272,4 @@ var yamlNames = yamlconf.Names{
 	reflect.TypeFor[Machine]():  "in a machine",
 	reflect.TypeFor[Group]():    "in a group",
 	reflect.TypeFor[Selector](): "in a group's match",
-}
-
-// itemLines returns the line of each item of the top-level sequence key.
-func itemLines(root *yaml.Node, key string) []int {
-	if root == nil || len(root.Content) == 0 {
-		return nil
-	}
-	doc := root.Content[0]
-	for i := 0; i+1 < len(doc.Content); i += 2 {
-		if doc.Content[i].Value == key {
-			var lines []int
-			for _, item := range doc.Content[i+1].Content {
-				lines = append(lines, item.Line)
-			}
-			return lines
-		}
-	}
-	return nil
-}
-
-func lineAt(lines []int, i int) int {
-	if i < len(lines) {
-		return lines[i]
-	}
-	return 0
 }

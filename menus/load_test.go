@@ -61,7 +61,7 @@ func TestLoadErrors(t *testing.T) {
 		},
 		"bad entry type": {
 			files: map[string]string{"menus/default.yaml": "entries:\n  - {name: a, type: shell}\n  - name: b\n    type: floppy\n"},
-			want:  `menus/default.yaml:3: entry "b": unknown type "floppy"`,
+			want:  `menus/default.yaml:4: entry "b": unknown type "floppy"`,
 		},
 		"kernel entry without kernel": {
 			files: map[string]string{"menus/default.yaml": "entries:\n  - name: a\n"},
@@ -77,7 +77,7 @@ func TestLoadErrors(t *testing.T) {
 		},
 		"broken template": {
 			files: map[string]string{"menus/default.yaml": "entries:\n  - name: a\n    kernel: \"{{ .Vars.x \"\n"},
-			want:  "menus/default.yaml:2 kernel",
+			want:  "menus/default.yaml:3 kernel",
 		},
 		"bad duration": {
 			files: map[string]string{"menus/default.yaml": "timeout: soon\n" + minimalMenu[9:]},

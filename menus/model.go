@@ -77,9 +77,22 @@ type Entry struct {
 	// appear, so installer entries stay hidden until a mirror is chosen.
 	Needs []string `yaml:"needs"`
 
-	pos string // "file:line" for errors
-	tpl entryTemplates
+	pos    string            // "file:line" of the entry, for errors
+	keyPos map[string]string // "file:line" of its keys (see keyPositions)
+	tpl    entryTemplates
 }
+
+// posOf returns "file:line" of key in the entry ("title", "initrds[1]",
+// "sha256.linux"), or the entry's own when the key is not written.
+func (e *Entry) posOf(key string) string {
+	if p, ok := e.keyPos[key]; ok {
+		return p
+	}
+	return e.pos
+}
+
+// initrdKey is the posOf key of initrd i.
+func initrdKey(i int) string { return fmt.Sprintf("initrds[%d]", i) }
 
 type entryTemplates struct {
 	title, kernel, args, url templates.Text

@@ -220,7 +220,7 @@ func (d *Data) expand(e *Entry, extraArgs string, assets []AssetDir) ([]Resolved
 			// (only whitespace is folded): a NUL or another control
 			// character in them must not reach a boot script. Such a
 			// folder is left out, like an entry that fails to expand.
-			if err := checkResolved("assets/"+a.Name, r); err != nil {
+			if err := checkResolved(func(string) string { return "assets/" + a.Name }, r); err != nil {
 				d.Errors = append(d.Errors, err)
 				continue
 			}
@@ -234,29 +234,30 @@ func (d *Data) expand(e *Entry, extraArgs string, assets []AssetDir) ([]Resolved
 		}
 	}
 	var err error
-	exec := func(t templates.Text) string {
+	// key is the field's key in the entry, for the line errors name.
+	exec := func(key string, t templates.Text) string {
 		s, xerr := t.Execute(d)
 		if xerr != nil && err == nil {
-			err = fmt.Errorf("%s: entry %q: %w", e.pos, e.Name, xerr)
+			err = fmt.Errorf("%s: entry %q: %w", e.posOf(key), e.Name, xerr)
 		}
 		return s
 	}
-	r := ResolvedEntry{Name: e.Name, Title: exec(e.tpl.title), Type: e.Type}
+	r := ResolvedEntry{Name: e.Name, Title: exec("title", e.tpl.title), Type: e.Type}
 	switch e.Type {
 	case TypeKernel:
-		r.Kernel = d.cached(e, d.assetURL(exec(e.tpl.kernel)), &err)
-		for _, t := range e.tpl.initrds {
-			u := d.assetURL(exec(t))
-			r.Initrds = append(r.Initrds, Initrd{Name: initrdName(u, r.Initrds), URL: d.cached(e, u, &err)})
+		r.Kernel = d.cached(e, "kernel", d.assetURL(exec("kernel", e.tpl.kernel)), &err)
+		for i, t := range e.tpl.initrds {
+			u := d.assetURL(exec(initrdKey(i), t))
+			r.Initrds = append(r.Initrds, Initrd{Name: initrdName(u, r.Initrds), URL: d.cached(e, initrdKey(i), u, &err)})
 		}
-		r.Args = joinArgs(exec(e.tpl.args), extraArgs)
+		r.Args = joinArgs(exec("args", e.tpl.args), extraArgs)
 	case TypeChain:
-		r.URL = exec(e.tpl.url)
+		r.URL = exec("url", e.tpl.url)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if err := checkResolved(e.pos, r); err != nil {
+	if err := checkResolved(e.posOf, r); err != nil {
 		return nil, err
 	}
 	return []ResolvedEntry{r}, nil
@@ -264,8 +265,8 @@ func (d *Data) expand(e *Entry, extraArgs string, assets []AssetDir) ([]Resolved
 
 // cached returns the URL to serve u from: this server's download cache
 // for an entry with cache: true or sha256 sums, else u itself. The first
-// error is kept in *errp.
-func (d *Data) cached(e *Entry, u string, errp *error) string {
+// error, naming the line of the entry's key, is kept in *errp.
+func (d *Data) cached(e *Entry, key, u string, errp *error) string {
 	if !e.Cache && len(e.SHA256) == 0 || d.Server.Cache == nil || u == "" || strings.HasPrefix(u, d.Server.URL+"/") {
 		return u
 	}
@@ -276,7 +277,7 @@ func (d *Data) cached(e *Entry, u string, errp *error) string {
 	p, err := d.Server.Cache(u, sum)
 	if err != nil {
 		if *errp == nil {
-			*errp = fmt.Errorf("%s: entry %q: %w", e.pos, e.Name, err)
+			*errp = fmt.Errorf("%s: entry %q: %w", e.posOf(key), e.Name, err)
 		}
 		return u
 	}
@@ -309,28 +310,31 @@ func initrdName(u string, earlier []Initrd) string {
 func joinArgs(a, b string) string { return strings.TrimSpace(a + " " + b) }
 
 // checkResolved refuses values that would break out of their line in a
-// boot script or are missing after expansion.
-func checkResolved(pos string, r ResolvedEntry) error {
+// boot script or are missing after expansion; pos gives the "file:line"
+// of an entry's key ("title", "initrds[0]").
+func checkResolved(pos func(key string) string, r ResolvedEntry) error {
 	bad := func(v string, spaces bool) bool {
 		return strings.ContainsFunc(v, func(c rune) bool { return c < 0x20 || c == 0x7f || (!spaces && c == ' ') })
 	}
-	fields := []struct {
-		name, v string
-		spaces  bool
-	}{{"title", r.Title, true}, {"kernel", r.Kernel, false}, {"args", r.Args, true}, {"url", r.URL, false}}
-	for _, i := range r.Initrds {
-		fields = append(fields, struct {
-			name, v string
-			spaces  bool
-		}{"initrd", i.URL, false})
+	type field struct {
+		key, name, v string
+		spaces       bool
+	}
+	fields := []field{{"title", "title", r.Title, true}, {"kernel", "kernel", r.Kernel, false},
+		{"args", "args", r.Args, true}, {"url", "url", r.URL, false}}
+	for i, in := range r.Initrds {
+		fields = append(fields, field{initrdKey(i), "initrd", in.URL, false})
 	}
 	for _, f := range fields {
 		if bad(f.v, f.spaces) {
-			return fmt.Errorf("%s: entry %q: %s %q has a control character or space after expansion", pos, r.Name, f.name, f.v)
+			return fmt.Errorf("%s: entry %q: %s %q has a control character or space after expansion", pos(f.key), r.Name, f.name, f.v)
 		}
 	}
-	if r.Type == TypeKernel && r.Kernel == "" || r.Type == TypeChain && r.URL == "" {
-		return fmt.Errorf("%s: entry %q: kernel or url is empty after expansion", pos, r.Name)
+	switch {
+	case r.Type == TypeKernel && r.Kernel == "":
+		return fmt.Errorf("%s: entry %q: kernel or url is empty after expansion", pos("kernel"), r.Name)
+	case r.Type == TypeChain && r.URL == "":
+		return fmt.Errorf("%s: entry %q: kernel or url is empty after expansion", pos("url"), r.Name)
 	}
 	return nil
 }

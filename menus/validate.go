@@ -22,19 +22,19 @@ func validateEntry(e *Entry) error {
 		e.Type = TypeKernel
 	}
 	if !validTypes[e.Type] {
-		return fmt.Errorf("%s: entry %q: unknown type %q (want kernel, chain, menu, local, shell, exit or assets)", e.pos, e.Name, e.Type)
+		return fmt.Errorf("%s: entry %q: unknown type %q (want kernel, chain, menu, local, shell, exit or assets)", e.posOf("type"), e.Name, e.Type)
 	}
 	if e.Type == TypeAssets {
 		return nil
 	}
 	if !namePattern.MatchString(e.Name) || strings.HasPrefix(e.Name, reservedPrefix) {
-		return fmt.Errorf("%s: entry name %q must be letters, digits, '.', '_' or '-' and not start with %q", e.pos, e.Name, reservedPrefix)
+		return fmt.Errorf("%s: entry name %q must be letters, digits, '.', '_' or '-' and not start with %q", e.posOf("name"), e.Name, reservedPrefix)
 	}
 	if e.Title == "" {
 		e.Title = e.Name
 	}
 	if strings.ContainsAny(e.Title, "\r\n") {
-		return fmt.Errorf("%s: entry %q: title must be one line", e.pos, e.Name)
+		return fmt.Errorf("%s: entry %q: title must be one line", e.posOf("title"), e.Name)
 	}
 	switch {
 	case e.Type == TypeKernel && e.Kernel == "":
@@ -46,23 +46,24 @@ func validateEntry(e *Entry) error {
 	}
 	for name, sum := range e.SHA256 {
 		if len(sum) != 64 || strings.Trim(strings.ToLower(sum), "0123456789abcdef") != "" {
-			return fmt.Errorf("%s: entry %q: sha256 of %q must be 64 hex digits", e.pos, e.Name, name)
+			return fmt.Errorf("%s: entry %q: sha256 of %q must be 64 hex digits", e.posOf("sha256."+name), e.Name, name)
 		}
 	}
 	var err error
-	parse := func(field, src string) templates.Text {
-		t, perr := templates.ParseText(e.pos+" "+field, src)
+	// Named "file:line field" after the line of the field's key.
+	parse := func(key, field, src string) templates.Text {
+		t, perr := templates.ParseText(e.posOf(key)+" "+field, src)
 		if perr != nil && err == nil {
 			err = perr
 		}
 		return t
 	}
-	e.tpl.title = parse("title", e.Title)
-	e.tpl.kernel = parse("kernel", e.Kernel)
-	e.tpl.args = parse("args", e.Args)
-	e.tpl.url = parse("url", e.URL)
-	for _, src := range e.Initrds {
-		e.tpl.initrds = append(e.tpl.initrds, parse("initrd", src))
+	e.tpl.title = parse("title", "title", e.Title)
+	e.tpl.kernel = parse("kernel", "kernel", e.Kernel)
+	e.tpl.args = parse("args", "args", e.Args)
+	e.tpl.url = parse("url", "url", e.URL)
+	for i, src := range e.Initrds {
+		e.tpl.initrds = append(e.tpl.initrds, parse(initrdKey(i), "initrd", src))
 	}
 	return err
 }

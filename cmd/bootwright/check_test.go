@@ -23,7 +23,7 @@ func TestCheck(t *testing.T) {
 		t.Errorf("check of a broken tree exited %d, want 1:\n%s", code, out)
 	}
 	for _, want := range []string{
-		`menus/default.yaml:6: entry "typo": template: menus/default.yaml:6 args:1:10: executing "menus/default.yaml:6 args" at <.Vars.mirorr>: map has no entry for key "mirorr" [machine m1, machine m2, unknown machine]`,
+		`menus/default.yaml:8: entry "typo": template: menus/default.yaml:8 args:1:10: executing "menus/default.yaml:8 args" at <.Vars.mirorr>: map has no entry for key "mirorr" [machine m1, machine m2, unknown machine]`,
 		`a menu entry uses FileURL "kickstart.ks", but menu default does not list it under files:`,
 		`template: templates/files/notes.txt.tmpl:2:`,
 		`map has no entry for key "only_m2_breaks" [machine m2]`,
@@ -78,7 +78,7 @@ func TestRender(t *testing.T) {
 		want string
 	}{
 		"a broken entry is left out of the menu": {[]string{"--mac", "52:54:00:00:00:01", "--arch", "bios", "--public-url", "http://s:1", "--config-dir", "testdata/bad", "/ipxe"}, 0,
-			"# left out: menus/default.yaml:6: entry \"typo\""},
+			"# left out: menus/default.yaml:8: entry \"typo\""},
 		"boot script": {[]string{"--public-url", "http://s:1", "/boot.ipxe"}, 0, "chain --autofree http://s:1/ipxe/${mac:hexhyp}"},
 		"default menu for a MAC in the path": {[]string{"--public-url", "http://s:1", "--arch", "bios", "/ipxe/02-00-00-00-00-01"}, 0,
 			"sanboot --no-describe --drive 0x80"},
