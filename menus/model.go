@@ -76,10 +76,19 @@ type Entry struct {
 	// Needs lists variables that must be set (non-empty) for the entry to
 	// appear, so installer entries stay hidden until a mirror is chosen.
 	Needs []string `yaml:"needs"`
+	// Arch limits the entry to these arch families (hw.Families); empty
+	// means every arch.
+	Arch []string `yaml:"arch"`
+	// PerArch gives the kernel and initrds for some arch families, ahead
+	// of Kernel and Initrds. An entry with neither for the client's arch
+	// is left out of its menu.
+	PerArch map[string]ArchBoot `yaml:"per_arch"`
 
-	pos    string            // "file:line" of the entry, for errors
-	keyPos map[string]string // "file:line" of its keys (see keyPositions)
-	tpl    entryTemplates
+	pos     string            // "file:line" of the entry, for errors
+	keyPos  map[string]string // "file:line" of its keys (see keyPositions)
+	tpl     entryTemplates
+	arches  []hw.Arch
+	perArch map[hw.Arch]ArchBoot
 }
 
 // posOf returns "file:line" of key in the entry ("title", "initrds[1]",

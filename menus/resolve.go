@@ -210,11 +210,15 @@ func (d *Data) expand(e *Entry, extraArgs string, assets []AssetDir) ([]Resolved
 	if e.Type == TypeAssets {
 		var out []ResolvedEntry
 		for _, a := range assets {
+			files, ok := a.filesFor(d.Request.Arch.Family())
+			if !ok {
+				continue // no kernel for this arch in the folder
+			}
 			base := d.Server.AssetsURL + "/" + url.PathEscape(a.Name) + "/"
-			r := ResolvedEntry{Name: a.Name, Title: a.Title, Type: TypeKernel, Kernel: base + url.PathEscape(a.Kernel),
+			r := ResolvedEntry{Name: a.Name, Title: a.Title, Type: TypeKernel, Kernel: base + escapePath(files.Kernel),
 				Args: joinArgs(a.Args, extraArgs)}
-			for _, f := range a.Initrds {
-				r.Initrds = append(r.Initrds, Initrd{Name: f, URL: base + url.PathEscape(f)})
+			for _, f := range files.Initrds {
+				r.Initrds = append(r.Initrds, Initrd{Name: path.Base(f), URL: base + escapePath(f)})
 			}
 			// A folder's title and cmdline files are read as they are
 			// (only whitespace is folded): a NUL or another control
@@ -245,8 +249,12 @@ func (d *Data) expand(e *Entry, extraArgs string, assets []AssetDir) ([]Resolved
 	r := ResolvedEntry{Name: e.Name, Title: exec("title", e.tpl.title), Type: e.Type}
 	switch e.Type {
 	case TypeKernel:
-		r.Kernel = d.cached(e, "kernel", d.assetURL(exec("kernel", e.tpl.kernel)), &err)
-		for i, t := range e.tpl.initrds {
+		kernel, initrds, ok := e.bootFor(d.Request.Arch.Family())
+		if !ok {
+			return nil, nil // nothing for this arch: left out
+		}
+		r.Kernel = d.cached(e, "kernel", d.assetURL(exec("kernel", kernel)), &err)
+		for i, t := range initrds {
 			u := d.assetURL(exec(initrdKey(i), t))
 			r.Initrds = append(r.Initrds, Initrd{Name: initrdName(u, r.Initrds), URL: d.cached(e, initrdKey(i), u, &err)})
 		}

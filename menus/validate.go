@@ -37,8 +37,8 @@ func validateEntry(e *Entry) error {
 		return fmt.Errorf("%s: entry %q: title must be one line", e.posOf("title"), e.Name)
 	}
 	switch {
-	case e.Type == TypeKernel && e.Kernel == "":
-		return fmt.Errorf("%s: entry %q: type kernel needs a kernel: key", e.pos, e.Name)
+	case e.Type == TypeKernel && e.Kernel == "" && len(e.PerArch) == 0:
+		return fmt.Errorf("%s: entry %q: type kernel needs a kernel: key (or per_arch: kernels)", e.pos, e.Name)
 	case e.Type == TypeChain && e.URL == "":
 		return fmt.Errorf("%s: entry %q: type chain needs a url: key", e.pos, e.Name)
 	case e.Type == TypeMenu && e.Menu == "":
@@ -64,6 +64,9 @@ func validateEntry(e *Entry) error {
 	e.tpl.url = parse("url", "url", e.URL)
 	for i, src := range e.Initrds {
 		e.tpl.initrds = append(e.tpl.initrds, parse(initrdKey(i), "initrd", src))
+	}
+	if aerr := validateArches(e, parse); aerr != nil {
+		return aerr
 	}
 	return err
 }

@@ -201,7 +201,9 @@ func FuzzRender(f *testing.F) {
 			out, _, err = b.RenderMenu(tmpl, req, srv, assets)
 		case slices.Contains(chainTemplates, tmpl):
 			out, err = b.RenderChain(tmpl, bootconfig.Chain{Server: srv, TFTP: "tftp://10.231.0.1/", Address: "10.231.0.1",
-				File: "grubx64.efi", Package: "grub-efi-amd64-signed", Fallback: srv.URL + "/boot.ipxe"})
+				Files: map[string]bootconfig.ChainFile{"i386": {Name: "pxelinux.0", Package: "pxelinux"},
+					"x86_64": {Name: "grubx64.efi", Package: "grub-efi-amd64-signed"}, "arm64": {Name: "grubaa64.efi", Package: "grub-efi-arm64-signed"}},
+				Fallback: srv.URL + "/boot.ipxe"})
 		default:
 			out, _, err = b.RenderFile(strings.TrimPrefix(tmpl, bootconfig.FilesDir+"/"), req, srv, assets)
 			if errors.Is(err, bootconfig.ErrFileNotAllowed) || errors.Is(err, bootconfig.ErrNoSuchFile) {

@@ -13,24 +13,47 @@ import (
 // loader is what bootwright needs to boot a machine through one of the
 // classic loaders.
 type loader struct {
-	firmware string   // the boot file firmware PXE is offered
-	chain    string   // the file its iPXE chain script chains
+	// firmware is the boot file firmware PXE of arch a is offered, ""
+	// for an arch the loader does not run on.
+	firmware func(a hw.Arch) string
 	template string   // the chain script's template
-	files    []string // the TFTP files it needs, the first two above among them
+	files    []string // the TFTP files it needs on x86, warned about at start-up
 }
 
 // loaders are the classic loaders by name (menus.Loader*); loaderShim is
 // the Secure Boot chain, set with secure_boot rather than loader.
 var loaders = map[string]loader{
-	menus.LoaderPXELinux: {firmware: tftpboot.LPXELinux, chain: tftpboot.PXELinux, template: bootconfig.ChainPXELinux,
+	menus.LoaderPXELinux: {firmware: biosOnly(tftpboot.LPXELinux), template: bootconfig.ChainPXELinux,
 		files: []string{tftpboot.LPXELinux, tftpboot.PXELinux, "ldlinux.c32", "menu.c32", "libutil.c32", "libcom32.c32"}},
-	menus.LoaderGRUB: {firmware: hw.ArchEFIx64.GRUB(), chain: hw.ArchEFIx64.GRUB(), template: bootconfig.ChainGRUB,
+	menus.LoaderGRUB: {firmware: hw.Arch.GRUB, template: bootconfig.ChainGRUB,
 		files: []string{hw.ArchEFIx64.GRUB(), "grub/x86_64-efi/http.mod"}},
 	// Under Secure Boot GRUB loads no module: no http.mod.
-	loaderShim: {files: []string{hw.ArchEFIx64.Shim(), hw.ArchEFIx64.GRUB()}},
+	loaderShim: {firmware: hw.Arch.Shim, files: []string{hw.ArchEFIx64.Shim(), hw.ArchEFIx64.GRUB()}},
 }
 
 const loaderShim = "shim"
+
+// biosOnly offers name to legacy BIOS firmware only.
+func biosOnly(name string) func(hw.Arch) string {
+	return func(a hw.Arch) string {
+		if a.Firmware() == hw.FirmwareBIOS {
+			return name
+		}
+		return ""
+	}
+}
+
+// archFiles are a loader's boot files for every arch whose firmware PXE
+// can run it (UEFI HTTP Boot arches cannot: they get http:// URLs).
+func (l loader) archFiles() map[hw.Arch]string {
+	m := map[hw.Arch]string{}
+	for _, a := range hw.Arches() {
+		if f := l.firmware(a); f != "" && !a.IsHTTP() {
+			m[a] = f
+		}
+	}
+	return m
+}
 
 // chainDir is the TFTP folder of the chain scripts.
 const chainDir = "bootwright/"
@@ -39,13 +62,27 @@ const chainDir = "bootwright/"
 // loader called name ("pxelinux" or "grub").
 func ChainScriptName(name string) string { return chainDir + name + ".ipxe" }
 
-// chainScript renders the chain script of the loader called name.
+// chainScript renders the chain script of the loader called name: for
+// each iPXE ${buildarch} it runs on, the file to chain and its package.
 func (p *Policy) chainScript(name string) ([]byte, error) {
-	l := loaders[name]
-	lf, _ := tftpboot.Loaders{}.Lookup(l.chain)
-	c := bootconfig.Chain{Server: p.Server(), TFTP: p.tftpURL(), Address: p.tftpHost(), File: l.chain,
-		Package: lf.Package, Fallback: p.URL() + route.BootScript}
-	return p.Config.Load().RenderChain(l.template, c)
+	c := bootconfig.Chain{Server: p.Server(), TFTP: p.tftpURL(), Address: p.tftpHost(),
+		Fallback: p.URL() + route.BootScript, Files: map[string]bootconfig.ChainFile{}}
+	file := func(name string) bootconfig.ChainFile {
+		lf, _ := tftpboot.Loaders{}.Lookup(name)
+		return bootconfig.ChainFile{Name: name, Package: lf.Package}
+	}
+	if name == menus.LoaderPXELinux {
+		// From iPXE, PXELINUX without its own TCP stack (see dhcp.go).
+		c.Files["i386"] = file(tftpboot.PXELinux)
+	} else {
+		for _, a := range hw.Families() {
+			if g := a.GRUB(); g != "" {
+				buildarch, _ := a.IPXE()
+				c.Files[buildarch] = file(g)
+			}
+		}
+	}
+	return p.Config.Load().RenderChain(loaders[name].template, c)
 }
 
 // Warn logs, at start-up, what would keep the loaders the config asks

@@ -45,6 +45,9 @@ func (p *Policy) TFTP(name string, peer netip.Addr) (out []byte, ok bool, err er
 		return out, true, err
 	}
 	lm := loaderMenus[cn.Kind]
+	if cn.Kind == tftpboot.ConfigGRUB {
+		lm.arch = p.grubArch(mac)
+	}
 	req := p.Request(Client{MAC: mac, Arch: lm.arch, Addr: peer})
 	out, d, err := p.RenderMenu(lm.tmpl, req)
 	p.record(req, cn.Kind, d, err)
@@ -68,6 +71,18 @@ func (p *Policy) TFTP(name string, peer netip.Addr) (out []byte, ok bool, err er
 	log.Info("tftp: menu rendered", "file", name, "machine", d.Machine.Name, "known", d.Machine.Known,
 		"menu", d.Menu.Name, "default", d.Menu.Default)
 	return out, true, nil
+}
+
+// grubArch is the arch a GRUB menu is rendered for: GRUB's config name
+// does not say, so the arch DHCP last saw the machine boot with, when it
+// has a GRUB (ARM64), else x86-64 UEFI.
+func (p *Policy) grubArch(mac hw.MAC) hw.Arch {
+	if p.State != nil && !mac.IsZero() {
+		if m, err := p.State.Machine(mac); err == nil && m.Arch.Family().GRUB() != "" {
+			return m.Arch.Family()
+		}
+	}
+	return hw.ArchEFIx64
 }
 
 // macFor finds the MAC behind a client address: the kernel's neighbour

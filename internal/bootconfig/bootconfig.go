@@ -32,12 +32,19 @@ var required = []string{BootScript, IPXEMenu, GRUBMenu, PXELinuxMenu, ChainPXELi
 // Chain is what the chain templates (ChainPXELinux, ChainGRUB) and
 // GRUBDispatch see.
 type Chain struct {
-	Server   menus.Server
-	TFTP     string // this server's TFTP root as a URL: tftp://10.0.0.1/
-	Address  string // this server's address, as GRUB's next-server
-	File     string // the loader's TFTP name (pxelinux.0, grubx64.efi)
-	Package  string // the Debian package that ships it, for the error message
+	Server  menus.Server
+	TFTP    string // this server's TFTP root as a URL: tftp://10.0.0.1/
+	Address string // this server's address, as GRUB's next-server
+	// Files are the loader's builds by iPXE ${buildarch} (i386 for
+	// PXELINUX; x86_64 and arm64 for GRUB).
+	Files    map[string]ChainFile
 	Fallback string // the iPXE boot script, where to go when the loader cannot run
+}
+
+// ChainFile is one build of a loader a chain script chains.
+type ChainFile struct {
+	Name    string // its TFTP name (pxelinux.0, grubx64.efi, grubaa64.efi)
+	Package string // the Debian package that ships it, for the error message
 }
 
 // RenderChain renders a chain template (ChainPXELinux, ChainGRUB,

@@ -197,8 +197,9 @@ func (c *checker) fileNames(d *menus.Data) []string {
 // data the server gives them, so a broken override is refused with its
 // file and line like any other template.
 func (c *checker) chains() {
-	data := Chain{Server: c.opts.Server, TFTP: "tftp://192.0.2.1/", Address: "192.0.2.1", File: "loader.efi",
-		Package: "a-package", Fallback: c.opts.Server.URL + "/boot.ipxe"}
+	data := Chain{Server: c.opts.Server, TFTP: "tftp://192.0.2.1/", Address: "192.0.2.1",
+		Files:    map[string]ChainFile{"i386": {"loader.0", "a-package"}, "x86_64": {"loader.efi", "a-package"}},
+		Fallback: c.opts.Server.URL + "/boot.ipxe"}
 	for _, tmpl := range []string{ChainPXELinux, ChainGRUB, GRUBDispatch} {
 		if _, err := c.b.RenderChain(tmpl, data); err != nil {
 			c.add(c.errs, &c.errOrder, err.Error(), "config", hw.ArchUnknown)
