@@ -59,7 +59,7 @@ type Data struct {
 	Machine MachineData
 	Menu    MenuData
 	Vars    map[string]any // defaults < group < machine
-	Loader  string         // ipxe, pxelinux or grub
+	Loader  string         // ipxe, pxelinux, grub or raspberrypi
 	// SecureBoot is the machine's secure_boot setting: its x86-64 UEFI
 	// firmware boots shim, then GRUB, which loads files over TFTP only.
 	SecureBoot bool

@@ -31,6 +31,10 @@ const (
 	LoaderIPXE     = "ipxe"
 	LoaderPXELinux = "pxelinux"
 	LoaderGRUB     = "grub"
+	// LoaderRaspberryPi is a Raspberry Pi 4 or 5's own network boot: its
+	// EEPROM bootloader reads firmware, config.txt, cmdline.txt, the
+	// kernel and its initrds over TFTP (see raspberrypi.go).
+	LoaderRaspberryPi = "raspberrypi"
 )
 
 // namePattern is what a menu, entry, group or machine name may look like:
@@ -120,7 +124,7 @@ type Settings struct {
 	Install string    `yaml:"install"`
 	Timeout *Duration `yaml:"timeout"` // overrides the menu's timeout
 	Args    string    `yaml:"args"`    // appended to every kernel entry
-	Loader  string    `yaml:"loader"`  // ipxe, pxelinux or grub
+	Loader  string    `yaml:"loader"`  // ipxe, pxelinux, grub or raspberrypi
 	// SecureBoot says the machine's x86-64 UEFI firmware enforces Secure
 	// Boot: its firmware PXE is offered Debian's signed shim, which loads
 	// the signed GRUB network image, and its GRUB menu loads this server's

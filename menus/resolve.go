@@ -196,14 +196,7 @@ func (d *Data) resolveMenu(c *Config, menu *Menu, prefix, extraArgs string, asse
 }
 
 // has reports whether label names an entry of m or of its submenus.
-func (m *MenuData) has(label string) bool {
-	for _, e := range m.Entries {
-		if e.Label == label || e.Submenu != nil && e.Submenu.has(label) {
-			return true
-		}
-	}
-	return false
-}
+func (m *MenuData) has(label string) bool { return m.find(label) != nil }
 
 // expand turns one configured entry into zero or more resolved entries.
 func (d *Data) expand(e *Entry, extraArgs string, assets []AssetDir) ([]ResolvedEntry, error) {

@@ -80,12 +80,17 @@ func (c *Config) validateSettings(pos, who string, s *Settings) error {
 		}
 	}
 	switch s.Loader {
-	case "", LoaderIPXE, LoaderPXELinux, LoaderGRUB:
+	case "", LoaderIPXE, LoaderPXELinux, LoaderGRUB, LoaderRaspberryPi:
 	default:
-		return fmt.Errorf("%s: %s: unknown loader %q (want ipxe, pxelinux or grub)", pos, who, s.Loader)
+		return fmt.Errorf("%s: %s: unknown loader %q (want ipxe, pxelinux, grub or raspberrypi)", pos, who, s.Loader)
 	}
-	if s.SecureBoot != nil && *s.SecureBoot && s.Loader == LoaderPXELinux {
-		return fmt.Errorf("%s: %s: secure_boot boots x86-64 UEFI through shim and GRUB, but loader pxelinux is legacy BIOS only (use loader grub or leave loader out)", pos, who)
+	if s.SecureBoot != nil && *s.SecureBoot {
+		switch s.Loader {
+		case LoaderPXELinux:
+			return fmt.Errorf("%s: %s: secure_boot boots UEFI through shim and GRUB, but loader pxelinux is legacy BIOS only (use loader grub or leave loader out)", pos, who)
+		case LoaderRaspberryPi:
+			return fmt.Errorf("%s: %s: secure_boot boots UEFI through shim and GRUB, but loader raspberrypi boots the Pi's own firmware, which has no Secure Boot (leave one of them out)", pos, who)
+		}
 	}
 	if strings.ContainsAny(s.Args, "\r\n") {
 		return fmt.Errorf("%s: %s: args must be one line", pos, who)
