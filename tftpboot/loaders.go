@@ -65,12 +65,13 @@ var debianLoaders = map[string]LoaderFile{
 
 // Loaders serves the boot loader files from the host as an fs.FS: the
 // names above and every syslinux BIOS module ("*.c32") at the root of
-// the tree, and GRUB's modules and lists under grub/x86_64-efi/ and
-// grub/arm64-efi/. With Dir empty they come from Debian's package paths
-// (pxelinux, syslinux-common, grub-efi-{amd64,arm64}-signed,
-// grub-efi-{amd64,arm64}-bin, shim-signed); with Dir set, each is
-// Dir/<TFTP name>. Files are opened through an os.Root on
-// their directory, so a symlink cannot lead out of it, and only regular
+// the tree, GRUB's modules and lists under grub/x86_64-efi/ and
+// grub/arm64-efi/, and the Raspberry Pi firmware, overlays and device
+// trees (see raspberrypi.go). With Dir empty they come from Debian's
+// package paths (pxelinux, syslinux-common, grub-efi-{amd64,arm64}-signed,
+// grub-efi-{amd64,arm64}-bin, shim-signed, raspi-firmware,
+// linux-image-arm64); with Dir set, each is Dir/<TFTP name>. Files are
+// opened through an os.Root on their directory, so a symlink cannot lead out of it, and only regular
 // files are served. A loader file that is not there yields a
 // *MissingLoaderError, which wraps fs.ErrNotExist and names the package.
 // The zero Loaders serves Debian's files.
@@ -92,7 +93,7 @@ func (l Loaders) Lookup(name string) (LoaderFile, bool) {
 	if plainName(name, ".c32") {
 		return LoaderFile{Name: name, Path: syslinuxModules + "/" + name, Package: "syslinux-common"}, true
 	}
-	return LoaderFile{}, false
+	return piLookup(name)
 }
 
 // plainName reports whether name is one path element ending in one of
