@@ -118,6 +118,7 @@ func (s *Server) finish(l listener, r query, res result, peer net.Addr, now time
 		if r.c.PXE() && r.d.Reason == ReasonNoFile {
 			s.warnNoBootFile(r, "it gets an address without boot options", time.Now())
 		}
+		s.hintPi(r, now)
 		s.notify(r, res, addr4(res.reply.YourIPAddr))
 	}
 	if len(res.ops) > 0 && s.Leases != nil {
