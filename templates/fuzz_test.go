@@ -85,7 +85,7 @@ var (
 )
 
 // menuTemplates are the menus a machine's boot loader reads.
-var menuTemplates = []string{bootconfig.IPXEMenu, bootconfig.GRUBMenu, bootconfig.PXELinuxMenu}
+var menuTemplates = []string{bootconfig.IPXEMenu, bootconfig.GRUBMenu, bootconfig.PXELinuxMenu, bootconfig.PiConfig, bootconfig.PiCmdline}
 
 // fuzzServers are URLs a server may be reached by (--public-url is
 // checked to be http://HOST[:PORT][/PATH] before anything renders).
@@ -131,7 +131,8 @@ var renderSeeds = []struct {
 }
 
 // FuzzRender renders every shipped template (the iPXE boot script and
-// menu, the GRUB and pxelinux menus, every per-machine file under
+// menu, the GRUB and pxelinux menus, a Raspberry Pi's config.txt and
+// cmdline.txt, every per-machine file under
 // templates/files/) through bootconfig's Bundle, as the server does, for
 // a machine whose variables, name, hostname, labels, settings, install
 // state, asset folders and iPXE buildarch and platform come from the

@@ -12,7 +12,8 @@ import (
 )
 
 // A machine's loader (machines.yaml or its group: `loader: ipxe|pxelinux|
-// grub`) decides what DHCP offers it, through dhcpboot.Host:
+// grub|raspberrypi`) decides what DHCP offers it, through dhcpboot.Host
+// (for raspberrypi, see raspberrypi.go):
 //
 //   - Firmware PXE of an arch the loader runs on gets the loader itself
 //     as its boot file: lpxelinux.0 for pxelinux (legacy BIOS; it fetches
@@ -73,6 +74,12 @@ func (p *Policy) Host(mac hw.MAC) dhcpboot.Host {
 		h = dhcpboot.Host{IP: m.IP.Addr, Hostname: cmp.Or(m.Hostname, m.Name), IPXEScript: m.IPXEScript}
 	}
 	l, secure := bootFor(b, mac, m)
+	if l == menus.LoaderRaspberryPi {
+		// The Pi's bootloader reads everything over TFTP (see
+		// raspberrypi.go); its UEFI side, if it has one, keeps iPXE.
+		h.RaspberryPi = true
+		return h
+	}
 	script := ""
 	if l != menus.LoaderIPXE {
 		script = ChainScriptName(l)

@@ -29,6 +29,10 @@ var loaders = map[string]loader{
 		files: []string{hw.ArchEFIx64.GRUB(), "grub/x86_64-efi/http.mod"}},
 	// Under Secure Boot GRUB loads no module: no http.mod.
 	loaderShim: {firmware: hw.Arch.Shim, files: []string{hw.ArchEFIx64.Shim(), hw.ArchEFIx64.GRUB()}},
+	// A Pi 4's firmware and device tree (a Pi 5 needs only its own
+	// device tree, bcm2712-rpi-5-b.dtb); DHCP offers no file (dhcp.go).
+	menus.LoaderRaspberryPi: {firmware: func(hw.Arch) string { return "" },
+		files: []string{"start4.elf", "fixup4.dat", "bcm2711-rpi-4-b.dtb"}},
 }
 
 const loaderShim = "shim"
@@ -87,8 +91,9 @@ func (p *Policy) chainScript(name string) ([]byte, error) {
 
 // Warn logs, at start-up, what would keep the loaders the config asks
 // for from working: loader files missing from l (naming the Debian
-// package), TFTP switched off, Secure Boot in proxy mode, and groups that
-// set a loader but select by arch or subnet, which DHCP cannot see.
+// package), TFTP switched off, Secure Boot in proxy mode, Raspberry Pis
+// without assets over TFTP, and groups that set a loader but select by
+// arch or subnet, which DHCP cannot see.
 func (p *Policy) Warn(l tftpboot.Loaders, tftpOn bool, log *slog.Logger) {
 	b := p.Config.Load()
 	used := map[string]string{} // loader -> who uses it first
@@ -113,6 +118,10 @@ func (p *Policy) Warn(l tftpboot.Loaders, tftpOn bool, log *slog.Logger) {
 	}
 	if who, ok := used[loaderShim]; ok && p.Proxy {
 		log.Warn("loader: Secure Boot in proxy mode: Debian's GRUB looks for grub/grub.cfg on the next-server of the LAN's DHCPACK, so it boots only if the LAN's DHCP server names this host as next-server (dnsmasq: dhcp-boot=,,ADDRESS); full mode has no such limit",
+			"used_by", who)
+	}
+	if who, ok := used[menus.LoaderRaspberryPi]; ok && !p.TFTPAssets {
+		log.Warn("loader: a Raspberry Pi loads its kernel and initrds over TFTP from --assets-dir, which is not served over TFTP here (set --assets-dir and keep TFTP on)",
 			"used_by", who)
 	}
 	for name, who := range used {

@@ -22,15 +22,19 @@ var loaderMenus = map[tftpboot.ConfigKind]struct {
 }
 
 // TFTP renders a file for a TFTP read from peer, for
-// tftpboot.Server.Render: the loaders' chain scripts, and pxelinux and
-// GRUB menus by the names those loaders ask for. ok is false for every
+// tftpboot.Server.Render: the loaders' chain scripts, pxelinux and GRUB
+// menus by the names those loaders ask for, and a Raspberry Pi's
+// config.txt and cmdline.txt (raspberrypi.go). ok is false for every
 // other name, which the TFTP server then serves from its files.
 func (p *Policy) TFTP(name string, peer netip.Addr) (out []byte, ok bool, err error) {
-	for l := range loaders {
-		if l != loaderShim && name == ChainScriptName(l) {
+	for l, ld := range loaders {
+		if ld.template != "" && name == ChainScriptName(l) {
 			out, err := p.chainScript(l)
 			return out, true, err
 		}
+	}
+	if out, ok, err := p.piTFTP(name, peer); ok {
+		return out, ok, err
 	}
 	cn, ok := tftpboot.ParseConfigName(name)
 	if !ok {

@@ -24,10 +24,12 @@ const (
 	ChainPXELinux = "ipxe/chain-pxelinux.ipxe" // iPXE chains pxelinux.0 for a pxelinux machine
 	ChainGRUB     = "ipxe/chain-grub.ipxe"     // iPXE chains GRUB for a grub or Secure Boot machine
 	GRUBDispatch  = "grub/dispatch.cfg"        // grub/grub.cfg for a client whose MAC is not known
+	PiConfig      = "raspberrypi/config.txt"   // a Raspberry Pi's config.txt
+	PiCmdline     = "raspberrypi/cmdline.txt"  // a Raspberry Pi's cmdline.txt
 )
 
 // required are the templates a config tree must have.
-var required = []string{BootScript, IPXEMenu, GRUBMenu, PXELinuxMenu, ChainPXELinux, ChainGRUB, GRUBDispatch}
+var required = []string{BootScript, IPXEMenu, GRUBMenu, PXELinuxMenu, ChainPXELinux, ChainGRUB, GRUBDispatch, PiConfig, PiCmdline}
 
 // Chain is what the chain templates (ChainPXELinux, ChainGRUB) and
 // GRUBDispatch see.
