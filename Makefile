@@ -23,7 +23,7 @@ FUZZ_TARGETS := \
 	./httpboot:FuzzRequest
 
 .PHONY: all build test deps check unit fuzz readmetest answerstest vmtest dhcptest httptest doctortest \
-	securitytest tftptest loadertest bench bench-dhcp bench-http bench-tftp lint clean
+	securitytest tftptest loadertest pitest bench bench-dhcp bench-http bench-tftp lint clean
 
 all: build
 
@@ -31,7 +31,7 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/bootwright
 
 ## test: everything CI runs: static checks, race tests, fuzz smoke, real clients and VMs.
-test: deps check unit fuzz readmetest answerstest vmtest dhcptest httptest doctortest securitytest tftptest loadertest
+test: deps check unit fuzz readmetest answerstest vmtest dhcptest httptest doctortest securitytest tftptest loadertest pitest
 
 deps:
 	scripts/install-deps.sh
@@ -65,6 +65,12 @@ vmtest: build
 
 dhcptest: build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/dhcp/run.sh
+
+## pitest: loader raspberrypi without a Pi: a model of a Pi 4's DHCP beside dnsmasq
+## (proxy), alone (full) and against dnsmasq set up per Raspberry Pi's tutorial, then
+## the Pi's files over TFTP with tftp-hpa under its serial prefix; about 25 s.
+pitest: deps build
+	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/raspberrypi/run.sh
 
 ## doctortest: `bootwright doctor` as a PXE client in namespaces against full
 ## mode, dnsmasq without boot options (E53), a proxy with 4011 dropped (E55), nothing (E51).
