@@ -1,0 +1,106 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strings"
+	"time"
+)
+
+// report prints what the storm did: machines booted per second over the
+// wall time (first start to last end), p50/p99 time per booted machine,
+// the same per phase, retransmissions, what TFTP granted, response sizes
+// and the first failures.
+func report(w io.Writer, label string, rs []result, t0 time.Time, ramp time.Duration, mux *dhcpMux, show int) {
+	var ok []result
+	var failed []result
+	last := t0
+	for _, r := range rs {
+		if r.end.After(last) {
+			last = r.end
+		}
+		if r.err == nil {
+			ok = append(ok, r)
+		} else {
+			failed = append(failed, r)
+		}
+	}
+	wall := last.Sub(t0).Seconds()
+	rate := float64(len(ok)) / wall
+	total := make([]time.Duration, len(ok))
+	for i, r := range ok {
+		total[i] = r.end.Sub(r.start)
+	}
+	fmt.Fprintf(w, "storm %s: %d machines, ramp %v: %d booted, %d failed, in %.2fs: %.2f machines/s\n",
+		label, len(rs), ramp, len(ok), len(failed), wall, rate)
+	fmt.Fprintf(w, "  time per machine: p50 %s  p99 %s  max %s\n",
+		secs(pct(total, 50)), secs(pct(total, 99)), secs(pct(total, 100)))
+	var ph []string
+	for p := range nPhases {
+		d := make([]time.Duration, len(ok))
+		for i, r := range ok {
+			d[i] = r.phase[p]
+		}
+		ph = append(ph, fmt.Sprintf("%s %s/%s", phaseNames[p], secs(pct(d, 50)), secs(pct(d, 99))))
+	}
+	fmt.Fprintf(w, "  phases p50/p99: %s\n", strings.Join(ph, ", "))
+
+	granted := map[string]int{}
+	var dhcpRetx, tftpTimeouts int
+	for _, r := range rs {
+		dhcpRetx += r.dhcpRetries
+		tftpTimeouts += r.tftp.timeouts
+		if r.tftp.granted != "" {
+			granted[r.tftp.granted]++
+		}
+	}
+	var g []string
+	for k, v := range granted {
+		g = append(g, fmt.Sprintf("%q x%d", k, v))
+	}
+	sort.Strings(g)
+	fmt.Fprintf(w, "  tftp granted: %s\n", strings.Join(g, ", "))
+	fmt.Fprintf(w, "  retransmissions: dhcp %d, tftp client timeouts %d; dhcp replies no machine waited for %d, unparsable %d\n",
+		dhcpRetx, tftpTimeouts, mux.stray.Load(), mux.bad.Load())
+	if len(ok) > 0 {
+		r := ok[0]
+		fmt.Fprintf(w, "  per machine: boot file %d B over TFTP, boot.ipxe %d B, menu %d B, kernel %d B, initrds %d B\n",
+			r.tftp.bytes, r.scriptBytes, r.menuBytes, r.kernelBytes, r.initrdBytes)
+	}
+	if len(failed) > 0 {
+		byPhase := map[string]int{}
+		for _, r := range failed {
+			byPhase[r.failedIn]++
+		}
+		fmt.Fprintf(w, "  failures by phase: %v\n", byPhase)
+		sort.Slice(failed, func(i, j int) bool { return failed[i].end.Before(failed[j].end) })
+		for i, r := range failed {
+			if i == show {
+				break
+			}
+			fmt.Fprintf(w, "  FAIL %s (%s) in %s after %s: %v\n", r.mac, r.addr, r.failedIn, secs(r.end.Sub(r.start)), r.err)
+		}
+	}
+	fmt.Fprintf(w, "RESULT n=%d ok=%d failed=%d wall=%.3f rate=%.2f p50=%.3f p99=%.3f\n",
+		len(rs), len(ok), len(failed), wall, rate, pct(total, 50).Seconds(), pct(total, 99).Seconds())
+}
+
+// pct is the p-th percentile (nearest rank) of d, 0 when d is empty.
+func pct(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	k := int(math.Ceil(p/100*float64(len(s)))) - 1
+	return s[max(0, min(k, len(s)-1))]
+}
+
+func secs(d time.Duration) string {
+	if d < time.Second {
+		return fmt.Sprintf("%.0fms", d.Seconds()*1000)
+	}
+	return fmt.Sprintf("%.2fs", d.Seconds())
+}
