@@ -111,9 +111,12 @@ func (m *dhcpMux) release(xid dhcpv4.TransactionID) {
 // same doubling), used for the REQUEST too.
 var dhcpBackoff = []time.Duration{4 * time.Second, 8 * time.Second, 16 * time.Second, 32 * time.Second}
 
+// errNAK is a DHCPNAK to a REQUEST.
+var errNAK = errors.New("DHCPNAK")
+
 // exchange broadcasts p and returns the first reply with p's xid whose
 // type is in want, retransmitting on dhcpBackoff until ctx ends. A NAK is
-// an error. retries counts the retransmissions.
+// errNAK. retries counts the retransmissions.
 func (m *dhcpMux) exchange(ctx context.Context, ch chan *dhcpv4.DHCPv4, p *dhcpv4.DHCPv4, want dhcpv4.MessageType, retries *int) (*dhcpv4.DHCPv4, error) {
 	dst := &net.UDPAddr{IP: net.IPv4bcast, Port: dhcpv4.ServerPort}
 	raw := p.ToBytes()
@@ -138,7 +141,7 @@ func (m *dhcpMux) exchange(ctx context.Context, ch chan *dhcpv4.DHCPv4, p *dhcpv
 					return r, nil
 				case dhcpv4.MessageTypeNak:
 					t.Stop()
-					return nil, fmt.Errorf("NAK to the %s: %q", p.MessageType(), r.Message())
+					return nil, fmt.Errorf("%w to the %s: %q", errNAK, p.MessageType(), r.Message())
 				}
 			}
 		}
@@ -183,8 +186,31 @@ func clientOptions(guid []byte, ipxe bool) []dhcpv4.Modifier {
 	return mods
 }
 
-// dora runs DISCOVER-OFFER-REQUEST-ACK for mac and returns the lease.
-func (m *dhcpMux) dora(ctx context.Context, mac net.HardwareAddr, guid []byte, ipxe bool, retries *int) (lease, error) {
+// maxNAKs bounds how often one DORA starts over after a DHCPNAK.
+const maxNAKs = 8
+
+// dora runs DISCOVER-OFFER-REQUEST-ACK for mac and returns the lease. A
+// NAK to the REQUEST starts it over from the DISCOVER, as RFC 2131
+// section 3.1 (step 5) tells a client to, after a random 0-2 s (RFC 2131
+// section 4.1 randomises a client's retransmissions by a second either
+// way, so that clients that collided once do not again); naks counts
+// those.
+func (m *dhcpMux) dora(ctx context.Context, mac net.HardwareAddr, guid []byte, ipxe bool, retries, naks *int) (lease, error) {
+	for {
+		l, err := m.dora1(ctx, mac, guid, ipxe, retries)
+		if !errors.Is(err, errNAK) || *naks >= maxNAKs {
+			return l, err
+		}
+		*naks++
+		select {
+		case <-ctx.Done():
+			return l, fmt.Errorf("%w; then %w", err, ctx.Err())
+		case <-time.After(rand.N(2 * time.Second)):
+		}
+	}
+}
+
+func (m *dhcpMux) dora1(ctx context.Context, mac net.HardwareAddr, guid []byte, ipxe bool, retries *int) (lease, error) {
 	xid, ch := m.register()
 	defer m.release(xid)
 	mods := clientOptions(guid, ipxe)

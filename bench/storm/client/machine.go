@@ -32,6 +32,7 @@ type result struct {
 	failedIn    string // phase name, "" when it booted
 	err         error
 	dhcpRetries int
+	dhcpNAKs    int
 	tftp        tftpTransfer
 	scriptBytes int // /boot.ipxe
 	menuBytes   int // the per-MAC menu
@@ -47,6 +48,7 @@ type storm struct {
 	tftpWant   []byte
 	expect     func(path string) []byte
 	timeout    time.Duration // one machine's whole boot
+	until      int           // the last phase to run (nPhases-1: all)
 }
 
 // boot runs one machine from power-on to its initrd's last byte, as a
@@ -73,7 +75,7 @@ func (s *storm) boot(parent context.Context, mac net.HardwareAddr, guid []byte) 
 	}
 
 	// 1. Firmware PXE: DORA, then the NBP from siaddr over TFTP.
-	l, err := s.mux.dora(ctx, mac, guid, false, &r.dhcpRetries)
+	l, err := s.mux.dora(ctx, mac, guid, false, &r.dhcpRetries, &r.dhcpNAKs)
 	if err != nil {
 		return fail(phDHCP, err)
 	}
@@ -91,9 +93,13 @@ func (s *storm) boot(parent context.Context, mac net.HardwareAddr, guid []byte) 
 		return fail(phTFTP, err)
 	}
 	step(phTFTP)
+	if s.until == phTFTP {
+		r.end = time.Now()
+		return r
+	}
 
 	// 2. iPXE: DORA again (user class iPXE, option 175), then HTTP.
-	l2, err := s.mux.dora(ctx, mac, guid, true, &r.dhcpRetries)
+	l2, err := s.mux.dora(ctx, mac, guid, true, &r.dhcpRetries, &r.dhcpNAKs)
 	if err != nil {
 		return fail(phDHCP2, err)
 	}
@@ -104,6 +110,10 @@ func (s *storm) boot(parent context.Context, mac net.HardwareAddr, guid []byte) 
 		return fail(phDHCP2, fmt.Errorf("iPXE got boot file %q, want an http:// URL", l2.bootFile))
 	}
 	step(phDHCP2)
+	if s.until == phDHCP2 {
+		r.end = time.Now()
+		return r
+	}
 
 	h := newHTTPMachine(l.addr, s.expect)
 	defer h.close()
@@ -134,6 +144,10 @@ func (s *storm) boot(parent context.Context, mac net.HardwareAddr, guid []byte) 
 		}
 	}
 	step(phScript)
+	if s.until == phScript {
+		r.end = time.Now()
+		return r
+	}
 	buf := make([]byte, 256<<10)
 	ku, err := resolve(u, t.kernel)
 	if err == nil {

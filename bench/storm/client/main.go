@@ -3,7 +3,9 @@
 // do, against whatever DHCP, TFTP and HTTP servers answer on its network:
 //
 //  1. DHCP DISCOVER/OFFER/REQUEST/ACK from its own MAC, with option 60
-//     "PXEClient:Arch:00007:UNDI:003000", 93 = 7 and 97 (a GUID);
+//     "PXEClient:Arch:00007:UNDI:003000", 93 = 7 and 97 (a GUID),
+//     retransmitted after 4, 8, 16 and 32 s, and started over after a
+//     random 0-2 s when the REQUEST gets a NAK (at most 8 times);
 //  2. a TFTP read of the boot file from siaddr with blksize 1468, tsize 0
 //     and windowsize 4 (RFC 7440; lock-step when the OACK leaves it out);
 //  3. as iPXE, a second DORA with user class "iPXE" (77) and option 175,
@@ -55,6 +57,7 @@ func main() {
 		verify    = flag.Bool("verify", true, "compare downloads with the local copies byte for byte")
 		label     = flag.String("label", "", "name of the server stack, for the report")
 		failShow  = flag.Int("show-failures", 5, "failures to print")
+		until     = flag.String("until", "initrd", "stop each machine after this phase: tftp, dhcp-ipxe, scripts or initrd (to see one part of the storm alone)")
 	)
 	flag.Parse()
 	if *deadline == 0 {
@@ -67,7 +70,15 @@ func main() {
 	if *n < 1 || *n > 1<<16 {
 		fatal(fmt.Errorf("-n %d: want 1..65536", *n))
 	}
-	s := &storm{tftpWindow: *window, tftpBlk: *blksize, timeout: *timeout, expect: func(string) []byte { return nil }}
+	s := &storm{tftpWindow: *window, tftpBlk: *blksize, timeout: *timeout, expect: func(string) []byte { return nil }, until: -1}
+	for i, name := range phaseNames {
+		if name == *until && i != phDHCP && i != phKernel {
+			s.until = i
+		}
+	}
+	if s.until < 0 {
+		fatal(fmt.Errorf("-until %q: want tftp, dhcp-ipxe, scripts or initrd", *until))
+	}
 	if *verify && *tftpFile != "" {
 		if s.tftpWant, err = os.ReadFile(*tftpFile); err != nil {
 			fatal(err)

@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -39,6 +40,9 @@ func report(w io.Writer, label string, rs []result, t0 time.Time, ramp time.Dura
 		secs(pct(total, 50)), secs(pct(total, 99)), secs(pct(total, 100)))
 	var ph []string
 	for p := range nPhases {
+		if len(ok) > 0 && ok[0].phase[p] == 0 {
+			continue // not run (-until)
+		}
 		d := make([]time.Duration, len(ok))
 		for i, r := range ok {
 			d[i] = r.phase[p]
@@ -48,9 +52,10 @@ func report(w io.Writer, label string, rs []result, t0 time.Time, ramp time.Dura
 	fmt.Fprintf(w, "  phases p50/p99: %s\n", strings.Join(ph, ", "))
 
 	granted := map[string]int{}
-	var dhcpRetx, tftpTimeouts int
+	var dhcpRetx, dhcpNAKs, tftpTimeouts int
 	for _, r := range rs {
 		dhcpRetx += r.dhcpRetries
+		dhcpNAKs += r.dhcpNAKs
 		tftpTimeouts += r.tftp.timeouts
 		if r.tftp.granted != "" {
 			granted[r.tftp.granted]++
@@ -62,8 +67,12 @@ func report(w io.Writer, label string, rs []result, t0 time.Time, ramp time.Dura
 	}
 	sort.Strings(g)
 	fmt.Fprintf(w, "  tftp granted: %s\n", strings.Join(g, ", "))
-	fmt.Fprintf(w, "  retransmissions: dhcp %d, tftp client timeouts %d; dhcp replies no machine waited for %d, unparsable %d\n",
-		dhcpRetx, tftpTimeouts, mux.stray.Load(), mux.bad.Load())
+	fmt.Fprintf(w, "  retransmissions: dhcp %d, tftp client timeouts %d; DORAs started over after a NAK %d; dhcp replies no machine waited for %d, unparsable %d\n",
+		dhcpRetx, tftpTimeouts, dhcpNAKs, mux.stray.Load(), mux.bad.Load())
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		fmt.Fprintf(w, "  client CPU: user %.1fs, system %.1fs\n", tv(ru.Utime), tv(ru.Stime))
+	}
 	if len(ok) > 0 {
 		r := ok[0]
 		fmt.Fprintf(w, "  per machine: boot file %d B over TFTP, boot.ipxe %d B, menu %d B, kernel %d B, initrds %d B\n",
@@ -97,6 +106,8 @@ func pct(d []time.Duration, p float64) time.Duration {
 	k := int(math.Ceil(p/100*float64(len(s)))) - 1
 	return s[max(0, min(k, len(s)-1))]
 }
+
+func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
 
 func secs(d time.Duration) string {
 	if d < time.Second {
