@@ -233,6 +233,19 @@ hwm() { tree "$@" | while read -r p; do cat "/proc/$p/status" 2>/dev/null; done 
 # cpu PID...: user + system CPU seconds of the trees.
 cpu() { tree "$@" | while read -r p; do cat "/proc/$p/stat" 2>/dev/null; echo; done | awk -v hz="$(getconf CLK_TCK)" 'NF > 15 { s += $14 + $15 } END { printf "%.1f", s / hz }'; }
 
+# kstats NS: the network stack's loss counters in NS so far (each
+# namespace has its own): listen queue overflows, TCP retransmitted
+# segments and retransmission timeouts, times TCP ran into the host's
+# tcp_mem limit and pruned or dropped what it had received, datagrams a
+# full UDP socket dropped.
+kstats() {
+	ip netns exec "$1" nstat -asz 2>/dev/null | awk '
+		{ v[$1] = $2 }
+		END { printf "listen overflows %d, TCP segments sent again %d (timeouts %d), memory pressure %d (pruned %d, dropped %d), UDP rcvbuf drops %d",
+			v["TcpExtListenOverflows"], v["TcpRetransSegs"], v["TcpExtTCPTimeouts"], v["TcpExtTCPMemoryPressures"],
+			v["TcpExtPruneCalled"], v["TcpExtTCPRcvQDrop"], v["UdpRcvbufErrors"] }'
+}
+
 stop() {
 	local p
 	for p in "${ROOTS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
@@ -260,9 +273,10 @@ storm() {
 		-ramp "${RAMP}s" -timeout "${TIMEOUT}s" -label "$stack" -until "${STORM_UNTIL:-initrd}" \
 		-tftp-file "$WORK/tftp/snponly.efi" -assets-dir "$WORK/www/assets" >"$out" 2>&1 || true
 	secs=$(elapsed "$t0")
-	local rss cpus
+	local rss cpus kern
 	rss=$(hwm "${ROOTS[@]}")
 	cpus=$(cpu "${ROOTS[@]}")
+	kern="server side: $(kstats "$S"); client side: $(kstats "$C")"
 	stop
 	case $stack in
 	bootwright)
@@ -278,6 +292,7 @@ storm() {
 	ns_kill_del "$C"
 	grep -v '^RESULT' "$out" || true
 	echo "  servers: peak RSS $rss MiB, CPU ${cpus}s; leases stored $leases; error lines in server logs $errors; run took $secs"
+	echo "  kernel, $kern"
 	local res
 	res=$(grep '^RESULT' "$out" || echo "RESULT n=$n ok=0 failed=$n wall=0 rate=0 p50=0 p99=0")
 	ROW[$key]="$res rss=$rss cpu=$cpus"

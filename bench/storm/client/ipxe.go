@@ -9,9 +9,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // ipxeVars are the settings iPXE expands in the scripts a machine gets:
@@ -163,10 +168,28 @@ func uriArg(args []string) string {
 type httpMachine struct {
 	c      *http.Client
 	expect func(path string) []byte // a file's expected bytes, or nil
+
+	// Set from the transport's dialing goroutine.
+	connects    atomic.Int64 // TCP connections opened
+	slowConnect atomic.Int64 // the longest connect(2), in ns
 }
 
-func newHTTPMachine(local net.IP, expect func(string) []byte) *httpMachine {
+// newHTTPMachine's connections come from local. rcvbuf > 0 fixes their
+// receive buffer (SO_RCVBUF, before connect) instead of letting the
+// kernel grow it to tcp_rmem's maximum.
+func newHTTPMachine(local net.IP, expect func(string) []byte, rcvbuf int) *httpMachine {
 	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: local}, Timeout: 30 * time.Second}
+	if rcvbuf > 0 {
+		d.Control = func(_, _ string, c syscall.RawConn) error {
+			var serr error
+			if err := c.Control(func(fd uintptr) {
+				serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, rcvbuf)
+			}); err != nil {
+				return err
+			}
+			return serr
+		}
+	}
 	tr := &http.Transport{
 		DialContext:         d.DialContext,
 		DisableCompression:  true,
@@ -233,6 +256,20 @@ func (h *httpMachine) get(ctx context.Context, u string) (*http.Response, error)
 	if err != nil {
 		return nil, err
 	}
+	var t0 atomic.Int64
+	req = req.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		ConnectStart: func(string, string) { t0.Store(time.Now().UnixNano()) },
+		ConnectDone: func(string, string, error) {
+			h.connects.Add(1)
+			d := time.Now().UnixNano() - t0.Load()
+			for {
+				old := h.slowConnect.Load()
+				if d <= old || h.slowConnect.CompareAndSwap(old, d) {
+					break
+				}
+			}
+		},
+	}))
 	req.Header.Set("User-Agent", "iPXE/1.21.1 (bench-storm)")
 	resp, err := h.c.Do(req)
 	if err != nil {

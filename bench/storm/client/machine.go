@@ -38,6 +38,8 @@ type result struct {
 	menuBytes   int // the per-MAC menu
 	kernelBytes int64
 	initrdBytes int64
+	connects    int           // TCP connections the HTTP part opened
+	slowConnect time.Duration // its longest connect
 }
 
 // storm holds what all machines share.
@@ -49,6 +51,7 @@ type storm struct {
 	expect     func(path string) []byte
 	timeout    time.Duration // one machine's whole boot
 	until      int           // the last phase to run (nPhases-1: all)
+	rcvbuf     int           // SO_RCVBUF of HTTP connections; 0: the kernel's autotuning
 }
 
 // boot runs one machine from power-on to its initrd's last byte, as a
@@ -115,8 +118,11 @@ func (s *storm) boot(parent context.Context, mac net.HardwareAddr, guid []byte) 
 		return r
 	}
 
-	h := newHTTPMachine(l.addr, s.expect)
-	defer h.close()
+	h := newHTTPMachine(l.addr, s.expect, s.rcvbuf)
+	defer func() {
+		r.connects, r.slowConnect = int(h.connects.Load()), time.Duration(h.slowConnect.Load())
+		h.close()
+	}()
 	vars := ipxeVars(mac)
 	u := l2.bootFile
 	var t bootTarget

@@ -73,7 +73,25 @@ func report(w io.Writer, label string, rs []result, t0 time.Time, ramp time.Dura
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
 		fmt.Fprintf(w, "  client CPU: user %.1fs, system %.1fs\n", tv(ru.Utime), tv(ru.Stime))
 	}
+	var connects int
+	var slowConnect time.Duration
+	for _, r := range rs {
+		connects += r.connects
+		slowConnect = max(slowConnect, r.slowConnect)
+	}
+	fmt.Fprintf(w, "  tcp: %d connections, the slowest connect %s\n", connects, secs(slowConnect))
 	if len(ok) > 0 {
+		slow := ok[0]
+		for _, r := range ok {
+			if r.end.Sub(r.start) > slow.end.Sub(slow.start) {
+				slow = r
+			}
+		}
+		var ph []string
+		for p := range nPhases {
+			ph = append(ph, fmt.Sprintf("%s %s", phaseNames[p], secs(slow.phase[p])))
+		}
+		fmt.Fprintf(w, "  slowest machine %s (%s), started at +%s: %s\n", slow.mac, slow.addr, secs(slow.start.Sub(t0)), strings.Join(ph, ", "))
 		r := ok[0]
 		fmt.Fprintf(w, "  per machine: boot file %d B over TFTP, boot.ipxe %d B, menu %d B, kernel %d B, initrds %d B\n",
 			r.tftp.bytes, r.scriptBytes, r.menuBytes, r.kernelBytes, r.initrdBytes)
