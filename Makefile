@@ -115,7 +115,7 @@ bench-http: deps build
 ## bench-storm: an end-to-end boot storm, 100 and then 1000 simulated UEFI machines
 ## (DHCP, TFTP, iPXE's DHCP, menus and a 64 MiB kernel+initrd over HTTP),
 ## against bootwright --dhcp-mode full and against dnsmasq + nginx, in
-## namespaces, one after the other. About a minute.
+## namespaces, one after the other. One to two minutes.
 bench-storm: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) bench/storm/run.sh
 
