@@ -23,7 +23,7 @@ FUZZ_TARGETS := \
 	./httpboot:FuzzRequest
 
 .PHONY: all build test deps check unit fuzz readmetest answerstest vmtest dhcptest httptest doctortest \
-	securitytest tftptest loadertest pitest bench bench-dhcp bench-http bench-tftp lint clean
+	securitytest tftptest loadertest pitest bench bench-dhcp bench-http bench-tftp bench-storm lint clean
 
 all: build
 
@@ -118,7 +118,14 @@ httptest: deps build
 bench-http: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) bench/http/run.sh
 
-bench: bench-dhcp bench-http bench-tftp
+## bench-storm: an end-to-end boot storm, 100 and then 1000 simulated UEFI machines
+## (DHCP, TFTP, iPXE's DHCP, menus and a 64 MiB kernel+initrd over HTTP),
+## against bootwright --dhcp-mode full and against dnsmasq + nginx, in
+## namespaces, one after the other. One to two minutes.
+bench-storm: deps build
+	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) bench/storm/run.sh
+
+bench: bench-dhcp bench-http bench-tftp bench-storm
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 lint:
