@@ -141,22 +141,16 @@ func TestFilterAndMACPrefix(t *testing.T) {
 	}
 }
 
-func TestLimiter(t *testing.T) {
-	l := newLimiter(RateLimit{PerSecond: 1, Burst: 3})
-	now := time.Unix(1e9, 0)
-	k := hw.MAC{2, 0, 0, 0, 0, 1}
-	var got []bool
-	for range 5 {
-		got = append(got, l.allow(k, now))
-	}
-	got = append(got, l.allow(hw.MAC{2}, now)) // another client is not affected
-	now = now.Add(1500 * time.Millisecond)
-	got = append(got, l.allow(k, now), l.allow(k, now))
-	if diff := cmp.Diff([]bool{true, true, true, false, false, true, true, false}, got); diff != "" {
-		t.Errorf("allow (-want +got):\n%s", diff)
-	}
-	o := newOnce(time.Minute)
-	if !o.ok(k, "a", now) || o.ok(k, "a", now.Add(time.Second)) || !o.ok(k, "b", now) || !o.ok(k, "a", now.Add(2*time.Minute)) {
-		t.Error("once does not say yes once per interval")
+func TestRateLimitDefaults(t *testing.T) {
+	for rl, want := range map[RateLimit][2]float64{
+		{}:                          {4, 16},
+		{PerSecond: 1, Burst: 3}:    {1, 3},
+		{PerSecond: -1}:             {-1, 16},
+		{PerSecond: 0.5, Burst: -2}: {0.5, 16},
+	} {
+		l := rl.Limiter()
+		if got := [2]float64{l.PerSecond, float64(l.Burst)}; got != want {
+			t.Errorf("%+v.Limiter() = %v a second, burst %v; want %v", rl, got[0], got[1], want)
+		}
 	}
 }
