@@ -23,10 +23,17 @@ import (
 type Policy struct {
 	Config    *bootconfig.Live // menus and templates in service
 	PublicURL string           // how machines reach the HTTP server, e.g. http://10.0.0.1:8080
+	// PublicURL6 is how machines that ask over IPv6 reach it, an IPv6
+	// literal in brackets (http://[2001:db8::1]:8080). Empty means
+	// PublicURL for them too (a name both families resolve, or no IPv6).
+	PublicURL6 string
 
 	// Self is the address machines reach TFTP at (iPXE chain scripts,
 	// GRUB's next-server). Invalid means the host of PublicURL.
 	Self netip.Addr
+	// Self6 is that address for machines asking over IPv6. Invalid means
+	// the host of PublicURL6.
+	Self6 netip.Addr
 	// Proxy says DHCP runs as a proxy beside the LAN's own server.
 	Proxy bool
 	// TFTPAssets says the assets directory is also served over TFTP under
@@ -54,6 +61,7 @@ type Policy struct {
 
 	initOnce sync.Once
 	public   string
+	public6  string
 	scanner  menus.AssetScanner
 	anywhere anywhereBoots
 }
@@ -61,6 +69,7 @@ type Policy struct {
 func (p *Policy) init() {
 	p.initOnce.Do(func() {
 		p.public = strings.TrimSuffix(p.PublicURL, "/")
+		p.public6 = strings.TrimSuffix(p.PublicURL6, "/")
 		p.scanner.FS, p.scanner.TTL = p.Assets, p.AssetsTTL
 		if p.Logger == nil {
 			p.Logger = slog.New(slog.DiscardHandler)
@@ -73,6 +82,21 @@ func (p *Policy) URL() string {
 	p.init()
 	return p.public
 }
+
+// URLFor returns the public base URL for a client at addr, without a
+// trailing slash: PublicURL6 for one that asks over IPv6 (when set), so
+// that an IPv6-only machine is handed URLs it can reach, else PublicURL.
+func (p *Policy) URLFor(addr netip.Addr) string {
+	p.init()
+	if overIPv6(addr) && p.public6 != "" {
+		return p.public6
+	}
+	return p.public
+}
+
+// overIPv6 reports whether a client at addr came over IPv6 (an
+// IPv4-mapped address is an IPv4 client of a dual-stack socket).
+func overIPv6(addr netip.Addr) bool { return addr.Unmap().Is6() }
 
 // Client is what a request says about the machine asking.
 type Client struct {
@@ -102,15 +126,20 @@ func (p *Policy) Request(c Client) menus.Request {
 	return req
 }
 
-// Server returns the URLs and services templates see.
-func (p *Policy) Server() menus.Server {
-	p.init()
-	srv := menus.Server{URL: p.public, AssetsURL: p.public + route.AssetsBase, Secret: p.Secrets}
+// Server returns the URLs and services templates see, for a client
+// that asks over IPv4 (or for no client: `bootwright check`).
+func (p *Policy) Server() menus.Server { return p.ServerFor(netip.Addr{}) }
+
+// ServerFor returns the URLs and services templates see when rendering
+// for a client at addr: its family's public URL and TFTP address.
+func (p *Policy) ServerFor(addr netip.Addr) menus.Server {
+	public := p.URLFor(addr)
+	srv := menus.Server{URL: public, AssetsURL: public + route.AssetsBase, Secret: p.Secrets}
 	if p.Cache != nil {
 		srv.Cache = p.Cache.Register
 	}
 	if p.TFTPAssets {
-		srv.TFTPAssetsURL = p.tftpURL() + TFTPAssetsDir
+		srv.TFTPAssetsURL = p.tftpURL(addr) + TFTPAssetsDir
 	}
 	return srv
 }
@@ -118,15 +147,21 @@ func (p *Policy) Server() menus.Server {
 // TFTPAssetsDir is where the assets directory appears in the TFTP tree.
 const TFTPAssetsDir = "assets"
 
-// tftpURL is "tftp://HOST/" for this server.
-func (p *Policy) tftpURL() string { return "tftp://" + p.tftpHost() + "/" }
+// tftpURL is "tftp://HOST/" for this server, as a client at addr
+// reaches it.
+func (p *Policy) tftpURL(addr netip.Addr) string { return "tftp://" + p.tftpHost(addr) + "/" }
 
-// tftpHost is Self, else the host of PublicURL, bracketed when IPv6.
-func (p *Policy) tftpHost() string {
-	if p.Self.IsValid() {
-		return hostLiteral(p.Self.String())
+// tftpHost is Self (Self6 for a client over IPv6), else the host of its
+// public URL, bracketed when IPv6.
+func (p *Policy) tftpHost(addr netip.Addr) string {
+	self := p.Self
+	if overIPv6(addr) && (p.Self6.IsValid() || p.PublicURL6 != "") {
+		self = p.Self6
 	}
-	if u, err := url.Parse(p.public); err == nil && u.Hostname() != "" {
+	if self.IsValid() {
+		return hostLiteral(self.String())
+	}
+	if u, err := url.Parse(p.URLFor(addr)); err == nil && u.Hostname() != "" {
 		return hostLiteral(u.Hostname())
 	}
 	return "localhost"
@@ -154,11 +189,11 @@ func (p *Policy) AssetDirs() ([]menus.AssetDir, uint64) {
 // template tmpl (bootconfig.IPXEMenu, GRUBMenu or PXELinuxMenu).
 func (p *Policy) RenderMenu(tmpl string, req menus.Request) ([]byte, *menus.Data, error) {
 	dirs, _ := p.AssetDirs()
-	return p.Config.Load().RenderMenu(tmpl, req, p.Server(), dirs)
+	return p.Config.Load().RenderMenu(tmpl, req, p.ServerFor(req.ClientIP), dirs)
 }
 
 // RenderFile renders the machine's per-machine file name.
 func (p *Policy) RenderFile(name string, req menus.Request) ([]byte, *menus.Data, error) {
 	dirs, _ := p.AssetDirs()
-	return p.Config.Load().RenderFile(name, req, p.Server(), dirs)
+	return p.Config.Load().RenderFile(name, req, p.ServerFor(req.ClientIP), dirs)
 }
