@@ -13,6 +13,7 @@ LDFLAGS   := -X main.version=$(VERSION)
 # Fuzz targets run FUZZTIME each by `make test` (package:target).
 FUZZ_TARGETS := \
 	./dhcpboot:FuzzPacket \
+	./dhcp6boot:FuzzPacket \
 	./tftpboot:FuzzCleanPath \
 	./tftpboot:FuzzParseConfigName \
 	./tftpboot:FuzzParseARP \
