@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
@@ -22,6 +23,7 @@ import (
 	"github.com/bootwright/bootwright/internal/boot"
 	"github.com/bootwright/bootwright/internal/bootconfig"
 	"github.com/bootwright/bootwright/internal/metrics"
+	"github.com/bootwright/bootwright/internal/netutil"
 	"github.com/bootwright/bootwright/tftpboot"
 )
 
@@ -77,9 +79,9 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 		log.Info("shutting down")
 		return stopServers(servers, shutdownGrace, log)
 	})
-	log.Info("bootwright serving", "interface", c.iface, "address", c.self.Addr().String(),
-		"dhcp", c.dhcp.String(), "tftp", cmp.Or(c.tftpAddr, "off"), "http", c.httpAddr,
-		"public_url", c.publicURL.String(), "config_dir", cmp.Or(c.bundle.Dir, "(embedded defaults)"),
+	log.Info("bootwright serving", "interface", c.iface, "address", c.self.Addr().String(), "address6", c.self6.Addr().String(),
+		"dhcp", c.dhcp.String(), "dhcp6", c.dhcp6.String(), "tftp", cmp.Or(c.tftpAddr, "off"), "http", c.httpAddr,
+		"public_url", c.publicURL.String(), "public_url6", cmp.Or(c.publicURL6, c.publicURL.String()), "config_dir", cmp.Or(c.bundle.Dir, "(embedded defaults)"),
 		"assets_dir", cmp.Or(c.assetsDir, "(none)"))
 	return g.Wait()
 }
@@ -161,7 +163,8 @@ func build(c *config, log *slog.Logger) ([]server, *bootconfig.Reloader, error) 
 		return nil, nil, err
 	}
 	policy := &boot.Policy{
-		Config: live, PublicURL: public, Self: c.self.Addr(), Proxy: !c.dhcp.off && c.dhcp.mode == dhcpboot.ModeProxy,
+		Config: live, PublicURL: public, PublicURL6: c.publicURL6, Self: c.self.Addr(), Self6: c.self6.Addr(),
+		Proxy:      !c.dhcp.off && c.dhcp.mode == dhcpboot.ModeProxy,
 		TFTPAssets: c.assetsDir != "" && c.tftpAddr != "", Assets: assets,
 		State: sts.st, Secrets: secretsFunc(c.secretsDir), TokenTTL: c.tokenTTL, Logger: log,
 	}
@@ -173,7 +176,11 @@ func build(c *config, log *slog.Logger) ([]server, *bootconfig.Reloader, error) 
 		ts = newTFTPServer(c, tftpFiles, policy, log)
 		servers = append(servers, tftpServer(ts, c.tftpAddr))
 	}
-	ds, stopDHCP, err := buildDHCP(c, public, log)
+	ls, err := openLeases(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	ds, stopDHCP, err := buildDHCP(c, public, ls, log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -182,7 +189,17 @@ func build(c *config, log *slog.Logger) ([]server, *bootconfig.Reloader, error) 
 		servers = append(servers, server{name: "dhcp", run: ds.ListenAndServe, shutdown: stopDHCP,
 			listen: func() (io.Closer, error) { return shutdownCloser(ds.Shutdown), ds.Listen() }})
 	}
+	d6, stopDHCP6 := buildDHCP6(c, policy.URLFor(netip.IPv6Unspecified()), ls, log)
+	if d6 != nil {
+		d6.Hosts, d6.Neighbor = policy.Host6, netutil.NeighborMAC6
+		servers = append(servers, server{name: "dhcp6", run: d6.ListenAndServe, shutdown: stopDHCP6,
+			listen: func() (io.Closer, error) { return shutdownCloser(d6.Shutdown), d6.Listen() }})
+	}
+	if c.dhcp6.ra {
+		servers = append(servers, raServer(c, log))
+	}
 	observe(sts.st, live, m, ds, ts)
+	observe6(sts.st, live, m, d6)
 	// Last, so it closes after every server that records events.
 	servers = append(servers, server{name: "state", run: sts.run, shutdown: sts.shutdown})
 	return servers, reloader, nil
