@@ -25,7 +25,7 @@ func TestREADME(t *testing.T) {
 			t.Errorf("README does not document --%s", f.Name)
 		}
 	})
-	for _, m := range regexp.MustCompile("`--([a-z-]+)").FindAllSubmatch(readme, -1) {
+	for _, m := range regexp.MustCompile("`--([a-z0-9-]+)").FindAllSubmatch(readme, -1) {
 		if fs.Lookup(string(m[1])) == nil {
 			t.Errorf("README mentions --%s, which serve does not have", m[1])
 		}
