@@ -96,9 +96,12 @@ type MachineData struct {
 
 // MenuData is a resolved menu: entries expanded and filtered.
 type MenuData struct {
-	Name    string
-	Title   string
+	Name  string
+	Title string
+	// Timeout is how long the menu waits before it boots the default
+	// entry (0: at once), unless Never: then it waits for a choice.
 	Timeout time.Duration
+	Never   bool
 	Default string // label of the default entry
 	Entries []ResolvedEntry
 }

@@ -157,3 +157,44 @@ func TestDefaultsLoad(t *testing.T) {
 		t.Fatalf("embedded default menu does not load: %v", err)
 	}
 }
+
+// TestTimeouts: 0s boots the default at once, never (or no timeout in
+// the menu) waits for a choice; a group or machine overrides either way.
+func TestTimeouts(t *testing.T) {
+	type got struct {
+		Timeout time.Duration
+		Never   bool
+	}
+	for name, tc := range map[string]struct {
+		menu, machine string
+		want          got
+	}{
+		"no timeout waits":          {"", "", got{0, true}},
+		"10s":                       {"timeout: 10s\n", "", got{10 * time.Second, false}},
+		"0s boots at once":          {"timeout: 0s\n", "", got{0, false}},
+		"never":                     {"timeout: never\n", "", got{0, true}},
+		"machine's 0s over a never": {"timeout: never\n", ", timeout: 0s", got{0, false}},
+		"machine's never over 5s":   {"timeout: 5s\n", ", timeout: never", got{0, true}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c, err := Load(tree(map[string]string{
+				"menus/default.yaml":  tc.menu + "entries:\n  - {name: local, type: local}\n",
+				"menus/machines.yaml": "machines:\n  - {mac: '52:54:00:00:00:01', name: m" + tc.machine + "}\n",
+			}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := c.Resolve(Request{MAC: hw.MustParseMAC("52:54:00:00:00:01")}, Server{}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got{d.Menu.Timeout, d.Menu.Never}); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+	_, err := Load(tree(map[string]string{"menus/default.yaml": "timeout: forever\nentries:\n  - {name: local, type: local}\n"}))
+	if err == nil || !strings.Contains(err.Error(), `menus/default.yaml:1: invalid duration "forever" (want e.g. 10s or 1m, 0s to boot the default at once, or never to wait)`) {
+		t.Errorf("timeout: forever: %v", err)
+	}
+}

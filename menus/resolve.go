@@ -119,7 +119,7 @@ func (c *Config) Resolve(req Request, srv Server, assets []AssetDir) (*Data, err
 		}
 	}
 	if eff.timeout != nil {
-		d.Menu.Timeout = eff.timeout.Duration
+		d.Menu.Timeout, d.Menu.Never = eff.timeout.Duration, eff.timeout.Never
 	}
 	if req.NoToken != "" && d.FileAccess != FileAccessOpen {
 		d.Notes = append(d.Notes, "answer-file URLs carry no token, so they are refused (403): "+req.NoToken)
@@ -152,7 +152,10 @@ func (d *Data) installDefault(eff effective) string {
 
 // resolveMenu expands menu and its submenus; prefix is the label prefix.
 func (d *Data) resolveMenu(c *Config, menu *Menu, prefix, extraArgs string, assets []AssetDir) (*MenuData, error) {
-	md := &MenuData{Name: menu.Name, Title: menu.Title, Timeout: menu.Timeout.Duration}
+	md := &MenuData{Name: menu.Name, Title: menu.Title, Never: true}
+	if t := menu.Timeout; t != nil {
+		md.Timeout, md.Never = t.Duration, t.Never
+	}
 	d.files = append(d.files, menu.Files...)
 	seen := map[string]bool{}
 	for i := range menu.Entries {
