@@ -23,7 +23,7 @@ FUZZ_TARGETS := \
 	./httpboot:FuzzRequest
 
 .PHONY: all build test deps check unit fuzz readmetest answerstest vmtest dhcptest httptest doctortest \
-	securitytest tftptest loadertest pitest bench bench-dhcp bench-http bench-tftp bench-storm lint clean
+	securitytest tftptest loadertest pitest menutest bench bench-dhcp bench-http bench-tftp bench-storm lint clean
 
 all: build
 
@@ -31,7 +31,7 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/bootwright
 
 ## test: everything CI runs: static checks, race tests, fuzz smoke, real clients and VMs.
-test: deps check unit fuzz readmetest answerstest vmtest dhcptest httptest doctortest securitytest tftptest loadertest pitest
+test: deps check unit fuzz readmetest answerstest vmtest dhcptest httptest doctortest securitytest tftptest loadertest pitest menutest
 
 deps:
 	scripts/install-deps.sh
@@ -65,6 +65,12 @@ vmtest: build
 
 dhcptest: build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/dhcp/run.sh
+
+## menutest: the iPXE menu on a BIOS VM's screen (title, entries, help, default, countdown,
+## footer read from VGA text memory) and a UEFI VM's; pictures in test/menu/work/
+## (UPDATE_DOCS=1 copies them to docs/); about 1 min.
+menutest: deps build
+	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/menu/run.sh
 
 ## pitest: loader raspberrypi without a Pi: a model of a Pi 4's DHCP beside dnsmasq
 ## (proxy), alone (full) and against dnsmasq set up per Raspberry Pi's tutorial, then

@@ -50,6 +50,8 @@ type Server struct {
 	// otherwise. Secure Boot machines load their kernels from it (see
 	// Data.BootURL).
 	TFTPAssetsURL string
+	// Version is bootwright's version, for menu footers.
+	Version string
 }
 
 // Data is everything a menu or per-machine file template sees.
@@ -109,6 +111,7 @@ type MenuData struct {
 // ResolvedEntry is an entry with its templates executed.
 type ResolvedEntry struct {
 	Name, Title, Type string
+	Help              string // one line of help under the entry, or ""
 	// Label is unique in the whole menu tree: the name, prefixed with the
 	// submenu's label and "." inside submenus.
 	Label   string

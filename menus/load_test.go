@@ -36,7 +36,7 @@ func TestLoadErrors(t *testing.T) {
 		},
 		"unknown key in an entry": {
 			files: map[string]string{"menus/default.yaml": "title: t\nentries:\n  - name: a\n    kernal: x\n"},
-			want:  `menus/default.yaml:4: unknown key "kernal" in an entry (known: name, title, type, kernel, initrds, args, url, menu, cache, sha256, needs, arch, per_arch)`,
+			want:  `menus/default.yaml:4: unknown key "kernal" in an entry (known: name, title, help, type, kernel, initrds, args, url, menu, cache, sha256, needs, arch, per_arch)`,
 		},
 		"unknown key in a menu": {
 			files: map[string]string{"menus/default.yaml": "title: t\nentry:\n  - name: a\n"},

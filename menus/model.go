@@ -61,12 +61,14 @@ type Menu struct {
 	Files []string `yaml:"files"`
 }
 
-// Entry is one item of a menu. Title, Kernel, Initrds, Args and URL are
+// Entry is one item of a menu. Title, Help, Kernel, Initrds, Args and URL are
 // templates over the menu's Data; a kernel or initrd without a scheme is a
 // path under the assets URL.
 type Entry struct {
-	Name    string   `yaml:"name"`
-	Title   string   `yaml:"title"`
+	Name  string `yaml:"name"`
+	Title string `yaml:"title"`
+	// Help is one line shown under the entry in the iPXE menu.
+	Help    string   `yaml:"help"`
 	Type    string   `yaml:"type"`
 	Kernel  string   `yaml:"kernel"`
 	Initrds []string `yaml:"initrds"`
@@ -111,8 +113,8 @@ func (e *Entry) posOf(key string) string {
 func initrdKey(i int) string { return fmt.Sprintf("initrds[%d]", i) }
 
 type entryTemplates struct {
-	title, kernel, args, url templates.Text
-	initrds                  []templates.Text
+	title, help, kernel, args, url templates.Text
+	initrds                        []templates.Text
 }
 
 // Settings are what a group or a machine may set. A machine's settings

@@ -242,7 +242,7 @@ func (d *Data) expand(e *Entry, extraArgs string, assets []AssetDir) ([]Resolved
 		}
 		return s
 	}
-	r := ResolvedEntry{Name: e.Name, Title: exec("title", e.tpl.title), Type: e.Type}
+	r := ResolvedEntry{Name: e.Name, Title: exec("title", e.tpl.title), Help: exec("help", e.tpl.help), Type: e.Type}
 	switch e.Type {
 	case TypeKernel:
 		kernel, initrds, ok := e.bootFor(d.Request.Arch.Family())
@@ -324,7 +324,7 @@ func checkResolved(pos func(key string) string, r ResolvedEntry) error {
 		key, name, v string
 		spaces       bool
 	}
-	fields := []field{{"title", "title", r.Title, true}, {"kernel", "kernel", r.Kernel, false},
+	fields := []field{{"title", "title", r.Title, true}, {"help", "help", r.Help, true}, {"kernel", "kernel", r.Kernel, false},
 		{"args", "args", r.Args, true}, {"url", "url", r.URL, false}}
 	for i, in := range r.Initrds {
 		fields = append(fields, field{initrdKey(i), "initrd", in.URL, false})

@@ -66,7 +66,8 @@ func runRender(args []string, getenv func(string) string, stdout, stderr io.Writ
 		fmt.Fprintln(stderr, "bootwright render:", err)
 		return 1
 	}
-	p := &boot.Policy{Config: bootconfig.NewLive(b), PublicURL: cmp.Or(*publicURL, defaultPublicURL()), Secrets: secretsFunc(*secretsDir)}
+	p := &boot.Policy{Config: bootconfig.NewLive(b), PublicURL: cmp.Or(*publicURL, defaultPublicURL()), Secrets: secretsFunc(*secretsDir),
+		Version: versionString()}
 	if *assetsDir != "" {
 		root, err := os.OpenRoot(*assetsDir)
 		if err != nil {

@@ -163,7 +163,7 @@ func build(c *config, log *slog.Logger) ([]server, *bootconfig.Reloader, error) 
 	policy := &boot.Policy{
 		Config: live, PublicURL: public, Self: c.self.Addr(), Proxy: !c.dhcp.off && c.dhcp.mode == dhcpboot.ModeProxy,
 		TFTPAssets: c.assetsDir != "" && c.tftpAddr != "", Assets: assets,
-		State: sts.st, Secrets: secretsFunc(c.secretsDir), TokenTTL: c.tokenTTL, Logger: log,
+		State: sts.st, Secrets: secretsFunc(c.secretsDir), TokenTTL: c.tokenTTL, Version: versionString(), Logger: log,
 	}
 	hs := &httpboot.Server{Boot: policy, Metrics: m, TFTP: tftpFiles, Addr: c.httpAddr, Logger: log, APIToken: c.apiToken}
 	servers := []server{httpServer(hs, withCache(hs, c, log))}

@@ -50,6 +50,7 @@ type Policy struct {
 	// TokenTTL is how long file and callback tokens stay valid; zero
 	// means DefaultTokenTTL.
 	TokenTTL time.Duration
+	Version  string       // bootwright's version, shown in menus
 	Logger   *slog.Logger // nil discards logs
 
 	initOnce sync.Once
@@ -105,7 +106,7 @@ func (p *Policy) Request(c Client) menus.Request {
 // Server returns the URLs and services templates see.
 func (p *Policy) Server() menus.Server {
 	p.init()
-	srv := menus.Server{URL: p.public, AssetsURL: p.public + route.AssetsBase, Secret: p.Secrets}
+	srv := menus.Server{URL: p.public, AssetsURL: p.public + route.AssetsBase, Secret: p.Secrets, Version: p.Version}
 	if p.Cache != nil {
 		srv.Cache = p.Cache.Register
 	}
