@@ -103,14 +103,16 @@ serial_marker() {
 
 # vm_start NS DIR QEMU_ARG...: QEMU in NS, its command line in
 # DIR/qemu.cmd, its output in DIR/qemu.log, DIR/serial.log emptied first
-# (the arguments point the serial console there). Sets QPID.
+# (the arguments point the serial console there). Sets QPID. The emulator
+# is $QEMU_SYSTEM, qemu-system-x86_64 unless set (qemu-system-aarch64 for
+# the ARM64 tests).
 vm_start() {
-	local ns=$1 dir=$2
+	local ns=$1 dir=$2 qemu=${QEMU_SYSTEM:-qemu-system-x86_64}
 	shift 2
-	printf '%q ' ip netns exec "$ns" qemu-system-x86_64 "$@" >"$dir/qemu.cmd"
+	printf '%q ' ip netns exec "$ns" "$qemu" "$@" >"$dir/qemu.cmd"
 	echo >>"$dir/qemu.cmd"
 	: >"$dir/serial.log"
-	ip netns exec "$ns" qemu-system-x86_64 "$@" </dev/null >"$dir/qemu.log" 2>&1 &
+	ip netns exec "$ns" "$qemu" "$@" </dev/null >"$dir/qemu.log" 2>&1 &
 	QPID=$!
 }
 
