@@ -115,8 +115,9 @@ loadertest: deps build
 ## Boot; Secure Boot (shimaa64 -> grubaa64 -> signed kernel) and an unsigned
 ## iPXE refused. test/arm64/fetch.sh downloads the arm64 .debs once (about
 ## 62 MB, checked against the index) into test/arm64/work/cache. Seven VMs,
-## four at a time: 45-74 s in all here with the load average at 4-12 (each
-## ARM64 VM 24-56 s, the refused one 10-17 s), so all of it runs in `make test`.
+## four at a time: 45-118 s in all over twelve runs here, the load average from
+## other jobs at 4-30 (each ARM64 VM 24-92 s, the refused one 10-21 s), so all
+## of it runs in `make test`.
 arm64test: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/arm64/run.sh
 
