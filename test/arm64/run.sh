@@ -140,12 +140,8 @@ write_assets() {
 serve() {
 	ns_new "$NS"
 	bridge "$NS" "$SRV/24"
-	# A bridge without an address of its own takes the lowest MAC of its
-	# ports and changes it when a port joins: seen here when a tap joined
-	# mid-run, GRUB went on sending its TFTP ACKs to the old MAC and the
-	# transfer of the 32 MB kernel died (bootwright saw no ACK). So br0's MAC is fixed, and every
-	# tap joins before the first VM starts.
-	ip -n "$NS" link set br0 address 02:00:0a:e7:00:01
+	# bridge() gives br0 a MAC of its own (see test/lib/netns.sh); the taps
+	# still all join before the first VM starts.
 	ip -n "$NS" addr add fd42:231::1/64 dev br0 nodad
 	ip netns exec "$NS" dnsmasq --keep-in-foreground --log-facility=- --conf-file=/dev/null --user=root \
 		--port=0 --bind-interfaces --interface=br0 --pid-file="$WORK/dnsmasq.pid" \

@@ -49,9 +49,14 @@ cleanup_prefix() {
 }
 
 # bridge NS ADDR/LEN: br0 in NS with ADDR, forwarding at once (no STP
-# listening delay before DHCP gets through).
+# listening delay before DHCP gets through), and a MAC of its own: a
+# bridge without one takes the lowest MAC among its ports and changes it
+# when a port joins, and a client mid-transfer then keeps sending to the
+# old MAC (seen in test/arm64: GRUB's TFTP ACKs lost when a VM's tap
+# joined during another VM's 32 MB kernel transfer).
 bridge() {
 	ip -n "$1" link add br0 type bridge
+	ip -n "$1" link set br0 address "02:$(od -An -N5 -tx1 /dev/urandom | tr -s ' ' ':' | cut -c2-)"
 	ip -n "$1" link set br0 type bridge forward_delay 0 stp_state 0
 	ip -n "$1" addr add "$2" dev br0
 	ip -n "$1" link set br0 up
