@@ -46,21 +46,14 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${BOOTWRIGHT_ARM64_CACHE:-$HERE/work/cache}
-MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SUITE=bookworm
-KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+# shellcheck source=../../scripts/lib/debian.sh
+. "$HERE/../../scripts/lib/debian.sh"
 # Bump when the layout of the cache changes, so old caches are rebuilt.
 LAYOUT=1
 
 log() { echo "arm64-fetch: $*" >&2; }
 die() { log "$*"; exit 1; }
-fetch() { curl -fsS --retry 3 -m 600 -o "$2" "$1"; }
-sha() { sha256sum "$1" | cut -d' ' -f1; }
-
-# stanza PACKAGES NAME: NAME's paragraph of the Packages file (the first,
-# as apt would take the only version a suite has).
-stanza() { awk -v p="Package: $2" '$0 == p { s = 1 } s && /^$/ { exit } s' "$1"; }
-field() { awk -v f="$2:" '$1 == f { sub(/^[^:]*: */, ""); print; exit }' <<<"$1"; }
 
 # pe_signed FILE: the PE image FILE carries an Authenticode signature (its
 # certificate table, data directory 4 of the PE32+ optional header, is
@@ -87,40 +80,30 @@ kernel_format() {
 # ---------------------------------------------------------------- fetch ---
 
 download_all() {
-	local tmp chain want kpkg p st file deb
+	local tmp chain kpkg p st
 	tmp=$(mktemp -d "$CACHE/fetch.XXXXXX")
 	# shellcheck disable=SC2064
 	trap "rm -rf '$tmp'" EXIT
 
-	fetch "$MIRROR/dists/$SUITE/InRelease" "$tmp/InRelease"
-	gpgv --keyring "$KEYRING" --output "$tmp/Release" "$tmp/InRelease" 2>"$tmp/gpgv.log" ||
-		{ cat "$tmp/gpgv.log" >&2; die "InRelease of $SUITE is not signed by Debian's archive key"; }
-	want=$(awk '/^SHA256:/ { s = 1; next } /^[A-Z]/ { s = 0 } s && $3 == "main/binary-arm64/Packages.xz" { print $1 }' "$tmp/Release")
-	fetch "$MIRROR/dists/$SUITE/main/binary-arm64/Packages.xz" "$tmp/Packages.xz"
-	chain="InRelease (gpgv, $(awk '/^Date:/ { sub(/^Date: /, ""); print }' "$tmp/Release")) > Packages.xz > .deb"
-	if [ -z "$want" ] || [ "$(sha "$tmp/Packages.xz")" != "$want" ]; then
+	deb_index "$SUITE" main arm64 "$tmp" || die "no usable index of $SUITE"
+	chain=$DEB_CHAIN
+	if [ "$DEB_INDEX_SIGNED" != 1 ]; then
 		log "warning: $SUITE's binary-arm64 Packages.xz does not match its signed InRelease;" \
 			"the .debs are checked against that unsigned index only"
-		chain="Packages.xz (NOT the one the signed InRelease names) > .deb"
 	fi
-	xz -dc "$tmp/Packages.xz" >"$tmp/Packages"
 
 	# The kernel ABI the metapackage points at: "pick the one the index has".
-	kpkg=$(field "$(stanza "$tmp/Packages" linux-image-arm64)" Depends | grep -oE 'linux-image-6\.1\.0-[0-9]+-arm64' | head -n1)
+	kpkg=$(deb_field "$(deb_stanza "$tmp/Packages" linux-image-arm64)" Depends | grep -oE 'linux-image-6\.1\.0-[0-9]+-arm64' | head -n1)
 	[ -n "$kpkg" ] || die "linux-image-arm64 in the index depends on no linux-image-6.1.0-N-arm64"
 
 	: >"$tmp/VERSION"
 	for p in "$kpkg" busybox-static grub-efi-arm64-signed grub-efi-arm64-bin shim-signed; do
-		st=$(stanza "$tmp/Packages" "$p")
+		st=$(deb_stanza "$tmp/Packages" "$p")
 		[ -n "$st" ] || die "$p is not in $SUITE's binary-arm64 index"
-		[ "$(field "$st" Architecture)" = arm64 ] || die "$p is not an arm64 package"
-		file=$(field "$st" Filename) want=$(field "$st" SHA256)
-		deb=$tmp/$p.deb
-		log "downloading $p $(field "$st" Version) ($(($(field "$st" Size) / 1024)) KiB)"
-		fetch "$MIRROR/$file" "$deb"
-		[ "$(sha "$deb")" = "$want" ] || die "$file does not match the sha256 in the index"
-		dpkg-deb -x "$deb" "$tmp/x"
-		echo "$p $(field "$st" Version) $file sha256 $want" >>"$tmp/VERSION"
+		[ "$(deb_field "$st" Architecture)" = arm64 ] || die "$p is not an arm64 package"
+		log "downloading $p $(deb_field "$st" Version) ($(($(deb_field "$st" Size) / 1024)) KiB)"
+		deb_get "$tmp/Packages" "$p" "$tmp/$p.deb" >>"$tmp/VERSION" || die "$p: download or sha256 failed"
+		dpkg-deb -x "$tmp/$p.deb" "$tmp/x"
 	done
 	echo "checked by: $chain" >>"$tmp/VERSION"
 
