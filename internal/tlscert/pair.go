@@ -15,7 +15,7 @@ import (
 // Pair is a certificate (with any intermediates after it) and its private
 // key in two PEM files. Load it once, then hand GetCertificate to a
 // tls.Config. CertFile and KeyFile are required; the rest have working
-// zero values. Fields must not change after Load.
+// zero values. Fields must not change once GetCertificate is in use.
 type Pair struct {
 	CertFile, KeyFile string
 	// Check, when set, also refuses a certificate: Load fails with its
@@ -38,9 +38,6 @@ type Pair struct {
 func (p *Pair) Load() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.Logger == nil {
-		p.Logger = slog.New(slog.DiscardHandler)
-	}
 	st, err := statPair(p.CertFile, p.KeyFile)
 	if err != nil {
 		return err
@@ -95,7 +92,7 @@ func (p *Pair) refresh() {
 			return
 		}
 		p.cert, p.loaded, p.failed, p.failMsg, p.expired = c, st, stamp{}, "", false
-		p.Logger.Info("tls: certificate reloaded", certAttrs(c.Leaf)...)
+		p.log().Info("tls: certificate reloaded", certAttrs(c.Leaf)...)
 	}
 }
 
@@ -104,7 +101,7 @@ func (p *Pair) fail(st stamp, err error) {
 		return
 	}
 	p.failed, p.failMsg = st, err.Error()
-	p.Logger.Warn("tls: new certificate not loaded; the previous one keeps serving", "err", err)
+	p.log().Warn("tls: new certificate not loaded; the previous one keeps serving", "err", err)
 }
 
 // checkExpiry logs once that the certificate in service has expired:
@@ -114,7 +111,7 @@ func (p *Pair) checkExpiry() {
 		return
 	}
 	p.expired = true
-	p.Logger.Error("tls: the certificate in service has expired; write a new pair over the files",
+	p.log().Error("tls: the certificate in service has expired; write a new pair over the files",
 		append(certAttrs(p.cert.Leaf), "cert", p.CertFile)...)
 }
 
@@ -146,6 +143,13 @@ func (p *Pair) read() (*tls.Certificate, error) {
 		}
 	}
 	return &c, nil
+}
+
+func (p *Pair) log() *slog.Logger {
+	if p.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return p.Logger
 }
 
 func (p *Pair) now() time.Time {
