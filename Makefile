@@ -22,7 +22,7 @@ FUZZ_TARGETS := \
 	./templates:FuzzRender \
 	./httpboot:FuzzRequest
 
-.PHONY: all build test deps check unit fuzz readmetest answerstest vmtest dhcptest httptest httpstest doctortest \
+.PHONY: all build test deps check unit fuzz readmetest answerstest vmtest dhcptest httptest httpstest httpsvmtest doctortest \
 	securitytest tftptest loadertest pitest menutest bench bench-dhcp bench-http bench-tftp bench-storm lint clean
 
 all: build
@@ -124,6 +124,12 @@ httptest: deps build
 ## as HTTP, a certificate rotated without a restart, bad pairs refused (exit 2). 15 s.
 httpstest: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/https/run.sh
+
+## httpsvmtest: real firmware against HTTPS (not in `test`: seven VMs, about 2 min): iPXE
+## refusing a lab CA (BIOS, UEFI), iPXE trusting the CA enrolled in OVMF, UEFI HTTP
+## Boot over https:// with and without the CA, the default (iPXE on http://).
+httpsvmtest: deps build
+	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/https/firmware.sh
 
 ## bench-http: bootwright beside nginx on loopback, same files, same wrk runs.
 bench-http: deps build
