@@ -16,17 +16,19 @@ import (
 )
 
 // Who may be sent to https://: only a client that can verify the
-// certificate, since one that cannot fails the boot (iPXE: "Permission
-// denied (https://ipxe.org/0216eb3c)"). So:
+// certificate, since one that cannot fails the boot (the embedded iPXE
+// with a lab CA: "Permission denied (https://ipxe.org/0216eb3c)" on BIOS,
+// 0216eb8f on UEFI; test/https/firmware.sh). So:
 //
 //   - installers get --public-url, whose scheme is the operator's word that
 //     they verify it (a publicly trusted certificate, or the CA in the
 //     installer image);
 //   - iPXE gets https:// only with --https-ipxe-trusted: it trusts its own
-//     root CA (and what ca.ipxe.org cross-signs) unless rebuilt with TRUST=,
-//     and its trust setting cannot be changed at run time;
+//     root CA (and what ca.ipxe.org cross-signs), the CAs it was built
+//     with (TRUST=) or, in its EFI builds, the firmware's TLS CA list; its
+//     trust setting cannot be changed at run time;
 //   - UEFI HTTP Boot firmware only with --https-uefi-trusted (the CA
-//     enrolled, e.g. OVMF's etc/edk2/https/cacerts);
+//     enrolled, e.g. OVMF's fw_cfg etc/edk2/https/cacerts);
 //   - GRUB and pxelinux never: neither has TLS.
 //
 // The http:// base they get instead when --public-url is https:// is this
@@ -54,7 +56,7 @@ func (h *httpsFlags) register(fs *flag.FlagSet) {
 // registerTrust declares the flag render shares with serve.
 func (h *httpsFlags) registerTrust(fs *flag.FlagSet) {
 	fs.BoolVar(&h.ipxeTrusted, "https-ipxe-trusted", false,
-		"iPXE verifies the HTTPS certificate (it chains to iPXE's root CA, or iPXE was built with TRUST=): hand iPXE https:// URLs")
+		"every iPXE booting here verifies the HTTPS certificate (it chains to iPXE's root CA, iPXE was built with TRUST=, or UEFI firmware holds the CA): hand iPXE https:// URLs")
 }
 
 // httpsConfig is the validated HTTPS part of a serve configuration.
@@ -188,7 +190,7 @@ func logHTTPS(c *config, log *slog.Logger) {
 		log.Warn("https: listening, but no client is handed an https:// URL; set --public-url https://..., --https-ipxe-trusted or --https-uefi-trusted")
 	}
 	if b.files == b.secure && b.ipxe != b.secure {
-		log.Info("https: iPXE gets http:// menus, as it cannot verify this certificate without --https-ipxe-trusted; the file tokens in its menus cross the wire in the clear")
+		log.Info("https: iPXE gets http:// menus (--https-ipxe-trusted if it verifies this certificate); the file tokens in those menus cross the wire in the clear")
 	}
 	if c.https.pair == nil {
 		return // a proxy in front terminates TLS
