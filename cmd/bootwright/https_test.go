@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/bootwright/bootwright/internal/boot"
 	"github.com/bootwright/bootwright/internal/testca"
 )
 
@@ -97,16 +98,12 @@ func TestHTTPSBases(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			c, err := parseServe(t, append(tc.args, "--dhcp-mode=proxy"), nil)
+			c, err := parseServe(t, append(tc.args, "--dhcp-mode=proxy", "--state-dir="+t.TempDir()), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			servers, _, err := build(c, slog.New(slog.DiscardHandler))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer stopServers(servers, time.Second, slog.New(slog.DiscardHandler))
-			ds, _, err := buildDHCP(c, c.bases.ipxe+"/boot.ipxe", slog.New(slog.DiscardHandler))
+			p := &boot.Policy{PublicURL: c.bases.files, IPXEURL: c.bases.ipxe, LoaderURL: c.bases.plain}
+			ds, _, err := buildDHCP(c, p.IPXEScriptURL(), slog.New(slog.DiscardHandler))
 			if err != nil {
 				t.Fatal(err)
 			}
