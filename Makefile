@@ -22,7 +22,7 @@ FUZZ_TARGETS := \
 	./templates:FuzzRender \
 	./httpboot:FuzzRequest
 
-.PHONY: all build test deps check unit fuzz readmetest answerstest vmtest dhcptest httptest doctortest \
+.PHONY: all build test deps check unit fuzz readmetest answerstest vmtest dhcptest httptest httpstest httpsvmtest doctortest \
 	securitytest tftptest loadertest pitest menutest arm64test bench bench-dhcp bench-http bench-tftp bench-storm lint clean
 
 all: build
@@ -31,7 +31,7 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/bootwright
 
 ## test: everything CI runs: static checks, race tests, fuzz smoke, real clients and VMs.
-test: deps check unit fuzz readmetest answerstest vmtest dhcptest httptest doctortest securitytest tftptest loadertest pitest menutest arm64test
+test: deps check unit fuzz readmetest answerstest vmtest dhcptest httptest httpstest doctortest securitytest tftptest loadertest pitest menutest arm64test
 
 deps:
 	scripts/install-deps.sh
@@ -132,6 +132,17 @@ bench-dhcp: build
 ## stream cap, sendfile under strace) and a 100-machine boot storm.
 httptest: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/http/run.sh
+
+## httpstest: the HTTPS listener against curl --cacert in a namespace: same routes
+## as HTTP, a certificate rotated without a restart, bad pairs refused (exit 2). 15 s.
+httpstest: deps build
+	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/https/run.sh
+
+## httpsvmtest: real firmware against HTTPS (not in `test`: seven VMs, about 2 min): iPXE
+## refusing a lab CA (BIOS, UEFI), iPXE trusting the CA enrolled in OVMF, UEFI HTTP
+## Boot over https:// with and without the CA, the default (iPXE on http://).
+httpsvmtest: deps build
+	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/https/firmware.sh
 
 ## bench-http: bootwright beside nginx on loopback, same files, same wrk runs.
 bench-http: deps build

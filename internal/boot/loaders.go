@@ -5,7 +5,6 @@ import (
 
 	"github.com/bootwright/bootwright/internal/bootconfig"
 	"github.com/bootwright/bootwright/internal/hw"
-	"github.com/bootwright/bootwright/internal/route"
 	"github.com/bootwright/bootwright/menus"
 	"github.com/bootwright/bootwright/tftpboot"
 )
@@ -74,8 +73,8 @@ func ChainScriptName(name string) string { return chainDir + name + ".ipxe" }
 // chainScript renders the chain script of the loader called name: for
 // each iPXE ${buildarch} it runs on, the file to chain and its package.
 func (p *Policy) chainScript(name string) ([]byte, error) {
-	c := bootconfig.Chain{Server: p.Server(), TFTP: p.tftpURL(), Address: p.tftpHost(),
-		Fallback: p.URL() + route.BootScript, Files: map[string]bootconfig.ChainFile{}}
+	c := bootconfig.Chain{Server: p.serverFor(loaders[name].template), TFTP: p.tftpURL(), Address: p.tftpHost(),
+		Fallback: p.IPXEScriptURL(), Files: map[string]bootconfig.ChainFile{}}
 	file := func(name string) bootconfig.ChainFile {
 		lf, _ := tftpboot.Loaders{}.Lookup(name)
 		return bootconfig.ChainFile{Name: name, Package: lf.Package}
