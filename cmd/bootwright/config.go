@@ -28,8 +28,11 @@ type config struct {
 	efiNBP      string
 	httpAddr    string
 	http        httpConfig
+	https       httpsConfig
 	publicURL   *url.URL
-	publicURL6  string // for clients over IPv6, "" when it is publicURL (see publicURLs)
+	publicURL6  string   // for clients over IPv6, "" when it is publicURL (see publicURLs)
+	bases       urlBases // who is handed which base URL (https.go)
+	bases6      urlBases // the same for clients over IPv6 (bases when publicURL6 is "")
 	assetsDir   string
 	stateDir    string
 	apiToken    string
@@ -71,6 +74,19 @@ func buildConfig(f *serveFlags, nl netLookup) (*config, error) {
 	}
 	if c.http, err = f.http.build(); err != nil {
 		return nil, err
+	}
+	if c.https, err = f.https.build(); err != nil {
+		return nil, err
+	}
+	if c.bases, err = deriveBases(c.publicURL, f.httpAddr, c.https.addr, c.https); err != nil {
+		return nil, err
+	}
+	c.bases6 = c.bases
+	if c.publicURL6 != "" {
+		u6, _ := url.Parse(c.publicURL6)
+		if c.bases6, err = deriveBases(u6, f.httpAddr, c.https.addr, c.https); err != nil {
+			return nil, err
+		}
 	}
 	c.apiToken, c.secretsDir = f.state.apiToken, f.state.secretsDir
 	if c.eventMaxAge, err = parseEventMaxAge(f.state.eventMaxAge); err != nil {
@@ -197,10 +213,26 @@ func (c *config) publicURLs(f *serveFlags) error {
 		}
 		raw = "http://" + net.JoinHostPort(host.String(), port)
 	}
+	u, err := parsePublicURL(raw)
+	if err != nil {
+		return err
+	}
+	c.splitFamilies(u)
+	return nil
+}
+
+// parsePublicURL checks --public-url and drops a trailing slash.
+func parsePublicURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimSuffix(raw, "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
-		return fmt.Errorf("--public-url %q: want http://HOST[:PORT][/PATH]", raw)
+		return nil, fmt.Errorf("--public-url %q: want http://HOST[:PORT][/PATH] or https://...", raw)
 	}
+	return u, nil
+}
+
+// splitFamilies sets publicURL, and publicURL6 when clients over IPv6
+// need their own, from u.
+func (c *config) splitFamilies(u *url.URL) {
 	lit, err := netip.ParseAddr(u.Hostname())
 	if err == nil && lit.Is6() && c.self.IsValid() {
 		c.publicURL6 = u.String()
@@ -209,7 +241,6 @@ func (c *config) publicURLs(f *serveFlags) error {
 		c.publicURL6 = withHost(u, c.self6.Addr()).String()
 	}
 	c.publicURL = u
-	return nil
 }
 
 // withHost is u with its host replaced by a, keeping the port.

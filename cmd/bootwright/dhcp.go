@@ -195,15 +195,15 @@ func checkOverlap(subnets []dhcpboot.Subnet) error {
 }
 
 // buildDHCP returns the DHCP server for c (nil when DHCP is off) and the
-// function that stops it. In full mode it leases into ls.
-func buildDHCP(c *config, public string, ls *leaseStore, log *slog.Logger) (*dhcpboot.Server, func(context.Context) error, error) {
+// function that stops it. In full mode it leases into ls (openLeases).
+func buildDHCP(c *config, ipxeScript string, ls *leaseStore, log *slog.Logger) (*dhcpboot.Server, func(context.Context) error, error) {
 	if c.dhcp.off {
 		return nil, nil, nil
 	}
 	s := &dhcpboot.Server{
 		Mode: c.dhcp.mode, Address: c.self.Addr(), Subnets: c.dhcp.subnets,
 		Interface: c.iface, Addr: c.dhcp.addr, BootServerAddr: c.dhcp.pxeAddr, Logger: log,
-		Policy: dhcpPolicy(c, public),
+		Policy: dhcpPolicy(c, ipxeScript, c.bases.httpBoot),
 	}
 	if f := c.dhcp.file; f != nil {
 		s.Filter, s.RateLimit = f.Filter, f.RateLimit
@@ -215,13 +215,14 @@ func buildDHCP(c *config, public string, ls *leaseStore, log *slog.Logger) (*dhc
 	return s, ls.user(s.Shutdown, nil), nil
 }
 
-// dhcpPolicy is the boot file policy of both DHCP servers, with the
-// URLs of public (the IPv4 or the IPv6 public URL).
-func dhcpPolicy(c *config, public string) dhcpboot.Policy {
+// dhcpPolicy is the boot file policy of both DHCP servers: iPXE is
+// handed ipxeScript, UEFI HTTP Boot firmware the NBP under httpBoot
+// (the IPv4 or the IPv6 URLs).
+func dhcpPolicy(c *config, ipxeScript, httpBoot string) dhcpboot.Policy {
 	p := dhcpboot.Policy{
 		BootFiles:  dhcpboot.DefaultBootFiles(c.efiNBP),
-		IPXEScript: public + route.BootScript,
-		HTTPBase:   public + route.TFTPBase + "/",
+		IPXEScript: ipxeScript,
+		HTTPBase:   httpBoot + route.TFTPBase + "/",
 	}
 	if f := c.dhcp.file; f != nil {
 		for a, name := range f.BootFiles {

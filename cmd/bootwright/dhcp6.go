@@ -189,14 +189,14 @@ func serverDUID(mac net.HardwareAddr, self6 netip.Addr) dhcpv6.DUID {
 
 // buildDHCP6 returns the DHCPv6 server for c (nil when DHCPv6 is off) and
 // the function that stops it. In full mode it leases into ls.
-func buildDHCP6(c *config, public6 string, ls *leaseStore, log *slog.Logger) (*dhcp6boot.Server, func(context.Context) error) {
+func buildDHCP6(c *config, ipxeScript6 string, ls *leaseStore, log *slog.Logger) (*dhcp6boot.Server, func(context.Context) error) {
 	if c.dhcp6.off {
 		return nil, nil
 	}
 	s := &dhcp6boot.Server{
 		Mode: c.dhcp6.mode, Address: c.self6.Addr(), DUID: serverDUID(netutil.HardwareAddr(c.iface), c.self6.Addr()),
 		Subnets: c.dhcp6.subnets, Interface: c.iface, Addr: c.dhcp6.addr, BootServerAddr: c.dhcp6.pxeAddr,
-		Policy: dhcp6boot.Policy{Policy: dhcpPolicy(c, public6)}, Logger: log,
+		Policy: dhcp6boot.Policy{Policy: dhcpPolicy(c, ipxeScript6, c.bases6.httpBoot)}, Logger: log,
 	}
 	if f := c.dhcp.file; f != nil {
 		s.Filter, s.RateLimit = f.Filter, f.RateLimit

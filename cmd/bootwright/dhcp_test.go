@@ -181,7 +181,7 @@ func TestBuildDHCPLeasesAndBootFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, stop, err := buildDHCP(c, "http://10.231.0.1:8080", ls, log)
+	s, stop, err := buildDHCP(c, "http://10.231.0.1:8080/boot.ipxe", ls, log)
 	if err != nil {
 		t.Fatal(err)
 	}

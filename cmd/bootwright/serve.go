@@ -80,7 +80,7 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 		return stopServers(servers, shutdownGrace, log)
 	})
 	log.Info("bootwright serving", "interface", c.iface, "address", c.self.Addr().String(), "address6", c.self6.Addr().String(),
-		"dhcp", c.dhcp.String(), "dhcp6", c.dhcp6.String(), "tftp", cmp.Or(c.tftpAddr, "off"), "http", c.httpAddr,
+		"dhcp", c.dhcp.String(), "dhcp6", c.dhcp6.String(), "tftp", cmp.Or(c.tftpAddr, "off"), "http", c.httpAddr, "https", cmp.Or(c.https.addr, "off"),
 		"public_url", c.publicURL.String(), "public_url6", cmp.Or(c.publicURL6, c.publicURL.String()), "config_dir", cmp.Or(c.bundle.Dir, "(embedded defaults)"),
 		"assets_dir", cmp.Or(c.assetsDir, "(none)"))
 	return g.Wait()
@@ -124,6 +124,7 @@ func bindAndDrop(servers []server, c *config, log *slog.Logger) error {
 		closeAll()
 		return err
 	}
+	c.https.warnUnreadable(c.user.name, log)
 	log.Info("dropped privileges", "user", c.user.name, "uid", c.user.uid, "gid", c.user.gid)
 	return nil
 }
@@ -163,13 +164,20 @@ func build(c *config, log *slog.Logger) ([]server, *bootconfig.Reloader, error) 
 		return nil, nil, err
 	}
 	policy := &boot.Policy{
-		Config: live, PublicURL: public, PublicURL6: c.publicURL6, Self: c.self.Addr(), Self6: c.self6.Addr(),
-		Proxy:      !c.dhcp.off && c.dhcp.mode == dhcpboot.ModeProxy,
+		Config: live, PublicURL: public, IPXEURL: c.bases.ipxe, LoaderURL: c.bases.plain,
+		PublicURL6: c.publicURL6, IPXEURL6: c.bases6.ipxe, LoaderURL6: c.bases6.plain,
+		Self: c.self.Addr(), Self6: c.self6.Addr(), Proxy: !c.dhcp.off && c.dhcp.mode == dhcpboot.ModeProxy,
 		TFTPAssets: c.assetsDir != "" && c.tftpAddr != "", Assets: assets,
-		State: sts.st, Secrets: secretsFunc(c.secretsDir), TokenTTL: c.tokenTTL, Logger: log,
+		State: sts.st, Secrets: secretsFunc(c.secretsDir), TokenTTL: c.tokenTTL, Version: versionString(), Logger: log,
 	}
-	hs := &httpboot.Server{Boot: policy, Metrics: m, TFTP: tftpFiles, Addr: c.httpAddr, Logger: log, APIToken: c.apiToken}
+	hs := &httpboot.Server{Boot: policy, Metrics: m, TFTP: tftpFiles, Addr: c.httpAddr, Logger: log, APIToken: c.apiToken,
+		TLSAddr: c.https.addr, TLSConfig: c.https.tlsConfig()}
 	servers := []server{httpServer(hs, withCache(hs, c, log))}
+	if c.https.pair != nil {
+		c.https.pair.Logger = log
+		servers = append(servers, httpsServer(hs))
+	}
+	logHTTPS(c, log)
 	policy.Warn(c.tftp.loaders, c.tftpAddr != "", log)
 	var ts *tftpboot.Server
 	if c.tftpAddr != "" {
@@ -180,7 +188,7 @@ func build(c *config, log *slog.Logger) ([]server, *bootconfig.Reloader, error) 
 	if err != nil {
 		return nil, nil, err
 	}
-	ds, stopDHCP, err := buildDHCP(c, public, ls, log)
+	ds, stopDHCP, err := buildDHCP(c, policy.IPXEScriptURL(), ls, log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -189,7 +197,7 @@ func build(c *config, log *slog.Logger) ([]server, *bootconfig.Reloader, error) 
 		servers = append(servers, server{name: "dhcp", run: ds.ListenAndServe, shutdown: stopDHCP,
 			listen: func() (io.Closer, error) { return shutdownCloser(ds.Shutdown), ds.Listen() }})
 	}
-	d6, stopDHCP6 := buildDHCP6(c, policy.URLFor(netip.IPv6Unspecified()), ls, log)
+	d6, stopDHCP6 := buildDHCP6(c, policy.IPXEScriptURLFor(netip.IPv6Unspecified()), ls, log)
 	if d6 != nil {
 		d6.Hosts, d6.Neighbor = policy.Host6, netutil.NeighborMAC6
 		servers = append(servers, server{name: "dhcp6", run: d6.ListenAndServe, shutdown: stopDHCP6,
@@ -212,6 +220,19 @@ func httpServer(hs *httpboot.Server, stop func(context.Context) error) server {
 		listen: func() (io.Closer, error) {
 			var err error
 			l, err = hs.Listen()
+			return l, err
+		}}
+}
+
+// httpsServer serves hs over HTTPS on a listener bound before privileges
+// drop. hs.Shutdown, which the http server's shutdown calls, stops it too.
+func httpsServer(hs *httpboot.Server) server {
+	var l net.Listener
+	return server{name: "https", run: func() error { return hs.ServeTLS(l) },
+		shutdown: func(context.Context) error { return nil },
+		listen: func() (io.Closer, error) {
+			var err error
+			l, err = hs.ListenTLS()
 			return l, err
 		}}
 }

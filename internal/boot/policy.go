@@ -1,6 +1,7 @@
 package boot
 
 import (
+	"cmp"
 	"io/fs"
 	"log/slog"
 	"net/netip"
@@ -21,12 +22,24 @@ import (
 // required; the other fields have working zero values. Fields must not
 // change once the Policy is in use.
 type Policy struct {
-	Config    *bootconfig.Live // menus and templates in service
-	PublicURL string           // how machines reach the HTTP server, e.g. http://10.0.0.1:8080
-	// PublicURL6 is how machines that ask over IPv6 reach it, an IPv6
-	// literal in brackets (http://[2001:db8::1]:8080). Empty means
-	// PublicURL for them too (a name both families resolve, or no IPv6).
-	PublicURL6 string
+	Config *bootconfig.Live // menus and templates in service
+	// PublicURL is how machines reach the HTTP server, e.g.
+	// http://10.0.0.1:8080 or https://boot.example:8443: the base of
+	// answer-file and install-callback URLs, which installers fetch, and
+	// of every other URL unless IPXEURL or LoaderURL replaces it.
+	PublicURL string
+	// IPXEURL, when set, is the base of the URLs in iPXE's scripts and
+	// menus (and of the kernels and initrds they load); LoaderURL that of
+	// GRUB's and pxelinux's menus (and a Raspberry Pi's files). A client
+	// is given https:// only if it can verify the server's certificate:
+	// GRUB, pxelinux and a Pi's firmware have no TLS, and iPXE trusts only
+	// its own CA unless told otherwise (README, HTTPS).
+	IPXEURL, LoaderURL string
+	// PublicURL6, IPXEURL6 and LoaderURL6 are the same for machines that
+	// ask over IPv6, with an IPv6 literal in brackets
+	// (http://[2001:db8::1]:8080). An empty PublicURL6 means the IPv4
+	// ones serve them too (a name both families resolve, or no IPv6).
+	PublicURL6, IPXEURL6, LoaderURL6 string
 
 	// Self is the address machines reach TFTP at (iPXE chain scripts,
 	// GRUB's next-server). Invalid means the host of PublicURL.
@@ -57,19 +70,26 @@ type Policy struct {
 	// TokenTTL is how long file and callback tokens stay valid; zero
 	// means DefaultTokenTTL.
 	TokenTTL time.Duration
+	Version  string       // bootwright's version, shown in menus
 	Logger   *slog.Logger // nil discards logs
 
 	initOnce sync.Once
-	public   string
-	public6  string
+	v4, v6   bases // the URLs without a trailing slash
 	scanner  menus.AssetScanner
 	anywhere anywhereBoots
 }
 
 func (p *Policy) init() {
 	p.initOnce.Do(func() {
-		p.public = strings.TrimSuffix(p.PublicURL, "/")
-		p.public6 = strings.TrimSuffix(p.PublicURL6, "/")
+		p.v4 = bases{public: strings.TrimSuffix(p.PublicURL, "/")}
+		p.v4.ipxe = strings.TrimSuffix(cmp.Or(p.IPXEURL, p.PublicURL), "/")
+		p.v4.loader = strings.TrimSuffix(cmp.Or(p.LoaderURL, p.PublicURL), "/")
+		p.v6 = p.v4
+		if p.PublicURL6 != "" {
+			p.v6 = bases{public: strings.TrimSuffix(p.PublicURL6, "/")}
+			p.v6.ipxe = strings.TrimSuffix(cmp.Or(p.IPXEURL6, p.PublicURL6), "/")
+			p.v6.loader = strings.TrimSuffix(cmp.Or(p.LoaderURL6, p.PublicURL6), "/")
+		}
 		p.scanner.FS, p.scanner.TTL = p.Assets, p.AssetsTTL
 		if p.Logger == nil {
 			p.Logger = slog.New(slog.DiscardHandler)
@@ -80,23 +100,40 @@ func (p *Policy) init() {
 // URL returns the public base URL without a trailing slash.
 func (p *Policy) URL() string {
 	p.init()
-	return p.public
+	return p.v4.public
+}
+
+// bases are the base URLs of one address family.
+type bases struct{ public, ipxe, loader string }
+
+// family returns the base URLs for a client at addr: the IPv6 ones for
+// one that asks over IPv6, so that an IPv6-only machine is handed URLs
+// it can reach.
+func (p *Policy) family(addr netip.Addr) bases {
+	p.init()
+	if overIPv6(addr) {
+		return p.v6
+	}
+	return p.v4
 }
 
 // URLFor returns the public base URL for a client at addr, without a
-// trailing slash: PublicURL6 for one that asks over IPv6 (when set), so
-// that an IPv6-only machine is handed URLs it can reach, else PublicURL.
-func (p *Policy) URLFor(addr netip.Addr) string {
-	p.init()
-	if overIPv6(addr) && p.public6 != "" {
-		return p.public6
-	}
-	return p.public
-}
+// trailing slash (see family).
+func (p *Policy) URLFor(addr netip.Addr) string { return p.family(addr).public }
 
 // overIPv6 reports whether a client at addr came over IPv6 (an
 // IPv4-mapped address is an IPv4 client of a dual-stack socket).
 func overIPv6(addr netip.Addr) bool { return addr.Unmap().Is6() }
+
+// IPXEScriptURL returns the URL of the boot script, as DHCP hands it to
+// iPXE over IPv4.
+func (p *Policy) IPXEScriptURL() string { return p.IPXEScriptURLFor(netip.Addr{}) }
+
+// IPXEScriptURLFor returns the URL of the boot script for a client at
+// addr (netip.IPv6Unspecified() for DHCPv6).
+func (p *Policy) IPXEScriptURLFor(addr netip.Addr) string {
+	return p.family(addr).ipxe + route.BootScript
+}
 
 // Client is what a request says about the machine asking.
 type Client struct {
@@ -126,15 +163,29 @@ func (p *Policy) Request(c Client) menus.Request {
 	return req
 }
 
-// Server returns the URLs and services templates see, for a client
-// that asks over IPv4 (or for no client: `bootwright check`).
+// Server returns the URLs and services iPXE's scripts and menus see,
+// for a client that asks over IPv4 (or for no client: `bootwright check`).
 func (p *Policy) Server() menus.Server { return p.ServerFor(netip.Addr{}) }
 
-// ServerFor returns the URLs and services templates see when rendering
-// for a client at addr: its family's public URL and TFTP address.
+// ServerFor returns what iPXE's scripts and menus see when rendered for
+// a client at addr: its family's URLs and TFTP address.
 func (p *Policy) ServerFor(addr netip.Addr) menus.Server {
-	public := p.URLFor(addr)
-	srv := menus.Server{URL: public, AssetsURL: public + route.AssetsBase, Secret: p.Secrets}
+	return p.serverFor(bootconfig.IPXEMenu, addr)
+}
+
+// serverFor returns what the template tmpl sees for a client at addr:
+// its kind of client's base URL in its family, with FileURL at the
+// family's public URL.
+func (p *Policy) serverFor(tmpl string, addr netip.Addr) menus.Server {
+	b := p.family(addr)
+	base := b.public
+	switch tmpl {
+	case bootconfig.GRUBMenu, bootconfig.PXELinuxMenu, bootconfig.GRUBDispatch, bootconfig.PiConfig, bootconfig.PiCmdline:
+		base = b.loader
+	case bootconfig.IPXEMenu, bootconfig.BootScript, bootconfig.ChainGRUB, bootconfig.ChainPXELinux:
+		base = b.ipxe
+	}
+	srv := menus.Server{URL: base, AssetsURL: base + route.AssetsBase, FilesURL: b.public, Secret: p.Secrets, Version: p.Version}
 	if p.Cache != nil {
 		srv.Cache = p.Cache.Register
 	}
@@ -189,11 +240,11 @@ func (p *Policy) AssetDirs() ([]menus.AssetDir, uint64) {
 // template tmpl (bootconfig.IPXEMenu, GRUBMenu or PXELinuxMenu).
 func (p *Policy) RenderMenu(tmpl string, req menus.Request) ([]byte, *menus.Data, error) {
 	dirs, _ := p.AssetDirs()
-	return p.Config.Load().RenderMenu(tmpl, req, p.ServerFor(req.ClientIP), dirs)
+	return p.Config.Load().RenderMenu(tmpl, req, p.serverFor(tmpl, req.ClientIP), dirs)
 }
 
 // RenderFile renders the machine's per-machine file name.
 func (p *Policy) RenderFile(name string, req menus.Request) ([]byte, *menus.Data, error) {
 	dirs, _ := p.AssetDirs()
-	return p.Config.Load().RenderFile(name, req, p.ServerFor(req.ClientIP), dirs)
+	return p.Config.Load().RenderFile(name, req, p.serverFor("", req.ClientIP), dirs)
 }
