@@ -24,7 +24,7 @@ FUZZ_TARGETS := \
 	./httpboot:FuzzRequest
 
 .PHONY: all build test deps check unit fuzz readmetest answerstest vmtest dhcptest httptest httpstest httpsvmtest doctortest \
-	securitytest tftptest loadertest pitest menutest arm64test bench bench-dhcp bench-http bench-tftp bench-storm lint clean
+	securitytest tftptest loadertest pitest menutest arm64test ipv6test bench bench-dhcp bench-http bench-tftp bench-storm lint clean
 
 all: build
 
@@ -78,6 +78,14 @@ menutest: deps build
 ## the Pi's files over TFTP with tftp-hpa under its serial prefix; about 25 s.
 pitest: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/raspberrypi/run.sh
+
+## ipv6test: UEFI VMs over IPv6 (not in `make test`: four VMs, about 2.5 min):
+## OVMF's PXEv6 on an IPv6-only link (DHCPv6 with option 61, TFTP over IPv6,
+## iPXE's DHCPv6, the menu at http://[addr]:8080/), the same machine over IPv4
+## and IPv6 on a dual-stack link (both times printed), behind dhcrelay -6,
+## and proxy mode beside dnsmasq's DHCPv6.
+ipv6test: deps build
+	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/ipv6/run.sh
 
 ## doctortest: `bootwright doctor` as a PXE client in namespaces against full
 ## mode, dnsmasq without boot options (E53), a proxy with 4011 dropped (E55), nothing (E51).

@@ -79,7 +79,7 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 		log.Info("shutting down")
 		return stopServers(servers, shutdownGrace, log)
 	})
-	log.Info("bootwright serving", "interface", c.iface, "address", c.self.Addr().String(), "address6", c.self6.Addr().String(),
+	log.Info("bootwright serving", "interface", c.iface, "address", addrOrNone(c.self.Addr()), "address6", addrOrNone(c.self6.Addr()),
 		"dhcp", c.dhcp.String(), "dhcp6", c.dhcp6.String(), "tftp", cmp.Or(c.tftpAddr, "off"), "http", c.httpAddr, "https", cmp.Or(c.https.addr, "off"),
 		"public_url", c.publicURL.String(), "public_url6", cmp.Or(c.publicURL6, c.publicURL.String()), "config_dir", cmp.Or(c.bundle.Dir, "(embedded defaults)"),
 		"assets_dir", cmp.Or(c.assetsDir, "(none)"))
@@ -253,3 +253,12 @@ func tftpServer(ts *tftpboot.Server, addr string) server {
 type shutdownCloser func(context.Context) error
 
 func (f shutdownCloser) Close() error { return f(context.Background()) }
+
+// addrOrNone is a for the start-up line: "none" on an interface without
+// an address of its family.
+func addrOrNone(a netip.Addr) string {
+	if !a.IsValid() {
+		return "none"
+	}
+	return a.String()
+}
