@@ -24,7 +24,7 @@ FUZZ_TARGETS := \
 	./httpboot:FuzzRequest
 
 .PHONY: all build test deps check unit fuzz readmetest answerstest vmtest dhcptest httptest httpstest httpsvmtest doctortest \
-	securitytest tftptest loadertest pitest menutest arm64test ipv6test bench bench-dhcp bench-http bench-tftp bench-storm lint clean
+	securitytest tftptest loadertest pitest menutest arm64test ipv6test dhcp6test bench bench-dhcp bench-http bench-tftp bench-storm lint clean
 
 all: build
 
@@ -32,7 +32,7 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/bootwright
 
 ## test: everything CI runs: static checks, race tests, fuzz smoke, real clients and VMs.
-test: deps check unit fuzz readmetest answerstest vmtest dhcptest httptest httpstest doctortest securitytest tftptest loadertest pitest menutest arm64test
+test: deps check unit fuzz readmetest answerstest vmtest dhcptest httptest httpstest doctortest securitytest tftptest loadertest pitest menutest arm64test dhcp6test
 
 deps:
 	scripts/install-deps.sh
@@ -78,6 +78,11 @@ menutest: deps build
 ## the Pi's files over TFTP with tftp-hpa under its serial prefix; about 25 s.
 pitest: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/raspberrypi/run.sh
+
+## dhcp6test: ISC dhclient -6 against --dhcp6-mode full in namespaces: lease, Renew at
+## T1, Release, the lease kept across a restart and kill -9; about 40 s, most of it T1.
+dhcp6test: deps build
+	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/ipv6/dhclient.sh
 
 ## ipv6test: UEFI VMs over IPv6 (not in `make test`: four VMs, about 2.5 min):
 ## OVMF's PXEv6 on an IPv6-only link (DHCPv6 with option 61, TFTP over IPv6,
