@@ -84,7 +84,7 @@ pitest: deps build
 dhcp6test: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/ipv6/dhclient.sh
 
-## ipv6test: UEFI VMs over IPv6 (not in `make test`: four VMs, about 2.5 min):
+## ipv6test: UEFI VMs over IPv6 (not in `make test`: four VMs, 2.5-4.5 min):
 ## OVMF's PXEv6 on an IPv6-only link (DHCPv6 with option 61, TFTP over IPv6,
 ## iPXE's DHCPv6, the menu at http://[addr]:8080/), the same machine over IPv4
 ## and IPv6 on a dual-stack link (both times printed), behind dhcrelay -6,
