@@ -84,11 +84,11 @@ pitest: deps build
 dhcp6test: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/ipv6/dhclient.sh
 
-## ipv6test: UEFI VMs over IPv6 (not in `make test`: four VMs, 2.5-4.5 min):
-## OVMF's PXEv6 on an IPv6-only link (DHCPv6 with option 61, TFTP over IPv6,
-## iPXE's DHCPv6, the menu at http://[addr]:8080/), the same machine over IPv4
-## and IPv6 on a dual-stack link (both times printed), behind dhcrelay -6,
-## and proxy mode beside dnsmasq's DHCPv6.
+## ipv6test: VMs over IPv6 (not in `make test`: six VMs, 5-8 min): OVMF's PXEv6 on an
+## IPv6-only link (DHCPv6 with option 61, TFTP over IPv6, iPXE's DHCPv6, the menu at
+## http://[addr]:8080/), OVMF's HTTPv6 Boot and a BIOS iPXE ROM on that link, one
+## machine over IPv4 and IPv6 on a dual-stack link (both times printed), behind
+## dhcrelay -6, and proxy mode beside dnsmasq's DHCPv6.
 ipv6test: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/ipv6/run.sh
 

@@ -7,7 +7,7 @@
 # the README's IPv6 section.
 #
 # Usage: BOOTWRIGHT_BIN=/abs/path/bootwright test/ipv6/run.sh [SCENARIO...]
-#   SCENARIO: v6only dual relay proxy (default: all)
+#   SCENARIO: http6 v6only dual relay proxy bios6 (default: all)
 # Environment: BOOTWRIGHT_TEST_CACHE (test kernel cache, as test/vm),
 #   BOOTWRIGHT_VM_TIMEOUT (seconds per boot, default 240),
 #   BOOTWRIGHT_VM_JOBS (scenarios at once, default 2).
@@ -19,8 +19,9 @@ WORK=$HERE/work
 VM_TIMEOUT=${BOOTWRIGHT_VM_TIMEOUT:-240}
 JOBS=${BOOTWRIGHT_VM_JOBS:-2}
 PREFIX="bw6-$$"
-ALL_SCENARIOS=(v6only dual relay proxy)
-declare -A MAC=([v6only]=52:54:00:12:36:01 [dual]=52:54:00:12:36:02 [relay]=52:54:00:12:36:03 [proxy]=52:54:00:12:36:04)
+ALL_SCENARIOS=(http6 v6only dual relay proxy bios6) # the longest first
+declare -A MAC=([v6only]=52:54:00:12:36:01 [dual]=52:54:00:12:36:02 [relay]=52:54:00:12:36:03 [proxy]=52:54:00:12:36:04
+	[bios6]=52:54:00:12:36:05 [http6]=52:54:00:12:36:06)
 LAN6=fd42:231         # the VMs' link, a /64
 RANGE6=$LAN6::100-$LAN6::1ff
 SRV6=fd42:232         # bootwright's own link in the relay scenario
@@ -87,21 +88,28 @@ start_bw() {
 	done
 }
 
-# boot NS DIR MAC FAMILY: boots a UEFI VM whose firmware does PXE over
-# FAMILY only (4 or 6) and waits for its marker. Sets BOOT_WHY (the
-# failure, "" when the marker came), BOOT_TIME (seconds from power-on to
-# the marker) and MARKER.
+# boot NS DIR MAC KIND: boots a VM and waits for its marker. KIND is 4 or
+# 6 (OVMF doing PXE over that family only), http6 (OVMF with both PXE
+# options off: UEFI HTTP Boot, which tries HTTPv4 before HTTPv6) or bios
+# (SeaBIOS and QEMU's iPXE NIC ROM). Sets BOOT_WHY (the failure, "" when
+# the marker came), BOOT_TIME (seconds from power-on to the marker) and
+# MARKER; the serial log is kept as serial-vKIND.log.
 boot() {
-	local ns=$1 dir=$2 mac=$3 fam=$4 off t0 deadline
-	off=$([ "$fam" = 6 ] && echo IPv4 || echo IPv6)
-	cp "$OVMF_VARS" "$dir/vars-v$fam.fd"
-	vm_start "$ns" "$dir" -accel tcg -nographic -no-reboot -nodefaults -m 512 -vga none \
+	local ns=$1 dir=$2 mac=$3 fam=$4 t0 deadline fw=()
+	case $fam in
+	bios) fw=(-m 256 -device "virtio-net-pci,netdev=n0,mac=$mac,bootindex=1" -boot n) ;;
+	*)
+		cp "$OVMF_VARS" "$dir/vars-v$fam.fd"
+		fw=(-m 512 -drive "if=pflash,format=raw,readonly=on,file=$OVMF_CODE" -drive "if=pflash,format=raw,file=$dir/vars-v$fam.fd"
+			-device "virtio-net-pci,netdev=n0,mac=$mac,romfile=,bootindex=1")
+		[ "$fam" = 6 ] || fw+=(-fw_cfg name=opt/org.tianocore/IPv6PXESupport,string=n)
+		[ "$fam" = 4 ] || fw+=(-fw_cfg name=opt/org.tianocore/IPv4PXESupport,string=n)
+		;;
+	esac
+	vm_start "$ns" "$dir" -accel tcg -nographic -no-reboot -nodefaults -vga none \
 		-serial "file:$dir/serial.log" -monitor none \
-		-drive "if=pflash,format=raw,readonly=on,file=$OVMF_CODE" -drive "if=pflash,format=raw,file=$dir/vars-v$fam.fd" \
-		-fw_cfg "name=opt/org.tianocore/${off}PXESupport,string=n" \
-		-netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
-		-device "virtio-net-pci,netdev=n0,mac=$mac,romfile=,bootindex=1"
-	t0=$(now) deadline=$((SECONDS + VM_TIMEOUT)) MARKER="" BOOT_WHY=""
+		-netdev tap,id=n0,ifname=tap0,script=no,downscript=no "${fw[@]}"
+	t0=$(now) deadline=$((SECONDS + ${BOOT_TIMEOUT:-$VM_TIMEOUT})) MARKER="" BOOT_WHY=""
 	while :; do
 		local up=1
 		kill -0 "$QPID" 2>/dev/null || up=0
@@ -109,7 +117,7 @@ boot() {
 		[ -n "$MARKER" ] && break
 		[ $up = 1 ] || { BOOT_WHY="VM stopped without the marker"; break; }
 		kill -0 "$BWPID" 2>/dev/null || { BOOT_WHY="bootwright exited during the boot"; break; }
-		[ $SECONDS -lt $deadline ] || { BOOT_WHY="no marker within ${VM_TIMEOUT}s"; break; }
+		[ $SECONDS -lt $deadline ] || { BOOT_WHY="no marker within ${BOOT_TIMEOUT:-$VM_TIMEOUT}s"; break; }
 		sleep 0.5
 	done
 	BOOT_TIME=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
@@ -153,6 +161,43 @@ scenario_v6only() {
 	why=$BOOT_WHY
 	[ -n "$why" ] || why=$(check_v6 v6only "$dir" "$LAN6::1")
 	result v6only "$why" "IPv6 boot $BOOT_TIME s"
+}
+
+# v6link NAME: an IPv6-only link (as v6only) with bootwright serving it.
+v6link() {
+	lan "$PREFIX-$1"
+	start_bw "$PREFIX-$1" "$WORK/$1" --interface br0 --dhcp-mode off --dhcp6-mode full --dhcp6-range "$RANGE6" --ipv6-ra
+}
+
+# bios6: a BIOS machine on an IPv6-only link: QEMU's iPXE ROM asks
+# DHCPv6 (user class iPXE) and gets its script URL at once.
+scenario_bios6() {
+	local dir=$1 why log=$1/bootwright.log
+	v6link bios6 || { echo "FAIL bootwright did not start"; return; }
+	boot "$PREFIX-bios6" "$dir" "${MAC[bios6]}" bios
+	why=$BOOT_WHY
+	[ -n "$why" ] || grep -qE "(^| )bootwright\.test=vm6-bios6( |\$)" <<<"${MARKER#*cmdline:}" || why="marker lacks bootwright.test=vm6-bios6: $MARKER"
+	[ -n "$why" ] || strip_ansi "$dir/serial-vbios.log" | grep -qE "net0: $LAN6::1[0-9a-f]{2}/64" || why="iPXE reported no address from $RANGE6"
+	[ -n "$why" ] || grep 'arch=bios' "$log" | grep -qF "decision=\"ipxe http://[$LAN6::1]:8080/boot.ipxe\"" || why="iPXE's DHCPv6 (arch bios) not answered with its script URL"
+	[ -n "$why" ] || grep -qE "menu served\" .*remote=$LAN6::1[0-9a-f]{2} mac=${MAC[bios6]}" "$log" || why="no menu served over IPv6"
+	result bios6 "$why" "BIOS iPXE ROM over IPv6 $BOOT_TIME s"
+}
+
+# http6: OVMF's UEFI HTTP Boot on an IPv6-only link: after HTTPv4 gives
+# up, "UEFI HTTPv6" asks DHCPv6 with vendor class HTTPClient and boots
+# http://[addr]:8080/tftp/snponly.efi.
+scenario_http6() {
+	local dir=$1 why log=$1/bootwright.log
+	v6link http6 || { echo "FAIL bootwright did not start"; return; }
+	# OVMF's HTTPv4 attempt alone took 2.5 min here before HTTPv6 began.
+	BOOT_TIMEOUT=$((VM_TIMEOUT + 180)) boot "$PREFIX-http6" "$dir" "${MAC[http6]}" http6
+	why=$BOOT_WHY
+	[ -n "$why" ] || grep -qE "(^| )bootwright\.test=vm6-http6( |\$)" <<<"${MARKER#*cmdline:}" || why="marker lacks bootwright.test=vm6-http6: $MARKER"
+	[ -n "$why" ] || grep 'arch=efi-x64-http' "$log" | grep 'vendor_class=HTTPClient' | grep -qF "decision=\"http-boot http://[$LAN6::1]:8080/tftp/snponly.efi\"" ||
+		why="no HTTPClient Solicit answered with http://[$LAN6::1]:8080/tftp/snponly.efi"
+	[ -n "$why" ] || grep -qE "remote=$LAN6::1[0-9a-f]{2} method=GET path=/tftp/snponly.efi status=200" "$log" || why="snponly.efi not fetched over HTTP/IPv6"
+	[ -n "$why" ] || grep -qE "menu served\" .*remote=$LAN6::1[0-9a-f]{2} mac=${MAC[http6]}" "$log" || why="no menu served over IPv6"
+	result http6 "$why" "UEFI HTTPv6 boot $BOOT_TIME s"
 }
 
 # dual: both families on one link, bootwright in full mode for both; the
