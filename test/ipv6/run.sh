@@ -9,14 +9,14 @@
 # Usage: BOOTWRIGHT_BIN=/abs/path/bootwright test/ipv6/run.sh [SCENARIO...]
 #   SCENARIO: http6 v6only dual relay proxy bios6 (default: all)
 # Environment: BOOTWRIGHT_TEST_CACHE (test kernel cache, as test/vm),
-#   BOOTWRIGHT_VM_TIMEOUT (seconds per boot, default 240),
+#   BOOTWRIGHT_VM_TIMEOUT (seconds per boot, default 360; on a machine at load 50+ a boot took over 240 s),
 #   BOOTWRIGHT_VM_JOBS (scenarios at once, default 2).
 # Logs stay in test/ipv6/work/<scenario>/. Must run as root.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 WORK=$HERE/work
-VM_TIMEOUT=${BOOTWRIGHT_VM_TIMEOUT:-240}
+VM_TIMEOUT=${BOOTWRIGHT_VM_TIMEOUT:-360}
 JOBS=${BOOTWRIGHT_VM_JOBS:-2}
 PREFIX="bw6-$$"
 ALL_SCENARIOS=(http6 v6only dual relay proxy bios6) # the longest first
@@ -28,6 +28,11 @@ SRV6=fd42:232         # bootwright's own link in the relay scenario
 LAN4=10.231.0
 OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
 OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
+
+# has ARGS...: grep ARGS on stdin without output; unlike grep -q it reads
+# to the end, so the command before it never dies of SIGPIPE (which
+# pipefail would count as a failure).
+has() { grep "$@" >/dev/null; }
 
 die() { echo "ipv6-test: $*" >&2; exit 2; }
 # shellcheck source=../lib/netns.sh
@@ -139,12 +144,12 @@ check_v6() {
 	grep -qa 'UEFI PXEv6' <<<"$serial" || { echo "the firmware did not boot its PXEv6 option"; return; }
 	grep -qa 'NBP file downloaded successfully' <<<"$serial" || { echo "OVMF did not download the NBP"; return; }
 	grep -qE "net0: ($client)/64" <<<"$serial" || { echo "iPXE reported no address matching $client"; return; }
-	grep 'type=SOLICIT' "$log" | grep 'arch=efi-x64' | grep -qF "decision=\"firmware-pxe tftp://[$srv]/snponly.efi\"" ||
+	grep 'type=SOLICIT' "$log" | grep 'arch=efi-x64' | has -F "decision=\"firmware-pxe tftp://[$srv]/snponly.efi\"" ||
 		{ echo "no Solicit with option 61 (efi-x64) answered with tftp://[$srv]/snponly.efi"; return; }
 	grep -qE "tftp transfer\" peer=\[($client)\]:[0-9]+ file=snponly.efi outcome=ok" "$log" ||
 		{ echo "no TFTP transfer of snponly.efi to an address matching $client"; return; }
 	# (In proxy mode the link's server hands iPXE its script URL.)
-	[ "$name" = proxy ] || grep -qF "decision=\"ipxe http://[$srv]:8080/boot.ipxe\"" "$log" ||
+	[ "$name" = proxy ] || has -F "decision=\"ipxe http://[$srv]:8080/boot.ipxe\"" "$log" ||
 		{ echo "iPXE's DHCPv6 not answered with its script URL"; return; }
 	grep -qE "menu served\" .*remote=($menu_from) mac=${MAC[$name]}" "$log" || { echo "no menu served to ${MAC[$name]} at $menu_from"; return; }
 }
@@ -176,10 +181,10 @@ scenario_bios6() {
 	v6link bios6 || { echo "FAIL bootwright did not start"; return; }
 	boot "$PREFIX-bios6" "$dir" "${MAC[bios6]}" bios
 	why=$BOOT_WHY
-	[ -n "$why" ] || grep -qE "(^| )bootwright\.test=vm6-bios6( |\$)" <<<"${MARKER#*cmdline:}" || why="marker lacks bootwright.test=vm6-bios6: $MARKER"
-	[ -n "$why" ] || strip_ansi "$dir/serial-vbios.log" | grep -qE "net0: $LAN6::1[0-9a-f]{2}/64" || why="iPXE reported no address from $RANGE6"
-	[ -n "$why" ] || grep 'arch=bios' "$log" | grep -qF "decision=\"ipxe http://[$LAN6::1]:8080/boot.ipxe\"" || why="iPXE's DHCPv6 (arch bios) not answered with its script URL"
-	[ -n "$why" ] || grep -qE "menu served\" .*remote=$LAN6::1[0-9a-f]{2} mac=${MAC[bios6]}" "$log" || why="no menu served over IPv6"
+	[ -n "$why" ] || has -E "(^| )bootwright\.test=vm6-bios6( |\$)" <<<"${MARKER#*cmdline:}" || why="marker lacks bootwright.test=vm6-bios6: $MARKER"
+	[ -n "$why" ] || strip_ansi "$dir/serial-vbios.log" | has -E "net0: $LAN6::1[0-9a-f]{2}/64" || why="iPXE reported no address from $RANGE6"
+	[ -n "$why" ] || grep 'arch=bios' "$log" | has -F "decision=\"ipxe http://[$LAN6::1]:8080/boot.ipxe\"" || why="iPXE's DHCPv6 (arch bios) not answered with its script URL"
+	[ -n "$why" ] || has -E "menu served\" .*remote=$LAN6::1[0-9a-f]{2} mac=${MAC[bios6]}" "$log" || why="no menu served over IPv6"
 	result bios6 "$why" "BIOS iPXE ROM over IPv6 $BOOT_TIME s"
 }
 
@@ -192,11 +197,11 @@ scenario_http6() {
 	# OVMF's HTTPv4 attempt alone took 2.5 min here before HTTPv6 began.
 	BOOT_TIMEOUT=$((VM_TIMEOUT + 180)) boot "$PREFIX-http6" "$dir" "${MAC[http6]}" http6
 	why=$BOOT_WHY
-	[ -n "$why" ] || grep -qE "(^| )bootwright\.test=vm6-http6( |\$)" <<<"${MARKER#*cmdline:}" || why="marker lacks bootwright.test=vm6-http6: $MARKER"
-	[ -n "$why" ] || grep 'arch=efi-x64-http' "$log" | grep 'vendor_class=HTTPClient' | grep -qF "decision=\"http-boot http://[$LAN6::1]:8080/tftp/snponly.efi\"" ||
+	[ -n "$why" ] || has -E "(^| )bootwright\.test=vm6-http6( |\$)" <<<"${MARKER#*cmdline:}" || why="marker lacks bootwright.test=vm6-http6: $MARKER"
+	[ -n "$why" ] || grep 'arch=efi-x64-http' "$log" | grep 'vendor_class=HTTPClient' | has -F "decision=\"http-boot http://[$LAN6::1]:8080/tftp/snponly.efi\"" ||
 		why="no HTTPClient Solicit answered with http://[$LAN6::1]:8080/tftp/snponly.efi"
-	[ -n "$why" ] || grep -qE "remote=$LAN6::1[0-9a-f]{2} method=GET path=/tftp/snponly.efi status=200" "$log" || why="snponly.efi not fetched over HTTP/IPv6"
-	[ -n "$why" ] || grep -qE "menu served\" .*remote=$LAN6::1[0-9a-f]{2} mac=${MAC[http6]}" "$log" || why="no menu served over IPv6"
+	[ -n "$why" ] || has -E "remote=$LAN6::1[0-9a-f]{2} method=GET path=/tftp/snponly.efi status=200" "$log" || why="snponly.efi not fetched over HTTP/IPv6"
+	[ -n "$why" ] || has -E "menu served\" .*remote=$LAN6::1[0-9a-f]{2} mac=${MAC[http6]}" "$log" || why="no menu served over IPv6"
 	result http6 "$why" "UEFI HTTPv6 boot $BOOT_TIME s"
 }
 
@@ -214,7 +219,7 @@ scenario_dual() {
 		serial=$(strip_ansi "$dir/serial-v4.log")
 		grep -qE "(^| )bootwright\.test=vm6-dual( |\$)" <<<"${MARKER#*cmdline:}" || why="IPv4 boot: marker lacks bootwright.test=vm6-dual: $MARKER"
 		[ -n "$why" ] || grep -qaE "Station IP address is $LAN4\.1[0-4][0-9]" <<<"$serial" || why="IPv4 boot: no address from the IPv4 range"
-		[ -n "$why" ] || grep -qE "tftp transfer\" peer=$LAN4\.1[0-4][0-9]:[0-9]+ file=snponly.efi outcome=ok" "$dir/bootwright.log" ||
+		[ -n "$why" ] || has -E "tftp transfer\" peer=$LAN4\.1[0-4][0-9]:[0-9]+ file=snponly.efi outcome=ok" "$dir/bootwright.log" ||
 			why="IPv4 boot: no TFTP transfer of snponly.efi over IPv4"
 	fi
 	if [ -z "$why" ]; then
@@ -262,7 +267,7 @@ scenario_relay() {
 	boot "$ns" "$dir" "${MAC[relay]}" 6
 	why=$BOOT_WHY
 	[ -n "$why" ] || why=$(check_v6 relay "$dir" "$SRV6::2")
-	[ -n "$why" ] || grep 'type=SOLICIT' "$dir/bootwright.log" | grep 'arch=efi-x64' | grep -q "relay_link=$LAN6::" || why="the firmware's Solicit did not come through the relay"
+	[ -n "$why" ] || grep 'type=SOLICIT' "$dir/bootwright.log" | grep 'arch=efi-x64' | has "relay_link=$LAN6::" || why="the firmware's Solicit did not come through the relay"
 	result relay "$why" "IPv6 boot through dhcrelay -6 $BOOT_TIME s"
 }
 
@@ -287,7 +292,7 @@ scenario_proxy() {
 	boot "$ns" "$dir" "${MAC[proxy]}" 6
 	why=$BOOT_WHY
 	[ -n "$why" ] || why=$(check_v6 proxy "$dir" "$LAN6::2" "$LAN6::[5-9][0-9]")
-	[ -n "$why" ] || grep 'type=REQUEST' "$dir/bootwright.log" | grep -q 'port=4011' || why="the firmware did not ask bootwright on port 4011"
+	[ -n "$why" ] || grep 'type=REQUEST' "$dir/bootwright.log" | has 'port=4011' || why="the firmware did not ask bootwright on port 4011"
 	result proxy "$why" "IPv6 boot beside dnsmasq's DHCPv6 $BOOT_TIME s"
 }
 
