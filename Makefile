@@ -13,6 +13,7 @@ LDFLAGS   := -X main.version=$(VERSION)
 # Fuzz targets run FUZZTIME each by `make test` (package:target).
 FUZZ_TARGETS := \
 	./dhcpboot:FuzzPacket \
+	./dhcp6boot:FuzzPacket \
 	./tftpboot:FuzzCleanPath \
 	./tftpboot:FuzzParseConfigName \
 	./tftpboot:FuzzParseARP \
@@ -23,7 +24,7 @@ FUZZ_TARGETS := \
 	./httpboot:FuzzRequest
 
 .PHONY: all build test deps check unit fuzz readmetest answerstest vmtest dhcptest httptest httpstest httpsvmtest doctortest \
-	securitytest tftptest loadertest pitest menutest arm64test bench bench-dhcp bench-http bench-tftp bench-storm lint clean
+	securitytest tftptest loadertest pitest menutest arm64test ipv6test dhcp6test bench bench-dhcp bench-http bench-tftp bench-storm lint clean
 
 all: build
 
@@ -31,7 +32,7 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/bootwright
 
 ## test: everything CI runs: static checks, race tests, fuzz smoke, real clients and VMs.
-test: deps check unit fuzz readmetest answerstest vmtest dhcptest httptest httpstest doctortest securitytest tftptest loadertest pitest menutest arm64test
+test: deps check unit fuzz readmetest answerstest vmtest dhcptest httptest httpstest doctortest securitytest tftptest loadertest pitest menutest arm64test dhcp6test
 
 deps:
 	scripts/install-deps.sh
@@ -77,6 +78,19 @@ menutest: deps build
 ## the Pi's files over TFTP with tftp-hpa under its serial prefix; about 25 s.
 pitest: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/raspberrypi/run.sh
+
+## dhcp6test: ISC dhclient -6 against --dhcp6-mode full in namespaces: lease, Renew at
+## T1, Release, the lease kept across a restart and kill -9; about 40 s, most of it T1.
+dhcp6test: deps build
+	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/ipv6/dhclient.sh
+
+## ipv6test: VMs over IPv6 (not in `make test`: six VMs, 5-8 min): OVMF's PXEv6 on an
+## IPv6-only link (DHCPv6 with option 61, TFTP over IPv6, iPXE's DHCPv6, the menu at
+## http://[addr]:8080/), OVMF's HTTPv6 Boot and a BIOS iPXE ROM on that link, one
+## machine over IPv4 and IPv6 on a dual-stack link (both times printed), behind
+## dhcrelay -6, and proxy mode beside dnsmasq's DHCPv6.
+ipv6test: deps build
+	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/ipv6/run.sh
 
 ## doctortest: `bootwright doctor` as a PXE client in namespaces against full
 ## mode, dnsmasq without boot options (E53), a proxy with 4011 dropped (E55), nothing (E51).

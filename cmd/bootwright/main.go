@@ -73,7 +73,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := parseWithEnv(fs, args, getenv); err != nil {
 		return usageError(stderr, "serve", err)
 	}
-	c, err := buildConfig(f, netLookup{netutil.DefaultInterface, netutil.InterfaceIPv4})
+	c, err := buildConfig(f, netLookup{netutil.DefaultInterface, netutil.InterfaceIPv4, netutil.InterfaceIPv6})
 	if err != nil {
 		fmt.Fprintln(stderr, "bootwright serve:", err)
 		return 2
