@@ -33,7 +33,7 @@ func TestMaxTransfersRefusesBeyondCap(t *testing.T) {
 	c, from := startTransfer(t, addr) // holds the only slot
 
 	busy := newRawClient(t)
-	busy.send(addr, request(opRRQ, "odd.bin"))
+	busy.send(addr, reqPacket(opRRQ, "odd.bin"))
 	p, _ := busy.recv(2 * time.Second)
 	if diff := cmp.Diff("ERROR 0 server busy, try again later", p.String()); diff != "" {
 		t.Errorf("reply beyond the cap (-want +got):\n%s", diff)
@@ -116,7 +116,7 @@ func TestRetransmissionLogged(t *testing.T) {
 	srv := &Server{Files: files, Timeout: 200 * time.Millisecond, Logger: jsonLogger(logs)}
 	addr := startServer(t, srv)
 	c := newRawClient(t)
-	c.send(addr, request(opRRQ, "one-block.bin"))
+	c.send(addr, reqPacket(opRRQ, "one-block.bin"))
 	var got []string
 	for i := 0; ; i++ {
 		p, from := c.recv(2 * time.Second)
@@ -155,7 +155,7 @@ func TestSinglePort(t *testing.T) {
 	addr := startServer(t, srv)
 
 	c := newRawClient(t)
-	c.send(addr, request(opRRQ, "odd.bin", "blksize", "1468", "tsize", "0"))
+	c.send(addr, reqPacket(opRRQ, "odd.bin", "blksize", "1468", "tsize", "0"))
 	var got []string
 	for {
 		p, from := c.recv(2 * time.Second)
@@ -205,12 +205,13 @@ func TestSinglePort(t *testing.T) {
 	}
 }
 
-// TestSinglePortBlockSizeCap: single-port mode caps blksize at 1468
-// unless MaxBlockSize says otherwise (pin/tftp would cap it at 512).
-func TestSinglePortBlockSizeCap(t *testing.T) {
-	for name, tc := range map[string]struct{ max, ask int }{
-		"default cap":  {0, 8192},
-		"explicit cap": {4096, 8192},
+// TestSinglePortBlockSize: single-port mode clamps blksize like the
+// other mode, to MaxBlockSize and the interface MTU (loopback's: the RFC
+// 2348 maximum), and grants windowsize.
+func TestSinglePortBlockSize(t *testing.T) {
+	for name, tc := range map[string]struct{ max, ask, want int }{
+		"loopback MTU": {0, 65464, 65464},
+		"explicit cap": {4096, 8192, 4096},
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir, _ := makeUserRoot(t)
@@ -220,9 +221,9 @@ func TestSinglePortBlockSizeCap(t *testing.T) {
 			}
 			addr := startServer(t, &Server{Files: files, SinglePort: true, MaxBlockSize: tc.max})
 			c := newRawClient(t)
-			c.send(addr, request(opRRQ, "sub/dir/1mib.bin", "blksize", fmt.Sprint(tc.ask)))
+			c.send(addr, reqPacket(opRRQ, "sub/dir/1mib.bin", "blksize", fmt.Sprint(tc.ask), "windowsize", "4"))
 			p, from := c.recv(2 * time.Second)
-			want := fmt.Sprintf("OACK blksize=%d", max(tc.max, singlePortBlockSize))
+			want := fmt.Sprintf("OACK blksize=%d windowsize=4", tc.want)
 			if p.String() != want {
 				t.Errorf("got %v, want %s", p, want)
 			}
@@ -258,7 +259,7 @@ func TestShutdownSinglePort(t *testing.T) {
 	errc := shutdownAsync(srv, 10*time.Second)
 	time.Sleep(100 * time.Millisecond)
 	late := newRawClient(t)
-	late.send(addr, request(opRRQ, "odd.bin"))
+	late.send(addr, reqPacket(opRRQ, "odd.bin"))
 	if p, _ := late.recv(2 * time.Second); p.String() != "ERROR 0 server shutting down" {
 		t.Errorf("request during shutdown answered %v, want ERROR 0 server shutting down", p)
 	}
