@@ -16,6 +16,7 @@ FUZZ_TARGETS := \
 	./tftpboot:FuzzCleanPath \
 	./tftpboot:FuzzParseConfigName \
 	./tftpboot:FuzzParseARP \
+	./tftpboot:FuzzParseRequest \
 	./menus:FuzzLoad \
 	./internal/hw:FuzzParseMAC \
 	./internal/answers:FuzzCheck \
