@@ -86,18 +86,21 @@ func sockaddr(ap netip.AddrPort, ifindex int) unix.Sockaddr {
 	return sa
 }
 
+// send sends p. A datagram the kernel would not send (EPERM from a
+// firewall rule or a full conntrack table, ENOBUFS, an unreachable
+// route, ECONNREFUSED for an ICMP port unreachable that may be forged)
+// counts as lost on the wire: the timeout resends it, or ends the
+// transfer. Only a closed socket is an error.
 func (c *fdConn) send(p []byte) error {
 	for {
 		_, err := unix.Write(c.fd, p)
 		switch err {
 		case unix.EINTR:
 			continue
-		case unix.ECONNREFUSED:
-			// An ICMP port unreachable for an earlier packet: the client
-			// may be gone, or the ICMP forged. The timeout decides.
-			return nil
+		case unix.EBADF:
+			return fmt.Errorf("write: %w", err)
 		}
-		return err
+		return nil
 	}
 }
 
@@ -173,10 +176,10 @@ func dialPolled(local netip.Addr, peer netip.AddrPort) (*polledConn, error) {
 }
 
 func (c *polledConn) send(p []byte) error {
-	if _, err := c.c.Write(p); err != nil && !errors.Is(err, unix.ECONNREFUSED) {
+	if _, err := c.c.Write(p); errors.Is(err, net.ErrClosed) {
 		return err
 	}
-	return nil
+	return nil // as fdConn.send
 }
 
 func (c *polledConn) recv(b []byte, deadline time.Time) (int, error) {

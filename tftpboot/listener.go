@@ -225,7 +225,14 @@ func newPortConn(l *listener, in inbound, inbox chan []byte) *portConn {
 		intr: make(chan struct{}), timer: time.NewTimer(time.Hour)}
 }
 
-func (c *portConn) send(p []byte) error { return c.l.writeTo(p, c.oob, c.peer) }
+// send sends p from the listening socket; like fdConn.send, only a
+// closed socket is an error.
+func (c *portConn) send(p []byte) error {
+	if err := c.l.writeTo(p, c.oob, c.peer); errors.Is(err, net.ErrClosed) {
+		return err
+	}
+	return nil
+}
 
 func (c *portConn) recv(b []byte, deadline time.Time) (int, error) {
 	select {
