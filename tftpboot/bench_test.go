@@ -1,8 +1,11 @@
 package tftpboot
 
 import (
+	"flag"
 	"fmt"
+	"log/slog"
 	"net/netip"
+	"os"
 	"runtime"
 	"strconv"
 	"testing"
@@ -107,4 +110,28 @@ func blockingFetch(server netip.AddrPort, name string, blk, win int) (int, error
 			return total, fmt.Errorf("got %v", p)
 		}
 	}
+}
+
+var (
+	benchServe  = flag.String("bench.serve", "", "TestBenchServe: serve TFTP on this address until killed")
+	benchRoot   = flag.String("bench.root", "", "TestBenchServe: the TFTP root")
+	benchPolled = flag.Bool("bench.polled", false, "TestBenchServe: a net.UDPConn per transfer instead of a blocking socket")
+)
+
+// TestBenchServe is not a test: bench/tftp/run.sh runs the compiled test
+// binary with -bench.serve to measure the engine with net.UDPConn
+// transfer sockets (-bench.polled) beside the real binary, which the
+// Server has no exported knob for. It logs each transfer at info to
+// stderr, as bootwright does by default.
+func TestBenchServe(t *testing.T) {
+	if *benchServe == "" {
+		t.Skip("only for bench/tftp/run.sh (-bench.serve)")
+	}
+	files, err := Files(*benchRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &Server{Files: files, polled: *benchPolled, MaxTransfers: 1000,
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))}
+	t.Fatal(srv.ListenAndServe(*benchServe))
 }
