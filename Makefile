@@ -23,8 +23,8 @@ FUZZ_TARGETS := \
 	./templates:FuzzRender \
 	./httpboot:FuzzRequest
 
-.PHONY: all build test deps check unit fuzz readmetest answerstest vmtest dhcptest httptest doctortest \
-	securitytest tftptest loadertest bench bench-dhcp bench-http bench-tftp lint clean
+.PHONY: all build test deps check unit fuzz readmetest answerstest vmtest dhcptest httptest httpstest httpsvmtest doctortest \
+	securitytest tftptest loadertest pitest menutest arm64test bench bench-dhcp bench-http bench-tftp bench-storm lint clean
 
 all: build
 
@@ -32,7 +32,7 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/bootwright
 
 ## test: everything CI runs: static checks, race tests, fuzz smoke, real clients and VMs.
-test: deps check unit fuzz readmetest answerstest vmtest dhcptest httptest doctortest securitytest tftptest loadertest
+test: deps check unit fuzz readmetest answerstest vmtest dhcptest httptest httpstest doctortest securitytest tftptest loadertest pitest menutest arm64test
 
 deps:
 	scripts/install-deps.sh
@@ -67,6 +67,18 @@ vmtest: build
 dhcptest: build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/dhcp/run.sh
 
+## menutest: the iPXE menu on a BIOS VM's screen (title, entries, help, default, countdown,
+## footer read from VGA text memory) and a UEFI VM's; pictures in test/menu/work/
+## (UPDATE_DOCS=1 copies them to docs/); about 1 min.
+menutest: deps build
+	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/menu/run.sh
+
+## pitest: loader raspberrypi without a Pi: a model of a Pi 4's DHCP beside dnsmasq
+## (proxy), alone (full) and against dnsmasq set up per Raspberry Pi's tutorial, then
+## the Pi's files over TFTP with tftp-hpa under its serial prefix; about 25 s.
+pitest: deps build
+	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/raspberrypi/run.sh
+
 ## doctortest: `bootwright doctor` as a PXE client in namespaces against full
 ## mode, dnsmasq without boot options (E53), a proxy with 4011 dropped (E55), nothing (E51).
 doctortest: deps build
@@ -97,6 +109,19 @@ tftptest: deps build
 loadertest: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/loaders/run.sh
 
+## arm64test: 64-bit ARM VMs (qemu-system-aarch64 -M virt -cpu cortex-a57, AAVMF, TCG)
+## with Debian 12's arm64 kernel, and one x86 BIOS and one x86 UEFI VM, off one
+## server and one menu: AAVMF firmware PXE -> ipxe-arm64.efi -> menu; GRUB
+## (grubaa64.efi, modules and grub.cfg over TFTP, kernel over HTTP); UEFI HTTP
+## Boot; Secure Boot (shimaa64 -> grubaa64 -> signed kernel) and an unsigned
+## iPXE refused. test/arm64/fetch.sh downloads the arm64 .debs once (about
+## 62 MB, checked against the index) into test/arm64/work/cache. Seven VMs,
+## four at a time: 45-118 s in all over twelve runs here, the load average from
+## other jobs at 4-30 (each ARM64 VM 24-92 s, the refused one 10-21 s), so all
+## of it runs in `make test`.
+arm64test: deps build
+	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/arm64/run.sh
+
 ## bench-tftp: bootwright beside tftpd-hpa and dnsmasq on loopback, same files, same client.
 bench-tftp: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) bench/tftp/run.sh
@@ -109,11 +134,29 @@ bench-dhcp: build
 httptest: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/http/run.sh
 
+## httpstest: the HTTPS listener against curl --cacert in a namespace: same routes
+## as HTTP, a certificate rotated without a restart, bad pairs refused (exit 2). 15 s.
+httpstest: deps build
+	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/https/run.sh
+
+## httpsvmtest: real firmware against HTTPS (not in `test`: seven VMs, about 2 min): iPXE
+## refusing a lab CA (BIOS, UEFI), iPXE trusting the CA enrolled in OVMF, UEFI HTTP
+## Boot over https:// with and without the CA, the default (iPXE on http://).
+httpsvmtest: deps build
+	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/https/firmware.sh
+
 ## bench-http: bootwright beside nginx on loopback, same files, same wrk runs.
 bench-http: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) bench/http/run.sh
 
-bench: bench-dhcp bench-http bench-tftp
+## bench-storm: an end-to-end boot storm, 100 and then 1000 simulated UEFI machines
+## (DHCP, TFTP, iPXE's DHCP, menus and a 64 MiB kernel+initrd over HTTP),
+## against bootwright --dhcp-mode full and against dnsmasq + nginx, in
+## namespaces, one after the other. One to two minutes.
+bench-storm: deps build
+	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) bench/storm/run.sh
+
+bench: bench-dhcp bench-http bench-tftp bench-storm
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 lint:

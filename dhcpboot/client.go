@@ -63,6 +63,13 @@ func ParseClient(p *dhcpv4.DHCPv4) (Client, error) {
 	if p.OpCode != dhcpv4.OpcodeBootRequest {
 		return Client{}, fmt.Errorf("%w: opcode %v", ErrMalformed, p.OpCode)
 	}
+	if p.HWType == iana.HWTypeEthernet && len(p.ClientHWAddr) == 16 {
+		// EDK2's optional SendGUID puts the system GUID in chaddr instead
+		// of the MAC. bootwright knows machines by MAC (machines.yaml,
+		// leases, answer-file bindings, rate limits), so such a request
+		// is dropped; turning SendGUID off in the firmware fixes it.
+		return Client{}, fmt.Errorf("%w: chaddr is a 16-byte GUID (EDK2 SendGUID), not a MAC", ErrMalformed)
+	}
 	if p.HWType != iana.HWTypeEthernet || len(p.ClientHWAddr) != 6 {
 		return Client{}, fmt.Errorf("%w: hardware type %v length %d", ErrMalformed, p.HWType, len(p.ClientHWAddr))
 	}

@@ -3,6 +3,7 @@ package dhcpboot
 import (
 	"errors"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/bootwright/bootwright/internal/hw"
@@ -81,5 +82,15 @@ func TestParseClientRejects(t *testing.T) {
 				t.Errorf("ParseClient error = %v, want ErrMalformed", err)
 			}
 		})
+	}
+}
+
+// TestSendGUID: a request whose chaddr is EDK2's 16-byte system GUID is
+// dropped as malformed, saying why.
+func TestSendGUID(t *testing.T) {
+	p := request(t, dhcpv4.MessageTypeDiscover, uefiFirmware)
+	p.ClientHWAddr = make([]byte, 16)
+	if _, err := ParseClient(p); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "SendGUID") {
+		t.Errorf("ParseClient = %v, want a malformed error naming SendGUID", err)
 	}
 }

@@ -21,6 +21,7 @@ const (
 	ReasonPXE    = "firmware-pxe" // PXE firmware: a TFTP file
 	ReasonNotPXE = "not-pxe"      // not a network-boot client
 	ReasonNoFile = "no-boot-file" // a boot client this server has no file for
+	ReasonRPi    = "raspberrypi"  // a Raspberry Pi's bootloader: the "Raspberry Pi Boot" offer
 )
 
 // Policy is what the boot decision needs to know about this server.
@@ -65,6 +66,10 @@ type Host struct {
 	// BootFile: a Secure Boot machine's x86-64 UEFI firmware gets the
 	// signed shim while its BIOS side keeps its loader.
 	ArchBootFiles map[hw.Arch]string
+	// RaspberryPi says the machine is a Raspberry Pi 4 or 5 booting with
+	// its own bootloader (loader: raspberrypi): its PXE request (arch 0)
+	// gets the "Raspberry Pi Boot" offer instead of a boot file.
+	RaspberryPi bool
 }
 
 // Decision is the outcome of Decide.
@@ -73,6 +78,9 @@ type Decision struct {
 	BootFile    string // TFTP file name or URL for the file field and option 67
 	VendorClass string // option 60 in the reply: "PXEClient" or "HTTPClient"
 	Reason      string // short machine-readable reason for logs and metrics
+	// RaspberryPi: the reply is the Raspberry Pi bootloader's offer
+	// (option 43 "Raspberry Pi Boot", option 66; no boot file).
+	RaspberryPi bool
 }
 
 // Decide picks what a client boots. It is a pure function of the request,
@@ -85,8 +93,11 @@ type Decision struct {
 //     or the server's.
 //  2. UEFI HTTP Boot clients ("HTTPClient", RFC 4578 arches 16, 19) must get
 //     an http:// URL and option 60 "HTTPClient" echoed (UEFI 2.5+ 24.7).
-//  3. PXE firmware ("PXEClient", PXE 2.1) gets the NBP for its arch over TFTP.
-//  4. Anything else is not a network-boot client.
+//  3. A Raspberry Pi's bootloader (h.RaspberryPi; it sends "PXEClient"
+//     and arch 0, as legacy BIOS does) gets the offer it looks for
+//     instead of a boot file, which it would ignore.
+//  4. PXE firmware ("PXEClient", PXE 2.1) gets the NBP for its arch over TFTP.
+//  5. Anything else is not a network-boot client.
 //
 // A machine's own file for its arch (h.ArchBootFiles), else its
 // h.BootFile, replaces the arch's file for cases 2 and 3, but never turns
@@ -108,6 +119,8 @@ func Decide(c Client, h Host, p Policy) Decision {
 			name = strings.TrimSuffix(p.HTTPBase, "/") + "/" + name
 		}
 		return Decision{Boot: true, BootFile: name, VendorClass: vendorHTTP, Reason: ReasonHTTP}
+	case c.IsPXEClient() && h.RaspberryPi && c.Arch == hw.ArchBIOS:
+		return Decision{Boot: true, VendorClass: vendorPXE, Reason: ReasonRPi, RaspberryPi: true}
 	case c.IsPXEClient():
 		name, ok := bootFile(c, h, p)
 		if !ok || c.Arch.IsHTTP() {
@@ -133,7 +146,7 @@ func bootFile(c Client, h Host, p Policy) (string, bool) {
 
 // String formats a decision for logs.
 func (d Decision) String() string {
-	if !d.Boot {
+	if !d.Boot || d.BootFile == "" {
 		return d.Reason
 	}
 	return fmt.Sprintf("%s %s", d.Reason, d.BootFile)

@@ -54,8 +54,8 @@ func TestDecide(t *testing.T) {
 			kind: ipxeOpt175Only,
 			want: Decision{Boot: true, BootFile: "http://10.231.0.1:8080/boot.ipxe", VendorClass: "PXEClient", Reason: "ipxe"},
 		},
-		"arm64 firmware has no default nbp": {
-			kind: withArch(uefiFirmware, iana.EFI_ARM64),
+		"arm32 firmware has no default nbp": {
+			kind: withArch(uefiFirmware, iana.EFI_ARM32),
 			want: Decision{Reason: "no-boot-file"},
 		},
 		"pxe client claiming an http arch gets nothing": {

@@ -22,17 +22,30 @@ func seedRequests(t testing.TB) [][]byte {
 	}
 	var out [][]byte
 	for _, f := range files {
-		text, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := hex.DecodeString(strings.ReplaceAll(strings.TrimSpace(string(text)), "\n", ""))
-		if err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		out = append(out, b)
+		out = append(out, readHex(t, f))
 	}
 	return out
+}
+
+// readHex reads a packet kept as hex lines, skipping lines that start
+// with "#" (where it came from).
+func readHex(t testing.TB, file string) []byte {
+	t.Helper()
+	text, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sb strings.Builder
+	for _, line := range strings.Split(string(text), "\n") {
+		if !strings.HasPrefix(line, "#") {
+			sb.WriteString(strings.TrimSpace(line))
+		}
+	}
+	b, err := hex.DecodeString(sb.String())
+	if err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	return b
 }
 
 // fuzzHosts is a machines file with one reserved, named machine that has

@@ -93,11 +93,9 @@ func (s *Server) handle(r query) result {
 		return res
 	}
 	if s.Mode == ModeFull {
-		if c.PXE() && !d.Boot {
-			// A boot client we have no file for gets no offer at all,
-			// rather than an address and a boot that cannot work.
-			return ignore(d.Reason)
-		}
+		// As the network's DHCP server, full mode gives every client its
+		// address; a boot client of an arch with no boot file gets no
+		// boot options, and its firmware moves on to its next device.
 		return s.handleFull(r)
 	}
 	if !d.Boot {

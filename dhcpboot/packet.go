@@ -115,6 +115,10 @@ func (s *Server) finish(l listener, r query, res result, peer net.Addr, now time
 		}
 		s.stats.add(typ, res.out)
 		s.logReply(r, res, dst)
+		if r.c.PXE() && r.d.Reason == ReasonNoFile {
+			s.warnNoBootFile(r, "it gets an address without boot options", time.Now())
+		}
+		s.hintPi(r, now)
 		s.notify(r, res, addr4(res.reply.YourIPAddr))
 	}
 	if len(res.ops) > 0 && s.Leases != nil {
@@ -181,17 +185,27 @@ func (s *Server) logReply(r query, res result, dst net.Addr) {
 	s.logger(r).Info("dhcp: answered", attrs...)
 }
 
+// warnNoBootFile warns, once per MAC per warnEvery, that a boot client's
+// arch has no boot file, naming the --dhcp-config key that would give it
+// one; what says what the client got instead.
+func (s *Server) warnNoBootFile(r query, what string, now time.Time) {
+	if !s.warned.ok(r.c.MAC, ReasonNoFile, now) {
+		return
+	}
+	s.logger(r).Warn("dhcp: no boot file for this client's arch; "+what,
+		"fix", fmt.Sprintf("boot_files: {%s: FILE} in --dhcp-config", r.c.Arch), "user_class", r.c.UserClass)
+}
+
 // logNoReply logs an unanswered request: a warning (once per MAC per
 // warnEvery) when the client wanted something we could not give, else at
 // debug level.
 func (s *Server) logNoReply(r query, res result, now time.Time) {
-	warn := res.out == OutExhausted || (r.c.PXE() && r.d.Reason == ReasonNoFile)
-	if warn && s.warned.ok(r.c.MAC, res.out.String()+r.d.Reason, now) {
-		msg := "dhcp: no offer: address pool exhausted"
-		if res.out != OutExhausted {
-			msg = "dhcp: no offer: no boot file configured for this client's arch"
-		}
-		s.logger(r).Warn(msg, "reason", res.why, "user_class", r.c.UserClass)
+	if r.c.PXE() && r.d.Reason == ReasonNoFile {
+		s.warnNoBootFile(r, "no offer", now)
+		return
+	}
+	if res.out == OutExhausted && s.warned.ok(r.c.MAC, res.out.String(), now) {
+		s.logger(r).Warn("dhcp: no offer: address pool exhausted", "reason", res.why, "user_class", r.c.UserClass)
 		return
 	}
 	if s.Logger.Enabled(context.Background(), slog.LevelDebug) {

@@ -104,15 +104,21 @@ func TestFullModeSubnetsAndHosts(t *testing.T) {
 	if res.reply == nil || res.reply.MessageType() != dhcpv4.MessageTypeNak {
 		t.Errorf("reserved client asking for another address: %+v, want NAK", res)
 	}
-	// An arch without a boot file: no offer, one warning however often it asks.
-	arm := append(uefiFirmware[:1:1], dhcpv4.WithOption(dhcpv4.OptClientArch(11)))
+	// An arch without a boot file (ARM 32-bit): an address without boot
+	// options, one warning however often it asks, naming the fix.
+	arm := append(uefiFirmware[:1:1], dhcpv4.WithOption(dhcpv4.OptClientArch(10)), dhcpv4.WithHwAddr(hw.MAC{2, 0, 0, 0, 0, 0x33}.HardwareAddr()))
 	for range 3 {
-		if res := run("br0", dhcpv4.MessageTypeDiscover, arm); res.reply != nil {
-			t.Fatalf("arm64 without a boot file got an offer")
+		res := run("br0", dhcpv4.MessageTypeDiscover, arm)
+		if res.reply == nil || res.reply.YourIPAddr.IsUnspecified() || res.reply.BootFileNameOption() != "" ||
+			res.reply.Options.Has(dhcpv4.OptionClassIdentifier) {
+			t.Fatalf("arm32 without a boot file: %+v, want an address without boot options", res.reply)
 		}
+		req := request(t, dhcpv4.MessageTypeDiscover, arm)
+		s.finish(listener{conn: discardConn{}}, query{req: req, c: parse(t, req), d: Decision{Reason: ReasonNoFile}}, res, &net.UDPAddr{}, time.Now())
 	}
-	if n := strings.Count(logs.String(), "no boot file configured"); n != 1 {
-		t.Errorf("%d warnings for the arm64 client, want 1:\n%s", n, logs.String())
+	s.pools[0].Cancel(hw.MAC{2, 0, 0, 0, 0, 0x33})
+	if n := strings.Count(logs.String(), "no boot file for this client's arch"); n != 1 || !strings.Contains(logs.String(), "boot_files: {efi-arm32: FILE}") {
+		t.Errorf("%d warnings for the arm32 client, want 1 naming boot_files:\n%s", n, logs.String())
 	}
 	// A full pool: no offer, a warning.
 	s.pools[0].Commit(hw.MAC{2, 1, 1, 1, 1, 1}, netip.MustParseAddr("10.231.0.100"), netip.Addr{}, time.Hour)

@@ -41,21 +41,32 @@ func newReply(req *dhcpv4.DHCPv4, self netip.Addr, mt dhcpv4.MessageType) *dhcpv
 
 // addBoot adds the boot file, option 60 and the PXE options to r, a
 // reply of type mt; proxy says it comes from a proxyDHCP server.
+//
+// A Raspberry Pi's offer names no boot file: it gets option 43 with
+// "Raspberry Pi Boot", and the TFTP server as siaddr (set by newReply)
+// and as option 66 in dotted form, the one form its bootloader reads
+// there; it then reads start4.elf and the rest under its own prefix (see
+// tftpboot).
 func addBoot(r *dhcpv4.DHCPv4, c Client, d Decision, mt dhcpv4.MessageType, proxy bool) {
 	if !d.Boot {
+		return
+	}
+	r.UpdateOption(dhcpv4.OptClassIdentifier(d.VendorClass))
+	if len(c.GUID) > 0 {
+		// PXE 2.1 section 2.2.5: option 97 is echoed in PXE replies.
+		r.UpdateOption(dhcpv4.OptGeneric(dhcpv4.OptionClientMachineIdentifier, c.GUID))
+	}
+	if d.RaspberryPi {
+		r.UpdateOption(dhcpv4.OptGeneric(dhcpv4.OptionVendorSpecificInformation, piBoot))
+		r.UpdateOption(dhcpv4.OptTFTPServerName(r.ServerIPAddr.String()))
 		return
 	}
 	if len(d.BootFile) < 128 {
 		r.BootFileName = d.BootFile
 	}
 	r.UpdateOption(dhcpv4.OptBootFileName(d.BootFile))
-	r.UpdateOption(dhcpv4.OptClassIdentifier(d.VendorClass))
 	if discoveryControl(c, d, mt, proxy) {
 		r.UpdateOption(dhcpv4.OptGeneric(dhcpv4.OptionVendorSpecificInformation, pxeDiscoveryControl))
-	}
-	if len(c.GUID) > 0 {
-		// PXE 2.1 section 2.2.5: option 97 is echoed in PXE replies.
-		r.UpdateOption(dhcpv4.OptGeneric(dhcpv4.OptionClientMachineIdentifier, c.GUID))
 	}
 }
 

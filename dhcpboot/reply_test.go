@@ -90,7 +90,7 @@ func TestProxyIgnores(t *testing.T) {
 		"release":                    {false, request(t, dhcpv4.MessageTypeRelease, uefiFirmware)},
 		"discover on 4011":           {true, request(t, dhcpv4.MessageTypeDiscover, uefiFirmware)},
 		"non-pxe request on 4011":    {true, request(t, dhcpv4.MessageTypeRequest, plainClient)},
-		"arm64 without an nbp on 67": {false, request(t, dhcpv4.MessageTypeDiscover, append(uefiFirmware[:1:1], dhcpv4.WithOption(dhcpv4.OptClientArch(11))))},
+		"arm32 without an nbp on 67": {false, request(t, dhcpv4.MessageTypeDiscover, append(uefiFirmware[:1:1], dhcpv4.WithOption(dhcpv4.OptClientArch(10))))},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

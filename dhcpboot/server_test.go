@@ -234,10 +234,10 @@ func TestOnPacket(t *testing.T) {
 	// A phone asking for an address is not a boot client: no event.
 	exchange(t, client, server, request(t, dhcpv4.MessageTypeDiscover, plainClient).ToBytes(), 200*time.Millisecond)
 	// A boot client this server has nothing for is one.
-	exchange(t, client, server, request(t, dhcpv4.MessageTypeDiscover, append(uefiFirmware[:1:1], dhcpv4.WithOption(dhcpv4.OptClientArch(11)))).ToBytes(), 200*time.Millisecond)
+	exchange(t, client, server, request(t, dhcpv4.MessageTypeDiscover, append(uefiFirmware[:1:1], dhcpv4.WithOption(dhcpv4.OptClientArch(10)))).ToBytes(), 200*time.Millisecond)
 	mu.Lock()
 	defer mu.Unlock()
-	want := []string{"DISCOVER offer efi-x64 firmware-pxe", "DISCOVER ignored efi-arm64 no-boot-file"}
+	want := []string{"DISCOVER offer efi-x64 firmware-pxe", "DISCOVER ignored efi-arm32 no-boot-file"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("events (-want +got):\n%s", diff)
 	}

@@ -2,6 +2,7 @@ package menus
 
 import (
 	"io/fs"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -13,9 +14,13 @@ import (
 type AssetDir struct {
 	Name    string   // folder name, also the entry name
 	Title   string   // from the folder's "title" file, else Name
-	Kernel  string   // file name of the kernel inside the folder
+	Kernel  string   // file name of the kernel inside the folder ("" when only CPU subfolders have one)
 	Initrds []string // initrd* and initramfs* files, sorted
 	Args    string   // from the folder's "cmdline" file
+	// Arches are the kernels of the folder's CPU subfolders (arm64/,
+	// x86_64/, ...), for machines of that CPU; the folder's own files
+	// serve every CPU without one.
+	Arches map[string]AssetFiles
 }
 
 // kernelNames are the kernel file names looked for, in order, before any
@@ -43,11 +48,25 @@ func ScanAssets(fsys fs.FS) ([]AssetDir, error) {
 }
 
 func scanDir(fsys fs.FS, dir string) (AssetDir, bool) {
-	files, err := fs.ReadDir(fsys, dir)
-	if err != nil {
+	a := AssetDir{Name: dir, Title: dir}
+	a.Kernel, a.Initrds, _ = kernelIn(fsys, dir)
+	a.Arches = scanArchDirs(fsys, dir)
+	if a.Kernel == "" && len(a.Arches) == 0 {
 		return AssetDir{}, false
 	}
-	a := AssetDir{Name: dir, Title: dir}
+	a.Args = readLine(fsys, dir+"/cmdline", 4096)
+	if t := readLine(fsys, dir+"/title", 200); t != "" {
+		a.Title = t
+	}
+	return a, true
+}
+
+// kernelIn finds the kernel and initrds among the regular files of dir.
+func kernelIn(fsys fs.FS, dir string) (kernel string, initrds []string, ok bool) {
+	files, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return "", nil, false
+	}
 	var names []string
 	for _, f := range files {
 		if f.Type().IsRegular() {
@@ -56,26 +75,19 @@ func scanDir(fsys fs.FS, dir string) (AssetDir, bool) {
 	}
 	for _, k := range kernelNames {
 		if slices.Contains(names, k) {
-			a.Kernel = k
+			kernel = k
 			break
 		}
 	}
 	for _, n := range names {
 		switch {
-		case a.Kernel == "" && strings.HasPrefix(n, "vmlinuz-"):
-			a.Kernel = n
+		case kernel == "" && strings.HasPrefix(n, "vmlinuz-"):
+			kernel = n
 		case strings.HasPrefix(n, "initrd") || strings.HasPrefix(n, "initramfs"):
-			a.Initrds = append(a.Initrds, n)
+			initrds = append(initrds, n)
 		}
 	}
-	if a.Kernel == "" {
-		return AssetDir{}, false
-	}
-	a.Args = readLine(fsys, dir+"/cmdline", 4096)
-	if t := readLine(fsys, dir+"/title", 200); t != "" {
-		a.Title = t
-	}
-	return a, true
+	return kernel, initrds, kernel != ""
 }
 
 // readLine returns a small text file's content as one trimmed line.
@@ -131,6 +143,11 @@ func (s *AssetScanner) DirsGen() ([]AssetDir, uint64, error) {
 	return s.dirs, s.gen, s.err
 }
 
+// equalDir reports whether two scans of a folder found the same files,
+// its CPU subfolders' included.
 func equalDir(a, b AssetDir) bool {
-	return a.Name == b.Name && a.Title == b.Title && a.Kernel == b.Kernel && a.Args == b.Args && slices.Equal(a.Initrds, b.Initrds)
+	return a.Name == b.Name && a.Title == b.Title && a.Kernel == b.Kernel && a.Args == b.Args && slices.Equal(a.Initrds, b.Initrds) &&
+		maps.EqualFunc(a.Arches, b.Arches, func(x, y AssetFiles) bool {
+			return x.Kernel == y.Kernel && slices.Equal(x.Initrds, y.Initrds)
+		})
 }

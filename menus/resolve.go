@@ -119,7 +119,7 @@ func (c *Config) Resolve(req Request, srv Server, assets []AssetDir) (*Data, err
 		}
 	}
 	if eff.timeout != nil {
-		d.Menu.Timeout = eff.timeout.Duration
+		d.Menu.Timeout, d.Menu.Never = eff.timeout.Duration, eff.timeout.Never
 	}
 	if req.NoToken != "" && d.FileAccess != FileAccessOpen {
 		d.Notes = append(d.Notes, "answer-file URLs carry no token, so they are refused (403): "+req.NoToken)
@@ -152,7 +152,10 @@ func (d *Data) installDefault(eff effective) string {
 
 // resolveMenu expands menu and its submenus; prefix is the label prefix.
 func (d *Data) resolveMenu(c *Config, menu *Menu, prefix, extraArgs string, assets []AssetDir) (*MenuData, error) {
-	md := &MenuData{Name: menu.Name, Title: menu.Title, Timeout: menu.Timeout.Duration}
+	md := &MenuData{Name: menu.Name, Title: menu.Title, Never: true}
+	if t := menu.Timeout; t != nil {
+		md.Timeout, md.Never = t.Duration, t.Never
+	}
 	d.files = append(d.files, menu.Files...)
 	seen := map[string]bool{}
 	for i := range menu.Entries {
@@ -196,25 +199,22 @@ func (d *Data) resolveMenu(c *Config, menu *Menu, prefix, extraArgs string, asse
 }
 
 // has reports whether label names an entry of m or of its submenus.
-func (m *MenuData) has(label string) bool {
-	for _, e := range m.Entries {
-		if e.Label == label || e.Submenu != nil && e.Submenu.has(label) {
-			return true
-		}
-	}
-	return false
-}
+func (m *MenuData) has(label string) bool { return m.find(label) != nil }
 
 // expand turns one configured entry into zero or more resolved entries.
 func (d *Data) expand(e *Entry, extraArgs string, assets []AssetDir) ([]ResolvedEntry, error) {
 	if e.Type == TypeAssets {
 		var out []ResolvedEntry
 		for _, a := range assets {
+			files, ok := a.filesFor(d.Request.Arch.Family())
+			if !ok {
+				continue // no kernel for this arch in the folder
+			}
 			base := d.Server.AssetsURL + "/" + url.PathEscape(a.Name) + "/"
-			r := ResolvedEntry{Name: a.Name, Title: a.Title, Type: TypeKernel, Kernel: base + url.PathEscape(a.Kernel),
+			r := ResolvedEntry{Name: a.Name, Title: a.Title, Type: TypeKernel, Kernel: base + escapePath(files.Kernel),
 				Args: joinArgs(a.Args, extraArgs)}
-			for _, f := range a.Initrds {
-				r.Initrds = append(r.Initrds, Initrd{Name: f, URL: base + url.PathEscape(f)})
+			for _, f := range files.Initrds {
+				r.Initrds = append(r.Initrds, Initrd{Name: path.Base(f), URL: base + escapePath(f)})
 			}
 			// A folder's title and cmdline files are read as they are
 			// (only whitespace is folded): a NUL or another control
@@ -242,11 +242,15 @@ func (d *Data) expand(e *Entry, extraArgs string, assets []AssetDir) ([]Resolved
 		}
 		return s
 	}
-	r := ResolvedEntry{Name: e.Name, Title: exec("title", e.tpl.title), Type: e.Type}
+	r := ResolvedEntry{Name: e.Name, Title: exec("title", e.tpl.title), Help: exec("help", e.tpl.help), Type: e.Type}
 	switch e.Type {
 	case TypeKernel:
-		r.Kernel = d.cached(e, "kernel", d.assetURL(exec("kernel", e.tpl.kernel)), &err)
-		for i, t := range e.tpl.initrds {
+		kernel, initrds, ok := e.bootFor(d.Request.Arch.Family())
+		if !ok {
+			return nil, nil // nothing for this arch: left out
+		}
+		r.Kernel = d.cached(e, "kernel", d.assetURL(exec("kernel", kernel)), &err)
+		for i, t := range initrds {
 			u := d.assetURL(exec(initrdKey(i), t))
 			r.Initrds = append(r.Initrds, Initrd{Name: initrdName(u, r.Initrds), URL: d.cached(e, initrdKey(i), u, &err)})
 		}
@@ -320,7 +324,7 @@ func checkResolved(pos func(key string) string, r ResolvedEntry) error {
 		key, name, v string
 		spaces       bool
 	}
-	fields := []field{{"title", "title", r.Title, true}, {"kernel", "kernel", r.Kernel, false},
+	fields := []field{{"title", "title", r.Title, true}, {"help", "help", r.Help, true}, {"kernel", "kernel", r.Kernel, false},
 		{"args", "args", r.Args, true}, {"url", "url", r.URL, false}}
 	for i, in := range r.Initrds {
 		fields = append(fields, field{initrdKey(i), "initrd", in.URL, false})

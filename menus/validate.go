@@ -37,8 +37,8 @@ func validateEntry(e *Entry) error {
 		return fmt.Errorf("%s: entry %q: title must be one line", e.posOf("title"), e.Name)
 	}
 	switch {
-	case e.Type == TypeKernel && e.Kernel == "":
-		return fmt.Errorf("%s: entry %q: type kernel needs a kernel: key", e.pos, e.Name)
+	case e.Type == TypeKernel && e.Kernel == "" && len(e.PerArch) == 0:
+		return fmt.Errorf("%s: entry %q: type kernel needs a kernel: key (or per_arch: kernels)", e.pos, e.Name)
 	case e.Type == TypeChain && e.URL == "":
 		return fmt.Errorf("%s: entry %q: type chain needs a url: key", e.pos, e.Name)
 	case e.Type == TypeMenu && e.Menu == "":
@@ -59,11 +59,15 @@ func validateEntry(e *Entry) error {
 		return t
 	}
 	e.tpl.title = parse("title", "title", e.Title)
+	e.tpl.help = parse("help", "help", e.Help)
 	e.tpl.kernel = parse("kernel", "kernel", e.Kernel)
 	e.tpl.args = parse("args", "args", e.Args)
 	e.tpl.url = parse("url", "url", e.URL)
 	for i, src := range e.Initrds {
 		e.tpl.initrds = append(e.tpl.initrds, parse(initrdKey(i), "initrd", src))
+	}
+	if aerr := validateArches(e, parse); aerr != nil {
+		return aerr
 	}
 	return err
 }
@@ -77,12 +81,17 @@ func (c *Config) validateSettings(pos, who string, s *Settings) error {
 		}
 	}
 	switch s.Loader {
-	case "", LoaderIPXE, LoaderPXELinux, LoaderGRUB:
+	case "", LoaderIPXE, LoaderPXELinux, LoaderGRUB, LoaderRaspberryPi:
 	default:
-		return fmt.Errorf("%s: %s: unknown loader %q (want ipxe, pxelinux or grub)", pos, who, s.Loader)
+		return fmt.Errorf("%s: %s: unknown loader %q (want ipxe, pxelinux, grub or raspberrypi)", pos, who, s.Loader)
 	}
-	if s.SecureBoot != nil && *s.SecureBoot && s.Loader == LoaderPXELinux {
-		return fmt.Errorf("%s: %s: secure_boot boots x86-64 UEFI through shim and GRUB, but loader pxelinux is legacy BIOS only (use loader grub or leave loader out)", pos, who)
+	if s.SecureBoot != nil && *s.SecureBoot {
+		switch s.Loader {
+		case LoaderPXELinux:
+			return fmt.Errorf("%s: %s: secure_boot boots UEFI through shim and GRUB, but loader pxelinux is legacy BIOS only (use loader grub or leave loader out)", pos, who)
+		case LoaderRaspberryPi:
+			return fmt.Errorf("%s: %s: secure_boot boots UEFI through shim and GRUB, but loader raspberrypi boots the Pi's own firmware, which has no Secure Boot (leave one of them out)", pos, who)
+		}
 	}
 	if strings.ContainsAny(s.Args, "\r\n") {
 		return fmt.Errorf("%s: %s: args must be one line", pos, who)

@@ -85,7 +85,7 @@ var (
 )
 
 // menuTemplates are the menus a machine's boot loader reads.
-var menuTemplates = []string{bootconfig.IPXEMenu, bootconfig.GRUBMenu, bootconfig.PXELinuxMenu}
+var menuTemplates = []string{bootconfig.IPXEMenu, bootconfig.GRUBMenu, bootconfig.PXELinuxMenu, bootconfig.PiConfig, bootconfig.PiCmdline}
 
 // fuzzServers are URLs a server may be reached by (--public-url is
 // checked to be http://HOST[:PORT][/PATH] before anything renders).
@@ -131,7 +131,8 @@ var renderSeeds = []struct {
 }
 
 // FuzzRender renders every shipped template (the iPXE boot script and
-// menu, the GRUB and pxelinux menus, every per-machine file under
+// menu, the GRUB and pxelinux menus, a Raspberry Pi's config.txt and
+// cmdline.txt, every per-machine file under
 // templates/files/) through bootconfig's Bundle, as the server does, for
 // a machine whose variables, name, hostname, labels, settings, install
 // state, asset folders and iPXE buildarch and platform come from the
@@ -201,7 +202,9 @@ func FuzzRender(f *testing.F) {
 			out, _, err = b.RenderMenu(tmpl, req, srv, assets)
 		case slices.Contains(chainTemplates, tmpl):
 			out, err = b.RenderChain(tmpl, bootconfig.Chain{Server: srv, TFTP: "tftp://10.231.0.1/", Address: "10.231.0.1",
-				File: "grubx64.efi", Package: "grub-efi-amd64-signed", Fallback: srv.URL + "/boot.ipxe"})
+				Files: map[string]bootconfig.ChainFile{"i386": {Name: "pxelinux.0", Package: "pxelinux"},
+					"x86_64": {Name: "grubx64.efi", Package: "grub-efi-amd64-signed"}, "arm64": {Name: "grubaa64.efi", Package: "grub-efi-arm64-signed"}},
+				Fallback: srv.URL + "/boot.ipxe"})
 		default:
 			out, _, err = b.RenderFile(strings.TrimPrefix(tmpl, bootconfig.FilesDir+"/"), req, srv, assets)
 			if errors.Is(err, bootconfig.ErrFileNotAllowed) || errors.Is(err, bootconfig.ErrNoSuchFile) {

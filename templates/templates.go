@@ -12,7 +12,7 @@ import (
 	"github.com/Masterminds/sprig/v3"
 )
 
-//go:embed ipxe grub pxelinux files
+//go:embed ipxe grub pxelinux raspberrypi files
 var defaults embed.FS
 
 // Dir is the directory of a config tree that holds templates.

@@ -35,15 +35,16 @@ type LoaderFile struct {
 // PXELINUX loads from the TFTP directory it was loaded from.
 const syslinuxModules = "/usr/lib/syslinux/modules/bios"
 
-// grubModules is where Debian's grub-efi-amd64-bin puts GRUB's x86-64
-// UEFI modules and their lists. Debian's signed network image has no
-// http module built in and loads it from $prefix/x86_64-efi/, that is
-// grub/x86_64-efi/ on the TFTP server (when Secure Boot is off: with it
-// on, GRUB loads no module and can fetch kernels over TFTP only).
-const (
-	grubModules    = "/usr/lib/grub/x86_64-efi"
-	grubModulesDir = "grub/x86_64-efi/"
-)
+// grubModules are where Debian's grub-efi-<arch>-bin puts GRUB's UEFI
+// modules and their lists, by the folder GRUB looks for them in. Debian's
+// signed network images have no http module built in and load it from
+// $prefix/<platform>/, that is grub/x86_64-efi/ (grub/arm64-efi/) on the
+// TFTP server (when Secure Boot is off: with it on, GRUB loads no module
+// and can fetch kernels over TFTP only).
+var grubModules = map[string]LoaderFile{
+	"grub/x86_64-efi/": {Path: "/usr/lib/grub/x86_64-efi", Package: "grub-efi-amd64-bin"},
+	"grub/arm64-efi/":  {Path: "/usr/lib/grub/arm64-efi", Package: "grub-efi-arm64-bin"},
+}
 
 // debianLoaders are the loader files with a fixed name.
 var debianLoaders = map[string]LoaderFile{
@@ -56,15 +57,21 @@ var debianLoaders = map[string]LoaderFile{
 	"grubnetx64.efi":     {"grubnetx64.efi", "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed", "grub-efi-amd64-signed"},
 	// Debian's signed shim, for Secure Boot; it loads the GRUB above.
 	hw.ArchEFIx64.Shim(): {hw.ArchEFIx64.Shim(), "/usr/lib/shim/shimx64.efi.signed", "shim-signed"},
+	// The same for 64-bit ARM UEFI (Debian's arm64 packages, installed
+	// with multiarch or copied into --tftp-loader-dir).
+	hw.ArchEFIARM64.GRUB(): {hw.ArchEFIARM64.GRUB(), "/usr/lib/grub/arm64-efi-signed/grubnetaa64.efi.signed", "grub-efi-arm64-signed"},
+	hw.ArchEFIARM64.Shim(): {hw.ArchEFIARM64.Shim(), "/usr/lib/shim/shimaa64.efi.signed", "shim-signed:arm64"},
 }
 
 // Loaders serves the boot loader files from the host as an fs.FS: the
 // names above and every syslinux BIOS module ("*.c32") at the root of
-// the tree, and GRUB's modules and lists under grub/x86_64-efi/. With Dir
-// empty they come from Debian's package paths (pxelinux,
-// syslinux-common, grub-efi-amd64-signed, grub-efi-amd64-bin,
-// shim-signed); with Dir set, each is Dir/<TFTP name>. Files are opened through an os.Root on
-// their directory, so a symlink cannot lead out of it, and only regular
+// the tree, GRUB's modules and lists under grub/x86_64-efi/ and
+// grub/arm64-efi/, and the Raspberry Pi firmware, overlays and device
+// trees (see raspberrypi.go). With Dir empty they come from Debian's
+// package paths (pxelinux, syslinux-common, grub-efi-{amd64,arm64}-signed,
+// grub-efi-{amd64,arm64}-bin, shim-signed, raspi-firmware,
+// linux-image-arm64); with Dir set, each is Dir/<TFTP name>. Files are
+// opened through an os.Root on their directory, so a symlink cannot lead out of it, and only regular
 // files are served. A loader file that is not there yields a
 // *MissingLoaderError, which wraps fs.ErrNotExist and names the package.
 // The zero Loaders serves Debian's files.
@@ -78,13 +85,15 @@ func (l Loaders) Lookup(name string) (LoaderFile, bool) {
 	if lf, ok := debianLoaders[name]; ok {
 		return lf, true
 	}
-	if mod, ok := strings.CutPrefix(name, grubModulesDir); ok && plainName(mod, ".mod", ".lst") {
-		return LoaderFile{Name: name, Path: grubModules + "/" + mod, Package: "grub-efi-amd64-bin"}, true
+	for dir, m := range grubModules {
+		if mod, ok := strings.CutPrefix(name, dir); ok && plainName(mod, ".mod", ".lst") {
+			return LoaderFile{Name: name, Path: m.Path + "/" + mod, Package: m.Package}, true
+		}
 	}
 	if plainName(name, ".c32") {
 		return LoaderFile{Name: name, Path: syslinuxModules + "/" + name, Package: "syslinux-common"}, true
 	}
-	return LoaderFile{}, false
+	return piLookup(name)
 }
 
 // plainName reports whether name is one path element ending in one of

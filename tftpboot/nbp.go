@@ -9,7 +9,7 @@ import (
 // nbpFiles holds the binaries from Debian 12's ipxe package; nbp/README.md
 // says where each came from and nbp/SHA256SUMS pins their contents.
 //
-//go:embed nbp/undionly.kpxe nbp/snponly.efi nbp/ipxe.efi
+//go:embed nbp/undionly.kpxe nbp/snponly.efi nbp/ipxe.efi nbp/ipxe-arm64.efi
 var nbpFiles embed.FS
 
 // embeddedNBPs returns the embedded NBPs with the nbp/ prefix removed.

@@ -40,7 +40,7 @@ func TestEmbeddedNBPsMatchSHA256SUMS(t *testing.T) {
 		t.Errorf("embedded NBPs do not match nbp/SHA256SUMS (-want +got):\n%s", diff)
 	}
 	names := slices.Sorted(maps.Keys(got))
-	if diff := cmp.Diff([]string{hw.NBPIPXEEFI, hw.NBPSnponly, hw.NBPUndionly}, names); diff != "" {
+	if diff := cmp.Diff([]string{hw.NBPIPXEARM64, hw.NBPIPXEEFI, hw.NBPSnponly, hw.NBPUndionly}, names); diff != "" {
 		t.Errorf("embedded names (-want +got):\n%s", diff)
 	}
 }

@@ -48,7 +48,7 @@ func TestCheckChainTemplates(t *testing.T) {
 // override, and TFTP keeps serving the script of the config in service.
 func TestReloadKeepsLastGoodChain(t *testing.T) {
 	dir := t.TempDir()
-	writeChain(t, dir, "#!ipxe\necho good {{ .File }}\n")
+	writeChain(t, dir, "#!ipxe\necho good {{ (index .Files \"x86_64\").Name }}\n")
 	b, err := bootconfig.Load(dir)
 	if err != nil {
 		t.Fatal(err)

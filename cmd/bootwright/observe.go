@@ -97,7 +97,9 @@ func dhcpEvents(st *state.Store, known func(hw.MAC) bool, mode dhcpboot.Mode) fu
 		switch {
 		case e.Outcome == dhcpboot.OutNak || e.Outcome == dhcpboot.OutExhausted || e.Outcome == dhcpboot.OutError:
 			outcome = state.Error
-		case e.Outcome == dhcpboot.OutIgnored && e.Decision.Reason == dhcpboot.ReasonNoFile:
+		case e.Decision.Reason == dhcpboot.ReasonNoFile && (e.Outcome == dhcpboot.OutIgnored || e.Outcome == dhcpboot.OutOffer || e.Outcome == dhcpboot.OutAck):
+			// Unanswered (proxy) or answered without boot options
+			// (full mode): either way this boot client cannot boot.
 			outcome = state.Error
 		case e.Outcome != dhcpboot.OutOffer && e.Outcome != dhcpboot.OutAck:
 			return

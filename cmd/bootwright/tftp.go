@@ -30,7 +30,7 @@ func (t *tftpFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&t.maxBlksize, "tftp-max-blksize", 0, "cap on the negotiated TFTP blksize, 513-65464 (default: the interface MTU)")
 	fs.IntVar(&t.maxWindow, "tftp-max-windowsize", tftpboot.DefaultMaxWindowSize, "cap on the negotiated TFTP windowsize (RFC 7440), 1-64; 1 refuses the option")
 	fs.BoolVar(&t.singlePort, "tftp-single-port", false, "serve every TFTP transfer from the listening port, for firewalls that pass only port 69")
-	fs.StringVar(&t.loaderDir, "tftp-loader-dir", "", "directory holding lpxelinux.0, pxelinux.0, the *.c32 modules and grubx64.efi (default: Debian's package paths)")
+	fs.StringVar(&t.loaderDir, "tftp-loader-dir", "", "directory holding lpxelinux.0, pxelinux.0, the *.c32 modules, grubx64.efi and the Raspberry Pi firmware and device trees (default: Debian's package paths)")
 }
 
 // tftpConfig is the validated TFTP part of the serve configuration.
@@ -67,7 +67,9 @@ func (t *tftpFlags) build() (tftpConfig, error) {
 
 // tftpFiles is the tree served over TFTP (and under /tftp/ over HTTP):
 // --tftp-root over the embedded NBPs over --assets-dir as assets/ (for
-// GRUB under Secure Boot, which has no HTTP) over the boot loaders.
+// GRUB under Secure Boot and Raspberry Pis, which have no HTTP) over the
+// boot loaders; a Raspberry Pi finds it under its serial-number prefix
+// too (tftpboot.PiFiles).
 func tftpFiles(c *config) (fs.FS, error) {
 	lower := []fs.FS{c.tftp.loaders}
 	if c.assetsDir != "" {
@@ -79,7 +81,11 @@ func tftpFiles(c *config) (fs.FS, error) {
 		// a missing name should get.
 		lower = []fs.FS{assets, c.tftp.loaders}
 	}
-	return tftpboot.Files(c.tftpRoot, lower...)
+	files, err := tftpboot.Files(c.tftpRoot, lower...)
+	if err != nil {
+		return nil, err
+	}
+	return tftpboot.PiFiles(files), nil
 }
 
 // newTFTPServer builds the TFTP server: files, plus what the boot policy

@@ -2,6 +2,7 @@ package boot
 
 import (
 	"cmp"
+	"maps"
 	"net/netip"
 
 	"github.com/bootwright/bootwright/dhcpboot"
@@ -11,13 +12,16 @@ import (
 )
 
 // A machine's loader (machines.yaml or its group: `loader: ipxe|pxelinux|
-// grub`) decides what DHCP offers it, through dhcpboot.Host:
+// grub|raspberrypi`) decides what DHCP offers it, through dhcpboot.Host
+// (for raspberrypi, see raspberrypi.go):
 //
-//   - Firmware PXE gets the loader itself as its boot file: lpxelinux.0
-//     for pxelinux (legacy BIOS; it fetches http:// kernels with its own
-//     TCP/IP stack over the ROM's UNDI interface), Debian's signed GRUB
-//     network image for grub (x86-64 UEFI), except in proxy mode, where a
-//     grub machine goes through iPXE (see Host).
+//   - Firmware PXE of an arch the loader runs on gets the loader itself
+//     as its boot file: lpxelinux.0 for pxelinux (legacy BIOS; it fetches
+//     http:// kernels with its own TCP/IP stack over the ROM's UNDI
+//     interface), Debian's signed GRUB network image for grub (each UEFI
+//     arch with one: hw.Arch.GRUB), except in proxy mode, where a grub
+//     machine goes through iPXE (see Host). Other arches get iPXE, whose
+//     chain script then says why the loader cannot run there.
 //   - A client already running iPXE (QEMU's and many NICs' option ROM)
 //     gets a small iPXE script over TFTP (ChainScript), which checks
 //     ${platform}, points PXELINUX at this server with DHCP option 210
@@ -33,7 +37,7 @@ import (
 //     to retry"), twice in about thirty VM boots here.
 //
 // A machine with `secure_boot: true` runs Debian's signed chain on the
-// UEFI arches that have one (hw.Arch.Shim; x86-64 here): its firmware PXE
+// UEFI arches that have one (hw.Arch.Shim: x86-64 and ARM64): its firmware PXE
 // is offered shim, which loads GRUB (hw.Arch.GRUB) from the same TFTP
 // directory, which reads grub/grub.cfg. Its BIOS side keeps what its
 // loader gives it. A client running iPXE has no Secure Boot to satisfy
@@ -70,16 +74,24 @@ func (p *Policy) Host(mac hw.MAC) dhcpboot.Host {
 		h = dhcpboot.Host{IP: m.IP.Addr, Hostname: cmp.Or(m.Hostname, m.Name), IPXEScript: m.IPXEScript}
 	}
 	l, secure := bootFor(b, mac, m)
+	if l == menus.LoaderRaspberryPi {
+		// The Pi's bootloader reads everything over TFTP (see
+		// raspberrypi.go); its UEFI side, if it has one, keeps iPXE.
+		h.RaspberryPi = true
+		return h
+	}
 	script := ""
 	if l != menus.LoaderIPXE {
-		h.BootFile = loaders[l].firmware
 		script = ChainScriptName(l)
-	}
-	if p.Proxy && l == menus.LoaderGRUB {
-		h.BootFile = ""
+		if !(p.Proxy && l == menus.LoaderGRUB) {
+			h.ArchBootFiles = loaders[l].archFiles()
+		}
 	}
 	if secure {
-		h.ArchBootFiles = shimFiles()
+		if h.ArchBootFiles == nil {
+			h.ArchBootFiles = map[hw.Arch]string{}
+		}
+		maps.Copy(h.ArchBootFiles, loaders[loaderShim].archFiles())
 		if l != menus.LoaderPXELinux {
 			script = ChainScriptName(menus.LoaderGRUB)
 		}
@@ -89,18 +101,6 @@ func (p *Policy) Host(mac hw.MAC) dhcpboot.Host {
 		h.IPXEScript = cmp.Or(h.IPXEScript, p.tftpURL()+script)
 	}
 	return h
-}
-
-// shimFiles are the boot files of a Secure Boot machine's UEFI firmware
-// PXE: each arch's signed shim.
-func shimFiles() map[hw.Arch]string {
-	m := map[hw.Arch]string{}
-	for _, a := range hw.Arches() {
-		if s := a.Shim(); s != "" && !a.IsHTTP() {
-			m[a] = s
-		}
-	}
-	return m
 }
 
 // Reservation returns the machine an address is reserved for

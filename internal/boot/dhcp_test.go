@@ -16,23 +16,26 @@ func TestMachineHosts(t *testing.T) {
 	p := testPolicy(t, "10.231.0.1", false)
 	hosts := p.Host
 	const pxeScript, grubScript = "tftp://10.231.0.1/bootwright/pxelinux.ipxe", "tftp://10.231.0.1/bootwright/grub.ipxe"
-	shim := map[hw.Arch]string{hw.ArchEFIx64: "shimx64.efi", hw.ArchEFIBC: "shimx64.efi"}
+	shim := map[hw.Arch]string{hw.ArchEFIx64: "shimx64.efi", hw.ArchEFIBC: "shimx64.efi", hw.ArchEFIARM64: "shimaa64.efi"}
+	grub := map[hw.Arch]string{hw.ArchEFIx64: "grubx64.efi", hw.ArchEFIBC: "grubx64.efi", hw.ArchEFIARM64: "grubaa64.efi"}
+	pxe := map[hw.Arch]string{hw.ArchBIOS: "lpxelinux.0"}
+	pxeShim := map[hw.Arch]string{hw.ArchBIOS: "lpxelinux.0", hw.ArchEFIx64: "shimx64.efi", hw.ArchEFIBC: "shimx64.efi", hw.ArchEFIARM64: "shimaa64.efi"}
 	tests := map[string]struct {
 		mac  string
 		want dhcpboot.Host
 	}{
-		"pxelinux machine":      {"52:54:00:00:00:01", dhcpboot.Host{Hostname: "pxe-1", BootFile: "lpxelinux.0", IPXEScript: pxeScript}},
-		"grub machine":          {"52:54:00:00:00:02", dhcpboot.Host{Hostname: "grub-2", BootFile: "grubx64.efi", IPXEScript: grubScript}},
+		"pxelinux machine":      {"52:54:00:00:00:01", dhcpboot.Host{Hostname: "pxe-1", ArchBootFiles: pxe, IPXEScript: pxeScript}},
+		"grub machine":          {"52:54:00:00:00:02", dhcpboot.Host{Hostname: "grub-2", ArchBootFiles: grub, IPXEScript: grubScript}},
 		"ipxe machine":          {"52:54:00:00:00:03", dhcpboot.Host{Hostname: "three.example"}},
-		"own ipxe script wins":  {"52:54:00:00:00:04", dhcpboot.Host{Hostname: "own-4", BootFile: "lpxelinux.0", IPXEScript: "http://elsewhere/x.ipxe"}},
-		"grub group, known":     {"52:54:00:77:00:05", dhcpboot.Host{Hostname: "grouped-5", BootFile: "grubx64.efi", IPXEScript: grubScript}},
-		"grub group, unknown":   {"52:54:00:77:00:99", dhcpboot.Host{BootFile: "grubx64.efi", IPXEScript: grubScript}},
+		"own ipxe script wins":  {"52:54:00:00:00:04", dhcpboot.Host{Hostname: "own-4", ArchBootFiles: pxe, IPXEScript: "http://elsewhere/x.ipxe"}},
+		"grub group, known":     {"52:54:00:77:00:05", dhcpboot.Host{Hostname: "grouped-5", ArchBootFiles: grub, IPXEScript: grubScript}},
+		"grub group, unknown":   {"52:54:00:77:00:99", dhcpboot.Host{ArchBootFiles: grub, IPXEScript: grubScript}},
 		"arch group not seen":   {"02:00:00:00:00:01", dhcpboot.Host{}},
 		"unknown, no group hit": {"02:00:00:00:00:02", dhcpboot.Host{}},
 		"secure boot machine":   {"52:54:00:00:00:06", dhcpboot.Host{Hostname: "sb-6", ArchBootFiles: shim, IPXEScript: grubScript}},
-		"secure boot with grub": {"52:54:00:00:00:07", dhcpboot.Host{Hostname: "sb-grub-7", BootFile: "grubx64.efi", ArchBootFiles: shim, IPXEScript: grubScript}},
+		"secure boot with grub": {"52:54:00:00:00:07", dhcpboot.Host{Hostname: "sb-grub-7", ArchBootFiles: shim, IPXEScript: grubScript}},
 		// BIOS keeps lpxelinux.0, and iPXE clients its script.
-		"secure boot group, pxelinux machine": {"52:54:00:88:00:08", dhcpboot.Host{Hostname: "sb-pxe-8", BootFile: "lpxelinux.0", ArchBootFiles: shim, IPXEScript: pxeScript}},
+		"secure boot group, pxelinux machine": {"52:54:00:88:00:08", dhcpboot.Host{Hostname: "sb-pxe-8", ArchBootFiles: pxeShim, IPXEScript: pxeScript}},
 		"machine opts out of its group":       {"52:54:00:88:00:09", dhcpboot.Host{Hostname: "sb-off-9"}},
 		"secure boot group, unknown":          {"52:54:00:88:00:99", dhcpboot.Host{ArchBootFiles: shim, IPXEScript: grubScript}},
 	}
@@ -79,7 +82,8 @@ func TestMachineHostsProxy(t *testing.T) {
 	pol := testPolicy(t, "10.231.0.2", true)
 	hosts := pol.Host
 	const grubScript = "tftp://10.231.0.2/bootwright/grub.ipxe"
-	shim := map[hw.Arch]string{hw.ArchEFIx64: "shimx64.efi", hw.ArchEFIBC: "shimx64.efi"}
+	shim := map[hw.Arch]string{hw.ArchEFIx64: "shimx64.efi", hw.ArchEFIBC: "shimx64.efi", hw.ArchEFIARM64: "shimaa64.efi"}
+	pxe := map[hw.Arch]string{hw.ArchBIOS: "lpxelinux.0"}
 	p := dhcpboot.Policy{BootFiles: dhcpboot.DefaultBootFiles(hw.NBPSnponly), IPXEScript: "http://10.231.0.2:8080/boot.ipxe"}
 	firmware := dhcpboot.Client{Arch: hw.ArchEFIx64, VendorClass: "PXEClient:Arch:00007:UNDI:003000"}
 	ipxe := dhcpboot.Client{Arch: hw.ArchEFIx64, VendorClass: "PXEClient:Arch:00007", IPXE: true}
@@ -90,8 +94,10 @@ func TestMachineHostsProxy(t *testing.T) {
 	}{
 		"grub machine": {"52:54:00:00:00:02", dhcpboot.Host{Hostname: "grub-2", IPXEScript: grubScript},
 			"firmware-pxe snponly.efi", "ipxe " + grubScript},
-		"pxelinux machine": {"52:54:00:00:00:01", dhcpboot.Host{Hostname: "pxe-1", BootFile: "lpxelinux.0", IPXEScript: "tftp://10.231.0.2/bootwright/pxelinux.ipxe"},
-			"firmware-pxe lpxelinux.0", "ipxe tftp://10.231.0.2/bootwright/pxelinux.ipxe"},
+		"pxelinux machine": {"52:54:00:00:00:01", dhcpboot.Host{Hostname: "pxe-1", ArchBootFiles: pxe, IPXEScript: "tftp://10.231.0.2/bootwright/pxelinux.ipxe"},
+			// x86-64 UEFI cannot run PXELINUX: its firmware gets iPXE, whose
+			// pxelinux.ipxe then says so and goes on to the iPXE menu.
+			"firmware-pxe snponly.efi", "ipxe tftp://10.231.0.2/bootwright/pxelinux.ipxe"},
 		"secure boot with grub": {"52:54:00:00:00:07", dhcpboot.Host{Hostname: "sb-grub-7", ArchBootFiles: shim, IPXEScript: grubScript},
 			"firmware-pxe shimx64.efi", "ipxe " + grubScript},
 	}

@@ -22,15 +22,19 @@ var loaderMenus = map[tftpboot.ConfigKind]struct {
 }
 
 // TFTP renders a file for a TFTP read from peer, for
-// tftpboot.Server.Render: the loaders' chain scripts, and pxelinux and
-// GRUB menus by the names those loaders ask for. ok is false for every
+// tftpboot.Server.Render: the loaders' chain scripts, pxelinux and GRUB
+// menus by the names those loaders ask for, and a Raspberry Pi's
+// config.txt and cmdline.txt (raspberrypi.go). ok is false for every
 // other name, which the TFTP server then serves from its files.
 func (p *Policy) TFTP(name string, peer netip.Addr) (out []byte, ok bool, err error) {
-	for l := range loaders {
-		if l != loaderShim && name == ChainScriptName(l) {
+	for l, ld := range loaders {
+		if ld.template != "" && name == ChainScriptName(l) {
 			out, err := p.chainScript(l)
 			return out, true, err
 		}
+	}
+	if out, ok, err := p.piTFTP(name, peer); ok {
+		return out, ok, err
 	}
 	cn, ok := tftpboot.ParseConfigName(name)
 	if !ok {
@@ -41,10 +45,13 @@ func (p *Policy) TFTP(name string, peer netip.Addr) (out []byte, ok bool, err er
 		mac = p.macFor(peer)
 	}
 	if mac.IsZero() && cn.Kind == tftpboot.ConfigGRUB {
-		out, err := p.Config.Load().RenderChain(bootconfig.GRUBDispatch, bootconfig.Chain{Server: p.Server()})
+		out, err := p.Config.Load().RenderChain(bootconfig.GRUBDispatch, bootconfig.Chain{Server: p.serverFor(bootconfig.GRUBDispatch)})
 		return out, true, err
 	}
 	lm := loaderMenus[cn.Kind]
+	if cn.Kind == tftpboot.ConfigGRUB {
+		lm.arch = p.grubArch(mac)
+	}
 	req := p.Request(Client{MAC: mac, Arch: lm.arch, Addr: peer})
 	out, d, err := p.RenderMenu(lm.tmpl, req)
 	p.record(req, cn.Kind, d, err)
@@ -68,6 +75,18 @@ func (p *Policy) TFTP(name string, peer netip.Addr) (out []byte, ok bool, err er
 	log.Info("tftp: menu rendered", "file", name, "machine", d.Machine.Name, "known", d.Machine.Known,
 		"menu", d.Menu.Name, "default", d.Menu.Default)
 	return out, true, nil
+}
+
+// grubArch is the arch a GRUB menu is rendered for: GRUB's config name
+// does not say, so the arch DHCP last saw the machine boot with, when it
+// has a GRUB (ARM64), else x86-64 UEFI.
+func (p *Policy) grubArch(mac hw.MAC) hw.Arch {
+	if p.State != nil && !mac.IsZero() {
+		if m, err := p.State.Machine(mac); err == nil && m.Arch.Family().GRUB() != "" {
+			return m.Arch.Family()
+		}
+	}
+	return hw.ArchEFIx64
 }
 
 // macFor finds the MAC behind a client address: the kernel's neighbour

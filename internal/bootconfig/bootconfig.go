@@ -24,20 +24,29 @@ const (
 	ChainPXELinux = "ipxe/chain-pxelinux.ipxe" // iPXE chains pxelinux.0 for a pxelinux machine
 	ChainGRUB     = "ipxe/chain-grub.ipxe"     // iPXE chains GRUB for a grub or Secure Boot machine
 	GRUBDispatch  = "grub/dispatch.cfg"        // grub/grub.cfg for a client whose MAC is not known
+	PiConfig      = "raspberrypi/config.txt"   // a Raspberry Pi's config.txt
+	PiCmdline     = "raspberrypi/cmdline.txt"  // a Raspberry Pi's cmdline.txt
 )
 
 // required are the templates a config tree must have.
-var required = []string{BootScript, IPXEMenu, GRUBMenu, PXELinuxMenu, ChainPXELinux, ChainGRUB, GRUBDispatch}
+var required = []string{BootScript, IPXEMenu, GRUBMenu, PXELinuxMenu, ChainPXELinux, ChainGRUB, GRUBDispatch, PiConfig, PiCmdline}
 
 // Chain is what the chain templates (ChainPXELinux, ChainGRUB) and
 // GRUBDispatch see.
 type Chain struct {
-	Server   menus.Server
-	TFTP     string // this server's TFTP root as a URL: tftp://10.0.0.1/
-	Address  string // this server's address, as GRUB's next-server
-	File     string // the loader's TFTP name (pxelinux.0, grubx64.efi)
-	Package  string // the Debian package that ships it, for the error message
+	Server  menus.Server
+	TFTP    string // this server's TFTP root as a URL: tftp://10.0.0.1/
+	Address string // this server's address, as GRUB's next-server
+	// Files are the loader's builds by iPXE ${buildarch} (i386 for
+	// PXELINUX; x86_64 and arm64 for GRUB).
+	Files    map[string]ChainFile
 	Fallback string // the iPXE boot script, where to go when the loader cannot run
+}
+
+// ChainFile is one build of a loader a chain script chains.
+type ChainFile struct {
+	Name    string // its TFTP name (pxelinux.0, grubx64.efi, grubaa64.efi)
+	Package string // the Debian package that ships it, for the error message
 }
 
 // RenderChain renders a chain template (ChainPXELinux, ChainGRUB,

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -106,6 +107,40 @@ func TestCheckSecureBoot(t *testing.T) {
 		`menus/lab.yaml: entry "rescue": with secure_boot GRUB loads no http module and cannot fetch http://mirror.example/debian/extra/initrd.img` + tail,
 		`menus/tools.yaml: entry "netboot": with secure_boot GRUB loads no http module and cannot fetch http://boot.example/menu.ipxe` + tail,
 	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Check (-want +got):\n%s", diff)
+	}
+}
+
+// TestCheckRaspberryPi: a Pi whose default entry it cannot load over
+// TFTP is a problem; one that boots the local disk is not.
+func TestCheckRaspberryPi(t *testing.T) {
+	b, err := LoadOver(fstest.MapFS{
+		"menus/default.yaml": {Data: []byte(`title: t
+default: net
+entries:
+  - {name: local, type: local}
+  - {name: net, kernel: "http://mirror.example/linux"}
+  - {name: ok, kernel: os/vmlinuz, initrds: [os/initrd.gz]}
+`)},
+		"menus/machines.yaml": {Data: []byte(`machines:
+  - {mac: "dc:a6:32:00:00:01", name: pi-net, loader: raspberrypi}
+  - {mac: "dc:a6:32:00:00:02", name: pi-ok, loader: raspberrypi, default: ok}
+  - {mac: "dc:a6:32:00:00:03", name: pi-local, loader: raspberrypi, default: local}
+  - {mac: "52:54:00:00:00:04", name: pc-net}
+`)},
+	}, "pi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := srv
+	s.TFTPAssetsURL = "tftp://10.231.0.1/assets"
+	errs, _ := b.Check(CheckOptions{Server: s})
+	var got []string
+	for _, p := range errs {
+		got = append(got, p.String())
+	}
+	want := []string{`machine pi-net: entry "net": a Raspberry Pi loads files over TFTP only and cannot fetch http://mirror.example/linux; put the file under --assets-dir (served over TFTP too) [machine pi-net (efi-arm64)]`}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Check (-want +got):\n%s", diff)
 	}

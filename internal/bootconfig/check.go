@@ -1,6 +1,7 @@
 package bootconfig
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -154,6 +155,9 @@ func (c *checker) run(req menus.Request, who string, arch hw.Arch) {
 			c.add(c.errs, &c.errOrder, p, who, arch)
 		}
 	}
+	if arch == hw.ArchEFIARM64 && data.Loader == menus.LoaderRaspberryPi {
+		c.raspberryPi(req, data, who)
+	}
 	for _, ref := range data.FileRefs() {
 		if !data.AllowsFile(ref) {
 			c.add(c.errs, &c.errOrder, fmt.Sprintf("a menu entry uses FileURL %q, but menu %s does not list it under files:", ref, data.Menu.Name), who, arch)
@@ -170,6 +174,23 @@ func (c *checker) run(req menus.Request, who string, arch hw.Arch) {
 		}
 		for _, p := range c.opts.FileCheck(name, out) {
 			c.add(c.errs, &c.errOrder, fmt.Sprintf("%s/%s/%s (rendered) %s", "templates", FilesDir, name, p), who, arch)
+		}
+	}
+}
+
+// raspberryPi checks what a Pi is served: its entry's efi-arm64 files
+// over TFTP, and config.txt and cmdline.txt rendered. A local-disk
+// default is no problem (the Pi boots its next boot mode).
+func (c *checker) raspberryPi(req menus.Request, data *menus.Data, who string) {
+	if _, err := data.RaspberryPi(); err != nil {
+		if !errors.Is(err, menus.ErrLocalBoot) {
+			c.add(c.errs, &c.errOrder, err.Error(), who, hw.ArchEFIARM64)
+		}
+		return
+	}
+	for _, tmpl := range []string{PiConfig, PiCmdline} {
+		if _, _, err := c.b.RenderMenu(tmpl, req, c.opts.Server, c.opts.Assets); err != nil {
+			c.add(c.errs, &c.errOrder, err.Error(), who, hw.ArchEFIARM64)
 		}
 	}
 }
@@ -197,8 +218,9 @@ func (c *checker) fileNames(d *menus.Data) []string {
 // data the server gives them, so a broken override is refused with its
 // file and line like any other template.
 func (c *checker) chains() {
-	data := Chain{Server: c.opts.Server, TFTP: "tftp://192.0.2.1/", Address: "192.0.2.1", File: "loader.efi",
-		Package: "a-package", Fallback: c.opts.Server.URL + "/boot.ipxe"}
+	data := Chain{Server: c.opts.Server, TFTP: "tftp://192.0.2.1/", Address: "192.0.2.1",
+		Files:    map[string]ChainFile{"i386": {"loader.0", "a-package"}, "x86_64": {"loader.efi", "a-package"}},
+		Fallback: c.opts.Server.URL + "/boot.ipxe"}
 	for _, tmpl := range []string{ChainPXELinux, ChainGRUB, GRUBDispatch} {
 		if _, err := c.b.RenderChain(tmpl, data); err != nil {
 			c.add(c.errs, &c.errOrder, err.Error(), "config", hw.ArchUnknown)

@@ -64,6 +64,10 @@ const (
 	// NBPIPXEEFI is iPXE for x86-64 UEFI with its own NIC drivers, for
 	// firmwares whose SNP is broken.
 	NBPIPXEEFI = "ipxe.efi"
+	// NBPIPXEARM64 is iPXE for 64-bit ARM UEFI (Debian builds no
+	// snponly for it); it drives the NIC through its own drivers or the
+	// firmware's SNP.
+	NBPIPXEARM64 = "ipxe-arm64.efi"
 )
 
 // archInfo is one row of archTable.
@@ -78,7 +82,7 @@ type archInfo struct {
 	// A row that is its own family leaves it zero.
 	family Arch
 	// nbp is the iPXE program offered to its firmware, "" when bootwright
-	// has none for this arch (Debian 12's ipxe builds x86 only).
+	// has none for this arch (Debian's ipxe builds no IA32 or ARM32 iPXE).
 	nbp string
 	// grub and shim are the names of Debian's signed GRUB network image
 	// and shim for this arch, as shim asks for GRUB; "" when none.
@@ -93,11 +97,11 @@ var archTable = map[Arch]archInfo{
 	ArchEFIx64:       {name: "efi-x64", firmware: FirmwareUEFI, cpu: "x86_64", bits: 64, nbp: NBPSnponly, grub: "grubx64.efi", shim: "shimx64.efi"},
 	ArchEFIBC:        {name: "efi-bc", firmware: FirmwareUEFI, cpu: "x86_64", bits: 64, family: ArchEFIx64, nbp: NBPSnponly, grub: "grubx64.efi", shim: "shimx64.efi"},
 	ArchEFIARM32:     {name: "efi-arm32", firmware: FirmwareUEFI, cpu: "arm32", bits: 32},
-	ArchEFIARM64:     {name: "efi-arm64", firmware: FirmwareUEFI, cpu: "arm64", bits: 64},
+	ArchEFIARM64:     {name: "efi-arm64", firmware: FirmwareUEFI, cpu: "arm64", bits: 64, nbp: NBPIPXEARM64, grub: "grubaa64.efi", shim: "shimaa64.efi"},
 	ArchEFIIA32HTTP:  {name: "efi-ia32-http", firmware: FirmwareUEFI, cpu: "i386", bits: 32, http: true, family: ArchEFIIA32},
 	ArchEFIx64HTTP:   {name: "efi-x64-http", firmware: FirmwareUEFI, cpu: "x86_64", bits: 64, http: true, family: ArchEFIx64, nbp: NBPSnponly},
 	ArchEFIARM32HTTP: {name: "efi-arm32-http", firmware: FirmwareUEFI, cpu: "arm32", bits: 32, http: true, family: ArchEFIARM32},
-	ArchEFIARM64HTTP: {name: "efi-arm64-http", firmware: FirmwareUEFI, cpu: "arm64", bits: 64, http: true, family: ArchEFIARM64},
+	ArchEFIARM64HTTP: {name: "efi-arm64-http", firmware: FirmwareUEFI, cpu: "arm64", bits: 64, http: true, family: ArchEFIARM64, nbp: NBPIPXEARM64},
 }
 
 // ArchFromCode returns the arch with IANA code c, named or not.

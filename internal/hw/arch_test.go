@@ -23,7 +23,7 @@ func TestArchTable(t *testing.T) {
 		ArchEFIx64:       {"efi-x64", "uefi", "x86_64", "efi", "efi-x64", "snponly.efi", 7, true, false, 64},
 		ArchEFIBC:        {"efi-bc", "uefi", "x86_64", "efi", "efi-x64", "snponly.efi", 9, true, false, 64},
 		ArchEFIx64HTTP:   {"efi-x64-http", "uefi", "x86_64", "efi", "efi-x64", "snponly.efi", 16, true, true, 64},
-		ArchEFIARM64:     {"efi-arm64", "uefi", "arm64", "efi", "efi-arm64", "", 11, true, false, 64},
+		ArchEFIARM64:     {"efi-arm64", "uefi", "arm64", "efi", "efi-arm64", "ipxe-arm64.efi", 11, true, false, 64},
 		ArchFromCode(42): {"arch-42", "", "", "", "arch-42", "", 42, false, false, 0},
 		ArchUnknown:      {"", "", "", "", "", "", 0, false, false, 0},
 	}

@@ -5,19 +5,26 @@ import (
 	"strings"
 )
 
-// With Secure Boot enforced, Debian's signed GRUB loads no module from
-// disk or network (its shim_lock verifier refuses them), and its network
-// image has TFTP built in but not HTTP. So a Secure Boot machine's GRUB
-// menu can load files over TFTP only: this server's assets, which it also
-// serves over TFTP under assets/, or tftp:// URLs elsewhere.
+// Two loaders load files over TFTP only. With Secure Boot enforced,
+// Debian's signed GRUB loads no module from disk or network (its
+// shim_lock verifier refuses them), and its network image has TFTP built
+// in but not HTTP. A Raspberry Pi's firmware has no HTTP client at all.
+// So a Secure Boot machine's GRUB menu, and a Pi's config.txt, can load
+// this server's assets, which it also serves over TFTP under assets/, or
+// (GRUB only) tftp:// URLs elsewhere.
 
-// BootURL returns the URL a boot loader should load u from: for a Secure
-// Boot machine, a URL of a file in this server's assets directory becomes
-// the same file over TFTP (Server.TFTPAssetsURL); any other URL, and every
-// URL for other machines, is returned unchanged. The GRUB template uses it
-// as {{ grubpath ($.BootURL .Kernel) }}.
+// TFTPOnly reports whether the machine's boot loader loads kernels and
+// initrds over TFTP only: GRUB under secure_boot, or loader raspberrypi.
+func (d *Data) TFTPOnly() bool { return d.SecureBoot || d.Loader == LoaderRaspberryPi }
+
+// BootURL returns the URL a boot loader should load u from: for a
+// machine whose loader loads over TFTP only (TFTPOnly), a URL of a file
+// in this server's assets directory becomes the same file over TFTP
+// (Server.TFTPAssetsURL); any other URL, and every URL for other
+// machines, is returned unchanged. The GRUB template uses it as
+// {{ grubpath ($.BootURL .Kernel) }}.
 func (d *Data) BootURL(u string) string {
-	if !d.SecureBoot || d.Server.TFTPAssetsURL == "" || d.Server.AssetsURL == "" {
+	if !d.TFTPOnly() || d.Server.TFTPAssetsURL == "" || d.Server.AssetsURL == "" {
 		return u
 	}
 	if rest, ok := strings.CutPrefix(u, d.Server.AssetsURL+"/"); ok {

@@ -90,9 +90,9 @@ func TestSecureBootSetting(t *testing.T) {
 func TestSecureBootErrors(t *testing.T) {
 	tests := map[string]struct{ machines, want string }{
 		"pxelinux on the machine": {"machines:\n  - {mac: '02:00:00:00:00:01', name: m, secure_boot: true, loader: pxelinux}\n",
-			"menus/machines.yaml:2: machine m: secure_boot boots x86-64 UEFI through shim and GRUB, but loader pxelinux is legacy BIOS only"},
+			"menus/machines.yaml:2: machine m: secure_boot boots UEFI through shim and GRUB, but loader pxelinux is legacy BIOS only"},
 		"pxelinux on the group": {"groups:\n  - {name: g, match: {macs: ['02']}, secure_boot: true, loader: pxelinux}\n",
-			"menus/machines.yaml:2: group g: secure_boot boots x86-64 UEFI"},
+			"menus/machines.yaml:2: group g: secure_boot boots UEFI"},
 		"not a bool": {"machines:\n  - {mac: '02:00:00:00:00:01', name: m, secure_boot: maybe}\n",
 			"cannot unmarshal"},
 	}
