@@ -2,6 +2,7 @@ package tftpboot
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"runtime"
 	"strconv"
@@ -63,28 +64,42 @@ func badClient(t *testing.T, addr string, kind int) {
 			}
 			c.send(from, make([]byte, 9000))
 		}
+	case 6: // absurd option values (ignored), then an ACK from before the window, then vanishes
+		c.send(addr, reqPacket(opRRQ, "sub/dir/1mib.bin", "blksize", "0", "windowsize", "65536", "BLKSIZE", "70000", "timeout", "0"))
+		if p, from := c.recv(time.Second); p != nil {
+			c.send(from, ack(1))
+			c.send(from, ack(0))
+		}
 	}
 }
 
 // TestBadInputStormReleasesResources: after a storm of bad clients,
 // bounded in count and time, every transfer has ended and the process
-// is back to the file descriptors it had, and to about the OS threads:
-// each transfer's thread ends with it. The Go runtime keeps a few idle
-// threads it started meanwhile to run goroutines while transfers slept
-// in the kernel, at most about GOMAXPROCS.
+// is back to the file descriptors and goroutines it had, and to about
+// the OS threads: each transfer's thread ends with it. The Go runtime
+// keeps a few idle threads it started meanwhile to run goroutines while
+// transfers slept in the kernel, at most about GOMAXPROCS. In both port
+// modes.
 func TestBadInputStormReleasesResources(t *testing.T) {
+	for _, single := range []bool{false, true} {
+		t.Run(fmt.Sprintf("single port %v", single), func(t *testing.T) { testBadInputStorm(t, single) })
+	}
+}
+
+func testBadInputStorm(t *testing.T, single bool) {
 	dir, want := makeUserRoot(t)
 	files, err := Files(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &Server{Files: files, Timeout: 100 * time.Millisecond, Retries: 1, MaxTransfers: 100}
+	srv := &Server{Files: files, Timeout: 100 * time.Millisecond, Retries: 1, MaxTransfers: 100, SinglePort: single}
 	addr := startServer(t, srv)
 	if got, _, err := winFetch(t, addr, "odd.bin"); err != nil || !bytes.Equal(got, want["odd.bin"]) {
 		t.Fatalf("warm-up fetch: %v", err)
 	}
 	waitStats(srv, func(s Stats) bool { return s.Active == 0 })
 	fds0, threads0 := procCounts(t)
+	gs0 := runtime.NumGoroutine()
 
 	const clients, parallel = 600, 60
 	deadline := time.Now().Add(60 * time.Second)
@@ -94,7 +109,7 @@ func TestBadInputStormReleasesResources(t *testing.T) {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			badClient(t, addr, i%6)
+			badClient(t, addr, i%7)
 		})
 	}
 	wg.Wait()
@@ -104,13 +119,17 @@ func TestBadInputStormReleasesResources(t *testing.T) {
 	}
 	t.Logf("after %d bad clients: %+v", clients, st)
 
-	var fds, threads int
+	var fds, threads, gs int
 	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
-		if fds, threads = procCounts(t); fds <= fds0 && threads <= threads0+runtime.GOMAXPROCS(0)+2 {
+		fds, threads = procCounts(t)
+		if gs = runtime.NumGoroutine(); fds <= fds0 && threads <= threads0+runtime.GOMAXPROCS(0)+2 && gs <= gs0 {
 			break
 		}
 	}
-	t.Logf("fds %d -> %d, threads %d -> %d", fds0, fds, threads0, threads)
+	t.Logf("fds %d -> %d, threads %d -> %d, goroutines %d -> %d", fds0, fds, threads0, threads, gs0, gs)
+	if gs > gs0 {
+		t.Errorf("goroutines %d after the storm, %d before", gs, gs0)
+	}
 	if fds > fds0 {
 		t.Errorf("open file descriptors %d after the storm, %d before", fds, fds0)
 	}
