@@ -44,12 +44,10 @@ func newListener(s *Server, conn net.PacketConn) *listener {
 	l := &listener{s: s, conn: conn, single: s.SinglePort, peers: make(map[netip.AddrPort]chan []byte)}
 	if uc, ok := conn.(*net.UDPConn); ok {
 		l.uc = uc
-		if rc, err := uc.SyscallConn(); err == nil {
-			rc.Control(func(fd uintptr) {
-				d, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_DOMAIN)
-				l.inet6 = err == nil && d == unix.AF_INET6
-			})
-		}
+		control(conn, func(fd int) {
+			d, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_DOMAIN)
+			l.inet6 = err == nil && d == unix.AF_INET6
+		})
 	}
 	return l
 }

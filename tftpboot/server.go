@@ -10,8 +10,6 @@ import (
 	"net/netip"
 	"sync"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // ErrServerClosed is returned by Serve and ListenAndServe when they are
@@ -110,13 +108,16 @@ func (s *Server) ListenAndServe(addr string) error {
 
 // Listen opens the UDP socket that ListenAndServe(addr) would serve, for
 // a caller that binds every port before it drops privileges and serves.
-// Until it is passed to Serve, the caller closes it.
+// Until it is passed to Serve, the caller closes it. Its receive buffer
+// is ListenReceiveBuffer, or net.core.rmem_max if that is smaller and the
+// process may not override it; Serve logs what the kernel granted.
 func Listen(addr string) (net.PacketConn, error) {
 	conn, err := net.ListenPacket("udp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("tftp: listen %s: %w", addr, err)
 	}
 	enablePacketInfo(conn)
+	setReceiveBuffer(conn, ListenReceiveBuffer)
 	return conn, nil
 }
 
@@ -133,6 +134,8 @@ func (s *Server) Serve(conn net.PacketConn) error {
 		return err
 	}
 	enablePacketInfo(conn)
+	s.logger().Info("tftp listening", "addr", conn.LocalAddr().String(), "single_port", s.SinglePort,
+		"receive_buffer", receiveBuffer(conn))
 	err = l.serve()
 	conn.Close()
 	if err != nil {
@@ -247,32 +250,4 @@ func (s *Server) logger() *slog.Logger {
 		return s.Logger
 	}
 	return slog.New(slog.DiscardHandler)
-}
-
-// enablePacketInfo asks the kernel for each datagram's destination
-// address and interface (IP_PKTINFO, or IPV6_RECVPKTINFO, which also
-// covers IPv4 clients of a dual-stack socket) as early as possible: a
-// transfer's socket is bound to that address, and its blksize is capped
-// by that interface's MTU. A request queued before the option was on
-// arrives without them and is capped at blksize 512.
-func enablePacketInfo(conn net.PacketConn) {
-	uc, ok := conn.(*net.UDPConn)
-	if !ok {
-		return
-	}
-	rc, err := uc.SyscallConn()
-	if err != nil {
-		return
-	}
-	rc.Control(func(fd uintptr) {
-		d, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_DOMAIN)
-		if err != nil {
-			return
-		}
-		if d == unix.AF_INET6 {
-			unix.SetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_RECVPKTINFO, 1)
-			return
-		}
-		unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_PKTINFO, 1)
-	})
 }
