@@ -12,9 +12,12 @@ import (
 func (s *Server) limits(in inbound) limits {
 	blk := cmp.Or(s.MaxBlockSize, maxBlksize)
 	if mtu, ok := interfaceMTU(in.ifindex); ok {
-		hdr := 20 + 8 // IPv4 and UDP headers
+		// A DATA packet is the block and 4 bytes of TFTP header in UDP
+		// in IP: 1468 for IPv4 on Ethernet (RFC 2348's example), 1448 for
+		// IPv6; a larger block would leave the host in IP fragments.
+		hdr := 20 + 8 + 4 // IPv4, UDP and TFTP headers
 		if !in.peer.Addr().Is4() {
-			hdr = 40 + 8
+			hdr = 40 + 8 + 4
 		}
 		blk = min(blk, mtu-hdr)
 	} else {

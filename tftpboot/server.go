@@ -47,9 +47,10 @@ type Server struct {
 	Retries int
 	// MaxBlockSize caps the negotiated blksize; it must be 0 or within
 	// 513..65464. Whatever it says, blksize is also capped by the MTU of
-	// the interface the request arrived on, less the IP and UDP headers
-	// (1472 on Ethernet for IPv4, 1452 for IPv6; on loopback the RFC 2348
-	// maximum, 65464). When the interface is not known (a PacketConn that
+	// the interface the request arrived on, less the IP, UDP and TFTP
+	// headers, so that no DATA packet is fragmented (1468 on Ethernet for
+	// IPv4, also on a dual-stack socket, 1448 for IPv6; on loopback the
+	// RFC 2348 maximum, 65464). When the interface is not known (a PacketConn that
 	// is not a *net.UDPConn) blksize is capped at 512.
 	MaxBlockSize int
 	// MaxWindowSize caps the negotiated windowsize (RFC 7440): how many

@@ -9,7 +9,9 @@
 #                at once, not silence until it gives up
 #   options      atftp with windowsize 1, 4, 16, 64 at blksize 512, 1468 and
 #                8192, busybox at each blksize: byte-identical, and the log
-#                shows the windowsize granted (64 capped to 16)
+#                shows the windowsize granted (64 capped to 16) and blksize
+#                1468 for 8192 (the veth's MTU 1500 less IPv4, UDP and
+#                TFTP headers); tcpdump sees no IP fragment
 #   rollover     a 100 MiB file at blksize 512 (204800 blocks, so block
 #                numbers wrap past 65535 three times) with tftp-hpa
 #                (lock-step) and atftp (windowsize 16): byte-identical
@@ -21,8 +23,10 @@
 #                server's retransmissions are printed
 #   concurrency  100 client processes (50 curl, 50 atftp) fetch a 1 MiB file
 #                at once: all byte-identical, none failed, bounded in time
-#   single-port  --tftp-single-port: 20 concurrent fetches byte-identical and
-#                tcpdump sees no server packet from any port but 69
+#   single-port  --tftp-single-port: 20 concurrent fetches, atftp with
+#                windowsize 16 and busybox at blksize 1468 and 8192, all
+#                byte-identical; a 1000-byte name gets error 2; tcpdump sees
+#                no server packet from any port but 69
 #   busy         --tftp-max-transfers 2: a storm of 10 gets "server busy" for
 #                some, every client ends (no hang, no short file taken as ok)
 #   vanished     a client that sends a request and never ACKs holds the one
@@ -194,14 +198,19 @@ logged() { grep "msg=\"tftp transfer\".* file=$1 " "$WORK/bootwright.log" | tail
 # test_options: atftp with windowsize (RFC 7440) and busybox at several
 # blksizes; each file byte-identical and the log shows what was granted.
 test_options() {
-	local b w ok=1 n=0 rec want
+	local b w ok=1 n=0 rec want frags
+	# Every DATA packet must fit the link: IP fragments from the server
+	# mean a blksize granted past the MTU.
+	ip netns exec "$CLI" tcpdump -i veth1 -nn -U --immediate-mode -w "$WORK/options.pcap" "src host $SADDR and ip[6:2] & 0x3fff != 0" >/dev/null 2>&1 &
+	local tpid=$!
+	sleep 1
 	for b in 512 1468 8192; do
 		for w in 1 4 16 64; do
 			rm -f "$WORK/out/o"
 			get atftp sub/1mib.bin "$WORK/out/o" "$b" "$w" >/dev/null 2>&1 || true
 			rec=$(logged sub/1mib.bin)
 			want=$((w > 16 ? 16 : w))
-			if ! cmp -s "$WORK/root/sub/1mib.bin" "$WORK/out/o" || ! grep -q "blksize=$((b > 1472 ? 1472 : b)) windowsize=$want " <<<"$rec"; then
+			if ! cmp -s "$WORK/root/sub/1mib.bin" "$WORK/out/o" || ! grep -q "blksize=$((b > 1468 ? 1468 : b)) windowsize=$want " <<<"$rec"; then
 				fail "options: atftp blksize $b windowsize $w: $(cmp "$WORK/root/sub/1mib.bin" "$WORK/out/o" 2>&1 | head -c 100); $rec"
 				ok=0
 			fi
@@ -209,11 +218,16 @@ test_options() {
 		done
 		rm -f "$WORK/out/o"
 		get busybox sub/1mib.bin "$WORK/out/o" "$b" >/dev/null 2>&1 || true
-		cmp -s "$WORK/root/sub/1mib.bin" "$WORK/out/o" && grep -q "blksize=$((b > 1472 ? 1472 : b)) windowsize=1 " <<<"$(logged sub/1mib.bin)" ||
+		cmp -s "$WORK/root/sub/1mib.bin" "$WORK/out/o" && grep -q "blksize=$((b > 1468 ? 1468 : b)) windowsize=1 " <<<"$(logged sub/1mib.bin)" ||
 			{ fail "options: busybox blksize $b: $(logged sub/1mib.bin)"; ok=0; }
 		n=$((n + 1))
 	done
-	[ $ok = 0 ] || pass "options: $n fetches byte-identical: atftp windowsize 1, 4, 16, 64 (granted 16) and busybox, at blksize 512, 1468, 8192 (granted 1472, the veth MTU less 28)"
+	sleep 0.5
+	kill -INT "$tpid" 2>/dev/null || true
+	wait "$tpid" 2>/dev/null || true
+	frags=$(tcpdump -nn -r "$WORK/options.pcap" 2>/dev/null | wc -l)
+	[ "$frags" = 0 ] || { fail "options: $frags IP fragments from the server"; ok=0; }
+	[ $ok = 0 ] || pass "options: $n fetches byte-identical: atftp windowsize 1, 4, 16, 64 (granted 16) and busybox, at blksize 512, 1468, 8192 (granted 1468: the veth MTU less IPv4, UDP and TFTP headers, on the dual-stack :69 socket); no IP fragment"
 }
 
 # test_rollover: 100 MiB at blksize 512 is 204800 blocks; the block number
@@ -339,6 +353,21 @@ test_single_port() {
 		pids+=($!)
 	done
 	for i in "${!pids[@]}"; do wait "${pids[$i]}" || true; done
+	# The same options as on ephemeral ports: windowsize and large blocks.
+	local b opts=""
+	for b in 1468 8192; do
+		rm -f "$WORK/out/o"
+		get atftp sub/1mib.bin "$WORK/out/o" "$b" 16 >/dev/null 2>&1 || true
+		cmp -s "$WORK/root/sub/1mib.bin" "$WORK/out/o" && grep -q "blksize=$((b > 1468 ? 1468 : b)) windowsize=16 " <<<"$(logged sub/1mib.bin)" ||
+			{ opts+=" atftp blksize $b windowsize 16: $(logged sub/1mib.bin);"; bad=$((bad + 1)); }
+		rm -f "$WORK/out/o"
+		get busybox sub/1mib.bin "$WORK/out/o" "$b" >/dev/null 2>&1 || true
+		cmp -s "$WORK/root/sub/1mib.bin" "$WORK/out/o" || { opts+=" busybox blksize $b differs;"; bad=$((bad + 1)); }
+	done
+	local name
+	name=$(printf 'a/%.0s' $(seq 1 499))bb
+	grep -q "Error code 2: access violation" <<<"$(get tftp "$name" "$WORK/out/long" 2>&1 || true)" ||
+		{ opts+=" a 1000-byte name got no error 2;"; bad=$((bad + 1)); }
 	sleep 0.5
 	kill -INT "$tpid" 2>/dev/null || true
 	wait "$tpid" 2>/dev/null || true
@@ -346,9 +375,9 @@ test_single_port() {
 	other=$(tcpdump -nn -r "$WORK/single.pcap" "udp and not src port 69" 2>/dev/null | wc -l)
 	total=$(tcpdump -nn -r "$WORK/single.pcap" 2>/dev/null | wc -l)
 	if [ $bad = 0 ] && [ "$other" = 0 ] && [ "$total" -gt 1000 ]; then
-		pass "single-port: 20 concurrent fetches byte-identical; all $total server packets from port 69"
+		pass "single-port: 20 concurrent curl fetches, atftp windowsize 16 and busybox at blksize 1468 and 8192 (granted 1468) byte-identical; a 1000-byte name gets error 2; all $total server packets from port 69"
 	else
-		fail "single-port: $bad bad fetches, $other of $total server packets not from port 69"
+		fail "single-port: $bad bad,$opts $other of $total server packets not from port 69"
 	fi
 	rm -f "$WORK"/out/s*
 }
