@@ -27,11 +27,7 @@ func (c *rawClient) recvAll(d time.Duration) []string {
 // resends), the transfer completes, and nothing counts as retransmitted.
 func TestBadACKs(t *testing.T) {
 	logs := &syncBuffer{}
-	dir, want := makeUserRoot(t)
-	files, err := Files(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, files, want := userRoot(t)
 	srv := &Server{Files: files, Timeout: 2 * time.Second, Logger: jsonLogger(logs)}
 	addr := startServer(t, srv)
 	c := newRawClient(t)
@@ -68,11 +64,7 @@ func TestBadACKs(t *testing.T) {
 // second transfer; the repeat is dropped and counted.
 func TestRepeatedRequest(t *testing.T) {
 	for _, single := range []bool{false, true} {
-		dir, _ := makeUserRoot(t)
-		files, err := Files(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, files, _ := userRoot(t)
 		srv := &Server{Files: files, SinglePort: single}
 		addr := startServer(t, srv)
 		c, from := startTransfer(t, addr)
@@ -151,11 +143,7 @@ func TestOddNames(t *testing.T) {
 // rename meanwhile; a file cut short in place fails the transfer with
 // an error to the client instead of a short file.
 func TestFileReplacedDuringTransfer(t *testing.T) {
-	dir, want := makeUserRoot(t)
-	files, err := Files(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, files, want := userRoot(t)
 	logs := &syncBuffer{}
 	srv := &Server{Files: files, Logger: jsonLogger(logs)}
 	addr := startServer(t, srv)
@@ -208,11 +196,7 @@ func TestFileReplacedDuringTransfer(t *testing.T) {
 // a window of 8 gets the window resent Retries times, then the transfer
 // fails, is logged with its retransmissions, and frees its slot.
 func TestVanishedMidWindow(t *testing.T) {
-	dir, _ := makeUserRoot(t)
-	files, err := Files(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, files, _ := userRoot(t)
 	logs := &syncBuffer{}
 	srv := &Server{Files: files, MaxTransfers: 1, Timeout: 200 * time.Millisecond, Retries: 2, Logger: jsonLogger(logs)}
 	addr := startServer(t, srv)

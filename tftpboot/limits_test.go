@@ -22,11 +22,7 @@ func waitStats(srv *Server, cond func(Stats) bool) Stats {
 }
 
 func TestMaxTransfersRefusesBeyondCap(t *testing.T) {
-	dir, want := makeUserRoot(t)
-	files, err := Files(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, files, want := userRoot(t)
 	logs := &syncBuffer{}
 	srv := &Server{Files: files, MaxTransfers: 1, Logger: jsonLogger(logs)}
 	addr := startServer(t, srv)
@@ -74,11 +70,7 @@ func finishTransfer(t *testing.T, c *rawClient, from string) {
 // slot for (Retries+1) × Timeout, then the transfer fails, is counted
 // with its retransmissions, and the slot serves the next client.
 func TestVanishedClientFreesSlot(t *testing.T) {
-	dir, want := makeUserRoot(t)
-	files, err := Files(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, files, want := userRoot(t)
 	logs := &syncBuffer{}
 	srv := &Server{Files: files, MaxTransfers: 1, Timeout: 200 * time.Millisecond, Retries: 2, Logger: jsonLogger(logs)}
 	addr := startServer(t, srv)
@@ -108,11 +100,7 @@ func TestVanishedClientFreesSlot(t *testing.T) {
 // server sends it again after Timeout and the log line counts it.
 func TestRetransmissionLogged(t *testing.T) {
 	logs := &syncBuffer{}
-	dir, _ := makeUserRoot(t)
-	files, err := Files(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, files, _ := userRoot(t)
 	srv := &Server{Files: files, Timeout: 200 * time.Millisecond, Logger: jsonLogger(logs)}
 	addr := startServer(t, srv)
 	c := newRawClient(t)
@@ -146,11 +134,7 @@ func TestRetransmissionLogged(t *testing.T) {
 }
 
 func TestSinglePort(t *testing.T) {
-	dir, want := makeUserRoot(t)
-	files, err := Files(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, files, want := userRoot(t)
 	srv := &Server{Files: files, SinglePort: true}
 	addr := startServer(t, srv)
 
@@ -214,11 +198,7 @@ func TestSinglePortBlockSize(t *testing.T) {
 		"explicit cap": {4096, 8192, 4096},
 	} {
 		t.Run(name, func(t *testing.T) {
-			dir, _ := makeUserRoot(t)
-			files, err := Files(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
+			_, files, _ := userRoot(t)
 			addr := startServer(t, &Server{Files: files, SinglePort: true, MaxBlockSize: tc.max})
 			c := newRawClient(t)
 			c.send(addr, reqPacket(opRRQ, "sub/dir/1mib.bin", "blksize", fmt.Sprint(tc.ask), "windowsize", "4"))
@@ -242,11 +222,7 @@ func errorPacket(code uint16, msg string) []byte {
 // mode (whose ACKs arrive on the listening port), refuses new requests
 // meanwhile, then Serve returns.
 func TestShutdownSinglePort(t *testing.T) {
-	dir, _ := makeUserRoot(t)
-	files, err := Files(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, files, _ := userRoot(t)
 	srv := &Server{Files: files, SinglePort: true}
 	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {

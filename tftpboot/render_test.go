@@ -41,11 +41,7 @@ func (f *fakeRender) render(name string, peer netip.Addr) ([]byte, bool, error) 
 }
 
 func TestRender(t *testing.T) {
-	dir, want := makeUserRoot(t)
-	files, err := Files(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, files, want := userRoot(t)
 	fr := &fakeRender{}
 	logs := &syncBuffer{}
 	addr := startServer(t, &Server{Files: files, Render: fr.render, Logger: jsonLogger(logs)})

@@ -87,11 +87,7 @@ func TestBadInputStormReleasesResources(t *testing.T) {
 }
 
 func testBadInputStorm(t *testing.T, single bool) {
-	dir, want := makeUserRoot(t)
-	files, err := Files(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, files, want := userRoot(t)
 	srv := &Server{Files: files, Timeout: 100 * time.Millisecond, Retries: 1, MaxTransfers: 100, SinglePort: single}
 	addr := startServer(t, srv)
 	if got, _, err := winFetch(t, addr, "odd.bin"); err != nil || !bytes.Equal(got, want["odd.bin"]) {

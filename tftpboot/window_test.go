@@ -68,11 +68,7 @@ func winFetch(t testing.TB, addr, name string, opts ...string) ([]byte, map[stri
 // combination of options a client may ask, in both port modes, and
 // checks the bytes, the OACK and the log record.
 func TestLoopbackOptions(t *testing.T) {
-	dir, want := makeUserRoot(t)
-	files, err := Files(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, files, want := userRoot(t)
 	optSets := [][]string{
 		nil,
 		{"tsize", "0"},
