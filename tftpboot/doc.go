@@ -39,7 +39,13 @@
 //
 // The listening socket (listener) reads with a buffer for the largest UDP
 // datagram and IP_PKTINFO (IPV6_RECVPKTINFO on an IPv6 or dual-stack
-// socket) for each datagram's destination address and interface.
+// socket) for each datagram's destination address and interface. Listen
+// gives it a receive buffer of ListenReceiveBuffer (4 MiB), where Linux's
+// default holds a few hundred queued requests of a boot storm (and, in
+// SinglePort mode, of its ACKs). The interface caps blksize: its MTU less
+// the IP, UDP and TFTP headers (1468 for IPv4 on Ethernet, whether the
+// socket is IPv4 or dual-stack; 1448 for IPv6), so no DATA packet is sent
+// in IP fragments.
 // Anything that is not a well-formed read or write request is dropped and
 // counted (Stats.Dropped), as is a request repeated by a client whose
 // transfer from the same port is running. Requests are parsed into a
