@@ -40,6 +40,8 @@ func observe(st *state.Store, live *bootconfig.Live, m *metrics.Metrics, ds *dhc
 			func(emit func(float64, ...string)) { emit(float64(ts.Stats().Bytes)) })
 		m.AddCounters("bootwright_tftp_retransmits_total", "TFTP packets sent again for want of an ACK.", nil,
 			func(emit func(float64, ...string)) { emit(float64(ts.Stats().Retransmits)) })
+		m.AddCounters("bootwright_tftp_dropped_packets_total", "Datagrams on the TFTP port that were not requests, or repeated a running transfer's request.", nil,
+			func(emit func(float64, ...string)) { emit(float64(ts.Stats().Dropped)) })
 		m.AddGauge("bootwright_tftp_active_transfers", "TFTP transfers in flight.",
 			func() float64 { return float64(ts.Stats().Active) })
 	}
