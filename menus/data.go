@@ -39,9 +39,10 @@ type Server struct {
 	URL       string // public base URL, no trailing slash
 	AssetsURL string // URL of the assets directory, no trailing slash
 	// Cache, when set, registers an upstream URL (with its expected
-	// sha256, or "") with the download cache and returns the path it is
-	// served at on this server. Entries with cache: true use it.
-	Cache func(upstream, sha256 string) (string, error)
+	// sha256, or "", and the URL of the checksum list that gives it, or
+	// "") with the download cache and returns the path it is served at on
+	// this server. Entries with cache: true, sha256 or sums use it.
+	Cache func(upstream, sha256, sums string) (string, error)
 	// Secret returns a named secret for a machine (see Data.Secret); nil
 	// means none are available and Secret fails.
 	Secret func(machine, name string) (string, error)
@@ -79,8 +80,9 @@ type Data struct {
 	// check and reload refuse a config that has any.
 	Errors []error
 
-	files    []string // per-machine files this machine may fetch
-	fileRefs []string // names passed to FileURL while resolving
+	files    []string          // per-machine files this machine may fetch
+	fileRefs []string          // names passed to FileURL while resolving
+	mirrors  map[string]string // upstreams by name, for Mirror
 }
 
 // MachineData is the machine part of Data.

@@ -62,6 +62,7 @@ func validateEntry(e *Entry) error {
 	e.tpl.kernel = parse("kernel", "kernel", e.Kernel)
 	e.tpl.args = parse("args", "args", e.Args)
 	e.tpl.url = parse("url", "url", e.URL)
+	e.tpl.sums = parse("sums", "sums", e.Sums)
 	for i, src := range e.Initrds {
 		e.tpl.initrds = append(e.tpl.initrds, parse(initrdKey(i), "initrd", src))
 	}

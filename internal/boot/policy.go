@@ -107,7 +107,7 @@ func (p *Policy) Server() menus.Server {
 	p.init()
 	srv := menus.Server{URL: p.public, AssetsURL: p.public + route.AssetsBase, Secret: p.Secrets}
 	if p.Cache != nil {
-		srv.Cache = p.Cache.Register
+		srv.Cache = p.Cache.RegisterSums
 	}
 	if p.TFTPAssets {
 		srv.TFTPAssetsURL = p.tftpURL() + TFTPAssetsDir
