@@ -115,6 +115,7 @@ type ResolvedEntry struct {
 	Initrds []Initrd // initrd URLs, each with the name the loader gives it
 	Args    string   // kernel command line, group and machine args appended
 	URL     string   // chain target
+	Sums    string   // the distribution's checksum list for Kernel and Initrds, "" for none
 	Submenu *MenuData
 }
 

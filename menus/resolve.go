@@ -295,6 +295,7 @@ func (d *Data) expand(e *Entry, extraArgs string, assets []AssetDir) ([]Resolved
 			return nil, nil // nothing for this arch: left out
 		}
 		sums := exec("sums", ab.sums)
+		r.Sums = sums
 		r.Kernel = d.cached(e, "kernel", d.assetURL(exec("kernel", ab.kernel)), sums, &err)
 		for i, t := range ab.initrds {
 			u := d.assetURL(exec(initrdKey(i), t))
