@@ -75,7 +75,9 @@ func TestCheck(t *testing.T) {
 	mux.HandleFunc("/gone", http.NotFound)
 	mux.HandleFunc("/old", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/new", http.StatusMovedPermanently) })
 	mux.HandleFunc("/mirror", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/ok", http.StatusFound) })
-	mux.HandleFunc("/dir", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/dir/", http.StatusMovedPermanently) })
+	mux.HandleFunc("/dir", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/dir/", http.StatusMovedPermanently)
+	})
 	mux.HandleFunc("/dir/", func(w http.ResponseWriter, r *http.Request) {})
 	mux.HandleFunc("/nohead", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodHead {
