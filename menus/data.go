@@ -119,6 +119,15 @@ type ResolvedEntry struct {
 	Submenu *MenuData
 }
 
+// InitrdURLs returns the URLs of the entry's initrds.
+func (e *ResolvedEntry) InitrdURLs() []string {
+	out := make([]string, len(e.Initrds))
+	for i, in := range e.Initrds {
+		out[i] = in.URL
+	}
+	return out
+}
+
 // Initrd is one initrd: URL and the file name the kernel command line
 // refers to (initrd=NAME, which iPXE's EFI build needs).
 type Initrd struct{ Name, URL string }

@@ -160,7 +160,7 @@ func FuzzRender(f *testing.F) {
 	names := base.Templates.Names()
 	slices.Sort(names)
 	for _, name := range names {
-		if name != bootconfig.BootScript && !slices.Contains(menuTemplates, name) && !slices.Contains(chainTemplates, name) &&
+		if name != bootconfig.BootScript && name != bootconfig.IPXEFailed && !slices.Contains(menuTemplates, name) && !slices.Contains(chainTemplates, name) &&
 			!strings.HasPrefix(name, bootconfig.FilesDir+"/") {
 			f.Fatalf("shipped template %s%s is not rendered by FuzzRender", name, templates.Ext)
 		}
@@ -198,6 +198,9 @@ func FuzzRender(f *testing.F) {
 		switch {
 		case tmpl == bootconfig.BootScript:
 			out, err = b.RenderBootScript(srv)
+		case tmpl == bootconfig.IPXEFailed:
+			out, err = b.RenderFailed(bootconfig.Failed{Server: srv, MAC: req.MAC.String(), Entry: name, Title: title,
+				Reasons: []string{args, hostname}, Timeline: srv.URL + route.MachinePagePath(req.MAC)})
 		case slices.Contains(menuTemplates, tmpl):
 			out, _, err = b.RenderMenu(tmpl, req, srv, assets)
 		case slices.Contains(chainTemplates, tmpl):
