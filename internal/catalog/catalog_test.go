@@ -90,6 +90,9 @@ func TestCheck(t *testing.T) {
 		}
 		w.WriteHeader(http.StatusPartialContent)
 	})
+	mux.HandleFunc("/portal", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	})
 	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
@@ -99,9 +102,10 @@ func TestCheck(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	var items []Item
-	for _, p := range []string{"/ok", "/gone", "/old", "/mirror", "/dir", "/nohead", "/slow", "/ok"} {
+	for _, p := range []string{"/ok", "/gone", "/old", "/mirror", "/dir", "/nohead", "/slow", "/ok", "/portal"} {
 		items = append(items, Item{Entry: "e", Role: RoleKernel, URL: srv.URL + p})
 	}
+	items = append(items, Item{Entry: "e", Role: RoleArg, URL: srv.URL + "/portal?page"}) // a page is fine as an argument
 	items = append(items, Item{URL: "http://self/tftp/x", Local: true})
 	start := time.Now()
 	res := Checker{Timeout: 300 * time.Millisecond, Concurrency: 3}.Check(context.Background(), items)
@@ -114,7 +118,8 @@ func TestCheck(t *testing.T) {
 	}
 	want := []string{
 		"/ok ok ", "/gone dead 404 Not Found", "/old moved /new", "/mirror ok ", "/dir ok ",
-		"/nohead ok ", "/slow dead no answer in time",
+		"/nohead ok ", "/slow dead no answer in time", "/portal dead an HTML page (Content-Type text/html; charset=utf-8), not a boot file",
+		"/portal?page ok ",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("results (-want +got):\n%s", diff)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -44,13 +45,16 @@ func (c Checker) Check(ctx context.Context, items []Item) []Result {
 	noFollow := *client
 	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	var urls []string
-	seen := map[string]bool{}
+	seen, bootFile := map[string]bool{}, map[string]bool{}
 	for _, it := range items {
-		if it.Local || seen[it.URL] || !strings.HasPrefix(it.URL, "http") {
+		if it.Local || !strings.HasPrefix(it.URL, "http") {
 			continue
 		}
-		seen[it.URL] = true
-		urls = append(urls, it.URL)
+		bootFile[it.URL] = bootFile[it.URL] || it.Role == RoleKernel || it.Role == RoleInitrd
+		if !seen[it.URL] {
+			seen[it.URL] = true
+			urls = append(urls, it.URL)
+		}
 	}
 	out := make([]Result, len(urls))
 	n := c.Concurrency
@@ -65,7 +69,7 @@ func (c Checker) Check(ctx context.Context, items []Item) []Result {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			out[i] = probe(ctx, &noFollow, u, cmp.Or(c.Timeout, 10*time.Second))
+			out[i] = probe(ctx, &noFollow, u, cmp.Or(c.Timeout, 10*time.Second), bootFile[u])
 		}()
 	}
 	wg.Wait()
@@ -75,15 +79,19 @@ func (c Checker) Check(ctx context.Context, items []Item) []Result {
 // probe follows temporary redirects (mirror redirectors) and reports a
 // permanent one to another URL as moved. A redirect that only adds a
 // trailing slash (a folder, such as an installer's repository) is fine.
-func probe(ctx context.Context, client *http.Client, u string, timeout time.Duration) Result {
+// A kernel or initrd (bootFile) served as an HTML page is dead: a captive
+// portal or a mirror's error page answering 200.
+func probe(ctx context.Context, client *http.Client, u string, timeout time.Duration, bootFile bool) Result {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cur := u
 	for range maxRedirects + 1 {
-		status, loc, err := ask(ctx, client, cur)
+		status, loc, ctype, err := ask(ctx, client, cur)
 		switch {
 		case err != nil:
 			return Result{URL: u, Verdict: Dead, Detail: err.Error()}
+		case status >= 200 && status < 300 && bootFile && isHTML(ctype):
+			return Result{URL: u, Verdict: Dead, Status: status, Detail: "an HTML page (Content-Type " + ctype + "), not a boot file"}
 		case status >= 200 && status < 300:
 			return Result{URL: u, Verdict: OK, Status: status}
 		case status >= 300 && status < 400 && loc != "":
@@ -106,19 +114,20 @@ func probe(ctx context.Context, client *http.Client, u string, timeout time.Dura
 	return Result{URL: u, Verdict: Dead, Detail: "too many redirects"}
 }
 
-// ask sends HEAD, or a GET of one byte when the server refuses HEAD.
-func ask(ctx context.Context, client *http.Client, u string) (int, string, error) {
-	status, loc, err := send(ctx, client, http.MethodHead, u)
+// ask sends HEAD, or a GET of one byte when the server refuses HEAD, and
+// returns the status, Location and Content-Type.
+func ask(ctx context.Context, client *http.Client, u string) (int, string, string, error) {
+	status, loc, ctype, err := send(ctx, client, http.MethodHead, u)
 	if err == nil && (status == http.StatusMethodNotAllowed || status == http.StatusNotImplemented) {
 		return send(ctx, client, http.MethodGet, u)
 	}
-	return status, loc, err
+	return status, loc, ctype, err
 }
 
-func send(ctx context.Context, client *http.Client, method, u string) (int, string, error) {
+func send(ctx context.Context, client *http.Client, method, u string) (int, string, string, error) {
 	req, err := http.NewRequestWithContext(ctx, method, u, nil)
 	if err != nil {
-		return 0, "", err
+		return 0, "", "", err
 	}
 	req.Header.Set("User-Agent", "bootwright-catalog-check")
 	if method == http.MethodGet {
@@ -127,10 +136,16 @@ func send(ctx context.Context, client *http.Client, method, u string) (int, stri
 	resp, err := client.Do(req)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
-			return 0, "", errors.New("no answer in time")
+			return 0, "", "", errors.New("no answer in time")
 		}
-		return 0, "", err
+		return 0, "", "", err
 	}
 	resp.Body.Close()
-	return resp.StatusCode, resp.Header.Get("Location"), nil
+	return resp.StatusCode, resp.Header.Get("Location"), resp.Header.Get("Content-Type"), nil
+}
+
+// isHTML reports whether a Content-Type is an HTML page's.
+func isHTML(ctype string) bool {
+	mt, _, err := mime.ParseMediaType(ctype)
+	return err == nil && (mt == "text/html" || mt == "application/xhtml+xml")
 }
