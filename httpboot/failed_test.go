@@ -52,7 +52,7 @@ func TestChecksumFailureExplained(t *testing.T) {
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
 
-	menu := fetch(t, srv.URL+"/ipxe/02-00-00-00-00-01?arch=x86_64&platform=efi")
+	menu := getOK(t, srv.URL+"/ipxe/02-00-00-00-00-01?arch=x86_64&platform=efi")
 	m := regexp.MustCompile(`kernel http://10\.0\.0\.1:8080(/cache/\S+/linux) `).FindStringSubmatch(menu)
 	if m == nil || !strings.Contains(menu, "/ipxe/${mac:hexhyp}/failed?arch=${buildarch}&platform=${platform}&entry=${selected}") {
 		t.Fatalf("menu:\n%s", menu)
@@ -65,7 +65,7 @@ func TestChecksumFailureExplained(t *testing.T) {
 			t.Fatal("a kernel failing its checksum was served whole")
 		}
 	}
-	why := fetch(t, srv.URL+"/ipxe/02-00-00-00-00-01/failed?arch=x86_64&platform=efi&entry=net")
+	why := getOK(t, srv.URL+"/ipxe/02-00-00-00-00-01/failed?arch=x86_64&platform=efi&entry=net")
 	for _, want := range []string{
 		`echo bootwright: "Net install" did not boot on 02:00:00:00:00:01.`,
 		"sha256 mismatch: got ", "as " + upstream.URL + "/d/SHA256SUMS says",
@@ -93,12 +93,12 @@ func TestChecksumFailureExplained(t *testing.T) {
 		t.Errorf("timeline event %q, want the path and the mismatch", detail)
 	}
 	// An entry the menu does not have: no reason, no error.
-	if got := fetch(t, srv.URL+"/ipxe/02-00-00-00-00-01/failed?entry=nope"); !strings.Contains(got, "recorded no reason") {
+	if got := getOK(t, srv.URL+"/ipxe/02-00-00-00-00-01/failed?entry=nope"); !strings.Contains(got, "recorded no reason") {
 		t.Errorf("unknown entry:\n%s", got)
 	}
 }
 
-func fetch(t *testing.T, u string) string {
+func getOK(t *testing.T, u string) string {
 	t.Helper()
 	resp, err := http.Get(u)
 	must(t, err)
