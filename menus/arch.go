@@ -60,7 +60,7 @@ func validateArches(e *Entry, parse func(key, field, src string) templates.Text)
 // bootsSomewhere refuses a kernel entry that boots no arch at all: its
 // arch: list and its kernels (kernel:, per_arch:) do not meet.
 func (e *Entry) bootsSomewhere() error {
-	if e.Type != TypeKernel {
+	if !bootsKernel(e.Type) {
 		return nil
 	}
 	for _, a := range hw.Families() {

@@ -61,7 +61,7 @@ func checkMenuCatalog(m *Menu, keyPos map[string]string) error {
 	}
 	for i := range m.Entries {
 		e := &m.Entries[i]
-		if _, set := e.keyPos["cache"]; !set && e.Type == TypeKernel {
+		if _, set := e.keyPos["cache"]; !set && bootsKernel(e.Type) {
 			e.Cache = true
 		}
 	}

@@ -193,6 +193,8 @@ func TestCatalogBadInput(t *testing.T) {
 			`menus/catalog-x.yaml:3: entry "a" has no kernel for any arch`},
 		"no kernel at all": {"title: x\nentries:\n  - {name: a, initrds: [http://m/i]}\n",
 			`menus/catalog-x.yaml:3: entry "a": type kernel needs a kernel`},
+		"wimboot without wimboot": {"title: x\nentries:\n  - {name: a, type: wimboot, initrds: [http://m/boot.wim]}\n",
+			`menus/catalog-x.yaml:3: entry "a": type wimboot needs a kernel`},
 		"mirror with a slash": {"title: x\nmirrors:\n  deb: http://m/debian/\nentries: [{name: a, type: shell}]\n",
 			`menus/catalog-x.yaml:3: mirror deb: "http://m/debian/" must be`},
 		"mirror name": {"title: x\nmirrors:\n  Deb-1: http://m/debian\nentries: [{name: a, type: shell}]\n",

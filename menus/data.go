@@ -155,6 +155,15 @@ func (d *Data) FileURL(name string) string {
 	return base + route.FilePath(d.Request.FileToken, d.Request.MAC, name)
 }
 
+// LoaderFileURL is FileURL for a file the boot loader fetches itself,
+// such as the startnet.cmd wimboot injects into WinPE: on the loader's
+// base URL (plain http:// for an iPXE that cannot check the server's
+// certificate), where FileURL gives the installers' base.
+func (d *Data) LoaderFileURL(name string) string {
+	d.fileRefs = append(d.fileRefs, name)
+	return d.Server.URL + route.FilePath(d.Request.FileToken, d.Request.MAC, name)
+}
+
 // Var returns variable name, or def when it is unset. Templates use it for
 // optional variables: {{ .Var "timezone" "UTC" }}. (.Vars.name fails when
 // name is unset, which catches typos in required variables.)

@@ -21,10 +21,19 @@ const (
 	TypeShell  = "shell"  // the iPXE shell
 	TypeExit   = "exit"   // leave the boot loader, back to the firmware
 	TypeAssets = "assets" // placeholder: one kernel entry per assets folder
+	// TypeWimboot boots wimboot (the kernel) with files it injects into
+	// the WIM by name (the initrds: bcd, boot.sdi, boot.wim, startnet.cmd
+	// ...), iPXE only: wimboot refuses the initrd= arguments a kernel
+	// entry passes, and GRUB and PXELINUX menus leave the entry out.
+	TypeWimboot = "wimboot"
 )
 
+// bootsKernel reports whether entries of type t load a kernel and
+// initrds (kernel and wimboot).
+func bootsKernel(t string) bool { return t == TypeKernel || t == TypeWimboot }
+
 var validTypes = map[string]bool{TypeKernel: true, TypeChain: true, TypeMenu: true, TypeLocal: true,
-	TypeShell: true, TypeExit: true, TypeAssets: true}
+	TypeShell: true, TypeExit: true, TypeAssets: true, TypeWimboot: true}
 
 // Loaders a machine or group may use.
 const (
@@ -143,7 +152,7 @@ type Settings struct {
 	// to its first local-disk entry (install once).
 	Install string    `yaml:"install"`
 	Timeout *Duration `yaml:"timeout"` // overrides the menu's timeout
-	Args    string    `yaml:"args"`    // appended to every kernel entry
+	Args    string    `yaml:"args"`    // appended to every kernel entry (not wimboot)
 	Loader  string    `yaml:"loader"`  // ipxe, pxelinux, grub or raspberrypi
 	// SecureBoot says the machine's x86-64 UEFI firmware enforces Secure
 	// Boot: its firmware PXE is offered Debian's signed shim, which loads

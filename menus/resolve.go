@@ -292,7 +292,7 @@ func (d *Data) expand(e *Entry, extraArgs string, assets []AssetDir) ([]Resolved
 	}
 	r := ResolvedEntry{Name: e.Name, Title: exec("title", e.tpl.title), Help: exec("help", e.tpl.help), Type: e.Type}
 	switch e.Type {
-	case TypeKernel:
+	case TypeKernel, TypeWimboot:
 		ab, ok := e.bootFor(d.Request.Arch.Family())
 		if !ok {
 			return nil, nil // nothing for this arch: left out
@@ -304,7 +304,10 @@ func (d *Data) expand(e *Entry, extraArgs string, assets []AssetDir) ([]Resolved
 			u := d.assetURL(exec(initrdKey(i), t))
 			r.Initrds = append(r.Initrds, Initrd{Name: initrdName(u, r.Initrds), URL: d.cached(e, initrdKey(i), u, sums, &err)})
 		}
-		r.Args = joinArgs(exec("args", e.tpl.args), extraArgs)
+		r.Args = exec("args", e.tpl.args)
+		if e.Type == TypeKernel { // wimboot dies on arguments it does not know
+			r.Args = joinArgs(r.Args, extraArgs)
+		}
 	case TypeChain:
 		r.URL = exec("url", e.tpl.url)
 	}
@@ -322,7 +325,7 @@ func (d *Data) expand(e *Entry, extraArgs string, assets []AssetDir) ([]Resolved
 // else u itself. The first error, naming the line of the entry's key, is
 // kept in *errp.
 func (d *Data) cached(e *Entry, key, u, sums string, errp *error) string {
-	if !e.Cache && len(e.SHA256) == 0 && sums == "" || d.Server.Cache == nil || u == "" || strings.HasPrefix(u, d.Server.URL+"/") {
+	if !e.Cache && len(e.SHA256) == 0 && sums == "" || d.Server.Cache == nil || u == "" || d.ownURL(u) {
 		return u
 	}
 	sum := ""
@@ -337,6 +340,12 @@ func (d *Data) cached(e *Entry, key, u, sums string, errp *error) string {
 		return u
 	}
 	return d.Server.URL + p
+}
+
+// ownURL reports whether u is served by this server (its files, assets,
+// memtest86+), which the download cache must not fetch.
+func (d *Data) ownURL(u string) bool {
+	return strings.HasPrefix(u, d.Server.URL+"/") || d.Server.FilesURL != "" && strings.HasPrefix(u, d.Server.FilesURL+"/")
 }
 
 // assetURL makes a path without a scheme relative to the assets URL.
@@ -386,7 +395,7 @@ func checkResolved(pos func(key string) string, r ResolvedEntry) error {
 		}
 	}
 	switch {
-	case r.Type == TypeKernel && r.Kernel == "":
+	case bootsKernel(r.Type) && r.Kernel == "":
 		return fmt.Errorf("%s: entry %q: kernel or url is empty after expansion", pos("kernel"), r.Name)
 	case r.Type == TypeChain && r.URL == "":
 		return fmt.Errorf("%s: entry %q: kernel or url is empty after expansion", pos("url"), r.Name)

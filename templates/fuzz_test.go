@@ -32,7 +32,7 @@ import (
 const labMenu = `title: Lab
 timeout: 3s
 default: rescue
-files: [kickstart.ks, preseed.cfg, autoinstall/, autounattend.xml]
+files: [kickstart.ks, preseed.cfg, autoinstall/, autounattend.xml, winpe/]
 entries:
   - name: rescue
     title: 'Rescue {{ .Var "title" "" }} on {{ .Machine.Hostname }}'
@@ -111,6 +111,7 @@ var renderSeeds = []struct {
 	{encodeVars(nil, nil, map[string]any{
 		"ubuntu_casper": "ubuntu-24.04", "ubuntu_iso": "http://10.0.0.1/ubuntu.iso", "ubuntu_mirror": "http://archive.ubuntu.com/ubuntu",
 		"windows_admin_password": "p<a>&'\"ss", "windows_image_name": "Windows 11 Pro", "windows_product_key": "XXXXX-XXXXX",
+		"windows_share": `\\fs.lab\win11`, "windows_share_user": `LAB\deploy`,
 		"title": "it's \"quoted\"", "chain_url": "http://boot.example/menu.ipxe?a=1&b=2", "mirror": "http://m.example",
 		"debian_security_mirror": "https://security.example/debian-security", "domain": "lab.example", "debian_proxy": "http://proxy:3128/"}),
 		"win11", "WIN-BUILD-01.corp", "", "quiet", "Rescue's kernel", "installed", "x86_64", "efi", 0b0_1001_1011_1101},

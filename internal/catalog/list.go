@@ -87,7 +87,7 @@ func urlsOf(e *menus.ResolvedEntry) []roleURL {
 		}
 	}
 	switch e.Type {
-	case menus.TypeKernel:
+	case menus.TypeKernel, menus.TypeWimboot:
 		add(RoleKernel, e.Kernel)
 		for _, in := range e.Initrds {
 			add(RoleInitrd, in.URL)
