@@ -23,7 +23,7 @@ FUZZ_TARGETS := \
 	./httpboot:FuzzRequest
 
 .PHONY: all build test deps check unit fuzz readmetest answerstest vmtest dhcptest httptest httpstest httpsvmtest doctortest \
-	securitytest tftptest loadertest pitest menutest arm64test bench bench-dhcp bench-http bench-tftp bench-storm lint clean
+	securitytest tftptest loadertest pitest menutest arm64test catalogtest bench bench-dhcp bench-http bench-tftp bench-storm lint clean
 
 all: build
 
@@ -31,7 +31,7 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/bootwright
 
 ## test: everything CI runs: static checks, race tests, fuzz smoke, real clients and VMs.
-test: deps check unit fuzz readmetest answerstest vmtest dhcptest httptest httpstest doctortest securitytest tftptest loadertest pitest menutest arm64test
+test: deps check unit fuzz readmetest answerstest vmtest dhcptest httptest httpstest doctortest securitytest tftptest loadertest pitest menutest arm64test catalogtest
 
 deps:
 	scripts/install-deps.sh
@@ -77,6 +77,13 @@ menutest: deps build
 ## the Pi's files over TFTP with tftp-hpa under its serial prefix; about 25 s.
 pitest: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/raspberrypi/run.sh
+
+## catalogtest: the installer catalog against a stand-in upstream (nginx serving each
+## distribution's layout): catalog check, an HTML page refused, entries per arch (x86,
+## arm64), two VMs and one upstream fetch, a wrong checksum on the console and in the
+## timeline, the Windows entry's injected files; 46-70 s.
+catalogtest: deps build
+	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/catalog/run.sh
 
 ## doctortest: `bootwright doctor` as a PXE client in namespaces against full
 ## mode, dnsmasq without boot options (E53), a proxy with 4011 dropped (E55), nothing (E51).
