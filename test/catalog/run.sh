@@ -26,10 +26,13 @@
 #      and WinPE, never booted): wimboot gets no argument, and the
 #      startnet.cmd, winpeshl.ini and autounattend.xml its script names
 #      are fetched with curl and checked.
-#   4. at the same time a third VM boots debian-12, whose SHA256SUMS in
+#   4. at the same time a third VM boots rocky-10, whose .treeinfo in
 #      the stand-in has a wrong sum for the kernel: the kernel never
 #      boots, the console shows the mismatch, and so does the machine's
-#      timeline.
+#      timeline; and a fourth boots debian-12, the real Debian 12
+#      installer (the package debian-installer-12-netboot-amd64 in
+#      bookworm's place, with its real SHA256SUMS) through the cache, to
+#      its first question on the serial console.
 #
 # Usage: BOOTWRIGHT_BIN=/abs/path/bootwright test/catalog/run.sh
 # Environment: BOOTWRIGHT_TEST_CACHE (test kernel cache, see
@@ -49,6 +52,7 @@ SELF=10.231.0.1
 UP=10.231.0.2 # the stand-in upstream
 OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
 OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
+DI=/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64
 
 # shellcheck source=../lib/netns.sh
 . "$HERE/../lib/netns.sh"
@@ -81,21 +85,22 @@ write_config() {
 	machines:
 	  - {mac: "52:54:00:ca:7a:01", name: cat-bios, default: debian-13, args: bootwright.test=cat-bios}
 	  - {mac: "52:54:00:ca:7a:02", name: cat-uefi, default: debian-13, args: bootwright.test=cat-uefi}
-	  - {mac: "52:54:00:ca:7a:03", name: cat-badsum, default: debian-12, args: bootwright.test=cat-badsum}
+	  - {mac: "52:54:00:ca:7a:03", name: cat-badsum, default: rocky-10, args: bootwright.test=cat-badsum}
+	  - {mac: "52:54:00:ca:7a:04", name: cat-di, default: debian-12}
 	EOF
 }
 
 # -------------------------------------------------------------------- VMs ---
 
-# start_vm NAME FW MAC TAP: QEMU in the LAN namespace; sets QPID.
+# start_vm NAME FW MAC TAP [MEM]: QEMU in the LAN namespace; sets QPID.
 start_vm() {
-	local name=$1 fw=$2 mac=$3 tap=$4 dir=$WORK/vm-$1
+	local name=$1 fw=$2 mac=$3 tap=$4 mem=${5:-} dir=$WORK/vm-$1
 	mkdir -p "$dir"
 	# shellcheck disable=SC2054 # commas belong to QEMU option values
 	local args=(-accel tcg -nographic -no-reboot -nodefaults -serial "file:$dir/serial.log" -monitor none
 		-vga none -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no")
 	if [ "$fw" = bios ]; then
-		args+=(-m 256 -device "virtio-net-pci,netdev=n0,mac=$mac,bootindex=1" -boot n)
+		args+=(-m "${mem:-256}" -device "virtio-net-pci,netdev=n0,mac=$mac,bootindex=1" -boot n)
 	else
 		cp "$OVMF_VARS" "$dir/vars.fd"
 		args+=(-m 512 -drive "if=pflash,format=raw,readonly=on,file=$OVMF_CODE"
@@ -125,11 +130,31 @@ wait_for() {
 # fetches PATH: how many GETs the stand-in served for PATH.
 fetches() { grep -c "\"GET $1 HTTP" "$WORK/nginx-access.log" || true; }
 
+# debian_installer PID T0: the real Debian 12 installer's VM reaches its
+# first question, its kernel and initrd came through the cache, checked
+# against the SHA256SUMS, with the package's bytes.
+debian_installer() {
+	local up=http://$UP/debian/dists/bookworm/main/installer-amd64/current/images got want f
+	if wait_for "$1" "$WORK/vm-di/serial.log" '\[!!\] [A-Z][a-z]+ [a-z]'; then
+		pass "Debian 12's installer booted through the cache to \"$(flat "$WORK/vm-di/serial.log" | grep -aoE '\[!!\] [A-Z][a-z]+ [a-z]+ [a-z]+' | head -n1)\" ($(elapsed "$2"))"
+	else
+		fail "Debian 12's installer: no question on the console"; strip_ansi "$WORK/vm-di/serial.log" | tail -n 20
+	fi
+	vm_stop "$1"
+	for f in linux initrd.gz; do
+		got=$(grep -F "msg=\"cache: fetched\"" "$WORK/bootwright.log" | grep -F "url=$up/netboot/debian-installer/amd64/$f " | grep -oE 'sha256=[0-9a-f]+' | cut -d= -f2 || true)
+		want=$(sha256sum <"$DI/$f" | cut -c1-64)
+		[ "$got" = "$want" ] || fail "Debian 12's $f: cache fetched sha256 \"$got\", the package's is $want"
+	done
+	[ "$(fetches "${up#http://"$UP"}/SHA256SUMS")" = 1 ] || fail "bookworm's SHA256SUMS fetched $(fetches "${up#http://"$UP"}/SHA256SUMS") times, want 1"
+}
+
 # ------------------------------------------------------------------- main ---
 
 main() {
 	[ "$(id -u)" -eq 0 ] || die "must run as root (network namespaces, tap devices)"
 	[ -x "${BOOTWRIGHT_BIN:-}" ] || die "set BOOTWRIGHT_BIN to the bootwright binary"
+	[ -r "$DI/linux" ] || die "$DI/linux missing: apt-get install debian-installer-12-netboot-amd64 (scripts/install-deps.sh)"
 	local tool
 	for tool in qemu-system-x86_64 nginx dnsmasq curl; do
 		command -v "$tool" >/dev/null || die "$tool not found: run scripts/install-deps.sh"
@@ -151,7 +176,7 @@ main() {
 	trap 'exit 130' INT TERM
 	vm_lan "$LAN" "$SELF/24" fd42:231::1/64
 	local t
-	for t in tap1 tap2; do
+	for t in tap1 tap2 tap3; do
 		ip -n "$LAN" tuntap add "$t" mode tap
 		ip -n "$LAN" link set "$t" master br0 up
 	done
@@ -224,6 +249,9 @@ main() {
 	local q2=$QPID
 	start_vm badsum bios 52:54:00:ca:7a:03 tap2
 	local q3=$QPID
+	start_vm di bios 52:54:00:ca:7a:04 tap3 1024
+	local q4=$QPID td
+	td=$(now)
 	tv=$(now)
 	if wait_for "$q2" "$WORK/vm-uefi/serial.log" 'BOOTWRIGHT-MARKER cmdline:[^B]*bootwright\.test=cat-uefi'; then
 		pass "UEFI VM booted the same entry ($(elapsed "$tv"))"
@@ -231,8 +259,8 @@ main() {
 		fail "UEFI VM: no marker"; strip_ansi "$WORK/vm-uefi/serial.log" | tail -n 20
 	fi
 	vm_stop "$q2"
-	if wait_for "$q3" "$WORK/vm-badsum/serial.log" 'sha256 mismatch.*SHA256SUMS says'; then
-		pass "wrong checksum: the console says $(flat "$WORK/vm-badsum/serial.log" | grep -aoE 'bootwright: [^ ]*/linux: sha256 mismatch' | head -n1)"
+	if wait_for "$q3" "$WORK/vm-badsum/serial.log" 'sha256 mismatch.*\.treeinfo says'; then
+		pass "wrong checksum: the console says $(flat "$WORK/vm-badsum/serial.log" | grep -aoE 'bootwright: [^ ]*/vmlinuz: sha256 mismatch' | head -n1)"
 	else
 		fail "wrong checksum: no mismatch on the console"; strip_ansi "$WORK/vm-badsum/serial.log" | tail -n 20
 	fi
@@ -243,7 +271,7 @@ main() {
 	fi
 	local events
 	events=$(ip netns exec "$LAN" curl -sf "http://$SELF:8080/api/v1/machines/52-54-00-ca-7a-03/events" || true)
-	if grep -q 'sha256 mismatch' <<<"$events" && grep -q 'SHA256SUMS' <<<"$events"; then
+	if grep -q 'sha256 mismatch' <<<"$events" && grep -q 'treeinfo' <<<"$events"; then
 		pass "wrong checksum: in the machine's timeline"
 	else
 		fail "wrong checksum not in the timeline: $events"
@@ -257,6 +285,7 @@ main() {
 	else
 		fail "stand-in fetches: linux $k, initrd.gz $i, SHA256SUMS $s (want 1 each)"
 	fi
+	debian_installer "$q4" "$td"
 	kill -TERM "$bwpid" 2>/dev/null || true
 	echo "catalog tests took $(elapsed "$t0")"
 	echo "catalog: $PASSES passed, $FAILS failed"

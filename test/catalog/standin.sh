@@ -8,14 +8,20 @@
 
 # debian_tree ROOT: Debian's installer images for bookworm and trixie,
 # amd64 and arm64, each with its SHA256SUMS as Debian writes it.
+# bookworm's amd64 files are the real installer's ($DI, from the package
+# debian-installer-12-netboot-amd64); the others the test kernel.
 debian_tree() {
 	local rel a d
 	for rel in bookworm trixie; do
 		for a in amd64 arm64; do
 			d=$1/debian/dists/$rel/main/installer-$a/current/images
 			mkdir -p "$d/netboot/debian-installer/$a"
-			ln "$WORK/k" "$d/netboot/debian-installer/$a/linux"
-			ln "$WORK/i" "$d/netboot/debian-installer/$a/initrd.gz"
+			if [ "$rel-$a" = bookworm-amd64 ]; then
+				cp "$DI/linux" "$DI/initrd.gz" "$d/netboot/debian-installer/$a/"
+			else
+				ln "$WORK/k" "$d/netboot/debian-installer/$a/linux"
+				ln "$WORK/i" "$d/netboot/debian-installer/$a/initrd.gz"
+			fi
 			(cd "$d" && sha256sum ./netboot/debian-installer/$a/linux ./netboot/debian-installer/$a/initrd.gz >SHA256SUMS)
 		done
 	done
@@ -82,11 +88,11 @@ break_tree() {
 	rm "$1$BROKEN_GONE"
 	rm "$1$BROKEN_HTML"
 	echo "$PORTAL" >"$1$BROKEN_HTML"
-	# bookworm's list gets a wrong sum for the amd64 kernel (step 4).
-	local sums=$1/debian/dists/bookworm/main/installer-amd64/current/images/SHA256SUMS wrong
+	# Rocky 10's .treeinfo gets a wrong sum for the x86_64 kernel (step 4).
+	local sums=$1/rocky/10/BaseOS/x86_64/os/.treeinfo wrong
 	wrong=$(echo "a different kernel" | sha256sum | cut -c1-64)
-	sed -i "s|^[0-9a-f]*  ./netboot/debian-installer/amd64/linux\$|$wrong  ./netboot/debian-installer/amd64/linux|" "$sums"
-	grep -q "^$wrong " "$sums" || die "could not break $sums"
+	sed -i "s|^images/pxeboot/vmlinuz = sha256:[0-9a-f]*\$|images/pxeboot/vmlinuz = sha256:$wrong|" "$sums"
+	grep -q "sha256:$wrong\$" "$sums" || die "could not break $sums"
 }
 
 nginx_conf() {
