@@ -82,7 +82,8 @@ pitest: deps build
 ## distribution's layout): catalog check, an HTML page refused, entries per arch (x86,
 ## arm64), two VMs and one upstream fetch, a wrong checksum on the console and in the
 ## timeline, the Windows entry's injected files, the real Debian 12 installer booted
-## through the cache to its first question; about 3 minutes (175 s at load average 15-25).
+## through the cache to its first question, memtest86+; 3-6 minutes (175 s at load
+## average 15-25, 364 s at 70-140).
 catalogtest: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/catalog/run.sh
 

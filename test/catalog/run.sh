@@ -19,7 +19,8 @@
 #      their arm64 kernels). Debian's arm64 kernel, downloaded twice
 #      through the cache, is fetched once from the stand-in, with its bytes.
 #   3. a BIOS VM whose machine default is debian-13 boots the stand-in's
-#      kernel through /cache/; then a UEFI VM boots the same entry, and the
+#      kernel through /cache/, beside one booting memtest86+ from the
+#      host's package (the Tools submenu); then a UEFI VM boots the same entry, and the
 #      stand-in's log shows one fetch of the kernel, the initrd and the
 #      checksum list. Between the two, from a namespace with the BIOS
 #      VM's MAC and leased address, the Windows entry (stand-in wimboot
@@ -87,6 +88,7 @@ write_config() {
 	  - {mac: "52:54:00:ca:7a:02", name: cat-uefi, default: debian-13, args: bootwright.test=cat-uefi}
 	  - {mac: "52:54:00:ca:7a:03", name: cat-badsum, default: rocky-10, args: bootwright.test=cat-badsum}
 	  - {mac: "52:54:00:ca:7a:04", name: cat-di, default: debian-12}
+	  - {mac: "52:54:00:ca:7a:05", name: cat-memtest, default: memtest86plus}
 	EOF
 }
 
@@ -114,10 +116,10 @@ start_vm() {
 # wraps its console at 80 columns).
 flat() { strip_ansi "$1" | tr -d '\n'; }
 
-# wait_for PID FILE PATTERN: until the flattened serial log matches
-# PATTERN (0), the VM stops (1) or VM_TIMEOUT passes (2).
+# wait_for PID FILE PATTERN [SECONDS]: until the flattened serial log
+# matches PATTERN (0), the VM stops (1) or SECONDS (VM_TIMEOUT) pass (2).
 wait_for() {
-	local pid=$1 file=$2 pat=$3 deadline=$((SECONDS + VM_TIMEOUT))
+	local pid=$1 file=$2 pat=$3 deadline=$((SECONDS + ${4:-$VM_TIMEOUT}))
 	while :; do
 		flat "$file" 2>/dev/null | grep -qaE "$pat" && return 0
 		# Gone: one last look, the VM may have written and stopped since.
@@ -135,7 +137,9 @@ fetches() { grep -c "\"GET $1 HTTP" "$WORK/nginx-access.log" || true; }
 # against the SHA256SUMS, with the package's bytes.
 debian_installer() {
 	local up=http://$UP/debian/dists/bookworm/main/installer-amd64/current/images got want f
-	if wait_for "$1" "$WORK/vm-di/serial.log" '\[!!\] [A-Z][a-z]+ [a-z]'; then
+	# The installer's 30 MB initrd takes 2-4 minutes to its first question
+	# under TCG on a busy machine: twice the other VMs' time.
+	if wait_for "$1" "$WORK/vm-di/serial.log" '\[!!\] [A-Z][a-z]+ [a-z]' $((2 * VM_TIMEOUT)); then
 		pass "Debian 12's installer booted through the cache to \"$(flat "$WORK/vm-di/serial.log" | grep -aoE '\[!!\] [A-Z][a-z]+ [a-z]+ [a-z]+' | head -n1)\" ($(elapsed "$2"))"
 	else
 		fail "Debian 12's installer: no question on the console"; strip_ansi "$WORK/vm-di/serial.log" | tail -n 20
@@ -176,7 +180,7 @@ main() {
 	trap 'exit 130' INT TERM
 	vm_lan "$LAN" "$SELF/24" fd42:231::1/64
 	local t
-	for t in tap1 tap2 tap3; do
+	for t in tap1 tap2 tap3 tap4; do
 		ip -n "$LAN" tuntap add "$t" mode tap
 		ip -n "$LAN" link set "$t" master br0 up
 	done
@@ -238,12 +242,20 @@ main() {
 	start_vm bios bios 52:54:00:ca:7a:01 tap0
 	local q1=$QPID tv
 	tv=$(now)
+	start_vm memtest bios 52:54:00:ca:7a:05 tap4
+	local q5=$QPID
 	if wait_for "$q1" "$WORK/vm-bios/serial.log" 'BOOTWRIGHT-MARKER cmdline:[^B]*bootwright\.test=cat-bios'; then
 		pass "BIOS VM booted debian-13 from the stand-in through /cache/ ($(elapsed "$tv"))"
 	else
 		fail "BIOS VM: no marker"; strip_ansi "$WORK/vm-bios/serial.log" | tail -n 20
 	fi
 	vm_stop "$q1"
+	if wait_for "$q5" "$WORK/vm-memtest/serial.log" 'Memtest86\+ v[0-9]'; then
+		pass "memtest86+ from the host's package booted on BIOS ($(flat "$WORK/vm-memtest/serial.log" | grep -aoE 'Memtest86\+ v[0-9.]+' | head -n1))"
+	else
+		fail "memtest86+: not on the console"; strip_ansi "$WORK/vm-memtest/serial.log" | tail -n 20
+	fi
+	vm_stop "$q5"
 	windows_files 52:54:00:ca:7a:01
 	start_vm uefi uefi 52:54:00:ca:7a:02 tap1
 	local q2=$QPID
