@@ -98,15 +98,12 @@ func TestChecksumFailureExplained(t *testing.T) {
 	}
 }
 
+// getOK is the body of GET u, which must be 200.
 func getOK(t *testing.T, u string) string {
 	t.Helper()
-	resp, err := http.Get(u)
-	must(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	must(t, err)
-	if resp.StatusCode != 200 {
-		t.Fatalf("GET %s = %d %s", u, resp.StatusCode, b)
+	f := fetch(t, http.DefaultClient, u)
+	if f.Status != http.StatusOK {
+		t.Fatalf("GET %s = %d %s", u, f.Status, f.Body)
 	}
-	return string(b)
+	return f.Body
 }
