@@ -97,6 +97,9 @@ boot || goto bw-failed`
 		if diff := cmp.Diff(want, block(string(out), "install.windows")); diff != "" {
 			t.Errorf("%s: install.windows (-want +got):\n%s", platform, diff)
 		}
+		if !strings.Contains(string(out), "item --gap -- - Your own wimboot and WinPE (neither can be shipped); Setup runs unattended") {
+			t.Errorf("%s: the entry's help does not say whose wimboot and WinPE they are", platform)
+		}
 		if !strings.Contains(string(out), "choose --timeout ${bw-timeout} --default install.windows selected") {
 			t.Errorf("%s: a machine default of windows does not select it", platform)
 		}
