@@ -35,12 +35,17 @@
 #      debian-installer-12-netboot-amd64 in bookworm's place, with its
 #      real SHA256SUMS) through the cache, to its first question on the
 #      serial console.
+#   5. with BOOTWRIGHT_CATALOG_ARM64=1, an arm64 VM (AAVMF, TCG) boots
+#      debian-13 from the arm64 menu: Debian's arm64 kernel and
+#      test/arm64's initramfs in trixie's arm64 place (test/arm64/fetch.sh),
+#      through the cache, checked against the arm64 SHA256SUMS.
 #
 # Usage: BOOTWRIGHT_BIN=/abs/path/bootwright test/catalog/run.sh
 # Environment: BOOTWRIGHT_TEST_CACHE (test kernel cache, see
 # test/vm/build-image.sh), BOOTWRIGHT_VM_TIMEOUT (seconds per VM, 240),
 # BOOTWRIGHT_CATALOG_INSTALLER=1 to boot the real installer (step 4's
-# fourth VM, 2-4 minutes more; make catalog-installertest).
+# fourth VM, 2-4 minutes more), BOOTWRIGHT_CATALOG_ARM64=1 to boot an
+# arm64 VM too (step 5); make catalog-fulltest sets both.
 # Logs stay in test/catalog/work/: bootwright.log, nginx-access.log,
 # check.out, vm-*/serial.log. Must run as root; everything lives in
 # namespaces named bwc-<pid>-*, removed on exit.
@@ -51,6 +56,10 @@ WORK=$HERE/work
 PREFIX="bwc-$$"
 VM_TIMEOUT=${BOOTWRIGHT_VM_TIMEOUT:-240}
 INSTALLER=${BOOTWRIGHT_CATALOG_INSTALLER:-0}
+ARM64=${BOOTWRIGHT_CATALOG_ARM64:-0}
+ARMCACHE="" # test/arm64/fetch.sh's cache, with ARM64=1
+AAVMF_CODE=/usr/share/AAVMF/AAVMF_CODE.fd
+AAVMF_VARS=/usr/share/AAVMF/AAVMF_VARS.fd
 LAN=$PREFIX-lan
 MIRROR=$PREFIX-mirror
 SELF=10.231.0.1
@@ -93,6 +102,7 @@ write_config() {
 	  - {mac: "52:54:00:ca:7a:03", name: cat-badsum, default: rocky-10, args: bootwright.test=cat-badsum}
 	  - {mac: "52:54:00:ca:7a:04", name: cat-di, default: debian-12}
 	  - {mac: "52:54:00:ca:7a:05", name: cat-memtest, default: memtest86plus}
+	  - {mac: "52:54:00:ca:7a:06", name: cat-arm64, default: debian-13, args: console=ttyAMA0 bootwright.test=cat-arm64}
 	EOF
 }
 
@@ -105,7 +115,14 @@ start_vm() {
 	# shellcheck disable=SC2054 # commas belong to QEMU option values
 	local args=(-accel tcg -nographic -no-reboot -nodefaults -serial "file:$dir/serial.log" -monitor none
 		-vga none -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no")
-	if [ "$fw" = bios ]; then
+	if [ "$fw" = aavmf ]; then
+		cp "$AAVMF_VARS" "$dir/vars.fd"
+		args+=(-machine virt -cpu cortex-a57 -m 1024 -drive "if=pflash,format=raw,unit=0,readonly=on,file=$AAVMF_CODE"
+			-drive "if=pflash,format=raw,unit=1,file=$dir/vars.fd"
+			-device "virtio-net-pci,netdev=n0,mac=$mac,romfile=,bootindex=1")
+		QEMU_SYSTEM=qemu-system-aarch64 vm_start "$LAN" "$dir" "${args[@]}"
+		return
+	elif [ "$fw" = bios ]; then
 		args+=(-m "${mem:-256}" -device "virtio-net-pci,netdev=n0,mac=$mac,bootindex=1" -boot n)
 	else
 		cp "$OVMF_VARS" "$dir/vars.fd"
@@ -170,6 +187,10 @@ debian_installer() {
 main() {
 	[ "$(id -u)" -eq 0 ] || die "must run as root (network namespaces, tap devices)"
 	[ -x "${BOOTWRIGHT_BIN:-}" ] || die "set BOOTWRIGHT_BIN to the bootwright binary"
+	if [ "$ARM64" = 1 ]; then
+		ARMCACHE=$("$HERE/../arm64/fetch.sh")
+		[ -r "$AAVMF_CODE" ] && command -v qemu-system-aarch64 >/dev/null || die "no AAVMF or qemu-system-aarch64: run scripts/install-deps.sh"
+	fi
 	[ -r "$DI/linux" ] || die "$DI/linux missing: apt-get install debian-installer-12-netboot-amd64 (scripts/install-deps.sh)"
 	local tool
 	for tool in qemu-system-x86_64 nginx dnsmasq curl; do
@@ -192,7 +213,7 @@ main() {
 	trap 'exit 130' INT TERM
 	vm_lan "$LAN" "$SELF/24" fd42:231::1/64
 	local t
-	for t in tap1 tap2 tap3 tap4; do
+	for t in tap1 tap2 tap3 tap4 tap5; do
 		ip -n "$LAN" tuntap add "$t" mode tap
 		ip -n "$LAN" link set "$t" master br0 up
 	done
@@ -272,6 +293,11 @@ main() {
 		start_vm di bios 52:54:00:ca:7a:04 tap3 1024
 		q4=$QPID
 	fi
+	local q6=""
+	if [ "$ARM64" = 1 ]; then
+		start_vm arm64 aavmf 52:54:00:ca:7a:06 tap5
+		q6=$QPID
+	fi
 	tv=$(now)
 	vm_saw "$q2" uefi 'BOOTWRIGHT-MARKER cmdline:[^B]*bootwright\.test=cat-uefi' "UEFI VM booted the same entry" "$tv"
 	vm_stop "$q2"
@@ -298,6 +324,14 @@ main() {
 		fail "stand-in fetches: linux $k, initrd.gz $i, SHA256SUMS $s (want 1 each)"
 	fi
 	[ -z "$q4" ] || debian_installer "$q4" "$td"
+	if [ -n "$q6" ]; then
+		vm_saw "$q6" arm64 'BOOTWRIGHT-MARKER cmdline:[^B]*bootwright\.test=cat-arm64' \
+			"arm64 VM booted debian-13's arm64 files through /cache/" "$td" $((2 * VM_TIMEOUT))
+		vm_stop "$q6"
+		local a64=/debian/dists/trixie/main/installer-arm64/current/images
+		[ "$(fetches "$a64/netboot/debian-installer/arm64/linux")" = 1 ] && [ "$(fetches "$a64/SHA256SUMS")" = 1 ] ||
+			fail "arm64: stand-in fetches of linux $(fetches "$a64/netboot/debian-installer/arm64/linux"), SHA256SUMS $(fetches "$a64/SHA256SUMS") (want 1 each)"
+	fi
 	kill -TERM "$bwpid" 2>/dev/null || true
 	echo "catalog tests took $(elapsed "$t0")"
 	echo "catalog: $PASSES passed, $FAILS failed"

@@ -9,7 +9,9 @@
 # debian_tree ROOT: Debian's installer images for bookworm and trixie,
 # amd64 and arm64, each with its SHA256SUMS as Debian writes it.
 # bookworm's amd64 files are the real installer's ($DI, from the package
-# debian-installer-12-netboot-amd64); the others the test kernel.
+# debian-installer-12-netboot-amd64) and, with $ARMCACHE, trixie's arm64
+# ones Debian's arm64 kernel and test/arm64's initramfs; the others the
+# test kernel.
 debian_tree() {
 	local rel a d
 	for rel in bookworm trixie; do
@@ -18,6 +20,9 @@ debian_tree() {
 			mkdir -p "$d/netboot/debian-installer/$a"
 			if [ "$rel-$a" = bookworm-amd64 ]; then
 				cp "$DI/linux" "$DI/initrd.gz" "$d/netboot/debian-installer/$a/"
+			elif [ "$rel-$a" = trixie-arm64 ] && [ -n "$ARMCACHE" ]; then
+				cp "$ARMCACHE/vmlinuz" "$d/netboot/debian-installer/$a/linux"
+				cp "$ARMCACHE/initrd.gz" "$d/netboot/debian-installer/$a/initrd.gz"
 			else
 				ln "$WORK/k" "$d/netboot/debian-installer/$a/linux"
 				ln "$WORK/i" "$d/netboot/debian-installer/$a/initrd.gz"
