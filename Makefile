@@ -89,8 +89,8 @@ catalogtest: deps build
 ## catalog-fulltest: catalogtest plus the real Debian 12 installer booted from the
 ## catalog's entry through the cache, checked against its real SHA256SUMS, to its first
 ## question, and an arm64 VM (AAVMF) booting debian-13's arm64 files (Debian's arm64
-## kernel, test/arm64/fetch.sh) through the cache; not in make test (3-9 minutes: 175 s
-## at load average 15-25, 518 s at 100-200, before the arm64 VM).
+## kernel, test/arm64/fetch.sh) through the cache; not in make test (4-9 minutes: 241 s
+## at load average 20-40, 518 s at 100-200 without the arm64 VM).
 catalog-fulltest: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) BOOTWRIGHT_CATALOG_INSTALLER=1 BOOTWRIGHT_CATALOG_ARM64=1 test/catalog/run.sh
 
