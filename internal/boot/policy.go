@@ -187,7 +187,7 @@ func (p *Policy) serverFor(tmpl string, addr netip.Addr) menus.Server {
 	}
 	srv := menus.Server{URL: base, AssetsURL: base + route.AssetsBase, FilesURL: b.public, Secret: p.Secrets, Version: p.Version}
 	if p.Cache != nil {
-		srv.Cache = p.Cache.Register
+		srv.Cache = p.Cache.RegisterSums
 	}
 	if p.TFTPAssets {
 		srv.TFTPAssetsURL = p.tftpURL(addr) + TFTPAssetsDir
