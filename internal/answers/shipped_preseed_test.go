@@ -79,3 +79,68 @@ func pkgselInclude(t *testing.T, preseed string) []string {
 	}
 	return strings.Fields(lines[0])
 }
+
+// TestShippedPreseedTasks: tasksel/first is standard and ssh-server while
+// the tasks variable is unset, the list given otherwise ([] installs no
+// task), and anything but a list of names fails the render.
+func TestShippedPreseedTasks(t *testing.T) {
+	def, err := bootconfig.Defaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := fstest.MapFS{"menus/machines.yaml": {Data: []byte(`machines:
+  - mac: 52:54:00:a0:00:31
+  - mac: 52:54:00:a0:00:32
+    vars: {tasks: []}
+  - mac: 52:54:00:a0:00:33
+    vars: {tasks: [ssh-server, web-server]}
+  - mac: 52:54:00:a0:00:34
+    vars: {tasks: standard}
+  - mac: 52:54:00:a0:00:35
+    vars: {tasks: ["ssh-server\nd-i partman/confirm boolean false"]}
+`)}}
+	b, err := bootconfig.LoadFS("", layerfs.Stack{site, def})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := map[string]struct {
+		mac, want, wantErr string
+	}{
+		"unset":      {mac: "52:54:00:a0:00:31", want: "tasksel tasksel/first multiselect standard, ssh-server"},
+		"empty":      {mac: "52:54:00:a0:00:32", want: "tasksel tasksel/first multiselect"},
+		"two":        {mac: "52:54:00:a0:00:33", want: "tasksel tasksel/first multiselect ssh-server, web-server"},
+		"not a list": {mac: "52:54:00:a0:00:34", wantErr: `variable "tasks" must be a list`},
+		"newline":    {mac: "52:54:00:a0:00:35", wantErr: "is not a Debian package name"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			mac, err := hw.ParseMAC(tc.mac)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := b.Menus.Resolve(menus.Request{MAC: mac}, srv, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := b.Templates.Render(bootconfig.FilesDir+"/preseed.cfg", d)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("render: %v, want an error with %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for line := range strings.Lines(string(out)) {
+				if strings.HasPrefix(line, "tasksel tasksel/first ") {
+					got = append(got, strings.TrimSuffix(line, "\n"))
+				}
+			}
+			if diff := cmp.Diff([]string{tc.want}, got); diff != "" {
+				t.Errorf("tasksel/first lines (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
