@@ -15,19 +15,20 @@ type Stage struct {
 var stageOrder = []string{KindDHCP, KindTFTP, KindMenu, KindAsset, KindFile, KindCallback}
 
 // Timeline condenses a machine's events (oldest first) into the steps of
-// its latest boot: the events from its last DHCP decision that followed
-// something other than DHCP, one Stage per kind in boot order, each with
-// the time since the step before.
+// its latest boot: the events from its last DHCP decision for a network
+// boot (see Event.StartsBoot) that followed something other than DHCP,
+// one Stage per kind in boot order, each with the time since the step
+// before.
 func Timeline(events []Event) []Stage {
 	start := 0
 	for i := len(events) - 1; i > 0; i-- {
-		if events[i].Kind == KindDHCP && events[i-1].Kind != KindDHCP {
+		if events[i].StartsBoot() && !events[i-1].StartsBoot() {
 			start = i
 			break
 		}
 	}
 	// Walk back over the DHCP exchange that opened the boot.
-	for start > 0 && events[start-1].Kind == KindDHCP {
+	for start > 0 && events[start-1].StartsBoot() {
 		start--
 	}
 	first := map[string]*Stage{}
