@@ -70,24 +70,12 @@ setup() {
 		    args: console=ttyS0,115200n8
 	EOF
 	vm_lan "$NS" "$SERVER/24" fd42:236::1/64
-	ip netns exec "$NS" dnsmasq --keep-in-foreground --log-facility=- --conf-file=/dev/null \
-		--user=root --port=0 --bind-interfaces --interface=br0 --pid-file="$DIR/dnsmasq.pid" \
-		--enable-ra --dhcp-range=::,constructor:br0,ra-only,64,1h </dev/null >"$DIR/dnsmasq.log" 2>&1 &
+	ra_start "$NS" "$DIR"
 	local bw=("$BOOTWRIGHT_BIN" serve --interface br0 --dhcp-mode full
 		--dhcp-range 10.236.0.100-10.236.0.150 --dhcp-router "$SERVER" --dhcp-dns "$SERVER"
 		--http-addr :8080 --api-token "$API_TOKEN"
 		--config-dir "$DIR/config" --assets-dir "$MIRROR" --state-dir "$DIR/state")
-	printf '%q ' ip netns exec "$NS" "${bw[@]}" >"$DIR/bootwright.cmd"
-	local unset_env=() v
-	for v in ${!BOOTWRIGHT_@}; do unset_env+=(-u "$v"); done
-	ip netns exec "$NS" env "${unset_env[@]}" "${bw[@]}" </dev/null >"$DIR/bootwright.log" 2>&1 &
-	BW_PID=$!
-	for _ in $(seq 100); do
-		[ -n "$(ip netns exec "$NS" ss -Hltn 'sport = :8080')" ] && return 0
-		kill -0 "$BW_PID" 2>/dev/null || { cat "$DIR/bootwright.log"; die "bootwright exited"; }
-		sleep 0.2
-	done
-	die "bootwright does not listen on :8080"
+	bw_start "$NS" "$DIR" 8080 "${bw[@]}" || die "bootwright did not start"
 }
 
 # vm: the VM, network first and the empty disk second, so that every
