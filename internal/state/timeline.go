@@ -9,6 +9,11 @@ type Stage struct {
 	Outcome string        `json:"outcome"`          // the step's worst outcome
 	After   time.Duration `json:"after_ns"`         // since the previous step
 	Detail  string        `json:"detail,omitempty"` // of the step's first event
+	// Reason, for a step that was not ok, is the detail of its latest
+	// event with that outcome: why. (The Debian installer's step that
+	// fetched its kernel, then a udeb the mirror lacks, is refused for the
+	// udeb, not for the kernel its Detail names.)
+	Reason string `json:"reason,omitempty"`
 }
 
 // stageOrder is the order of the steps of a network boot.
@@ -36,10 +41,13 @@ func Timeline(events []Event) []Stage {
 		st, ok := first[e.Kind]
 		if !ok {
 			first[e.Kind] = &Stage{Kind: e.Kind, Time: e.Time, Outcome: e.Outcome, Detail: e.Detail}
+			if e.Outcome != OK {
+				first[e.Kind].Reason = e.Detail
+			}
 			continue
 		}
 		if e.Outcome != OK {
-			st.Outcome = e.Outcome
+			st.Outcome, st.Reason = e.Outcome, e.Detail
 		}
 	}
 	var out []Stage

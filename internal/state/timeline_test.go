@@ -20,12 +20,13 @@ func TestTimeline(t *testing.T) {
 		ev(100, KindDHCP, OK), ev(104, KindDHCP, OK), ev(105, KindTFTP, OK), ev(112, KindMenu, OK),
 		ev(113, KindAsset, OK), ev(114, KindAsset, Error), ev(130, KindFile, OK),
 	}
+	events[6].Detail, events[7].Detail = "/assets/linux", "/assets/x.udeb 404"
 	got := Timeline(events)
 	want := []Stage{
 		{Kind: KindDHCP, Time: at(100), Outcome: OK},
 		{Kind: KindTFTP, Time: at(105), Outcome: OK, After: 5 * time.Second},
 		{Kind: KindMenu, Time: at(112), Outcome: OK, After: 7 * time.Second},
-		{Kind: KindAsset, Time: at(113), Outcome: Error, After: time.Second},
+		{Kind: KindAsset, Time: at(113), Outcome: Error, After: time.Second, Detail: "/assets/linux", Reason: "/assets/x.udeb 404"},
 		{Kind: KindFile, Time: at(130), Outcome: OK, After: 17 * time.Second},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
