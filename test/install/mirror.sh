@@ -22,7 +22,8 @@
 #   $CACHE/debian/pool/, $CACHE/debian-security/pool/:
 #       - every udeb of main/debian-installer except kernel modules for
 #         another kernel ABI than the netboot installer's (anna loads
-#         udebs from here);
+#         udebs from here), as far as DEBIAN_MIRROR serves them: those
+#         it answers 404 for are listed in $CACHE/missing-udebs;
 #       - Priority required and important (debootstrap's set) and
 #         test/install/packages.txt, each with its dependencies and
 #         recommends, resolved by apt (a private configuration, an empty
@@ -30,10 +31,12 @@
 #         UEFI, once with bookworm alone (debootstrap and the kernel come
 #         before apt-setup adds the other suites) and once with all three.
 #   $CACHE/VERSION   suites' dates, counts, size and download time
+#   The netboot installer comes from the Debian package
+#   debian-installer-12-netboot-amd64, not DEBIAN_MIRROR (see netboot).
 #
-# Re-runs reuse the cache: it is rebuilt when packages.txt or this
-# script's LAYOUT changes, and the security suite's indices are fetched
-# again (with any new .deb they name) once its Valid-Until has passed.
+# Re-runs reuse the cache: it is rebuilt when packages.txt, this
+# script's LAYOUT or the mirrors (DEBIAN_MIRROR, DEBIAN_SECURITY_MIRROR)
+# change, and the security suite's indices are fetched again (with any new .deb they name) once its Valid-Until has passed.
 # CACHE is ${BOOTWRIGHT_INSTALL_CACHE:-test/install/work/mirror}.
 #
 # Usage: test/install/mirror.sh        prints the mirror's directory
@@ -258,6 +261,11 @@ valid_until() {
 	if [ -n "$v" ]; then date -d "$v" +%s; else echo 99999999999; fi
 }
 
+# stamp: what a complete cache was built from: the layout, packages.txt
+# and the mirrors (a cache from a mirror that lacked udebs is rebuilt when
+# DEBIAN_MIRROR names a complete one).
+stamp() { echo "$LAYOUT $(sha256sum "$HERE/packages.txt" | cut -c1-16) $DEB_MIRROR $SEC_MIRROR"; }
+
 build() {
 	local t0=$SECONDS abi
 	mkdir -p "$CACHE"
@@ -282,7 +290,7 @@ build() {
 		echo "size: $(du -sm --apparent-size "$CACHE/debian" "$CACHE/debian-security" | awk '{ s += $1 } END { print s }') MB"
 		echo "built in: $((SECONDS - t0)) s"
 	} >"$CACHE/VERSION"
-	echo "$LAYOUT $(sha256sum "$HERE/packages.txt" | cut -c1-16)" >"$CACHE/complete"
+	stamp >"$CACHE/complete"
 	sed 's/^/install-mirror: /' "$CACHE/VERSION" >&2
 }
 
@@ -298,7 +306,7 @@ refresh_security() {
 for tool in curl gpgv xz apt-get cpio; do
 	command -v "$tool" >/dev/null || die "$tool not found: run scripts/install-deps.sh"
 done
-if [ "$(cat "$CACHE/complete" 2>/dev/null)" != "$LAYOUT $(sha256sum "$HERE/packages.txt" | cut -c1-16)" ]; then
+if [ "$(cat "$CACHE/complete" 2>/dev/null)" != "$(stamp)" ]; then
 	build
 elif [ "$(valid_until "$CACHE/debian-security/dists/bookworm-security/Release")" -lt $(($(date +%s) + 3 * 3600)) ]; then
 	refresh_security

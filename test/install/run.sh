@@ -156,7 +156,7 @@ run() {
 		sleep 2
 	done
 	api >"$DIR/machine.json"
-	jq -r '"state: \(.state)", (.timeline[]? | "\(.kind)\t\(.outcome)\t+\(.after_ns / 1e9 | floor)s\t\(.detail // "")")' \
+	jq -r '"state: \(.state)", (.timeline[]? | "\(.kind)\t\(.outcome)\t+\(.after_ns / 1e9 | floor)s\t\(.reason // .detail // "")")' \
 		"$DIR/machine.json" >"$DIR/steps.txt" 2>/dev/null || true
 	echo "---- $FW: the machine in the API: state, then its latest boot's steps"
 	cat "$DIR/steps.txt"
