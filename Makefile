@@ -24,7 +24,7 @@ FUZZ_TARGETS := \
 	./templates:FuzzRender \
 	./httpboot:FuzzRequest
 
-.PHONY: all build test deps check unit fuzz readmetest answerstest vmtest dhcptest httptest httpstest httpsvmtest doctortest \
+.PHONY: all build test deps check unit fuzz readmetest answerstest vmtest dhcptest httptest httpstest httpsvmtest installtest doctortest \
 	securitytest tftptest tftpvmtest loadertest pitest menutest arm64test ipv6test dhcp6test catalogtest catalog-fulltest bench bench-dhcp bench-http bench-tftp bench-storm lint clean
 
 all: build
@@ -180,6 +180,11 @@ httpstest: deps build
 ## Boot over https:// with and without the CA, the default (iPXE on http://).
 httpsvmtest: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/https/firmware.sh
+
+## installtest: a real unattended Debian 12 install through bootwright from a local mirror
+## (test/install/mirror.sh), BIOS then UEFI; not in `test`: long under TCG.
+installtest: deps build
+	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/install/run.sh $(FW)
 
 ## bench-http: bootwright beside nginx on loopback, same files, same wrk runs.
 bench-http: deps build

@@ -146,26 +146,18 @@ func (s *Server) rowOf(v MachineView) row {
 		return r
 	}
 	r.Timeline = state.Timeline(ev)
-	r.Steps = stepsOf(r.Timeline, ev)
+	r.Steps = stepsOf(r.Timeline)
 	return r
 }
 
-// stepsOf pairs each stage of a timeline with its reason: the detail of
-// the stage's latest event with the stage's outcome. state.Timeline keeps
-// the detail of a stage's first event, which for a stage that went wrong
-// later (an answer file fetched, then another refused) is not why.
-func stepsOf(tl []state.Stage, events []state.Event) []step {
+// stepsOf pairs each stage of a timeline with its reason: for a stage
+// that was not ok, why (state.Stage.Reason); else its first event's detail.
+func stepsOf(tl []state.Stage) []step {
 	out := make([]step, len(tl))
 	for i, st := range tl {
 		out[i] = step{Stage: st, Reason: st.Detail}
-		if st.Outcome == state.OK {
-			continue
-		}
-		for j := len(events) - 1; j >= 0 && !events[j].Time.Before(st.Time); j-- {
-			if e := events[j]; e.Kind == st.Kind && e.Outcome == st.Outcome {
-				out[i].Reason = e.Detail
-				break
-			}
+		if st.Reason != "" {
+			out[i].Reason = st.Reason
 		}
 	}
 	return out

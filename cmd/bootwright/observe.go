@@ -106,7 +106,8 @@ func dhcpEvents(st *state.Store, known func(hw.MAC) bool, mode dhcpboot.Mode) fu
 			return
 		}
 		ev := state.Event{MAC: e.MAC, Kind: state.KindDHCP, Outcome: outcome, Arch: e.Arch,
-			Detail: e.Type + " → " + e.Outcome.String() + ": " + e.Decision.String(), Known: known(e.MAC)}
+			Detail: e.Type + " → " + e.Outcome.String() + ": " + e.Decision.String(), Known: known(e.MAC),
+			OSLease: e.Decision.Reason == dhcpboot.ReasonNotPXE}
 		if e.YourIP.IsValid() {
 			ev.IP = e.YourIP
 		} else if e.ClientIP.IsValid() {
