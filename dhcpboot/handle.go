@@ -55,7 +55,7 @@ const proxyBindTime = time.Hour
 type result struct {
 	reply  *dhcpv4.DHCPv4
 	out    Outcome
-	why    string    // reason, when there is no reply
+	why    string     // reason, when there is no reply
 	ops    []lease.Op // lease changes to persist before the reply goes out
 	subnet *Subnet
 	// bound and until are the address this reply binds to the client and

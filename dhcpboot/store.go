@@ -47,7 +47,7 @@ type LeaseDB struct {
 	w      *groupcommit.Writer[*leaseReq] // started by OpenLeaseDB
 
 	mu      sync.Mutex
-	held    map[netip.Addr]lease.Lease // every lease, as committed
+	held    map[netip.Addr]lease.Lease  // every lease, as committed
 	pending map[netip.Addr]*lease.Lease // the batch being written (writer goroutine); nil: freed
 }
 

@@ -184,7 +184,7 @@ func TestBuildDHCPLeasesAndBootFiles(t *testing.T) {
 	if _, ok := s.Policy.BootFiles[hw.ArchBIOS]; ok || s.Policy.BootFiles[hw.ArchEFIARM64] != "arm.efi" {
 		t.Errorf("boot files %v", s.Policy.BootFiles)
 	}
-	if s.Leases == nil || s.Leases.Path() != filepath.Join(state, "leases.db") {
+	if db, ok := s.Leases.(*dhcpboot.LeaseDB); !ok || db.Path() != filepath.Join(state, "leases.db") {
 		t.Fatalf("leases not opened in the state dir")
 	}
 	if err := stop(context.Background()); err != nil {

@@ -140,7 +140,7 @@ func testClaims(t *testing.T, b Backend) {
 	must(t, s, op(lease.Bind, other))
 	take = op(lease.Offer, third)
 	take.Takeover = true
-	conflict(t, s, other, take) // never a lease
+	conflict(t, s, other, take)        // never a lease
 	must(t, s, op(lease.Offer, other)) // its own lease stands
 	must(t, s, op(lease.Cancel, other))
 	conflict(t, s, other, op(lease.Bind, me)) // a cancel keeps the lease
