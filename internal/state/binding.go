@@ -1,13 +1,9 @@
 package state
 
 import (
-	"encoding/binary"
-	"encoding/json"
 	"net/netip"
 	"sync"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/bootwright/bootwright/internal/hw"
 )
@@ -27,11 +23,6 @@ type Binding struct {
 const (
 	BoundByLease = "lease"    // full mode: a REQUEST this server ACKed
 	BoundByPXE   = "pxe-4011" // proxy mode: the PXE boot server exchange
-)
-
-var (
-	bucketBindings = []byte("bindings")
-	keyClock       = []byte("clock")
 )
 
 // machineInfo is what the store keeps in memory of each machine.
@@ -75,8 +66,13 @@ func (s *Store) Bind(mac hw.MAC, b Binding) {
 	s.Record(Event{Time: s.Now(), MAC: mac, Kind: kindBind, Outcome: OK, Bind: &b})
 }
 
-// Binding returns mac's binding if it is live at now.
+// Binding returns mac's binding if it is live at now. Replicas read it
+// from the database when they can: another replica's DHCP may have made
+// it.
 func (s *Store) Binding(mac hw.MAC, now time.Time) (Binding, bool) {
+	if s.shared != nil {
+		s.info(mac)
+	}
 	s.binds.mu.RLock()
 	defer s.binds.mu.RUnlock()
 	b, ok := s.binds.byMAC[mac]
@@ -87,69 +83,32 @@ func (s *Store) Binding(mac hw.MAC, now time.Time) (Binding, bool) {
 }
 
 // RevokedBefore returns the time before which mac's tokens are void: its
-// last reinstall or install callback; zero when none.
+// last reinstall or install callback, on any replica; zero when none.
 func (s *Store) RevokedBefore(mac hw.MAC) time.Time {
-	if v, ok := s.states.Load(mac); ok {
-		return v.(machineInfo).revokedBefore
-	}
-	return time.Time{}
+	in, _ := s.info(mac)
+	return in.revokedBefore
 }
 
-// Now is the store's clock: the wall clock, but never earlier than any
-// time it returned before, in this process or (within ten minutes) before
-// a restart, so a clock stepped back cannot make an expired token valid
-// again.
+// Now is the store's clock: the wall clock (for replicas, the shared
+// database's), but never earlier than any time it returned before, in
+// this process or (within ten minutes) before a restart, so a clock
+// stepped back cannot make an expired token valid again.
 func (s *Store) Now() time.Time {
 	s.clockMu.Lock()
 	defer s.clockMu.Unlock()
-	if now := time.Now(); now.After(s.clock) {
+	if now := s.wallNow(); now.After(s.clock) {
 		s.clock = now
 	}
 	return s.clock
 }
 
-// saveClock persists the clock's high-water mark.
-func (s *Store) saveClock() error {
-	now := s.Now()
-	return s.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketMeta).Put(keyClock, binary.BigEndian.AppendUint64(nil, uint64(now.UnixNano())))
-	})
-}
-
-// loadBindings reads the clock and the live bindings at start-up.
-func (s *Store) loadBindings(tx *bolt.Tx) error {
-	if v := tx.Bucket(bucketMeta).Get(keyClock); len(v) == 8 {
-		s.clock = time.Unix(0, int64(binary.BigEndian.Uint64(v)))
+// wallNow is the clock Now starts from.
+func (s *Store) wallNow() time.Time {
+	if s.shared != nil {
+		return s.shared.Now()
 	}
-	now := s.Now()
-	return tx.Bucket(bucketBindings).ForEach(func(k, v []byte) error {
-		mac, err := hw.ParseMAC(string(k))
-		var b Binding
-		if err != nil || json.Unmarshal(v, &b) != nil || !now.Before(b.Until) {
-			return nil // expired or unreadable: Prune deletes it
-		}
-		s.binds.set(mac, b)
-		return nil
-	})
+	return time.Now()
 }
 
-// pruneBindings deletes the bindings that ended before now.
-func (s *Store) pruneBindings(now time.Time) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketBindings)
-		var dead [][]byte
-		b.ForEach(func(k, v []byte) error {
-			var bd Binding
-			if json.Unmarshal(v, &bd) != nil || !now.Before(bd.Until) {
-				dead = append(dead, append([]byte(nil), k...))
-			}
-			return nil
-		})
-		for _, k := range dead {
-			if err := b.Delete(k); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
+// saveClock persists the clock's high-water mark.
+func (s *Store) saveClock() error { return s.b.SaveClock(s.Now()) }

@@ -44,6 +44,9 @@ type Event struct {
 	Arch    hw.Arch    `json:"arch,omitzero"`
 	// Bind, on a DHCP event, is the binding its reply made (see Binding).
 	Bind *Binding `json:"bind,omitempty"`
+	// Replica names the bootwright that saw the event, when replicas
+	// share a database; "" otherwise.
+	Replica string `json:"replica,omitempty"`
 	// Known says whether the MAC is in machines.yaml at the time; it
 	// moves a machine from discovered to assigned.
 	Known bool `json:"-"`
@@ -69,8 +72,8 @@ type Machine struct {
 
 // apply updates m with e and reports whether the install state changed.
 func (m *Machine) apply(e Event) bool {
-	if m.FirstSeen.IsZero() {
-		m.FirstSeen = e.Time
+	if m.FirstSeen.IsZero() || e.Time.Before(m.FirstSeen) {
+		m.FirstSeen = e.Time // replicas may write a machine's events out of order
 	}
 	if e.Time.After(m.LastSeen) {
 		m.LastSeen = e.Time
