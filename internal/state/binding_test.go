@@ -7,11 +7,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-
 )
-
-
-
 
 // TestClockRemembers: a clock stepped back across a restart does not take
 // the store's clock with it.

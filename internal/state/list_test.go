@@ -8,8 +8,6 @@ import (
 	"github.com/bootwright/bootwright/internal/hw"
 )
 
-
-
 // BenchmarkRecent lists the 200 most recent of 12,000 machines, as the
 // status page does after a flood of made-up MACs.
 func BenchmarkRecent(b *testing.B) {

@@ -252,6 +252,6 @@ func (s *Store) Queued() int { return s.w.Queued() }
 // does nothing.
 func (s *Store) Close() error {
 	s.w.Close()
-	s.saveClock() // best effort: a failure only weakens the clock's memory
+	s.saveClock()      // best effort: a failure only weakens the clock's memory
 	return s.b.Close() // nil when already closed
 }

@@ -45,8 +45,6 @@ func flush(t *testing.T, s *Store, mac hw.MAC, want int) []Event {
 	return nil
 }
 
-
-
 func TestDamagedFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), FileName)
 	if err := os.WriteFile(path, []byte(strings.Repeat("not a bbolt file ", 512)), 0o600); err != nil {
@@ -116,5 +114,3 @@ func child(path string) {
 		fmt.Printf("committed %d\n", i)
 	}
 }
-
-
