@@ -71,6 +71,9 @@ type Info struct {
 	State         string
 	RevokedBefore time.Time
 	Binding       Binding // zero when it has none
+	// Superseded says another MAC was bound to Binding's address since:
+	// the binding has ended.
+	Superseded bool
 }
 
 // Limits bound what Prune keeps; zero values mean the Store's defaults.

@@ -55,6 +55,33 @@ func (bs *bindings) set(mac hw.MAC, b Binding) {
 	bs.byMAC[mac], bs.byAddr[b.Addr] = b, mac
 }
 
+// merge takes b, mac's binding as another replica may have written it,
+// unless what this replica knows is as new: its own binding of mac, or of
+// b's address to another MAC, made no earlier (and perhaps not written
+// yet). A superseded b (its address bound to another MAC since) ends
+// mac's binding.
+func (bs *bindings) merge(mac hw.MAC, b Binding, superseded bool) {
+	bs.mu.Lock()
+	if cur, ok := bs.byMAC[mac]; ok && !b.Since.After(cur.Since) {
+		bs.mu.Unlock()
+		return
+	}
+	if holder, ok := bs.byAddr[b.Addr]; ok && holder != mac && !b.Since.After(bs.byMAC[holder].Since) {
+		bs.mu.Unlock()
+		return
+	}
+	if superseded {
+		if cur, ok := bs.byMAC[mac]; ok && bs.byAddr[cur.Addr] == mac {
+			delete(bs.byAddr, cur.Addr)
+		}
+		delete(bs.byMAC, mac)
+		bs.mu.Unlock()
+		return
+	}
+	bs.mu.Unlock()
+	bs.set(mac, b)
+}
+
 // kindBind marks a queued item that only carries a binding: the lease of
 // a client that is not a boot client and not listed, which makes no
 // event, but whose address must stop counting as another machine's.

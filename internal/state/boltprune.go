@@ -128,7 +128,7 @@ func (b *boltBackend) Prune(now time.Time, lim Limits) (int, []hw.MAC, error) {
 	if err != nil {
 		return n, nil, err
 	}
-	forget := forgotten(ms, now, lim)
+	forget := Forgotten(ms, now, lim)
 	if len(forget) == 0 {
 		return n, nil, nil
 	}
@@ -146,11 +146,11 @@ func (b *boltBackend) Prune(now time.Time, lim Limits) (int, []hw.MAC, error) {
 	return n, forget, err
 }
 
-// forgotten picks, from every machine, the discovered ones (never listed,
+// Forgotten picks, from every machine, the discovered ones (never listed,
 // never installed) not seen for MaxAge and the oldest of them beyond
 // MaxMachines, so that a flood of made-up MACs cannot grow a store
 // without bound.
-func forgotten(ms []Machine, now time.Time, lim Limits) []hw.MAC {
+func Forgotten(ms []Machine, now time.Time, lim Limits) []hw.MAC {
 	slices.SortStableFunc(ms, func(a, b Machine) int { return b.LastSeen.Compare(a.LastSeen) })
 	var forget []hw.MAC
 	kept := 0

@@ -206,7 +206,7 @@ func (s *Store) info(mac hw.MAC) (machineInfo, bool) {
 				s.states.Store(mac, mi)
 			}
 			if in.Binding.Addr.IsValid() {
-				s.binds.set(mac, in.Binding)
+				s.binds.merge(mac, in.Binding, in.Superseded)
 			}
 			return mi, in.State != ""
 		}

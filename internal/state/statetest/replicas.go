@@ -22,7 +22,7 @@ func testReplicas(t *testing.T, b Backend) {
 		t.Fatalf("replica names %q and %q", a.Replica(), p.Replica())
 	}
 	ip := netip.MustParseAddr("10.0.0.20")
-	now := a.Now()
+	now := a.Now().Add(-2 * time.Second)
 	a.Record(state.Event{Time: now, MAC: mac1, Kind: state.KindDHCP, Outcome: state.OK, IP: ip, Known: true,
 		Bind: &state.Binding{Addr: ip, Since: now, Until: now.Add(time.Hour), Source: state.BoundByLease}})
 	a.Record(state.Event{Time: now.Add(time.Second), MAC: mac1, Kind: state.KindMenu, Outcome: state.OK, IP: ip, Known: true})
@@ -48,7 +48,7 @@ func testReplicas(t *testing.T, b Backend) {
 	if rb := a.RevokedBefore(mac1); !rb.Equal(m.RevokedBefore) {
 		t.Errorf("RevokedBefore = %v on the first replica, %v on the other", rb, m.RevokedBefore)
 	}
-	a.Record(state.Event{Time: a.Now().Add(2 * time.Second), MAC: mac1, Kind: state.KindMenu, Outcome: state.OK, IP: ip, Known: true, Detail: "second boot"})
+	a.Record(state.Event{Time: a.Now(), MAC: mac1, Kind: state.KindMenu, Outcome: state.OK, IP: ip, Known: true, Detail: "second boot"})
 	ev := Flush(t, p, mac1, 4)
 	var who []string
 	for _, e := range ev {
