@@ -3,7 +3,6 @@ package pgstore
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/url"
@@ -96,19 +95,19 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	where := Redact(cfg.URL)
 	pc, err := pgxpool.ParseConfig(cfg.URL)
 	if err != nil {
-		return nil, fmt.Errorf("state database %s: cannot parse it: %s", where, scrub(cfg.URL, parseReason(err)))
+		return nil, failed(cfg.URL, where, "cannot parse it: "+parseReason(err), nil)
 	}
 	pc.MaxConns = 8
 	pc.ConnConfig.ConnectTimeout = 5 * time.Second
 	pc.ConnConfig.RuntimeParams["application_name"] = "bootwright " + cfg.ID
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
-		return nil, fmt.Errorf("state database %s: %s", where, scrub(cfg.URL, reason(err)))
+		return nil, failed(cfg.URL, where, reason(err), err)
 	}
 	db := &DB{cfg: cfg, pool: pool, log: log, instance: randomHex(8), stop: make(chan struct{}), done: make(chan struct{})}
 	if err := db.start(ctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("state database %s: %s", where, scrub(cfg.URL, reason(err)))
+		return nil, failed(cfg.URL, where, reason(err), err)
 	}
 	go db.heartbeats()
 	return db, nil
@@ -203,15 +202,39 @@ func reason(err error) string {
 // than pgx's account of every attempt.
 func innermost(err error) string {
 	for {
-		u := errors.Unwrap(err)
+		u := firstUnwrap(err)
 		if u == nil {
-			return err.Error()
-		}
-		if _, ok := u.(interface{ Unwrap() []error }); ok {
 			return err.Error()
 		}
 		err = u
 	}
+}
+
+// firstUnwrap is errors.Unwrap that also follows the first of a joined
+// error's errors.
+func firstUnwrap(err error) error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		if es := j.Unwrap(); len(es) > 0 {
+			return es[0]
+		}
+		return nil
+	}
+	return errors.Unwrap(err)
+}
+
+// openError is Open's error: one line for people, the cause for errors.Is.
+type openError struct {
+	msg string
+	err error
+}
+
+func (e *openError) Error() string { return e.msg }
+func (e *openError) Unwrap() error { return e.err }
+
+// failed is Open's error for err, naming the database at where.
+func failed(u, where string, why string, err error) error {
+	msg := "state database " + where + ": " + scrub(u, why)
+	return &openError{strings.Join(strings.Fields(msg), " "), err}
 }
 
 // unavailable is an error that means the database cannot be reached: it

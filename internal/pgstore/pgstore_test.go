@@ -5,6 +5,8 @@ import (
 	"os"
 	"testing"
 
+	"github.com/bootwright/bootwright/internal/lease"
+	"github.com/bootwright/bootwright/internal/lease/leasetest"
 	"github.com/bootwright/bootwright/internal/pgtest"
 	"github.com/bootwright/bootwright/internal/state"
 	"github.com/bootwright/bootwright/internal/state/statetest"
@@ -35,6 +37,31 @@ func TestStateContract(t *testing.T) {
 		},
 		Peer: func(t *testing.T, b state.Backend) state.Backend {
 			return open(t, b.(stateBackend).db.cfg.URL, "replica-b").State()
+		},
+	})
+}
+
+// TestLeaseContract runs the lease store contract (shared with bbolt)
+// against a real PostgreSQL, with two replicas racing for addresses.
+func TestLeaseContract(t *testing.T) {
+	leases := func(t *testing.T, url, id string) lease.Store {
+		s, err := open(t, url, id).Leases()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	leasetest.Run(t, leasetest.Backend{
+		Open: func(t *testing.T) lease.Store { return leases(t, pgtest.NewDB(t), "replica-a") },
+		Reopen: func(t *testing.T, s lease.Store) lease.Store {
+			db := s.(*LeaseStore).db
+			s.Close()
+			db.Close()
+			return leases(t, db.cfg.URL, db.cfg.ID)
+		},
+		Peer: func(t *testing.T, s lease.Store) lease.Store {
+			return leases(t, s.(*LeaseStore).db.cfg.URL, "replica-b")
 		},
 	})
 }

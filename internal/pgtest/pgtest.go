@@ -36,6 +36,8 @@ type Cluster struct {
 	base string // URL of the server, without a database
 	pid  int    // the postmaster, 0 for a server we did not start
 	log  string
+	run  func(name string, args ...string) error // runs a PostgreSQL program as the cluster's user
+	opts string
 }
 
 var (
@@ -96,6 +98,9 @@ func (c *Cluster) URL(db string) string {
 	u.Path = "/" + db
 	return u.String()
 }
+
+// Exec runs sql in the cluster's postgres database.
+func (c *Cluster) Exec(sql string) error { return c.exec(sql) }
 
 func (c *Cluster) exec(sql string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -162,27 +167,80 @@ func Start() (*Cluster, error) {
 		}
 		return nil
 	}
+	c.run = run
 	data := filepath.Join(dir, "data")
 	if err := run("initdb", "-D", data, "-U", "bootwright", "--auth=trust", "-N", "-E", "UTF8", "--locale=C"); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	opts := fmt.Sprintf("-k %s -c listen_addresses='' -c fsync=off -c full_page_writes=off -c max_connections=200", dir)
-	if err := run("pg_ctl", "-D", data, "-l", c.log, "-w", "-t", "60", "-o", opts, "start"); err != nil {
-		log, _ := os.ReadFile(c.log)
+	c.opts = fmt.Sprintf("-k %s -c listen_addresses='' -c fsync=off -c full_page_writes=off -c max_connections=200", dir)
+	if err := c.Restart(); err != nil {
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("%w; log: %s", err, log)
+		return nil, err
+	}
+	c.base = "postgres:///postgres?host=" + url.QueryEscape(dir) + "&user=bootwright"
+	return c, nil
+}
+
+// Restart starts the server of a cluster Halt stopped (Start uses it too).
+func (c *Cluster) Restart() error {
+	data := filepath.Join(c.Dir, "data")
+	if err := c.run("pg_ctl", "-D", data, "-l", c.log, "-w", "-t", "60", "-o", c.opts, "start"); err != nil {
+		log, _ := os.ReadFile(c.log)
+		return fmt.Errorf("%w; log: %s", err, log)
 	}
 	pidFile, err := os.ReadFile(filepath.Join(data, "postmaster.pid"))
 	if err == nil {
 		c.pid, err = strconv.Atoi(strings.SplitN(string(pidFile), "\n", 2)[0])
 	}
 	if err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("postmaster.pid: %w", err)
+		return fmt.Errorf("postmaster.pid: %w", err)
 	}
-	c.base = "postgres:///postgres?host=" + url.QueryEscape(dir) + "&user=bootwright"
-	return c, nil
+	return nil
+}
+
+// Halt stops the server by its PID and keeps its data, for Restart: a
+// database outage.
+func (c *Cluster) Halt() {
+	if c.pid == 0 {
+		return
+	}
+	if p, err := os.FindProcess(c.pid); err == nil {
+		p.Signal(syscall.SIGINT)
+		for range 200 {
+			if p.Signal(syscall.Signal(0)) != nil {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		p.Signal(syscall.SIGKILL)
+	}
+	c.pid = 0
+}
+
+// Password makes user a role that must log in with password (scram) and
+// returns the cluster's URL for database db as that user, without the
+// password.
+func (c *Cluster) Password(user, password, db string) (string, error) {
+	hba := filepath.Join(c.Dir, "data", "pg_hba.conf")
+	old, err := os.ReadFile(hba)
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(hba, append([]byte("local all "+user+" scram-sha-256\n"), old...), 0o600); err != nil {
+		return "", err
+	}
+	if err := c.exec(fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD '%s'", user, password)); err != nil {
+		return "", err
+	}
+	if err := c.exec("SELECT pg_reload_conf()"); err != nil {
+		return "", err
+	}
+	u, _ := url.Parse(c.URL(db))
+	q := u.Query()
+	q.Set("user", user)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
 }
 
 // runAs returns the user to run PostgreSQL as when we are root (it refuses
@@ -213,18 +271,9 @@ func runAs(dir string) (*syscall.Credential, error) {
 // Stop stops the server by its PID (fast shutdown: SIGINT) and removes
 // its directory.
 func (c *Cluster) Stop() {
-	if c.pid == 0 {
-		return
+	if c.Dir == "" {
+		return // a server we did not start
 	}
-	if p, err := os.FindProcess(c.pid); err == nil {
-		p.Signal(syscall.SIGINT)
-		for range 100 {
-			if p.Signal(syscall.Signal(0)) != nil {
-				break
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		p.Signal(syscall.SIGKILL)
-	}
+	c.Halt()
 	os.RemoveAll(c.Dir)
 }
