@@ -110,7 +110,7 @@ func TestOutage(t *testing.T) {
 		t.Error("Health is fine while the database is down")
 	}
 	for i := range 50 {
-		st.Record(state.Event{MAC: mac, Kind: state.KindMenu, Outcome: state.OK, Detail: string(rune('a' + i%26)) + "x"})
+		st.Record(state.Event{MAC: mac, Kind: state.KindMenu, Outcome: state.OK, Detail: string(rune('a'+i%26)) + "x"})
 	}
 	bind := lease.Op{Kind: lease.Bind, Addr: netip.MustParseAddr("10.9.0.1"), MAC: mac, Expiry: time.Now().Add(time.Hour)}
 	if err := leasetest.Commit(t, ls, bind); !errors.Is(err, lease.ErrUnavailable) {
