@@ -43,6 +43,7 @@ type statusData struct {
 	Discovered      []row // the others, most recently seen first
 	DiscoveredTotal int   // the others matching Query
 	More            int   // of those, how many are left out
+	Replicas        replicaList
 }
 
 // statusPage serves the status page at /; ?q= searches every machine.
@@ -67,6 +68,9 @@ func (s *Server) renderStatus(w http.ResponseWriter, r *http.Request, name strin
 		return
 	}
 	d.Config = s.configStatus()
+	if name == "page" {
+		d.Replicas = s.replicas()
+	}
 	s.writePage(w, r, http.StatusOK, name, d)
 }
 

@@ -29,6 +29,8 @@ type config struct {
 	publicURL   *url.URL
 	assetsDir   string
 	stateDir    string
+	stateDB     string // postgres:// URL: state shared by replicas; "" for bbolt in stateDir
+	replicaID   string
 	apiToken    string
 	eventMaxAge time.Duration
 	tokenTTL    time.Duration
@@ -66,6 +68,9 @@ func buildConfig(f *serveFlags, nl netLookup) (*config, error) {
 		return nil, err
 	}
 	c.apiToken, c.secretsDir = f.state.apiToken, f.state.secretsDir
+	if c.stateDB, c.replicaID, err = f.state.sharedConfig(c.self.Addr().String()); err != nil {
+		return nil, err
+	}
 	if c.eventMaxAge, err = parseEventMaxAge(f.state.eventMaxAge); err != nil {
 		return nil, err
 	}

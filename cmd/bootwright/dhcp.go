@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/bootwright/bootwright/dhcpboot"
+	"github.com/bootwright/bootwright/internal/pgstore"
 )
 
 // dhcpFlags are the raw DHCP flags of `bootwright serve`.
@@ -178,8 +179,9 @@ func checkOverlap(subnets []dhcpboot.Subnet) error {
 
 // buildDHCP returns the DHCP server for c (nil when DHCP is off) and the
 // function that stops it. In full mode it opens the lease database in the
-// state directory, which fails, naming the file, when it is damaged.
-func buildDHCP(c *config, public string, log *slog.Logger) (*dhcpboot.Server, func(context.Context) error, error) {
+// state directory, which fails, naming the file, when it is damaged, or
+// with --state-db the leases shared by the replicas (db).
+func buildDHCP(c *config, public string, log *slog.Logger, db *pgstore.DB) (*dhcpboot.Server, func(context.Context) error, error) {
 	if c.dhcp.off {
 		return nil, nil, nil
 	}
@@ -205,13 +207,36 @@ func buildDHCP(c *config, public string, log *slog.Logger) (*dhcpboot.Server, fu
 	if s.Mode != dhcpboot.ModeFull {
 		return s, s.Shutdown, nil
 	}
-	db, err := dhcpboot.OpenLeaseDB(filepath.Join(c.stateDir, dhcpboot.LeaseFileName))
+	if db != nil {
+		return sharedDHCP(s, db)
+	}
+	ldb, err := dhcpboot.OpenLeaseDB(filepath.Join(c.stateDir, dhcpboot.LeaseFileName))
 	if err != nil {
 		return nil, nil, err
 	}
-	s.Leases = db
+	s.Leases = ldb
 	stop := func(ctx context.Context) error {
-		return errors.Join(s.Shutdown(ctx), db.Close())
+		return errors.Join(s.Shutdown(ctx), ldb.Close())
+	}
+	return s, stop, nil
+}
+
+// sharedDHCP gives a full-mode server the leases of the replicas sharing
+// db: claims decided by the database, the database's clock, this
+// replica's share of the clients, and the others' leases as they write
+// them.
+func sharedDHCP(s *dhcpboot.Server, db *pgstore.DB) (*dhcpboot.Server, func(context.Context) error, error) {
+	ls, err := db.Leases()
+	if err != nil {
+		return nil, nil, err
+	}
+	s.Leases, s.Owner, s.Now = ls, db.Owner, db.Now
+	for i := range s.Subnets {
+		s.Pool(i).StartAt(db.Spread())
+	}
+	ls.Watch(s.Learn)
+	stop := func(ctx context.Context) error {
+		return errors.Join(s.Shutdown(ctx), ls.Close())
 	}
 	return s, stop, nil
 }

@@ -5,6 +5,7 @@
 //	bootwright check [flags] [DIR]     check a config directory, as in CI
 //	bootwright render [flags] PATH     print what the server serves for PATH
 //	bootwright machines list|reinstall talk to a running server's API
+//	bootwright state migrate           copy state between a state dir and PostgreSQL
 //	bootwright version                 print the version
 package main
 
@@ -32,6 +33,7 @@ commands:
   render    print what the server would serve a machine for a path
   machines  list machines, or re-arm one for install, through a running server's API
   doctor    act as a PXE client on an interface and say why a machine would not boot
+  state     migrate --from DIR|postgres://... --to DIR|postgres://...: copy a stopped server's state
   version   print the version
 `
 
@@ -57,6 +59,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runMachines(args[1:], getenv, stdout, stderr)
 	case "doctor":
 		return runDoctor(ctx, args[1:], getenv, stdout, stderr)
+	case "state":
+		return runState(args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "bootwright", versionString())
 		return 0

@@ -156,7 +156,7 @@ func build(c *config, log *slog.Logger) ([]server, *bootconfig.Reloader, error) 
 			return b, checkBundle(b, public, c.assetsDir, c.secretsDir)
 		},
 	}
-	sts, err := openState(c, log, m)
+	sts, err := openState(c, log, m, live)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -173,8 +173,9 @@ func build(c *config, log *slog.Logger) ([]server, *bootconfig.Reloader, error) 
 		ts = newTFTPServer(c, tftpFiles, policy, log)
 		servers = append(servers, tftpServer(ts, c.tftpAddr))
 	}
-	ds, stopDHCP, err := buildDHCP(c, public, log)
+	ds, stopDHCP, err := buildDHCP(c, public, log, sts.db)
 	if err != nil {
+		sts.shutdown(context.Background())
 		return nil, nil, err
 	}
 	if ds != nil {

@@ -42,6 +42,10 @@ type Config struct {
 	// means DefaultDeadAfter.
 	Heartbeat, DeadAfter time.Duration
 	Logger               *slog.Logger // nil discards logs
+	// Tool opens the database for a command (bootwright state migrate)
+	// rather than a replica: no replica row, no heartbeat, the host's
+	// clock.
+	Tool bool
 }
 
 // Defaults of Config.Heartbeat and Config.DeadAfter: a killed replica's
@@ -76,7 +80,7 @@ type DB struct {
 // replica. Its error is one line naming what is wrong with the URL, the
 // credentials, the server or the schema, never the password.
 func Open(ctx context.Context, cfg Config) (*DB, error) {
-	if cfg.ID == "" {
+	if cfg.ID == "" && !cfg.Tool {
 		return nil, errors.New("state database: a replica needs an ID")
 	}
 	if cfg.Heartbeat <= 0 {
@@ -109,8 +113,21 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		pool.Close()
 		return nil, failed(cfg.URL, where, reason(err), err)
 	}
-	go db.heartbeats()
+	if cfg.Tool {
+		close(db.done)
+	} else {
+		go db.heartbeats()
+	}
 	return db, nil
+}
+
+// Check parses u as Open would, without connecting: for flags checked
+// before anything starts. Its error is one line without the password.
+func Check(u string) error {
+	if _, err := pgxpool.ParseConfig(u); err != nil {
+		return failed(u, Redact(u), "cannot parse it: "+parseReason(err), nil)
+	}
+	return nil
 }
 
 // start checks the connection, migrates and registers.
@@ -122,6 +139,9 @@ func (db *DB) start(ctx context.Context) error {
 	}
 	if err := migrate(ctx, db.pool); err != nil {
 		return err
+	}
+	if db.cfg.Tool {
+		return nil
 	}
 	if err := db.register(ctx); err != nil {
 		return err
@@ -307,6 +327,10 @@ func (db *DB) Close() error {
 	db.closed = true
 	close(db.stop)
 	<-db.done
+	if db.cfg.Tool {
+		db.pool.Close()
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	db.pool.Exec(ctx, `UPDATE replicas SET stopped = clock_timestamp() WHERE id = $1 AND instance = $2`, db.cfg.ID, db.instance)

@@ -174,6 +174,15 @@ func Rendezvous(ids []string, mac hw.MAC) string {
 	return best
 }
 
+// Spread is where in an address range this replica starts looking for
+// free addresses, from 0 to 1: replicas sharing a range then rarely try
+// the same address at once.
+func (db *DB) Spread() float64 {
+	h := fnv.New64a()
+	h.Write([]byte(db.cfg.ID))
+	return float64(h.Sum64()>>11) / (1 << 53)
+}
+
 // ID is this replica's name.
 func (db *DB) ID() string { return db.cfg.ID }
 

@@ -28,6 +28,7 @@ const (
 	APIEvents    = "/machines/{mac}/events"
 	APIReinstall = "/machines/{mac}/reinstall"
 	APIInstalled = "/machines/{mac}/installed"
+	APIReplicas  = "/replicas" // the replicas sharing the state database
 	StatusPage   = "/"
 	StatusRows   = "/status/rows"    // the status page's rows, for its refresh
 	MachinePage  = "/machines/{mac}" // one machine's page (HTML)
