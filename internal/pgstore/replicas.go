@@ -207,6 +207,9 @@ func (db *DB) Replicas() ([]state.Replica, error) {
 			return nil, err
 		}
 		r.ClockOffset, r.Self = time.Duration(off), r.ID == db.cfg.ID
+		if p := db.live.Load(); p != nil {
+			r.Sharing = contains(*p, r.ID)
+		}
 		out = append(out, r)
 	}
 	return out, db.check(rows.Err())

@@ -131,6 +131,9 @@ type Replica struct {
 	ClockOffset time.Duration `json:"clock_offset_ns"`
 	Live        bool          `json:"live"` // its heartbeat is recent
 	Self        bool          `json:"self"` // the replica answering
+	// Sharing says the replica answering counts this one among those
+	// sharing full-mode DHCP clients, as of its last heartbeat.
+	Sharing bool `json:"dhcp_sharing"`
 }
 
 // ErrUnavailable is wrapped by the errors of a shared backend that
