@@ -22,8 +22,8 @@ FUZZ_TARGETS := \
 	./templates:FuzzRender \
 	./httpboot:FuzzRequest
 
-.PHONY: all build test deps check unit fuzz readmetest answerstest vmtest dhcptest httptest doctortest \
-	securitytest tftptest loadertest pitest bench bench-dhcp bench-http bench-tftp bench-storm lint clean
+.PHONY: all build test deps check unit fuzz readmetest answerstest vmtest dhcptest httptest httpstest httpsvmtest doctortest \
+	securitytest tftptest loadertest pitest menutest arm64test bench bench-dhcp bench-http bench-tftp bench-storm lint clean
 
 all: build
 
@@ -31,7 +31,7 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/bootwright
 
 ## test: everything CI runs: static checks, race tests, fuzz smoke, real clients and VMs.
-test: deps check unit fuzz readmetest answerstest vmtest dhcptest httptest doctortest securitytest tftptest loadertest pitest
+test: deps check unit fuzz readmetest answerstest vmtest dhcptest httptest httpstest doctortest securitytest tftptest loadertest pitest menutest arm64test
 
 deps:
 	scripts/install-deps.sh
@@ -65,6 +65,12 @@ vmtest: build
 
 dhcptest: build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/dhcp/run.sh
+
+## menutest: the iPXE menu on a BIOS VM's screen (title, entries, help, default, countdown,
+## footer read from VGA text memory) and a UEFI VM's; pictures in test/menu/work/
+## (UPDATE_DOCS=1 copies them to docs/); about 1 min.
+menutest: deps build
+	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/menu/run.sh
 
 ## pitest: loader raspberrypi without a Pi: a model of a Pi 4's DHCP beside dnsmasq
 ## (proxy), alone (full) and against dnsmasq set up per Raspberry Pi's tutorial, then
@@ -102,6 +108,19 @@ tftptest: deps build
 loadertest: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/loaders/run.sh
 
+## arm64test: 64-bit ARM VMs (qemu-system-aarch64 -M virt -cpu cortex-a57, AAVMF, TCG)
+## with Debian 12's arm64 kernel, and one x86 BIOS and one x86 UEFI VM, off one
+## server and one menu: AAVMF firmware PXE -> ipxe-arm64.efi -> menu; GRUB
+## (grubaa64.efi, modules and grub.cfg over TFTP, kernel over HTTP); UEFI HTTP
+## Boot; Secure Boot (shimaa64 -> grubaa64 -> signed kernel) and an unsigned
+## iPXE refused. test/arm64/fetch.sh downloads the arm64 .debs once (about
+## 62 MB, checked against the index) into test/arm64/work/cache. Seven VMs,
+## four at a time: 45-118 s in all over twelve runs here, the load average from
+## other jobs at 4-30 (each ARM64 VM 24-92 s, the refused one 10-21 s), so all
+## of it runs in `make test`.
+arm64test: deps build
+	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/arm64/run.sh
+
 ## bench-tftp: bootwright beside tftpd-hpa and dnsmasq on loopback, same files, same client.
 bench-tftp: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) bench/tftp/run.sh
@@ -113,6 +132,17 @@ bench-dhcp: build
 ## stream cap, sendfile under strace) and a 100-machine boot storm.
 httptest: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/http/run.sh
+
+## httpstest: the HTTPS listener against curl --cacert in a namespace: same routes
+## as HTTP, a certificate rotated without a restart, bad pairs refused (exit 2). 15 s.
+httpstest: deps build
+	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/https/run.sh
+
+## httpsvmtest: real firmware against HTTPS (not in `test`: seven VMs, about 2 min): iPXE
+## refusing a lab CA (BIOS, UEFI), iPXE trusting the CA enrolled in OVMF, UEFI HTTP
+## Boot over https:// with and without the CA, the default (iPXE on http://).
+httpsvmtest: deps build
+	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/https/firmware.sh
 
 ## bench-http: bootwright beside nginx on loopback, same files, same wrk runs.
 bench-http: deps build

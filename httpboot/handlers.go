@@ -276,7 +276,8 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		d := time.Since(start)
 		if s.Logger.Enabled(r.Context(), level) {
 			s.Logger.Log(r.Context(), level, "http: request", "req", rl.id, "remote", host, "method", r.Method,
-				"path", r.URL.Path, "status", ww.Status(), "bytes", ww.BytesWritten(), "duration", d.Round(time.Microsecond))
+				"path", r.URL.Path, "status", ww.Status(), "bytes", ww.BytesWritten(), "duration", d.Round(time.Microsecond),
+				"tls", r.TLS != nil)
 		}
 		if s.Metrics != nil {
 			s.Metrics.HTTP(chi.RouteContext(r.Context()).RoutePattern(), ww.Status(), d)

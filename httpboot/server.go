@@ -3,6 +3,7 @@ package httpboot
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"io/fs"
@@ -31,6 +32,12 @@ type Server struct {
 	Addr    string           // listen address; empty means ":8080"
 	Logger  *slog.Logger     // nil discards logs
 	Metrics *metrics.Metrics // counted into and served at /metrics; nil: neither
+
+	// TLSAddr and TLSConfig are the HTTPS listen address and its TLS
+	// settings (the certificate through GetCertificate), for ListenTLS
+	// and ServeTLS; empty and nil: no HTTPS.
+	TLSAddr   string
+	TLSConfig *tls.Config
 
 	// ReadHeaderTimeout and IdleTimeout bound slow or idle clients; zero
 	// means 10s and 2m. There is no write timeout: a kernel or initrd may

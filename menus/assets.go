@@ -2,6 +2,7 @@ package menus
 
 import (
 	"io/fs"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -142,6 +143,11 @@ func (s *AssetScanner) DirsGen() ([]AssetDir, uint64, error) {
 	return s.dirs, s.gen, s.err
 }
 
+// equalDir reports whether two scans of a folder found the same files,
+// its CPU subfolders' included.
 func equalDir(a, b AssetDir) bool {
-	return a.Name == b.Name && a.Title == b.Title && a.Kernel == b.Kernel && a.Args == b.Args && slices.Equal(a.Initrds, b.Initrds)
+	return a.Name == b.Name && a.Title == b.Title && a.Kernel == b.Kernel && a.Args == b.Args && slices.Equal(a.Initrds, b.Initrds) &&
+		maps.EqualFunc(a.Arches, b.Arches, func(x, y AssetFiles) bool {
+			return x.Kernel == y.Kernel && slices.Equal(x.Initrds, y.Initrds)
+		})
 }

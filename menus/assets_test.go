@@ -3,6 +3,7 @@ package menus
 import (
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/bootwright/bootwright/internal/hw"
 	"github.com/google/go-cmp/cmp"
@@ -57,5 +58,43 @@ func TestAssetEntriesChecked(t *testing.T) {
 	}
 	if diff := cmp.Diff(wantErrs, errs); diff != "" {
 		t.Errorf("errors (-want +got):\n%s", diff)
+	}
+}
+
+// TestAssetScannerSeesArchDirs: a CPU subfolder (arm64/) added to or
+// removed from a folder the scanner already listed changes the listing,
+// as a new folder does; before, the cached folder kept the CPU kernels it
+// was first seen with until a restart.
+func TestAssetScannerSeesArchDirs(t *testing.T) {
+	fsys := fstest.MapFS{
+		"testos/vmlinuz":   {Data: []byte("x86")},
+		"testos/initrd.gz": {Data: []byte("x86")},
+	}
+	s := &AssetScanner{FS: fsys, TTL: time.Nanosecond}
+	arm := func() (AssetFiles, uint64) {
+		t.Helper()
+		dirs, gen, err := s.DirsGen()
+		if err != nil || len(dirs) != 1 {
+			t.Fatalf("DirsGen = %v, %v", dirs, err)
+		}
+		return dirs[0].Arches["arm64"], gen
+	}
+	before, gen0 := arm()
+	if before.Kernel != "" {
+		t.Fatalf("arm64 before adding it: %+v", before)
+	}
+	fsys["testos/arm64/vmlinuz"] = &fstest.MapFile{Data: []byte("arm64")}
+	fsys["testos/arm64/initrd.gz"] = &fstest.MapFile{Data: []byte("arm64")}
+	time.Sleep(time.Millisecond)
+	added, gen1 := arm()
+	want := AssetFiles{Kernel: "arm64/vmlinuz", Initrds: []string{"arm64/initrd.gz"}}
+	if diff := cmp.Diff(want, added); diff != "" || gen1 == gen0 {
+		t.Errorf("after adding arm64/ (generation %d -> %d), -want +got:\n%s", gen0, gen1, diff)
+	}
+	delete(fsys, "testos/arm64/vmlinuz")
+	delete(fsys, "testos/arm64/initrd.gz")
+	time.Sleep(time.Millisecond)
+	if removed, gen2 := arm(); removed.Kernel != "" || gen2 == gen1 {
+		t.Errorf("after removing arm64/ (generation %d -> %d): %+v", gen1, gen2, removed)
 	}
 }

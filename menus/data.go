@@ -36,8 +36,12 @@ type Request struct {
 
 // Server holds the URLs clients reach this server by.
 type Server struct {
-	URL       string // public base URL, no trailing slash
+	URL       string // base URL of the client reading the template, no trailing slash
 	AssetsURL string // URL of the assets directory, no trailing slash
+	// FilesURL is the base of the URLs FileURL makes, for installers,
+	// no trailing slash; empty means URL. It differs from URL in a menu
+	// whose boot loader gets http:// while installers get https://.
+	FilesURL string
 	// Cache, when set, registers an upstream URL (with its expected
 	// sha256, or "") with the download cache and returns the path it is
 	// served at on this server. Entries with cache: true use it.
@@ -50,6 +54,8 @@ type Server struct {
 	// otherwise. Secure Boot machines load their kernels from it (see
 	// Data.BootURL).
 	TFTPAssetsURL string
+	// Version is bootwright's version, for menu footers.
+	Version string
 }
 
 // Data is everything a menu or per-machine file template sees.
@@ -96,9 +102,12 @@ type MachineData struct {
 
 // MenuData is a resolved menu: entries expanded and filtered.
 type MenuData struct {
-	Name    string
-	Title   string
+	Name  string
+	Title string
+	// Timeout is how long the menu waits before it boots the default
+	// entry (0: at once), unless Never: then it waits for a choice.
 	Timeout time.Duration
+	Never   bool
 	Default string // label of the default entry
 	Entries []ResolvedEntry
 }
@@ -106,6 +115,7 @@ type MenuData struct {
 // ResolvedEntry is an entry with its templates executed.
 type ResolvedEntry struct {
 	Name, Title, Type string
+	Help              string // one line of help under the entry, or ""
 	// Label is unique in the whole menu tree: the name, prefixed with the
 	// submenu's label and "." inside submenus.
 	Label   string
@@ -126,7 +136,11 @@ type Initrd struct{ Name, URL string }
 // "inst.ks={{ .FileURL "kickstart.ks" }}".
 func (d *Data) FileURL(name string) string {
 	d.fileRefs = append(d.fileRefs, name)
-	return d.Server.URL + route.FilePath(d.Request.FileToken, d.Request.MAC, name)
+	base := d.Server.FilesURL
+	if base == "" {
+		base = d.Server.URL
+	}
+	return base + route.FilePath(d.Request.FileToken, d.Request.MAC, name)
 }
 
 // Var returns variable name, or def when it is unset. Templates use it for

@@ -36,7 +36,7 @@ func TestLoadErrors(t *testing.T) {
 		},
 		"unknown key in an entry": {
 			files: map[string]string{"menus/default.yaml": "title: t\nentries:\n  - name: a\n    kernal: x\n"},
-			want:  `menus/default.yaml:4: unknown key "kernal" in an entry (known: name, title, type, kernel, initrds, args, url, menu, cache, sha256, needs, arch, per_arch)`,
+			want:  `menus/default.yaml:4: unknown key "kernal" in an entry (known: name, title, help, type, kernel, initrds, args, url, menu, cache, sha256, needs, arch, per_arch)`,
 		},
 		"unknown key in a menu": {
 			files: map[string]string{"menus/default.yaml": "title: t\nentry:\n  - name: a\n"},
@@ -155,5 +155,46 @@ func TestDefaultsLoad(t *testing.T) {
 	m["menus/default.yaml"] = &fstest.MapFile{Data: data}
 	if _, err := Load(m); err != nil {
 		t.Fatalf("embedded default menu does not load: %v", err)
+	}
+}
+
+// TestTimeouts: 0s boots the default at once, never (or no timeout in
+// the menu) waits for a choice; a group or machine overrides either way.
+func TestTimeouts(t *testing.T) {
+	type got struct {
+		Timeout time.Duration
+		Never   bool
+	}
+	for name, tc := range map[string]struct {
+		menu, machine string
+		want          got
+	}{
+		"no timeout waits":          {"", "", got{0, true}},
+		"10s":                       {"timeout: 10s\n", "", got{10 * time.Second, false}},
+		"0s boots at once":          {"timeout: 0s\n", "", got{0, false}},
+		"never":                     {"timeout: never\n", "", got{0, true}},
+		"machine's 0s over a never": {"timeout: never\n", ", timeout: 0s", got{0, false}},
+		"machine's never over 5s":   {"timeout: 5s\n", ", timeout: never", got{0, true}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c, err := Load(tree(map[string]string{
+				"menus/default.yaml":  tc.menu + "entries:\n  - {name: local, type: local}\n",
+				"menus/machines.yaml": "machines:\n  - {mac: '52:54:00:00:00:01', name: m" + tc.machine + "}\n",
+			}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := c.Resolve(Request{MAC: hw.MustParseMAC("52:54:00:00:00:01")}, Server{}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got{d.Menu.Timeout, d.Menu.Never}); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+	_, err := Load(tree(map[string]string{"menus/default.yaml": "timeout: forever\nentries:\n  - {name: local, type: local}\n"}))
+	if err == nil || !strings.Contains(err.Error(), `menus/default.yaml:1: invalid duration "forever" (want e.g. 10s or 1m, 0s to boot the default at once, or never to wait)`) {
+		t.Errorf("timeout: forever: %v", err)
 	}
 }

@@ -46,24 +46,29 @@ const reservedPrefix = "bw-"
 
 // Menu is one menus/<name>.yaml file.
 type Menu struct {
-	Name    string   `yaml:"-"`
-	File    string   `yaml:"-"`
-	Title   string   `yaml:"title"`
-	Timeout Duration `yaml:"timeout"`
-	Default string   `yaml:"default"`
-	Entries []Entry  `yaml:"entries"`
+	Name  string `yaml:"-"`
+	File  string `yaml:"-"`
+	Title string `yaml:"title"`
+	// Timeout is how long the menu waits before it boots its default
+	// entry: 0s boots it at once, never (or no timeout) waits for a
+	// choice.
+	Timeout *Duration `yaml:"timeout"`
+	Default string    `yaml:"default"`
+	Entries []Entry   `yaml:"entries"`
 	// Files are the per-machine files (templates/files/<name>.tmpl) a
 	// machine on this menu may fetch at /files/<mac>/<name>; a name ending
 	// in "/" allows every file under that folder.
 	Files []string `yaml:"files"`
 }
 
-// Entry is one item of a menu. Title, Kernel, Initrds, Args and URL are
+// Entry is one item of a menu. Title, Help, Kernel, Initrds, Args and URL are
 // templates over the menu's Data; a kernel or initrd without a scheme is a
 // path under the assets URL.
 type Entry struct {
-	Name    string   `yaml:"name"`
-	Title   string   `yaml:"title"`
+	Name  string `yaml:"name"`
+	Title string `yaml:"title"`
+	// Help is one line shown under the entry in the iPXE menu.
+	Help    string   `yaml:"help"`
 	Type    string   `yaml:"type"`
 	Kernel  string   `yaml:"kernel"`
 	Initrds []string `yaml:"initrds"`
@@ -108,8 +113,8 @@ func (e *Entry) posOf(key string) string {
 func initrdKey(i int) string { return fmt.Sprintf("initrds[%d]", i) }
 
 type entryTemplates struct {
-	title, kernel, args, url templates.Text
-	initrds                  []templates.Text
+	title, help, kernel, args, url templates.Text
+	initrds                        []templates.Text
 }
 
 // Settings are what a group or a machine may set. A machine's settings
@@ -190,15 +195,24 @@ type machinesFile struct {
 }
 
 // Duration is a time.Duration written as "10s" or "1m30s" in YAML.
-type Duration struct{ time.Duration }
+type Duration struct {
+	time.Duration
+	// Never is "timeout: never": the menu waits for a choice.
+	Never bool
+}
 
-// UnmarshalYAML parses a Go duration string.
+// UnmarshalYAML parses a Go duration string (0s: boot the default at
+// once) or "never" (wait for a choice).
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Value == "never" {
+		*d = Duration{Never: true}
+		return nil
+	}
 	v, err := time.ParseDuration(n.Value)
 	if err != nil || v < 0 {
-		return fmt.Errorf("line %d: invalid duration %q (want e.g. 10s or 1m)", n.Line, n.Value)
+		return fmt.Errorf("line %d: invalid duration %q (want e.g. 10s or 1m, 0s to boot the default at once, or never to wait)", n.Line, n.Value)
 	}
-	d.Duration = v
+	*d = Duration{Duration: v}
 	return nil
 }
 

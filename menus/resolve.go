@@ -119,7 +119,7 @@ func (c *Config) Resolve(req Request, srv Server, assets []AssetDir) (*Data, err
 		}
 	}
 	if eff.timeout != nil {
-		d.Menu.Timeout = eff.timeout.Duration
+		d.Menu.Timeout, d.Menu.Never = eff.timeout.Duration, eff.timeout.Never
 	}
 	if req.NoToken != "" && d.FileAccess != FileAccessOpen {
 		d.Notes = append(d.Notes, "answer-file URLs carry no token, so they are refused (403): "+req.NoToken)
@@ -152,7 +152,10 @@ func (d *Data) installDefault(eff effective) string {
 
 // resolveMenu expands menu and its submenus; prefix is the label prefix.
 func (d *Data) resolveMenu(c *Config, menu *Menu, prefix, extraArgs string, assets []AssetDir) (*MenuData, error) {
-	md := &MenuData{Name: menu.Name, Title: menu.Title, Timeout: menu.Timeout.Duration}
+	md := &MenuData{Name: menu.Name, Title: menu.Title, Never: true}
+	if t := menu.Timeout; t != nil {
+		md.Timeout, md.Never = t.Duration, t.Never
+	}
 	d.files = append(d.files, menu.Files...)
 	seen := map[string]bool{}
 	for i := range menu.Entries {
@@ -239,7 +242,7 @@ func (d *Data) expand(e *Entry, extraArgs string, assets []AssetDir) ([]Resolved
 		}
 		return s
 	}
-	r := ResolvedEntry{Name: e.Name, Title: exec("title", e.tpl.title), Type: e.Type}
+	r := ResolvedEntry{Name: e.Name, Title: exec("title", e.tpl.title), Help: exec("help", e.tpl.help), Type: e.Type}
 	switch e.Type {
 	case TypeKernel:
 		kernel, initrds, ok := e.bootFor(d.Request.Arch.Family())
@@ -321,7 +324,7 @@ func checkResolved(pos func(key string) string, r ResolvedEntry) error {
 		key, name, v string
 		spaces       bool
 	}
-	fields := []field{{"title", "title", r.Title, true}, {"kernel", "kernel", r.Kernel, false},
+	fields := []field{{"title", "title", r.Title, true}, {"help", "help", r.Help, true}, {"kernel", "kernel", r.Kernel, false},
 		{"args", "args", r.Args, true}, {"url", "url", r.URL, false}}
 	for i, in := range r.Initrds {
 		fields = append(fields, field{initrdKey(i), "initrd", in.URL, false})

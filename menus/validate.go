@@ -59,6 +59,7 @@ func validateEntry(e *Entry) error {
 		return t
 	}
 	e.tpl.title = parse("title", "title", e.Title)
+	e.tpl.help = parse("help", "help", e.Help)
 	e.tpl.kernel = parse("kernel", "kernel", e.Kernel)
 	e.tpl.args = parse("args", "args", e.Args)
 	e.tpl.url = parse("url", "url", e.URL)

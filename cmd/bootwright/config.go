@@ -26,7 +26,9 @@ type config struct {
 	efiNBP      string
 	httpAddr    string
 	http        httpConfig
+	https       httpsConfig
 	publicURL   *url.URL
+	bases       urlBases // who is handed which base URL (https.go)
 	assetsDir   string
 	stateDir    string
 	stateDB     string // postgres:// URL: state shared by replicas; "" for bbolt in stateDir
@@ -65,6 +67,12 @@ func buildConfig(f *serveFlags, nl netLookup) (*config, error) {
 	}
 	c.dhcp = d
 	if c.http, err = f.http.build(); err != nil {
+		return nil, err
+	}
+	if c.https, err = f.https.build(); err != nil {
+		return nil, err
+	}
+	if c.bases, err = deriveBases(c.publicURL, f.httpAddr, c.https.addr, c.https); err != nil {
 		return nil, err
 	}
 	c.apiToken, c.secretsDir = f.state.apiToken, f.state.secretsDir
@@ -154,12 +162,17 @@ func (c *config) where(f *serveFlags, nl netLookup, dhcpOff bool) error {
 	if raw == "" {
 		raw = "http://" + net.JoinHostPort(c.self.Addr().String(), port)
 	}
+	c.publicURL, err = parsePublicURL(raw)
+	return err
+}
+
+// parsePublicURL checks --public-url and drops a trailing slash.
+func parsePublicURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimSuffix(raw, "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
-		return fmt.Errorf("--public-url %q: want http://HOST[:PORT][/PATH]", raw)
+		return nil, fmt.Errorf("--public-url %q: want http://HOST[:PORT][/PATH] or https://...", raw)
 	}
-	c.publicURL = u
-	return nil
+	return u, nil
 }
 
 func isDir(dir string) error {

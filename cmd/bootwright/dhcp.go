@@ -181,7 +181,7 @@ func checkOverlap(subnets []dhcpboot.Subnet) error {
 // function that stops it. In full mode it opens the lease database in the
 // state directory, which fails, naming the file, when it is damaged, or
 // with --state-db the leases shared by the replicas (db).
-func buildDHCP(c *config, public string, log *slog.Logger, db *pgstore.DB) (*dhcpboot.Server, func(context.Context) error, error) {
+func buildDHCP(c *config, ipxeScript string, log *slog.Logger, db *pgstore.DB) (*dhcpboot.Server, func(context.Context) error, error) {
 	if c.dhcp.off {
 		return nil, nil, nil
 	}
@@ -190,8 +190,8 @@ func buildDHCP(c *config, public string, log *slog.Logger, db *pgstore.DB) (*dhc
 		Interface: c.iface, Addr: c.dhcp.addr, BootServerAddr: c.dhcp.pxeAddr, Logger: log,
 		Policy: dhcpboot.Policy{
 			BootFiles:  dhcpboot.DefaultBootFiles(c.efiNBP),
-			IPXEScript: public + "/boot.ipxe",
-			HTTPBase:   public + "/tftp/",
+			IPXEScript: ipxeScript,
+			HTTPBase:   c.bases.httpBoot + "/tftp/",
 		},
 	}
 	if f := c.dhcp.file; f != nil {

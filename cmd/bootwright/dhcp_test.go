@@ -177,7 +177,7 @@ func TestBuildDHCPLeasesAndBootFiles(t *testing.T) {
 	}
 	c.dhcp.file = &dhcpboot.FileConfig{BootFiles: map[hw.Arch]string{hw.ArchBIOS: "", hw.ArchEFIARM64: "arm.efi"}}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	s, stop, err := buildDHCP(c, "http://10.231.0.1:8080", log, nil)
+	s, stop, err := buildDHCP(c, "http://10.231.0.1:8080/boot.ipxe", log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +191,7 @@ func TestBuildDHCPLeasesAndBootFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(state, "leases.db"), []byte(strings.Repeat("x", 9000)), 0o600)
-	if _, _, err := buildDHCP(c, "http://10.231.0.1:8080", log, nil); err == nil || !strings.Contains(err.Error(), filepath.Join(state, "leases.db")) {
+	if _, _, err := buildDHCP(c, "http://10.231.0.1:8080/boot.ipxe", log, nil); err == nil || !strings.Contains(err.Error(), filepath.Join(state, "leases.db")) {
 		t.Errorf("damaged leases.db: %v", err)
 	}
 }

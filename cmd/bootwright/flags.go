@@ -17,6 +17,7 @@ type serveFlags struct {
 	tftp                       tftpFlags
 	httpAddr, publicURL        string
 	http                       httpFlags
+	https                      httpsFlags
 	configDir, assetsDir       string
 	stateDir, user             string
 	logLevel, logFormat        string
@@ -39,7 +40,8 @@ func newServeFlagSet(out io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs.StringVar(&f.efiNBP, "efi-nbp", "snponly.efi", "NBP for x86-64 UEFI firmware: snponly.efi or ipxe.efi")
 	fs.StringVar(&f.httpAddr, "http-addr", ":8080", "HTTP listen address")
 	f.http.register(fs)
-	fs.StringVar(&f.publicURL, "public-url", "", "base URL clients reach the HTTP server at (default: http://ADDRESS:HTTP-PORT)")
+	f.https.register(fs)
+	fs.StringVar(&f.publicURL, "public-url", "", "base URL clients reach the HTTP server at (default: http://ADDRESS:HTTP-PORT); an https:// one goes to installers, and to iPXE only with --https-ipxe-trusted")
 	fs.StringVar(&f.configDir, "config-dir", "", "config directory with menus/ and templates/ overriding the embedded defaults")
 	fs.StringVar(&f.assetsDir, "assets-dir", "", "directory served at /assets/; each <name>/vmlinuz+initrd* folder becomes a menu entry")
 	fs.StringVar(&f.stateDir, "state-dir", "/var/lib/bootwright", "directory for leases and machine state (created if missing)")

@@ -38,6 +38,10 @@ func runRender(args []string, getenv func(string) string, stdout, stderr io.Writ
 	configDir := fs.String("config-dir", "", "config directory (as for serve)")
 	assetsDir := fs.String("assets-dir", "", "assets directory (as for serve)")
 	publicURL := fs.String("public-url", "", "base URL (as for serve; default http://<default interface address>:8080)")
+	httpAddr := fs.String("http-addr", ":8080", "as for serve: with an https:// --public-url, boot loaders get http:// on its port")
+	httpsAddr := fs.String("https-addr", "", "as for serve: with --https-ipxe-trusted and an http:// --public-url, iPXE gets https:// on its port")
+	var trust httpsFlags
+	trust.registerTrust(fs)
 	secretsDir := fs.String("secrets-dir", "", "secrets directory (as for serve)")
 	stateDir := fs.String("state-dir", "", "the server's state directory, read for install states, bindings and tokens (the server must be stopped, or give a copy)")
 	tokenTTL := fs.Duration("file-token-ttl", boot.DefaultTokenTTL, "as for serve")
@@ -66,7 +70,19 @@ func runRender(args []string, getenv func(string) string, stdout, stderr io.Writ
 		fmt.Fprintln(stderr, "bootwright render:", err)
 		return 1
 	}
-	p := &boot.Policy{Config: bootconfig.NewLive(b), PublicURL: cmp.Or(*publicURL, defaultPublicURL()), Secrets: secretsFunc(*secretsDir)}
+	public, err := parsePublicURL(cmp.Or(*publicURL, defaultPublicURL()))
+	if err != nil {
+		return usageError(stderr, "render", err)
+	}
+	if *httpsAddr == "off" {
+		*httpsAddr = ""
+	}
+	bases, err := deriveBases(public, *httpAddr, *httpsAddr, httpsConfig{ipxeTrusted: trust.ipxeTrusted})
+	if err != nil {
+		return usageError(stderr, "render", err)
+	}
+	p := &boot.Policy{Config: bootconfig.NewLive(b), PublicURL: bases.files, IPXEURL: bases.ipxe, LoaderURL: bases.plain,
+		Secrets: secretsFunc(*secretsDir), Version: versionString()}
 	if *assetsDir != "" {
 		root, err := os.OpenRoot(*assetsDir)
 		if err != nil {

@@ -78,7 +78,7 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 		return stopServers(servers, shutdownGrace, log)
 	})
 	log.Info("bootwright serving", "interface", c.iface, "address", c.self.Addr().String(),
-		"dhcp", c.dhcp.String(), "tftp", cmp.Or(c.tftpAddr, "off"), "http", c.httpAddr,
+		"dhcp", c.dhcp.String(), "tftp", cmp.Or(c.tftpAddr, "off"), "http", c.httpAddr, "https", cmp.Or(c.https.addr, "off"),
 		"public_url", c.publicURL.String(), "config_dir", cmp.Or(c.bundle.Dir, "(embedded defaults)"),
 		"assets_dir", cmp.Or(c.assetsDir, "(none)"))
 	return g.Wait()
@@ -122,6 +122,7 @@ func bindAndDrop(servers []server, c *config, log *slog.Logger) error {
 		closeAll()
 		return err
 	}
+	c.https.warnUnreadable(c.user.name, log)
 	log.Info("dropped privileges", "user", c.user.name, "uid", c.user.uid, "gid", c.user.gid)
 	return nil
 }
@@ -161,19 +162,26 @@ func build(c *config, log *slog.Logger) ([]server, *bootconfig.Reloader, error) 
 		return nil, nil, err
 	}
 	policy := &boot.Policy{
-		Config: live, PublicURL: public, Self: c.self.Addr(), Proxy: !c.dhcp.off && c.dhcp.mode == dhcpboot.ModeProxy,
+		Config: live, PublicURL: public, IPXEURL: c.bases.ipxe, LoaderURL: c.bases.plain,
+		Self: c.self.Addr(), Proxy: !c.dhcp.off && c.dhcp.mode == dhcpboot.ModeProxy,
 		TFTPAssets: c.assetsDir != "" && c.tftpAddr != "", Assets: assets,
-		State: sts.st, Secrets: secretsFunc(c.secretsDir), TokenTTL: c.tokenTTL, Logger: log,
+		State: sts.st, Secrets: secretsFunc(c.secretsDir), TokenTTL: c.tokenTTL, Version: versionString(), Logger: log,
 	}
-	hs := &httpboot.Server{Boot: policy, Metrics: m, TFTP: tftpFiles, Addr: c.httpAddr, Logger: log, APIToken: c.apiToken}
+	hs := &httpboot.Server{Boot: policy, Metrics: m, TFTP: tftpFiles, Addr: c.httpAddr, Logger: log, APIToken: c.apiToken,
+		TLSAddr: c.https.addr, TLSConfig: c.https.tlsConfig()}
 	servers := []server{httpServer(hs, withCache(hs, c, log))}
+	if c.https.pair != nil {
+		c.https.pair.Logger = log
+		servers = append(servers, httpsServer(hs))
+	}
+	logHTTPS(c, log)
 	policy.Warn(c.tftp.loaders, c.tftpAddr != "", log)
 	var ts *tftpboot.Server
 	if c.tftpAddr != "" {
 		ts = newTFTPServer(c, tftpFiles, policy, log)
 		servers = append(servers, tftpServer(ts, c.tftpAddr))
 	}
-	ds, stopDHCP, err := buildDHCP(c, public, log, sts.db)
+	ds, stopDHCP, err := buildDHCP(c, policy.IPXEScriptURL(), log, sts.db)
 	if err != nil {
 		sts.shutdown(context.Background())
 		return nil, nil, err
@@ -196,6 +204,19 @@ func httpServer(hs *httpboot.Server, stop func(context.Context) error) server {
 		listen: func() (io.Closer, error) {
 			var err error
 			l, err = hs.Listen()
+			return l, err
+		}}
+}
+
+// httpsServer serves hs over HTTPS on a listener bound before privileges
+// drop. hs.Shutdown, which the http server's shutdown calls, stops it too.
+func httpsServer(hs *httpboot.Server) server {
+	var l net.Listener
+	return server{name: "https", run: func() error { return hs.ServeTLS(l) },
+		shutdown: func(context.Context) error { return nil },
+		listen: func() (io.Closer, error) {
+			var err error
+			l, err = hs.ListenTLS()
 			return l, err
 		}}
 }

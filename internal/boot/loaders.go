@@ -5,7 +5,6 @@ import (
 
 	"github.com/bootwright/bootwright/internal/bootconfig"
 	"github.com/bootwright/bootwright/internal/hw"
-	"github.com/bootwright/bootwright/internal/route"
 	"github.com/bootwright/bootwright/menus"
 	"github.com/bootwright/bootwright/tftpboot"
 )
@@ -16,23 +15,28 @@ type loader struct {
 	// firmware is the boot file firmware PXE of arch a is offered, ""
 	// for an arch the loader does not run on.
 	firmware func(a hw.Arch) string
-	template string   // the chain script's template
-	files    []string // the TFTP files it needs on x86, warned about at start-up
+	template string // the chain script's template
+	// files are the TFTP files it needs, by arch family (hw.ArchUnknown
+	// for a loader of no UEFI or BIOS arch), checked at start-up.
+	files map[hw.Arch][]string
 }
 
 // loaders are the classic loaders by name (menus.Loader*); loaderShim is
 // the Secure Boot chain, set with secure_boot rather than loader.
 var loaders = map[string]loader{
 	menus.LoaderPXELinux: {firmware: biosOnly(tftpboot.LPXELinux), template: bootconfig.ChainPXELinux,
-		files: []string{tftpboot.LPXELinux, tftpboot.PXELinux, "ldlinux.c32", "menu.c32", "libutil.c32", "libcom32.c32"}},
-	menus.LoaderGRUB: {firmware: hw.Arch.GRUB, template: bootconfig.ChainGRUB,
-		files: []string{hw.ArchEFIx64.GRUB(), "grub/x86_64-efi/http.mod"}},
+		files: map[hw.Arch][]string{hw.ArchBIOS: {tftpboot.LPXELinux, tftpboot.PXELinux, "ldlinux.c32", "menu.c32", "libutil.c32", "libcom32.c32"}}},
+	menus.LoaderGRUB: {firmware: hw.Arch.GRUB, template: bootconfig.ChainGRUB, files: map[hw.Arch][]string{
+		hw.ArchEFIx64:   {hw.ArchEFIx64.GRUB(), "grub/x86_64-efi/http.mod"},
+		hw.ArchEFIARM64: {hw.ArchEFIARM64.GRUB(), "grub/arm64-efi/http.mod"}}},
 	// Under Secure Boot GRUB loads no module: no http.mod.
-	loaderShim: {firmware: hw.Arch.Shim, files: []string{hw.ArchEFIx64.Shim(), hw.ArchEFIx64.GRUB()}},
+	loaderShim: {firmware: hw.Arch.Shim, files: map[hw.Arch][]string{
+		hw.ArchEFIx64:   {hw.ArchEFIx64.Shim(), hw.ArchEFIx64.GRUB()},
+		hw.ArchEFIARM64: {hw.ArchEFIARM64.Shim(), hw.ArchEFIARM64.GRUB()}}},
 	// A Pi 4's firmware and device tree (a Pi 5 needs only its own
 	// device tree, bcm2712-rpi-5-b.dtb); DHCP offers no file (dhcp.go).
 	menus.LoaderRaspberryPi: {firmware: func(hw.Arch) string { return "" },
-		files: []string{"start4.elf", "fixup4.dat", "bcm2711-rpi-4-b.dtb"}},
+		files: map[hw.Arch][]string{hw.ArchUnknown: {"start4.elf", "fixup4.dat", "bcm2711-rpi-4-b.dtb"}}},
 }
 
 const loaderShim = "shim"
@@ -69,8 +73,8 @@ func ChainScriptName(name string) string { return chainDir + name + ".ipxe" }
 // chainScript renders the chain script of the loader called name: for
 // each iPXE ${buildarch} it runs on, the file to chain and its package.
 func (p *Policy) chainScript(name string) ([]byte, error) {
-	c := bootconfig.Chain{Server: p.Server(), TFTP: p.tftpURL(), Address: p.tftpHost(),
-		Fallback: p.URL() + route.BootScript, Files: map[string]bootconfig.ChainFile{}}
+	c := bootconfig.Chain{Server: p.serverFor(loaders[name].template), TFTP: p.tftpURL(), Address: p.tftpHost(),
+		Fallback: p.IPXEScriptURL(), Files: map[string]bootconfig.ChainFile{}}
 	file := func(name string) bootconfig.ChainFile {
 		lf, _ := tftpboot.Loaders{}.Lookup(name)
 		return bootconfig.ChainFile{Name: name, Package: lf.Package}
@@ -128,8 +132,28 @@ func (p *Policy) Warn(l tftpboot.Loaders, tftpOn bool, log *slog.Logger) {
 		if !tftpOn {
 			log.Warn("loader: needs TFTP, which is off (--tftp-addr off)", "loader", name, "used_by", who)
 		}
-		for _, err := range l.Missing(loaders[name].files...) {
-			log.Warn("loader: file missing; machines using it will not boot", "loader", name, "used_by", who, "err", err)
+		for a, files := range loaders[name].files {
+			warnMissing(log.With("loader", name, "used_by", who), a, files, l.Missing(files...))
 		}
+	}
+}
+
+// warnMissing logs the files of one arch's build of a loader that are
+// missing: each as a warning, except when a whole build for an arch other
+// than x86 is absent (an amd64 server without Debian's arm64 packages,
+// for a lab without ARM64 machines), which is one line of information.
+func warnMissing(log *slog.Logger, a hw.Arch, files []string, missing []error) {
+	if len(missing) == 0 {
+		return
+	}
+	if cpu, _ := a.IPXE(); a.Known() && cpu != "i386" && cpu != "x86_64" && len(missing) == len(files) {
+		log.Info("loader: no "+a.String()+" build installed; "+a.String()+" machines using it will not boot", "files", files)
+		return
+	}
+	if a.Known() {
+		log = log.With("arch", a.String())
+	}
+	for _, err := range missing {
+		log.Warn("loader: file missing; machines using it will not boot", "err", err)
 	}
 }

@@ -1,6 +1,7 @@
 package boot
 
 import (
+	"cmp"
 	"io/fs"
 	"log/slog"
 	"net/netip"
@@ -21,8 +22,19 @@ import (
 // required; the other fields have working zero values. Fields must not
 // change once the Policy is in use.
 type Policy struct {
-	Config    *bootconfig.Live // menus and templates in service
-	PublicURL string           // how machines reach the HTTP server, e.g. http://10.0.0.1:8080
+	Config *bootconfig.Live // menus and templates in service
+	// PublicURL is how machines reach the HTTP server, e.g.
+	// http://10.0.0.1:8080 or https://boot.example:8443: the base of
+	// answer-file and install-callback URLs, which installers fetch, and
+	// of every other URL unless IPXEURL or LoaderURL replaces it.
+	PublicURL string
+	// IPXEURL, when set, is the base of the URLs in iPXE's scripts and
+	// menus (and of the kernels and initrds they load); LoaderURL that of
+	// GRUB's and pxelinux's menus (and a Raspberry Pi's files). A client
+	// is given https:// only if it can verify the server's certificate:
+	// GRUB, pxelinux and a Pi's firmware have no TLS, and iPXE trusts only
+	// its own CA unless told otherwise (README, HTTPS).
+	IPXEURL, LoaderURL string
 
 	// Self is the address machines reach TFTP at (iPXE chain scripts,
 	// GRUB's next-server). Invalid means the host of PublicURL.
@@ -50,10 +62,13 @@ type Policy struct {
 	// TokenTTL is how long file and callback tokens stay valid; zero
 	// means DefaultTokenTTL.
 	TokenTTL time.Duration
+	Version  string       // bootwright's version, shown in menus
 	Logger   *slog.Logger // nil discards logs
 
 	initOnce sync.Once
-	public   string
+	public   string // PublicURL, IPXEURL and LoaderURL without a trailing slash
+	ipxe     string
+	loader   string
 	scanner  menus.AssetScanner
 	anywhere anywhereBoots
 }
@@ -61,6 +76,8 @@ type Policy struct {
 func (p *Policy) init() {
 	p.initOnce.Do(func() {
 		p.public = strings.TrimSuffix(p.PublicURL, "/")
+		p.ipxe = strings.TrimSuffix(cmp.Or(p.IPXEURL, p.PublicURL), "/")
+		p.loader = strings.TrimSuffix(cmp.Or(p.LoaderURL, p.PublicURL), "/")
 		p.scanner.FS, p.scanner.TTL = p.Assets, p.AssetsTTL
 		if p.Logger == nil {
 			p.Logger = slog.New(slog.DiscardHandler)
@@ -72,6 +89,13 @@ func (p *Policy) init() {
 func (p *Policy) URL() string {
 	p.init()
 	return p.public
+}
+
+// IPXEScriptURL returns the URL of the boot script, as DHCP hands it to
+// iPXE.
+func (p *Policy) IPXEScriptURL() string {
+	p.init()
+	return p.ipxe + route.BootScript
 }
 
 // Client is what a request says about the machine asking.
@@ -102,10 +126,27 @@ func (p *Policy) Request(c Client) menus.Request {
 	return req
 }
 
-// Server returns the URLs and services templates see.
+// Server returns the URLs and services iPXE's scripts and menus see.
 func (p *Policy) Server() menus.Server {
 	p.init()
-	srv := menus.Server{URL: p.public, AssetsURL: p.public + route.AssetsBase, Secret: p.Secrets}
+	return p.server(p.ipxe)
+}
+
+// serverFor returns what the template tmpl sees: its client's base URL,
+// with FileURL at the public URL.
+func (p *Policy) serverFor(tmpl string) menus.Server {
+	p.init()
+	switch tmpl {
+	case bootconfig.GRUBMenu, bootconfig.PXELinuxMenu, bootconfig.GRUBDispatch, bootconfig.PiConfig, bootconfig.PiCmdline:
+		return p.server(p.loader)
+	case bootconfig.IPXEMenu, bootconfig.BootScript, bootconfig.ChainGRUB, bootconfig.ChainPXELinux:
+		return p.server(p.ipxe)
+	}
+	return p.server(p.public)
+}
+
+func (p *Policy) server(base string) menus.Server {
+	srv := menus.Server{URL: base, AssetsURL: base + route.AssetsBase, FilesURL: p.public, Secret: p.Secrets, Version: p.Version}
 	if p.Cache != nil {
 		srv.Cache = p.Cache.Register
 	}
@@ -154,11 +195,11 @@ func (p *Policy) AssetDirs() ([]menus.AssetDir, uint64) {
 // template tmpl (bootconfig.IPXEMenu, GRUBMenu or PXELinuxMenu).
 func (p *Policy) RenderMenu(tmpl string, req menus.Request) ([]byte, *menus.Data, error) {
 	dirs, _ := p.AssetDirs()
-	return p.Config.Load().RenderMenu(tmpl, req, p.Server(), dirs)
+	return p.Config.Load().RenderMenu(tmpl, req, p.serverFor(tmpl), dirs)
 }
 
 // RenderFile renders the machine's per-machine file name.
 func (p *Policy) RenderFile(name string, req menus.Request) ([]byte, *menus.Data, error) {
 	dirs, _ := p.AssetDirs()
-	return p.Config.Load().RenderFile(name, req, p.Server(), dirs)
+	return p.Config.Load().RenderFile(name, req, p.server(p.public), dirs)
 }

@@ -45,7 +45,7 @@ func (p *Policy) TFTP(name string, peer netip.Addr) (out []byte, ok bool, err er
 		mac = p.macFor(peer)
 	}
 	if mac.IsZero() && cn.Kind == tftpboot.ConfigGRUB {
-		out, err := p.Config.Load().RenderChain(bootconfig.GRUBDispatch, bootconfig.Chain{Server: p.Server()})
+		out, err := p.Config.Load().RenderChain(bootconfig.GRUBDispatch, bootconfig.Chain{Server: p.serverFor(bootconfig.GRUBDispatch)})
 		return out, true, err
 	}
 	lm := loaderMenus[cn.Kind]

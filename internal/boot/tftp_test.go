@@ -71,8 +71,10 @@ func TestTFTPRender(t *testing.T) {
 	for name, want := range map[string]string{
 		"pxelinux.cfg/01-52-54-00-00-00-01":  "TIMEOUT 15\n",     // 1500ms rounded up
 		"grub/grub.cfg-01-52-54-00-00-00-01": "set timeout=2\n",  // 1500ms rounded up
-		"grub/grub.cfg-01-52-54-00-00-00-02": "set timeout=-1\n", // 0: wait, as iPXE does
-		"pxelinux.cfg/01-52-54-00-00-00-02":  "TIMEOUT 0\n",
+		"grub/grub.cfg-01-52-54-00-00-00-02": "set timeout=0\n",  // 0s: at once
+		"pxelinux.cfg/01-52-54-00-00-00-02":  "TIMEOUT 1\n",      // 0s: PXELINUX's shortest
+		"grub/grub.cfg-01-52-54-00-00-00-03": "set timeout=-1\n", // never: wait
+		"pxelinux.cfg/01-52-54-00-00-00-03":  "TIMEOUT 0\n",
 		"bootwright/pxelinux.ipxe":           "set 210:string tftp://10.231.0.1/\nchain tftp://10.231.0.1/pxelinux.0 || goto bw-failed\n",
 		"bootwright/grub.ipxe":               "iseq ${buildarch} x86_64 && goto bw-x86_64 ||\n",
 		"bootwright/grub.ipxe ":              "chain tftp://10.231.0.1/grubaa64.efi || goto bw-failed-arm64\n",

@@ -76,7 +76,11 @@ func (p *Policy) withTokens(req *menus.Request, c Client) {
 // accepted, carries it: a file fetched by the installer from a new address
 // renders with that boot's file token and callback, as the menu that
 // handed out the token did, rather than as for an address never bound.
+// Without a state store no token was ever minted, and req is unchanged.
 func (p *Policy) WithFileToken(req menus.Request, tok string) menus.Request {
+	if p.State == nil {
+		return req
+	}
 	signer := token.Signer{Key: p.State.Secret()}
 	t, err := signer.Parse(token.Files, tok)
 	if err != nil || t.MAC != req.MAC {

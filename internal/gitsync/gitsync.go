@@ -13,6 +13,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -101,13 +103,20 @@ func (s *Syncer) poll(ctx context.Context) {
 	}
 }
 
-func (s *Syncer) open(ctx context.Context) error {
+// open opens the local clone, or makes an empty one with the remote as
+// origin. (It does not clone: a clone checks out the remote's HEAD, which
+// on a bare repository made with Debian 12's git names master even when
+// only main was pushed, and fails with "reference not found" whatever
+// ref was asked for.)
+func (s *Syncer) open(context.Context) error {
 	r, err := git.PlainOpen(s.Dir)
 	if errors.Is(err, git.ErrRepositoryNotExists) {
 		if err := os.MkdirAll(s.Dir, 0o750); err != nil {
 			return fmt.Errorf("config git: %w", err)
 		}
-		r, err = git.PlainCloneContext(ctx, s.Dir, false, &git.CloneOptions{URL: s.URL, NoCheckout: true})
+		if r, err = git.PlainInit(s.Dir, false); err == nil {
+			_, err = r.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{s.URL}})
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("config git %s in %s: %w", s.URL, s.Dir, err)
@@ -116,43 +125,112 @@ func (s *Syncer) open(ctx context.Context) error {
 	return nil
 }
 
-// fetch updates the clone and returns the commit the ref points at.
+// fetch updates the clone's branches and tags from the remote and
+// returns the commit the ref points at.
 func (s *Syncer) fetch(ctx context.Context) (plumbing.Hash, error) {
 	err := s.repo.FetchContext(ctx, &git.FetchOptions{RemoteName: "origin", Force: true, Tags: git.AllTags,
-		RefSpecs: []config.RefSpec{"+refs/heads/*:refs/remotes/origin/*"}})
+		RefSpecs: []config.RefSpec{"+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"}})
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
 		return plumbing.ZeroHash, fmt.Errorf("config git fetch %s: %w", s.URL, err)
 	}
-	return s.resolve()
-}
-
-func (s *Syncer) resolve() (plumbing.Hash, error) {
-	candidates := []plumbing.ReferenceName{plumbing.NewRemoteHEADReferenceName("origin")}
-	if s.Ref != "" {
-		candidates = []plumbing.ReferenceName{
-			plumbing.NewRemoteReferenceName("origin", s.Ref), plumbing.NewTagReferenceName(s.Ref),
+	ref := s.Ref
+	if ref == "" {
+		if ref, err = s.remoteHEAD(ctx); err != nil {
+			return plumbing.ZeroHash, err
 		}
 	}
+	return s.resolve(ref)
+}
+
+// remoteHEAD returns the branch the remote's HEAD names, or an error
+// that names the branches there are when HEAD names none of them.
+func (s *Syncer) remoteHEAD(ctx context.Context) (string, error) {
+	remote, err := s.repo.Remote("origin")
+	if err != nil {
+		return "", fmt.Errorf("config git: %w", err)
+	}
+	refs, err := remote.ListContext(ctx, &git.ListOptions{})
+	if err != nil {
+		return "", fmt.Errorf("config git %s: list refs: %w", s.URL, err)
+	}
+	var head *plumbing.Reference
+	byHash := map[plumbing.Hash]plumbing.ReferenceName{}
+	for _, r := range refs {
+		switch {
+		case r.Name() == plumbing.HEAD:
+			head = r
+		case r.Name().IsBranch():
+			byHash[r.Hash()] = r.Name()
+		}
+	}
+	switch {
+	case head != nil && head.Type() == plumbing.SymbolicReference:
+		if _, ok := s.branch(head.Target()); ok {
+			return head.Target().String(), nil
+		}
+		return "", fmt.Errorf("config git %s: remote HEAD names %s, which does not exist; branches: %s (set --config-git-ref)",
+			s.URL, head.Target(), s.branches())
+	case head != nil && byHash[head.Hash()] != "":
+		return byHash[head.Hash()].String(), nil
+	}
+	// git does not advertise a HEAD that names a branch never pushed (a
+	// bare repository made by git init --bare, whose HEAD names master,
+	// with only main pushed).
+	return "", fmt.Errorf("config git %s: the remote's HEAD names no branch it has; branches: %s (set --config-git-ref)", s.URL, s.branches())
+}
+
+// resolve returns the commit of ref: a branch or tag name, or a full
+// refs/heads/ or refs/tags/ name.
+func (s *Syncer) resolve(ref string) (plumbing.Hash, error) {
+	var candidates []plumbing.ReferenceName
+	switch name := plumbing.ReferenceName(ref); {
+	case name.IsBranch():
+		candidates = []plumbing.ReferenceName{plumbing.NewRemoteReferenceName("origin", name.Short())}
+	case name.IsTag():
+		candidates = []plumbing.ReferenceName{name}
+	default:
+		candidates = []plumbing.ReferenceName{plumbing.NewRemoteReferenceName("origin", ref), plumbing.NewTagReferenceName(ref)}
+	}
 	for _, name := range candidates {
-		ref, err := s.repo.Reference(name, true)
+		r, err := s.repo.Reference(name, true)
 		if err != nil {
 			continue
 		}
-		if tag, err := s.repo.TagObject(ref.Hash()); err == nil {
+		if tag, err := s.repo.TagObject(r.Hash()); err == nil {
 			if c, err := tag.Commit(); err == nil {
 				return c.Hash, nil
 			}
 		}
-		return ref.Hash(), nil
+		return r.Hash(), nil
 	}
-	if s.Ref == "" {
-		// A clone of a repository without a symbolic HEAD: take the only
-		// or the "main" branch.
-		if ref, err := s.repo.Reference(plumbing.NewRemoteReferenceName("origin", "main"), true); err == nil {
-			return ref.Hash(), nil
-		}
+	return plumbing.ZeroHash, fmt.Errorf("config git %s: no branch or tag %q; branches: %s", s.URL, ref, s.branches())
+}
+
+// branch reports whether the clone has the remote's branch name.
+func (s *Syncer) branch(name plumbing.ReferenceName) (plumbing.Hash, bool) {
+	r, err := s.repo.Reference(plumbing.NewRemoteReferenceName("origin", name.Short()), true)
+	if err != nil {
+		return plumbing.ZeroHash, false
 	}
-	return plumbing.ZeroHash, fmt.Errorf("config git %s: no ref %q", s.URL, cmp.Or(s.Ref, "HEAD"))
+	return r.Hash(), true
+}
+
+// branches lists the remote's branches the clone has, for errors.
+func (s *Syncer) branches() string {
+	var names []string
+	if it, err := s.repo.References(); err == nil {
+		it.ForEach(func(r *plumbing.Reference) error {
+			if b, ok := strings.CutPrefix(r.Name().String(), "refs/remotes/origin/"); ok && b != "HEAD" {
+				names = append(names, b)
+			}
+			return nil
+		})
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	slices.Sort(names)
+	return strings.Join(names, ", ")
 }
 
 // load checks out hash and loads and checks the config there.

@@ -49,9 +49,14 @@ cleanup_prefix() {
 }
 
 # bridge NS ADDR/LEN: br0 in NS with ADDR, forwarding at once (no STP
-# listening delay before DHCP gets through).
+# listening delay before DHCP gets through), and a MAC of its own: a
+# bridge without one takes the lowest MAC among its ports and changes it
+# when a port joins, and a client mid-transfer then keeps sending to the
+# old MAC (seen in test/arm64: GRUB's TFTP ACKs lost when a VM's tap
+# joined during another VM's 32 MB kernel transfer).
 bridge() {
 	ip -n "$1" link add br0 type bridge
+	ip -n "$1" link set br0 address "02:$(od -An -N5 -tx1 /dev/urandom | tr -s ' ' ':' | cut -c2-)"
 	ip -n "$1" link set br0 type bridge forward_delay 0 stp_state 0
 	ip -n "$1" addr add "$2" dev br0
 	ip -n "$1" link set br0 up
@@ -103,14 +108,16 @@ serial_marker() {
 
 # vm_start NS DIR QEMU_ARG...: QEMU in NS, its command line in
 # DIR/qemu.cmd, its output in DIR/qemu.log, DIR/serial.log emptied first
-# (the arguments point the serial console there). Sets QPID.
+# (the arguments point the serial console there). Sets QPID. The emulator
+# is $QEMU_SYSTEM, qemu-system-x86_64 unless set (qemu-system-aarch64 for
+# the ARM64 tests).
 vm_start() {
-	local ns=$1 dir=$2
+	local ns=$1 dir=$2 qemu=${QEMU_SYSTEM:-qemu-system-x86_64}
 	shift 2
-	printf '%q ' ip netns exec "$ns" qemu-system-x86_64 "$@" >"$dir/qemu.cmd"
+	printf '%q ' ip netns exec "$ns" "$qemu" "$@" >"$dir/qemu.cmd"
 	echo >>"$dir/qemu.cmd"
 	: >"$dir/serial.log"
-	ip netns exec "$ns" qemu-system-x86_64 "$@" </dev/null >"$dir/qemu.log" 2>&1 &
+	ip netns exec "$ns" "$qemu" "$@" </dev/null >"$dir/qemu.log" 2>&1 &
 	QPID=$!
 }
 

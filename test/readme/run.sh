@@ -49,11 +49,14 @@ nsx ip link set vcl master br0 up
 ip -n "$cns" addr add 10.232.0.50/24 dev eth0
 ip -n "$cns" link set eth0 up
 
-# go run needs the module cache and build cache of the caller.
+# go run needs the module cache and build cache of the caller. The state
+# goes to the test's own directory (through the flag's environment
+# variable, so the command stays exactly the README's), never the host's
+# /var/lib/bootwright.
 export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
 echo "readme test: running '$cmd' in $ns"
 nsx env PATH="$PATH" HOME="$HOME" GOCACHE="$(go env GOCACHE)" GOMODCACHE="$(go env GOMODCACHE)" \
-  bash -c "exec $cmd" >"$work/server.log" 2>&1 &
+  BOOTWRIGHT_STATE_DIR="$work/state" bash -c "exec $cmd" >"$work/server.log" 2>&1 &
 pid=$!
 
 ok=0

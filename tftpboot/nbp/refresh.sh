@@ -18,31 +18,20 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 SUITE=${1:-trixie}
-MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
+# shellcheck source=../../scripts/lib/debian.sh
+. ../../scripts/lib/debian.sh
 
-fetch() { curl -fsS --retry 3 -m 300 -o "$2" "$1"; }
-sha() { sha256sum "$1" | cut -d' ' -f1; }
-
-fetch "$MIRROR/dists/$SUITE/InRelease" "$TMP/InRelease"
-gpgv --keyring "$KEYRING" --output "$TMP/Release" "$TMP/InRelease" 2>"$TMP/gpgv.log" ||
-	{ cat "$TMP/gpgv.log" >&2; echo "refresh: InRelease of $SUITE is not signed by Debian's archive key" >&2; exit 1; }
-want=$(awk '/^SHA256:/ { s = 1; next } /^[A-Z]/ { s = 0 } s && $3 == "main/binary-all/Packages.xz" { print $1 }' "$TMP/Release")
-fetch "$MIRROR/dists/$SUITE/main/binary-all/Packages.xz" "$TMP/Packages.xz"
-chain="InRelease (signed) > Packages.xz > .deb"
-if [ -z "$want" ] || [ "$(sha "$TMP/Packages.xz")" != "$want" ]; then
+deb_index "$SUITE" main all "$TMP" || exit 1
+chain=$DEB_CHAIN
+if [ "$DEB_INDEX_SIGNED" != 1 ]; then
 	[ -n "${IPXE_DEB_SHA256:-}" ] || { echo "refresh: Packages.xz does not match the signed InRelease; set IPXE_DEB_SHA256" >&2; exit 1; }
 	echo "refresh: warning: Packages.xz does not match the signed InRelease; checking the .deb against IPXE_DEB_SHA256" >&2
 	chain="IPXE_DEB_SHA256 (Packages.xz did not match the signed InRelease)"
 fi
-xz -dc "$TMP/Packages.xz" | awk '/^Package: ipxe$/ { p = 1 } p && /^$/ { p = 0 } p' >"$TMP/ipxe.stanza"
-version=$(awk '/^Version:/ { print $2 }' "$TMP/ipxe.stanza")
-file=$(awk '/^Filename:/ { print $2 }' "$TMP/ipxe.stanza")
-want=${IPXE_DEB_SHA256:-$(awk '/^SHA256:/ { print $2 }' "$TMP/ipxe.stanza")}
-fetch "$MIRROR/$file" "$TMP/ipxe.deb"
-[ "$(sha "$TMP/ipxe.deb")" = "$want" ] || { echo "refresh: $file does not match $chain" >&2; exit 1; }
+got=$(deb_get "$TMP/Packages" ipxe "$TMP/ipxe.deb" "${IPXE_DEB_SHA256:-}") || { echo "refresh: ipxe .deb does not match $chain" >&2; exit 1; }
+read -r _ version file _ want <<<"$got"
 # The package's own md5sums vouch for each file inside it.
 dpkg-deb -e "$TMP/ipxe.deb" "$TMP/control"
 dpkg-deb -x "$TMP/ipxe.deb" "$TMP/x"
