@@ -269,3 +269,23 @@ func TestPoolConcurrent(t *testing.T) {
 		seen[mac] = a
 	}
 }
+
+// TestPoolCollided: another replica handed out 10.0.0.10-10.0.0.29 (a
+// block this pool has not learned); after the store names the holder of
+// the first one, the next offer is far from that block, not the next
+// address in it.
+func TestPoolCollided(t *testing.T) {
+	ip := netip.MustParseAddr
+	p := NewPool(Range{ip("10.0.0.10"), ip("10.0.0.109")})
+	peer := hw.MAC{2, 0, 0, 0, 0, 1}
+	p.Learn(lease.Lease{Addr: ip("10.0.0.10"), MAC: peer, State: lease.Bound, Expiry: time.Now().Add(time.Hour)})
+	p.Collided(ip("10.0.0.10"))
+	got, _, err := p.Offer(hw.MAC{2, 0, 0, 0, 0, 2}, netip.Addr{}, netip.Addr{}, time.Minute)
+	if err != nil || got != ip("10.0.0.71") {
+		t.Errorf("offer after a collision at 10.0.0.10 = %v, %v; want 10.0.0.71, 61 (0.618 of 100) further", got, err)
+	}
+	p.Collided(ip("10.0.0.200")) // outside the range: no change
+	if got, _, _ := p.Offer(hw.MAC{2, 0, 0, 0, 0, 3}, netip.Addr{}, netip.Addr{}, time.Minute); got != ip("10.0.0.72") {
+		t.Errorf("next offer = %v, want 10.0.0.72", got)
+	}
+}

@@ -3,6 +3,7 @@ package dhcpboot
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
@@ -72,6 +73,7 @@ func (s *Server) conflict(l listener, r query, res result, peer net.Addr, now ti
 	if res.subnet != nil {
 		if i := s.subnetIndex(res.subnet); i >= 0 && i < len(s.pools) && ce.Holder.State.Valid() {
 			s.pools[i].Learn(ce.Holder)
+			s.pools[i].Collided(ce.Holder.Addr)
 		}
 	}
 	s.stats.conflicts.Add(1)
@@ -94,3 +96,20 @@ func (s *Server) conflict(l listener, r query, res result, peer net.Addr, now ti
 // maxConflicts bounds how often one DISCOVER is offered another address
 // after another replica took the one chosen.
 const maxConflicts = 3
+
+// Collided moves the next-fit cursor away from a, an address the lease
+// store gave another replica that this pool had not heard of yet. That
+// replica is handing out the addresses after a right now, faster than
+// this pool learns them; trying them one by one would only collide again
+// (and a DISCOVER gets maxConflicts tries). The jump is the golden ratio
+// of the range, so that repeated collisions land far from each other.
+func (p *Pool) Collided(a netip.Addr) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	size := uint32(p.r.Size())
+	if size < 2 || !p.r.Contains(a) {
+		return
+	}
+	off := u32(a) - u32(p.r.Start)
+	p.next = (off + uint32(float64(size)*0.618)) % size
+}
