@@ -23,7 +23,7 @@ FUZZ_TARGETS := \
 	./httpboot:FuzzRequest
 
 .PHONY: all build test deps check unit fuzz readmetest answerstest vmtest dhcptest httptest httpstest httpsvmtest doctortest \
-	securitytest tftptest loadertest pitest menutest arm64test bench bench-dhcp bench-http bench-tftp bench-storm lint clean
+	securitytest tftptest loadertest pitest menutest arm64test replicatest bench bench-dhcp bench-http bench-tftp bench-storm lint clean
 
 all: build
 
@@ -31,7 +31,7 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/bootwright
 
 ## test: everything CI runs: static checks, race tests, fuzz smoke, real clients and VMs.
-test: deps check unit fuzz readmetest answerstest vmtest dhcptest httptest httpstest doctortest securitytest tftptest loadertest pitest menutest arm64test
+test: deps check unit fuzz readmetest answerstest vmtest dhcptest httptest httpstest doctortest securitytest tftptest loadertest pitest menutest arm64test replicatest
 
 deps:
 	scripts/install-deps.sh
@@ -42,8 +42,10 @@ check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) mod tidy -diff
 
+## unit: race tests; the state and lease contracts run against a throwaway PostgreSQL
+## (scripts/deps/postgres.txt), which must be there: BOOTWRIGHT_REQUIRE_PG=1.
 unit:
-	$(GO) test -race -count=1 ./...
+	BOOTWRIGHT_REQUIRE_PG=1 $(GO) test -race -count=1 ./...
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
@@ -77,6 +79,12 @@ menutest: deps build
 ## the Pi's files over TFTP with tftp-hpa under its serial prefix; about 25 s.
 pitest: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/raspberrypi/run.sh
+
+## replicatest: two replicas on one throwaway PostgreSQL in namespaces: dhclient and
+## perfdhcp on one LAN and behind dhcrelay, one OFFER per DISCOVER, no address
+## twice, a replica killed by PID mid-run and rejoining; about 85 s.
+replicatest: deps build
+	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/replicas/run.sh
 
 ## doctortest: `bootwright doctor` as a PXE client in namespaces against full
 ## mode, dnsmasq without boot options (E53), a proxy with 4011 dropped (E55), nothing (E51).

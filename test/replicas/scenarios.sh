@@ -1,0 +1,146 @@
+# scenarios.sh: the DHCP scenarios of the replica tests (sourced by run.sh).
+
+scen_lan() {
+	setup_lan || return 1
+	capture "$NS_LAN" "$DIR/lan.pcap"
+	start_replica a || return 1
+	start_replica b || return 1
+	wait_replicas 2 || fail "the replicas do not see each other" || return 1
+	clients 10
+	local i ip got=0 macs
+	for i in $(seq 10); do
+		ip=$(cat "$DIR/c$i.ip")
+		[ -n "$ip" ] || { fail "dhclient $i got no lease"; return 1; }
+		got=$((got + 1))
+		grep -q "^$ip|$(mac_of "$i")$" <(db_leases) || fail "client $i holds $ip, the database says: $(db_leases | grep "$(mac_of "$i")")" || return 1
+	done
+	perf 20 80 40
+	sleep 1
+	stop_pid INT "$CAP_PID"
+	packets "$DIR/lan.pcap" >"$DIR/lan.pkts"
+	local offers acks
+	offers=$(check_offers "$DIR/lan.pkts" 2>"$DIR/offers.err") || fail "$offers; $(head -n 3 "$DIR/offers.err")" || return 1
+	acks=$(check_acks "$DIR/lan.pkts" 2>"$DIR/acks.err") || fail "$acks; $(head -n 3 "$DIR/acks.err")" || return 1
+	macs=$(awk '$2 == "ACK" { print $4 }' "$DIR/lan.pkts" | sort -u | wc -l)
+	[ "$macs" -ge 50 ] || fail "only $macs clients leased (want 10 dhclient + 40 perfdhcp MACs)" || return 1
+	local by_a by_b
+	by_a=$(awk -v s="$A_IP" '$2 == "ACK" && $6 == s' "$DIR/lan.pkts" | wc -l)
+	by_b=$(awk -v s="$B_IP" '$2 == "ACK" && $6 == s' "$DIR/lan.pkts" | wc -l)
+	[ "$by_a" -gt 0 ] && [ "$by_b" -gt 0 ] || fail "ACKs by replica a: $by_a, by b: $by_b; want both sharing" || return 1
+	# One view: both APIs list both replicas, the status page shows them.
+	local page
+	page=$(ip netns exec "$NS_A" curl -sf "http://$A_IP:8080/") || fail "no status page" || return 1
+	grep -q "data-replica=\"$A_IP\"" <<<"$page" && grep -q "data-replica=\"$B_IP\"" <<<"$page" ||
+		fail "the status page does not list both replicas" || return 1
+	echo "PASS lan: $macs clients leased ($got dhclient); $offers; $acks; ACKs by a: $by_a, by b: $by_b"
+}
+
+# scen_relay: clients on a subnet of their own behind isc-dhcp-relay,
+# which forwards every request to both replicas (as `ip helper-address`
+# to two servers does): each client is answered by one replica, with an
+# address from the relayed subnet's range, none twice.
+scen_relay() {
+	setup_lan || return 1
+	local r=$PFX-$SCEN-r i ip n=6
+	ns_new "$r"
+	join "$NS_LAN" "$r" "$LAN_NET.254/24"
+	bridge "$r" 10.233.0.1/24
+	ip netns exec "$r" sysctl -qw net.ipv4.ip_forward=1
+	ip -n "$NS_A" route add 10.233.0.0/24 via "$LAN_NET.254"
+	ip -n "$NS_B" route add 10.233.0.0/24 via "$LAN_NET.254"
+	printf 'subnets:\n  - subnet: 10.233.0.0/24\n    range: 10.233.0.100-10.233.0.150\n    router: 10.233.0.1\n    lease: 10m\n' >"$DIR/dhcp.yaml"
+	start_replica a --dhcp-config "$DIR/dhcp.yaml" || return 1
+	start_replica b --dhcp-config "$DIR/dhcp.yaml" || return 1
+	wait_replicas 2 || fail "the replicas do not see each other" || return 1
+	ip netns exec "$r" dhcrelay -4 -d -id br0 -iu eth0 "$A_IP" "$B_IP" </dev/null >"$DIR/dhcrelay.log" 2>&1 &
+	wait_listen "$r" u 67 $! || fail "dhcrelay did not start: $(tail -n 3 "$DIR/dhcrelay.log")" || return 1
+	ip netns exec "$r" tcpdump -i br0 -n -s 0 -U -w "$DIR/relay.pcap" 'udp port 67 or udp port 68' 2>"$DIR/relay.pcap.log" &
+	local cap=$!
+	sleep 1
+	local pids=()
+	for i in $(seq $n); do
+		ns_new "$PFX-$SCEN-c$i"
+		join "$r" "$PFX-$SCEN-c$i" none "$(mac_of "$i")"
+		(dhclient_once "$PFX-$SCEN-c$i" "$DIR/c$i" >"$DIR/c$i.ip") &
+		pids+=($!)
+	done
+	wait "${pids[@]}" || true
+	for i in $(seq $n); do
+		ip=$(cat "$DIR/c$i.ip")
+		[[ "$ip" == 10.233.0.1[0-5][0-9] ]] || fail "client $i behind the relay got '$ip'" || return 1
+		grep -q "^$ip|$(mac_of "$i")$" <(db_leases) || fail "client $i holds $ip, not so in the database" || return 1
+	done
+	sleep 1
+	stop_pid INT "$cap"
+	packets "$DIR/relay.pcap" >"$DIR/relay.pkts"
+	local offers acks
+	offers=$(check_offers "$DIR/relay.pkts" 2>"$DIR/offers.err") || fail "$offers; $(head -n 3 "$DIR/offers.err")" || return 1
+	acks=$(check_acks "$DIR/relay.pkts" 2>"$DIR/acks.err") || fail "$acks; $(head -n 3 "$DIR/acks.err")" || return 1
+	local fwd
+	fwd=$(grep -c 'Forwarded BOOTREQUEST' "$DIR/dhcrelay.log" || true)
+	echo "PASS relay: $n dhclient clients behind dhcrelay (forwarding to $A_IP and $B_IP, $fwd requests forwarded) got 10.233.0.x; $offers; $acks"
+}
+
+# scen_failover: 8 dhclient clients stay bound (renewing every 3 s) and
+# perfdhcp runs 60 more MACs while replica a is killed with SIGKILL by
+# its PID. b must answer a's clients within TAKEOVER_BOUND (DeadAfter 3 s
+# + one 1 s heartbeat, plus 1 s for the measurement), take the renewals
+# (as rebinds) of the clients a had bound, keeping their addresses; a
+# restarts, rejoins and answers its share again. Throughout: no address
+# to two clients, no client given two addresses, every ACK in the database.
+scen_failover() {
+	setup_lan || return 1
+	capture "$NS_LAN" "$DIR/failover.pcap"
+	start_replica a || return 1
+	start_replica b || return 1
+	wait_replicas 2 || fail "the replicas do not see each other" || return 1
+	local i n=8 KEEP_PIDS=()
+	for i in $(seq $n); do
+		ns_new "$PFX-$SCEN-c$i"
+		join "$NS_LAN" "$PFX-$SCEN-c$i" none "$(mac_of "$i")"
+		dhclient_keep "$PFX-$SCEN-c$i" "$DIR/c$i" || fail "dhclient $i got no lease" || return 1
+	done
+	local by_a=() c sid
+	for i in $(seq $n); do
+		sid=$(awk '$1 ~ /^(BOUND|REBOOT)$/ { print $3; exit }' "$DIR/c$i/events")
+		[ "$sid" = "$A_IP" ] && by_a+=("$i")
+	done
+	[ ${#by_a[@]} -gt 0 ] || fail "replica a bound none of the $n clients" || return 1
+	perf 20 300 60 &
+	local perf_pid=$! tkill
+	sleep 5
+	tkill=$(date +%s.%N)
+	kill -KILL "$PID_A"
+	wait "$PID_A" 2>/dev/null || true
+	log "killed replica a (PID $PID_A) at $tkill"
+	wait "$perf_pid" || true
+	sleep 6 # the clients a bound rebind 5 s after their last ACK
+	for i in "${by_a[@]}"; do
+		c=$(awk -v t="$A_IP" '$1 ~ /^(BOUND|REBOOT)$/ { ip = $2 } $1 ~ /^(RENEW|REBIND)$/ && $3 != t { print; exit }' "$DIR/c$i/events")
+		[ -n "$c" ] || fail "client $i (bound by a) was not renewed by another replica: $(tail -n 3 "$DIR/c$i/events" | tr '\n' ';')" || return 1
+	done
+	for i in $(seq $n); do
+		[ "$(awk '$2 ~ /^[0-9]/ { print $2 }' "$DIR/c$i/events" | sort -u | wc -l)" -eq 1 ] ||
+			fail "client $i changed address: $(awk '{ print $1, $2 }' "$DIR/c$i/events" | sort -u | tr '\n' ';')" || return 1
+	done
+	local renewals trestart
+	renewals=$(cat "$DIR"/c*/events | grep -cE '^(RENEW|REBIND) ' || true)
+	trestart=$(date +%s.%N)
+	start_replica a || return 1
+	wait_replicas 2 || fail "replica a did not rejoin" || return 1
+	perf 20 100 60
+	for pid in "${KEEP_PIDS[@]}"; do stop_pid TERM "$pid"; done
+	sleep 1
+	stop_pid INT "$CAP_PID"
+	packets "$DIR/failover.pcap" >"$DIR/failover.pkts"
+	local took offers acks again
+	took=$(takeover_after "$DIR/failover.pkts" "$tkill")
+	awk -v t="$took" -v b="$TAKEOVER_BOUND" 'BEGIN { exit !(t <= b) }' ||
+		fail "a's clients went unanswered for ${took}s after the kill (bound ${TAKEOVER_BOUND}s)" || return 1
+	offers=$(check_offers "$DIR/failover.pkts" "$tkill" "$(awk -v t="$tkill" -v b="$TAKEOVER_BOUND" 'BEGIN { printf "%.3f", t + b }')" 2>"$DIR/offers.err") ||
+		fail "$offers; $(head -n 3 "$DIR/offers.err")" || return 1
+	acks=$(check_acks "$DIR/failover.pkts" 2>"$DIR/acks.err") || fail "$acks; $(head -n 3 "$DIR/acks.err")" || return 1
+	again=$(awk -v s="$A_IP" -v t="$trestart" '$2 == "ACK" && $6 == s && $1 > t' "$DIR/failover.pkts" | wc -l)
+	[ "$again" -gt 0 ] || fail "the restarted replica a ACKed nothing" || return 1
+	echo "PASS failover: a killed by PID, its clients answered by b after ${took}s (bound ${TAKEOVER_BOUND}s); ${#by_a[@]} of $n dhclient clients bound by a renewed by b with their address; $renewals renewals answered; a rejoined and ACKed $again; $offers; $acks"
+}
