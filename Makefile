@@ -80,9 +80,9 @@ menutest: deps build
 pitest: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/raspberrypi/run.sh
 
-## replicatest: two replicas on one throwaway PostgreSQL in namespaces: dhclient and
-## perfdhcp on one LAN and behind dhcrelay, one OFFER per DISCOVER, no address
-## twice, a replica killed by PID mid-run and rejoining; about 85 s.
+## replicatest: two and three replicas on one throwaway PostgreSQL in namespaces:
+## dhclient and perfdhcp on one LAN and behind dhcrelay, one OFFER per DISCOVER,
+## no address twice, a replica killed by PID mid-run and rejoining; about 90 s.
 replicatest: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/replicas/run.sh
 

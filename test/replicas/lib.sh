@@ -1,33 +1,36 @@
 # lib.sh: helpers of the replica tests (sourced by run.sh): a LAN of two
-# bootwright replicas sharing a throwaway PostgreSQL, DHCP clients, and
+# or three bootwright replicas sharing a throwaway PostgreSQL, DHCP clients, and
 # what a packet capture and the database say about them.
 
 LAN_NET=10.232.0
 RANGE_LO=$LAN_NET.100 RANGE_HI=$LAN_NET.219
-A_IP=$LAN_NET.2 B_IP=$LAN_NET.3
+A_IP=$LAN_NET.2 B_IP=$LAN_NET.3 C_IP=$LAN_NET.4
 
 # setup_lan: PostgreSQL in $DIR/pg, namespace $PFX-$SCEN-lan with br0
 # ($LAN_NET.1/24 and an IPv6 ULA for router advertisements), replica
-# namespaces $NS_A and $NS_B on it.
+# namespaces $NS_A, $NS_B and $NS_C on it.
 setup_lan() {
-	NS_LAN=$PFX-$SCEN-lan NS_A=$PFX-$SCEN-a NS_B=$PFX-$SCEN-b
+	NS_LAN=$PFX-$SCEN-lan NS_A=$PFX-$SCEN-a NS_B=$PFX-$SCEN-b NS_C=$PFX-$SCEN-c
+	REPLICAS=()
 	pg_start "$DIR/pg" || return 1
-	ns_new "$NS_LAN"; ns_new "$NS_A"; ns_new "$NS_B"
+	ns_new "$NS_LAN"; ns_new "$NS_A"; ns_new "$NS_B"; ns_new "$NS_C"
 	bridge "$NS_LAN" "$LAN_NET.1/24"
 	ip -n "$NS_LAN" addr add fd42:232::1/64 dev br0 nodad
 	join "$NS_LAN" "$NS_A" "$A_IP/24"
 	join "$NS_LAN" "$NS_B" "$B_IP/24"
+	join "$NS_LAN" "$NS_C" "$C_IP/24"
 	mkdir -p "$DIR/config/menus"
 	[ -f "$DIR/config/menus/machines.yaml" ] || echo 'machines: []' >"$DIR/config/menus/machines.yaml"
 }
 
-# start_replica a|b [ARGS...]: bootwright in its namespace on the shared
-# database (BOOTWRIGHT_STATE_DB), full mode on the LAN's range; sets
-# PID_A or PID_B. Waits for UDP 67 and TCP 8080.
+# start_replica a|b|c [ARGS...]: bootwright in its namespace on the
+# shared database (BOOTWRIGHT_STATE_DB), full mode on the LAN's range;
+# sets PID_A, PID_B or PID_C and adds it to REPLICAS (for wait_replicas).
+# Waits for UDP 67 and TCP 8080.
 start_replica() {
 	local r=$1 ns ip v unset_env=()
 	shift
-	case $r in a) ns=$NS_A ip=$A_IP ;; b) ns=$NS_B ip=$B_IP ;; esac
+	case $r in a) ns=$NS_A ip=$A_IP ;; b) ns=$NS_B ip=$B_IP ;; c) ns=$NS_C ip=$C_IP ;; esac
 	for v in ${!BOOTWRIGHT_@}; do unset_env+=(-u "$v"); done
 	mkdir -p "$DIR/$r"
 	ip netns exec "$ns" env "${unset_env[@]}" BOOTWRIGHT_STATE_DB="$PG_URL" "$BOOTWRIGHT_BIN" serve \
@@ -35,7 +38,8 @@ start_replica() {
 		--state-dir "$DIR/$r/state" --config-dir "$DIR/config" --http-addr :8080 --log-level debug "$@" \
 		</dev/null >>"$DIR/$r/bootwright.log" 2>&1 &
 	local pid=$!
-	case $r in a) PID_A=$pid ;; b) PID_B=$pid ;; esac
+	case $r in a) PID_A=$pid ;; b) PID_B=$pid ;; c) PID_C=$pid ;; esac
+	[[ " ${REPLICAS[*]} " == *" $ns:$ip "* ]] || REPLICAS+=("$ns:$ip")
 	wait_listen "$ns" u 67 "$pid" && wait_listen "$ns" t 8080 "$pid" || { tail -n 20 "$DIR/$r/bootwright.log" >&2; return 1; }
 }
 
@@ -55,10 +59,14 @@ live_replicas() {
 	ip netns exec "$1" curl -sf "http://$2:8080/api/v1/replicas" | jq '[.replicas[] | select(.live and .dhcp_sharing)] | length'
 }
 
-# wait_replicas N: until both replicas share DHCP clients among N.
+# wait_replicas N: until every replica started shares DHCP clients
+# among N.
 wait_replicas() {
-	local deadline=$((SECONDS + STEP_TIMEOUT))
-	until [ "$(live_replicas "$NS_A" "$A_IP")" = "$1" ] && [ "$(live_replicas "$NS_B" "$B_IP")" = "$1" ]; do
+	local deadline=$((SECONDS + STEP_TIMEOUT)) r ok
+	while :; do
+		ok=1
+		for r in "${REPLICAS[@]}"; do [ "$(live_replicas "${r%%:*}" "${r#*:}")" = "$1" ] || { ok=0; break; }; done
+		[ $ok -eq 0 ] || return 0
 		[ $SECONDS -lt $deadline ] || { log "replicas do not list $1 live replicas"; return 1; }
 		sleep 0.2
 	done
@@ -141,9 +149,9 @@ dhclient_once() {
 # dhclient_keep NS DIR: ISC dhclient that stays running, renewing every
 # 3 s and rebinding (broadcast) 5 s after its last ACK whatever the lease
 # says (supersede in its dhclient.conf), so that renewals happen within
-# the test; waits until it is bound and appends its PID to KEEP_PIDS.
+# the test; appends its PID to KEEP_PIDS (wait_bound waits for it).
 dhclient_keep() {
-	local ns=$1 dir=$2 deadline=$((SECONDS + STEP_TIMEOUT))
+	local ns=$1 dir=$2
 	mkdir -p "$dir"
 	client_script "$dir/client.sh"
 	printf 'supersede dhcp-renewal-time 3;\nsupersede dhcp-rebinding-time 5;\n' >"$dir/dhclient.conf"
@@ -151,7 +159,12 @@ dhclient_keep() {
 	ip netns exec "$ns" dhclient -4 -d -cf "$dir/dhclient.conf" -sf "$dir/client.sh" -lf "$dir/dhclient.leases" \
 		-pf "$dir/dhclient.pid" eth0 </dev/null >>"$dir/dhclient.log" 2>&1 &
 	KEEP_PIDS+=($!)
-	until grep -qE '^(BOUND|REBOOT) ' "$dir/events"; do
+}
+
+# wait_bound DIR: until the dhclient_keep client of DIR is bound.
+wait_bound() {
+	local deadline=$((SECONDS + STEP_TIMEOUT))
+	until grep -qE '^(BOUND|REBOOT) ' "$1/events"; do
 		[ $SECONDS -lt $deadline ] || return 1
 		sleep 0.1
 	done

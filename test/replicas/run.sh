@@ -4,10 +4,11 @@
 # each scenario with a throwaway PostgreSQL cluster of its own (on a Unix
 # socket, run as the postgres user, stopped by PID):
 #
-#   lan       two replicas on one LAN: 10 dhclient clients and perfdhcp
+#   lan       three replicas on one LAN: 10 dhclient clients and perfdhcp
 #             (40 more MACs) lease; a capture shows one OFFER per DISCOVER;
 #             every ACKed address is in the database, none twice, no
-#             client with two; the status page lists both replicas
+#             client with two; each replica answers some; the status
+#             page lists all three replicas
 #   relay     clients behind isc-dhcp-relay forwarding to both replicas
 #   failover  kill -9 of a replica during a perfdhcp run: the other answers
 #             its clients within the bound, no address twice, no ACKed

@@ -5,7 +5,8 @@ scen_lan() {
 	capture "$NS_LAN" "$DIR/lan.pcap"
 	start_replica a || return 1
 	start_replica b || return 1
-	wait_replicas 2 || fail "the replicas do not see each other" || return 1
+	start_replica c || return 1
+	wait_replicas 3 || fail "the replicas do not see each other" || return 1
 	clients 10
 	local i ip got=0 macs
 	for i in $(seq 10); do
@@ -23,16 +24,19 @@ scen_lan() {
 	acks=$(check_acks "$DIR/lan.pkts" 2>"$DIR/acks.err") || fail "$acks; $(head -n 3 "$DIR/acks.err")" || return 1
 	macs=$(awk '$2 == "ACK" { print $4 }' "$DIR/lan.pkts" | sort -u | wc -l)
 	[ "$macs" -ge 50 ] || fail "only $macs clients leased (want 10 dhclient + 40 perfdhcp MACs)" || return 1
-	local by_a by_b
+	local by_a by_b by_c
 	by_a=$(awk -v s="$A_IP" '$2 == "ACK" && $6 == s' "$DIR/lan.pkts" | wc -l)
 	by_b=$(awk -v s="$B_IP" '$2 == "ACK" && $6 == s' "$DIR/lan.pkts" | wc -l)
-	[ "$by_a" -gt 0 ] && [ "$by_b" -gt 0 ] || fail "ACKs by replica a: $by_a, by b: $by_b; want both sharing" || return 1
-	# One view: both APIs list both replicas, the status page shows them.
-	local page
-	page=$(ip netns exec "$NS_A" curl -sf "http://$A_IP:8080/") || fail "no status page" || return 1
-	grep -q "data-replica=\"$A_IP\"" <<<"$page" && grep -q "data-replica=\"$B_IP\"" <<<"$page" ||
-		fail "the status page does not list both replicas" || return 1
-	echo "PASS lan: $macs clients leased ($got dhclient); $offers; $acks; ACKs by a: $by_a, by b: $by_b"
+	by_c=$(awk -v s="$C_IP" '$2 == "ACK" && $6 == s' "$DIR/lan.pkts" | wc -l)
+	[ "$by_a" -gt 0 ] && [ "$by_b" -gt 0 ] && [ "$by_c" -gt 0 ] ||
+		fail "ACKs by replica a: $by_a, by b: $by_b, by c: $by_c; want all three sharing" || return 1
+	# One view: replica b's status page lists all three replicas.
+	local page ip
+	page=$(ip netns exec "$NS_B" curl -sf "http://$B_IP:8080/") || fail "no status page" || return 1
+	for ip in "$A_IP" "$B_IP" "$C_IP"; do
+		grep -q "data-replica=\"$ip\"" <<<"$page" || fail "the status page does not list replica $ip" || return 1
+	done
+	echo "PASS lan: 3 replicas; $macs clients leased ($got dhclient); $offers; $acks; ACKs by a: $by_a, by b: $by_b, by c: $by_c"
 }
 
 # scen_relay: clients on a subnet of their own behind isc-dhcp-relay,
@@ -98,15 +102,16 @@ scen_failover() {
 	for i in $(seq $n); do
 		ns_new "$PFX-$SCEN-c$i"
 		join "$NS_LAN" "$PFX-$SCEN-c$i" none "$(mac_of "$i")"
-		dhclient_keep "$PFX-$SCEN-c$i" "$DIR/c$i" || fail "dhclient $i got no lease" || return 1
+		dhclient_keep "$PFX-$SCEN-c$i" "$DIR/c$i"
 	done
+	for i in $(seq $n); do wait_bound "$DIR/c$i" || fail "dhclient $i got no lease" || return 1; done
 	local by_a=() c sid
 	for i in $(seq $n); do
 		sid=$(awk '$1 ~ /^(BOUND|REBOOT)$/ { print $3; exit }' "$DIR/c$i/events")
 		[ "$sid" = "$A_IP" ] && by_a+=("$i")
 	done
 	[ ${#by_a[@]} -gt 0 ] || fail "replica a bound none of the $n clients" || return 1
-	perf 20 300 60 &
+	perf 20 240 60 &
 	local perf_pid=$! tkill
 	sleep 5
 	tkill=$(date +%s.%N)
