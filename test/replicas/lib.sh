@@ -43,16 +43,6 @@ start_replica() {
 	wait_listen "$ns" u 67 "$pid" && wait_listen "$ns" t 8080 "$pid" || { tail -n 20 "$DIR/$r/bootwright.log" >&2; return 1; }
 }
 
-# wait_listen NS u|t PORT PID: until something listens there.
-wait_listen() {
-	local deadline=$((SECONDS + STEP_TIMEOUT))
-	while [ -z "$(ip netns exec "$1" ss -Hln"$2" "sport = :$3" 2>/dev/null)" ]; do
-		kill -0 "$4" 2>/dev/null || { log "process $4 exited before listening on $3"; return 1; }
-		[ $SECONDS -lt $deadline ] || { log "nothing on $2 $3 after ${STEP_TIMEOUT}s"; return 1; }
-		sleep 0.1
-	done
-}
-
 # live_replicas NS IP: how many replicas IP shares DHCP clients with
 # (itself included), as its API says.
 live_replicas() {
@@ -70,13 +60,6 @@ wait_replicas() {
 		[ $SECONDS -lt $deadline ] || { log "replicas do not list $1 live replicas"; return 1; }
 		sleep 0.2
 	done
-}
-
-stop_pid() { # stop_pid SIGNAL PID
-	kill "-$1" "$2" 2>/dev/null || true
-	for _ in $(seq 50); do kill -0 "$2" 2>/dev/null || break; sleep 0.1; done
-	kill -KILL "$2" 2>/dev/null || true
-	wait "$2" 2>/dev/null || true
 }
 
 # capture NS FILE: tcpdump of DHCP on NS's br0 into FILE; sets CAP_PID.
@@ -110,42 +93,6 @@ exchanges() {
 		{ print $0, (($2 == "Discover" || $2 == "Offer") && (k in n) ? k "/" n[k] : "-") }'
 }
 
-# client_script FILE: the dhclient/udhcpc script of test/dhcp: sets the
-# address, appends "REASON IP" to events beside it, never touches
-# /etc/resolv.conf.
-client_script() {
-	cat >"$1" <<-'EOF2'
-	#!/bin/sh
-	d=$(dirname "$0")
-	case "$1" in bound|renew|deconfig|leasefail|nak) reason=udhcpc-$1 ip=${ip:-} ;; *) reason=$reason ip=${new_ip_address:-} ;; esac
-	echo "$reason $ip ${new_dhcp_server_identifier:--}" >>"$d/events"
-	case "$reason" in
-	BOUND|REBOOT|RENEW|REBIND|udhcpc-bound|udhcpc-renew) ip addr replace "$ip/${mask:-24}" dev "${interface:-eth0}" ;;
-	esac
-	exit 0
-	EOF2
-	chmod +x "$1"
-}
-
-# dhclient_once NS DIR: ISC dhclient until bound (stopped without a
-# release); prints the address, nothing when it got none.
-dhclient_once() {
-	local ns=$1 dir=$2 pid deadline=$((SECONDS + ${3:-$STEP_TIMEOUT})) before
-	mkdir -p "$dir"
-	[ -x "$dir/client.sh" ] || client_script "$dir/client.sh"
-	: >>"$dir/events"
-	before=$(wc -l <"$dir/events")
-	ip netns exec "$ns" dhclient -4 -1 -d -sf "$dir/client.sh" -lf "$dir/dhclient.leases" \
-		-pf "$dir/dhclient.pid" eth0 </dev/null >>"$dir/dhclient.log" 2>&1 &
-	pid=$!
-	while [ $SECONDS -lt $deadline ] && kill -0 $pid 2>/dev/null; do
-		tail -n +$((before + 1)) "$dir/events" | grep -qE '^(BOUND|REBOOT|RENEW) ' && break
-		sleep 0.1
-	done
-	stop_pid TERM $pid
-	tail -n +$((before + 1)) "$dir/events" | awk '$1 ~ /^(BOUND|REBOOT|RENEW)$/ { ip = $2 } END { print ip }'
-}
-
 # dhclient_keep NS DIR: ISC dhclient that stays running, renewing every
 # 3 s and rebinding (broadcast) 5 s after its last ACK whatever the lease
 # says (supersede in its dhclient.conf), so that renewals happen within
@@ -153,7 +100,7 @@ dhclient_once() {
 dhclient_keep() {
 	local ns=$1 dir=$2
 	mkdir -p "$dir"
-	client_script "$dir/client.sh"
+	write_client_script "$dir/client.sh"
 	printf 'supersede dhcp-renewal-time 3;\nsupersede dhcp-rebinding-time 5;\n' >"$dir/dhclient.conf"
 	: >"$dir/events"
 	ip netns exec "$ns" dhclient -4 -d -cf "$dir/dhclient.conf" -sf "$dir/client.sh" -lf "$dir/dhclient.leases" \

@@ -38,6 +38,8 @@ log() { echo "replica-test: $*" >&2; }
 
 # shellcheck source=../lib/netns.sh
 . "$TOP/test/lib/netns.sh"
+# shellcheck source=../lib/dhcpclient.sh
+. "$TOP/test/lib/dhcpclient.sh"
 # shellcheck source=../lib/pg.sh
 . "$TOP/test/lib/pg.sh"
 # shellcheck source=lib.sh
