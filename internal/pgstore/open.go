@@ -66,6 +66,7 @@ type DB struct {
 	instance string       // this process, to tell a restarted replica from a live one with its ID
 	offset   atomic.Int64 // database clock minus ours, in ns, at the last heartbeat
 	down     atomic.Pointer[error]
+	lastOK   atomic.Int64             // unix ns of the last heartbeat that succeeded
 	live     atomic.Pointer[[]string] // IDs of live DHCP replicas, sorted
 	warned   time.Time                // last clock warning (heartbeat goroutine only)
 
@@ -116,6 +117,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if cfg.Tool {
 		close(db.done)
 	} else {
+		db.lastOK.Store(time.Now().UnixNano()) // start registered this replica
 		go db.heartbeats()
 	}
 	return db, nil
@@ -300,8 +302,19 @@ func (db *DB) Down() error {
 	return nil
 }
 
+// setDown marks the database down (err) or up (nil). A timeout alone is
+// not an outage while the last heartbeat is younger than DeadAfter: on a
+// loaded host or database one slow query would otherwise refuse every new
+// lease until the next heartbeat. The operation that timed out still
+// fails.
 func (db *DB) setDown(err error) {
+	if err != nil && errors.Is(err, context.DeadlineExceeded) &&
+		time.Since(time.Unix(0, db.lastOK.Load())) < db.cfg.DeadAfter {
+		db.log.Warn("state database: slow", "err", err)
+		return
+	}
 	if err == nil {
+		db.lastOK.Store(time.Now().UnixNano())
 		if db.down.Swap(nil) != nil {
 			db.log.Info("state database: reachable again; queued events are being written")
 		}

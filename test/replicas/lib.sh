@@ -156,6 +156,21 @@ perf() {
 # db_leases: "addr mac" of every live bound lease in the database.
 db_leases() { pg_sql "SELECT host(addr), mac FROM leases WHERE state = 2 AND expiry > now() ORDER BY addr"; }
 
+# audit NAME CAPTURE-PID [FROM TO]: stops the capture $DIR/NAME.pcap,
+# writes its packets to $DIR/NAME.pkts and checks them (check_offers,
+# leaving out FROM-TO, and check_acks); sets AUDIT to what they say, or
+# fails with it.
+audit() {
+	local offers acks
+	sleep 1
+	stop_pid INT "$2"
+	packets "$DIR/$1.pcap" >"$DIR/$1.pkts"
+	offers=$(check_offers "$DIR/$1.pkts" "${3:-0}" "${4:-0}" 2>"$DIR/offers.err") ||
+		fail "$offers; $(head -n 3 "$DIR/offers.err")" || return 1
+	acks=$(check_acks "$DIR/$1.pkts" 2>"$DIR/acks.err") || fail "$acks; $(head -n 3 "$DIR/acks.err")" || return 1
+	AUDIT="$offers; $acks"
+}
+
 # check_offers PKTS [FROM TO]: fails unless every DISCOVER (exchange) got an
 # OFFER and all of its OFFERs came from one replica; DISCOVERs sent
 # between FROM and TO (epoch seconds: a takeover) are left out. Prints

@@ -16,12 +16,7 @@ scen_lan() {
 		grep -q "^$ip|$(mac_of "$i")$" <(db_leases) || fail "client $i holds $ip, the database says: $(db_leases | grep "$(mac_of "$i")")" || return 1
 	done
 	perf 20 80 40
-	sleep 1
-	stop_pid INT "$CAP_PID"
-	packets "$DIR/lan.pcap" >"$DIR/lan.pkts"
-	local offers acks
-	offers=$(check_offers "$DIR/lan.pkts" 2>"$DIR/offers.err") || fail "$offers; $(head -n 3 "$DIR/offers.err")" || return 1
-	acks=$(check_acks "$DIR/lan.pkts" 2>"$DIR/acks.err") || fail "$acks; $(head -n 3 "$DIR/acks.err")" || return 1
+	audit lan "$CAP_PID" || return 1
 	macs=$(awk '$2 == "ACK" { print $4 }' "$DIR/lan.pkts" | sort -u | wc -l)
 	[ "$macs" -ge 50 ] || fail "only $macs clients leased (want 10 dhclient + 40 perfdhcp MACs)" || return 1
 	local by_a by_b by_c
@@ -36,7 +31,7 @@ scen_lan() {
 	for ip in "$A_IP" "$B_IP" "$C_IP"; do
 		grep -q "data-replica=\"$ip\"" <<<"$page" || fail "the status page does not list replica $ip" || return 1
 	done
-	echo "PASS lan: 3 replicas; $macs clients leased ($got dhclient); $offers; $acks; ACKs by a: $by_a, by b: $by_b, by c: $by_c"
+	echo "PASS lan: 3 replicas; $macs clients leased ($got dhclient); $AUDIT; ACKs by a: $by_a, by b: $by_b, by c: $by_c"
 }
 
 # scen_relay: clients on a subnet of their own behind isc-dhcp-relay,
@@ -74,15 +69,10 @@ scen_relay() {
 		[[ "$ip" == 10.233.0.1[0-5][0-9] ]] || fail "client $i behind the relay got '$ip'" || return 1
 		grep -q "^$ip|$(mac_of "$i")$" <(db_leases) || fail "client $i holds $ip, not so in the database" || return 1
 	done
-	sleep 1
-	stop_pid INT "$cap"
-	packets "$DIR/relay.pcap" >"$DIR/relay.pkts"
-	local offers acks
-	offers=$(check_offers "$DIR/relay.pkts" 2>"$DIR/offers.err") || fail "$offers; $(head -n 3 "$DIR/offers.err")" || return 1
-	acks=$(check_acks "$DIR/relay.pkts" 2>"$DIR/acks.err") || fail "$acks; $(head -n 3 "$DIR/acks.err")" || return 1
+	audit relay "$cap" || return 1
 	local fwd
 	fwd=$(grep -c 'Forwarded BOOTREQUEST' "$DIR/dhcrelay.log" || true)
-	echo "PASS relay: $n dhclient clients behind dhcrelay (forwarding to $A_IP and $B_IP, $fwd requests forwarded) got 10.233.0.x; $offers; $acks"
+	echo "PASS relay: $n dhclient clients behind dhcrelay (forwarding to $A_IP and $B_IP, $fwd requests forwarded) got 10.233.0.x; $AUDIT"
 }
 
 # scen_failover: 8 dhclient clients stay bound (renewing every 3 s) and
@@ -135,17 +125,12 @@ scen_failover() {
 	wait_replicas 2 || fail "replica a did not rejoin" || return 1
 	perf 20 100 60
 	for pid in "${KEEP_PIDS[@]}"; do stop_pid TERM "$pid"; done
-	sleep 1
-	stop_pid INT "$CAP_PID"
-	packets "$DIR/failover.pcap" >"$DIR/failover.pkts"
-	local took offers acks again
+	audit failover "$CAP_PID" "$tkill" "$(awk -v t="$tkill" -v b="$TAKEOVER_BOUND" 'BEGIN { printf "%.3f", t + b }')" || return 1
+	local took again
 	took=$(takeover_after "$DIR/failover.pkts" "$tkill")
 	awk -v t="$took" -v b="$TAKEOVER_BOUND" 'BEGIN { exit !(t <= b) }' ||
 		fail "a's clients went unanswered for ${took}s after the kill (bound ${TAKEOVER_BOUND}s)" || return 1
-	offers=$(check_offers "$DIR/failover.pkts" "$tkill" "$(awk -v t="$tkill" -v b="$TAKEOVER_BOUND" 'BEGIN { printf "%.3f", t + b }')" 2>"$DIR/offers.err") ||
-		fail "$offers; $(head -n 3 "$DIR/offers.err")" || return 1
-	acks=$(check_acks "$DIR/failover.pkts" 2>"$DIR/acks.err") || fail "$acks; $(head -n 3 "$DIR/acks.err")" || return 1
 	again=$(awk -v s="$A_IP" -v t="$trestart" '$2 == "ACK" && $6 == s && $1 > t' "$DIR/failover.pkts" | wc -l)
 	[ "$again" -gt 0 ] || fail "the restarted replica a ACKed nothing" || return 1
-	echo "PASS failover: a killed by PID, its clients answered by b after ${took}s (bound ${TAKEOVER_BOUND}s); ${#by_a[@]} of $n dhclient clients bound by a renewed by b with their address; $renewals renewals answered; a rejoined and ACKed $again; $offers; $acks"
+	echo "PASS failover: a killed by PID, its clients answered by b after ${took}s (bound ${TAKEOVER_BOUND}s); ${#by_a[@]} of $n dhclient clients bound by a renewed by b with their address; $renewals renewals answered; a rejoined and ACKed $again; $AUDIT"
 }
