@@ -16,7 +16,8 @@
 // replica's clients are answered by the others within DeadAfter plus one
 // heartbeat.
 //
-// When the database cannot be reached, Down says so: the state store
+// When the database cannot be reached (a failed connection, or queries
+// timing out with no heartbeat for DeadAfter), Down says so: the state store
 // queues its events (state.SharedQueue), the lease store refuses new
 // claims, and the heartbeat keeps trying, so that service resumes by
 // itself when the database is back. All SQL is parameterised; text a
