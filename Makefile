@@ -23,7 +23,7 @@ FUZZ_TARGETS := \
 	./httpboot:FuzzRequest
 
 .PHONY: all build test deps check unit fuzz readmetest answerstest vmtest dhcptest httptest httpstest httpsvmtest doctortest \
-	securitytest tftptest loadertest pitest menutest arm64test replicatest bench bench-dhcp bench-http bench-tftp bench-storm lint clean
+	securitytest tftptest loadertest pitest menutest arm64test replicatest replicaoutagetest bench bench-dhcp bench-http bench-tftp bench-storm lint clean
 
 all: build
 
@@ -85,6 +85,12 @@ pitest: deps build
 ## no address twice, a replica killed by PID mid-run and rejoining; about 90 s.
 replicatest: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/replicas/run.sh
+
+## replicaoutagetest: PostgreSQL stopped for 30 s under two replicas: renewals and
+## menus answered, new leases refused then resumed, the window's events kept;
+## about 45 s, not in make test (BOOTWRIGHT_OUTAGE_SECONDS shortens it).
+replicaoutagetest: deps build
+	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/replicas/run.sh outage
 
 ## doctortest: `bootwright doctor` as a PXE client in namespaces against full
 ## mode, dnsmasq without boot options (E53), a proxy with 4011 dropped (E55), nothing (E51).

@@ -13,10 +13,16 @@
 #   failover  kill -9 of a replica during a perfdhcp run: the other answers
 #             its clients within the bound, no address twice, no ACKed
 #             lease lost; the killed replica restarts and rejoins
+#   outage    (only when named: make replicaoutagetest) PostgreSQL stopped
+#             by PID for BOOTWRIGHT_OUTAGE_SECONDS (30): 4 dhclient clients
+#             renewing every 3 s are renewed, both replicas serve menus,
+#             /healthz is degraded, a new client gets nothing; after the
+#             restart, without restarting the replicas, /healthz is ok, a
+#             new client gets a lease and the window's menu fetches are in
+#             the timeline on the other replica
 #
-# Not here yet: a PostgreSQL outage with real clients, and a VM whose
-# installer calls back to the other replica (internal/pgstore's tests
-# cover the outage without clients).
+# Not here yet: a VM whose installer calls back to the other replica
+# (internal/state/statetest covers that path without a VM).
 #
 # Usage: BOOTWRIGHT_BIN=/abs/bin/bootwright test/replicas/run.sh [SCENARIO...]
 # Needs root and scripts/install-deps.sh. Logs stay in test/replicas/work/.
@@ -26,12 +32,13 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
 WORK=$HERE/work
 PFX="bwrep-$$"
-ALL=(lan relay failover)
+ALL=(lan relay failover) # outage runs when named
 STEP_TIMEOUT=20
 # A killed replica's clients are answered by the others within
 # pgstore.DefaultDeadAfter + DefaultHeartbeat (4 s); 1 s more for the
 # measurement (a DISCOVER's OFFER, the capture).
 TAKEOVER_BOUND=5
+OUTAGE=${BOOTWRIGHT_OUTAGE_SECONDS:-30}
 
 die() { echo "replica-test: $*" >&2; exit 2; }
 log() { echo "replica-test: $*" >&2; }

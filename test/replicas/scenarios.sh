@@ -134,3 +134,64 @@ scen_failover() {
 	[ "$again" -gt 0 ] || fail "the restarted replica a ACKed nothing" || return 1
 	echo "PASS failover: a killed by PID, its clients answered by b after ${took}s (bound ${TAKEOVER_BOUND}s); ${#by_a[@]} of $n dhclient clients bound by a renewed by b with their address; $renewals renewals answered; a rejoined and ACKed $again; $AUDIT"
 }
+
+# scen_outage: PostgreSQL stopped (by PID) for OUTAGE seconds while 4
+# dhclient clients renew every 3 s and a machine fetches its menu:
+# renewals and menus are answered, /healthz says degraded, a new client
+# gets no address; after the restart, without restarting the replicas,
+# /healthz is ok, a new client gets a lease, and the menu fetches of the
+# window are in the machine's timeline on the other replica.
+scen_outage() {
+	setup_lan || return 1
+	start_replica a || return 1
+	start_replica b || return 1
+	wait_replicas 2 || fail "the replicas do not see each other" || return 1
+	local i n=4 KEEP_PIDS=() m=02:00:00:32:00:99 t0 t1 h
+	for i in $(seq $n); do
+		ns_new "$PFX-$SCEN-c$i"
+		join "$NS_LAN" "$PFX-$SCEN-c$i" none "$(mac_of "$i")"
+		dhclient_keep "$PFX-$SCEN-c$i" "$DIR/c$i"
+	done
+	for i in $(seq $n); do wait_bound "$DIR/c$i" || fail "dhclient $i got no lease" || return 1; done
+	local before=()
+	for i in $(seq $n); do before[i]=$(wc -l <"$DIR/c$i/events"); done
+	t0=$(date +%s)
+	pg_stop
+	log "PostgreSQL stopped for ${OUTAGE}s"
+	sleep 3
+	h=$(ip netns exec "$NS_A" curl -s "http://$A_IP:8080/healthz" | jq -r .status)
+	[ "$h" = degraded ] || fail "/healthz during the outage says '$h', want degraded" || return 1
+	for r in "$NS_A:$A_IP" "$NS_B:$B_IP"; do
+		ip netns exec "${r%%:*}" curl -sf -o /dev/null "http://${r#*:}:8080/ipxe/$m" ||
+			fail "no menu from ${r#*:} during the outage" || return 1
+	done
+	ns_new "$PFX-$SCEN-new1"
+	join "$NS_LAN" "$PFX-$SCEN-new1" none 02:00:00:32:00:51
+	local got
+	got=$(STEP_TIMEOUT=6 dhclient_once "$PFX-$SCEN-new1" "$DIR/new1")
+	[ -z "$got" ] || fail "a new client got $got while the database was down" || return 1
+	sleep $((t0 + OUTAGE - $(date +%s) > 0 ? t0 + OUTAGE - $(date +%s) : 0))
+	t1=$(date +%s)
+	local renewed=0 k
+	for i in $(seq $n); do
+		[ "$(awk '$2 ~ /^[0-9]/ { print $2 }' "$DIR/c$i/events" | sort -u | wc -l)" -eq 1 ] ||
+			fail "client $i changed address during the outage" || return 1
+		k=$(tail -n +$((before[i] + 1)) "$DIR/c$i/events" | grep -cE '^(RENEW|REBIND) ' || true)
+		[ "$k" -gt 0 ] || fail "client $i was not renewed during the outage" || return 1
+		renewed=$((renewed + k))
+	done
+	pg_restart || fail "PostgreSQL did not start again" || return 1
+	local deadline=$((SECONDS + STEP_TIMEOUT))
+	until [ "$(ip netns exec "$NS_A" curl -s "http://$A_IP:8080/healthz" | jq -r .status)" = ok ]; do
+		[ $SECONDS -lt $deadline ] || { fail "/healthz not ok ${STEP_TIMEOUT}s after the database came back"; return 1; }
+		sleep 0.2
+	done
+	got=$(dhclient_once "$PFX-$SCEN-new1" "$DIR/new1")
+	[ -n "$got" ] || fail "no lease for a new client after the database came back" || return 1
+	local seen
+	seen=$(ip netns exec "$NS_B" curl -sf "http://$B_IP:8080/api/v1/machines/$m/events?limit=100" |
+		jq --argjson a "$t0" --argjson b "$t1" '[.events[] | select(.kind == "menu") | .time | sub("\\.[0-9]+"; "") | fromdateiso8601 | select(. >= $a and . <= $b)] | length')
+	[ "${seen:-0}" -ge 2 ] || fail "the outage's menu fetches are not in the timeline on b (found ${seen:-0})" || return 1
+	for pid in "${KEEP_PIDS[@]}"; do stop_pid TERM "$pid"; done
+	echo "PASS outage: PostgreSQL down ${OUTAGE}s: /healthz degraded, menus served by both replicas, $renewed renewals answered during it (each of $n clients), no address for a new client; after: /healthz ok without a restart, the new client got $got, the window's $seen menu fetches in b's timeline"
+}
