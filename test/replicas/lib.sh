@@ -117,6 +117,19 @@ wait_bound() {
 	done
 }
 
+# keep_clients N: N dhclient_keep clients (MACs mac_of 1..N), each in
+# namespace $PFX-$SCEN-cN on the LAN, started together; waits until all
+# are bound (their PIDs in the caller's KEEP_PIDS).
+keep_clients() {
+	local i
+	for i in $(seq "$1"); do
+		ns_new "$PFX-$SCEN-c$i"
+		join "$NS_LAN" "$PFX-$SCEN-c$i" none "$(mac_of "$i")"
+		dhclient_keep "$PFX-$SCEN-c$i" "$DIR/c$i"
+	done
+	for i in $(seq "$1"); do wait_bound "$DIR/c$i" || fail "dhclient $i got no lease" || return 1; done
+}
+
 # takeover_after PKTS T: seconds from T to the last DISCOVER sent after T
 # that got no OFFER (0.0 when every one got one): how long a killed
 # replica's clients went unanswered.

@@ -89,12 +89,7 @@ scen_failover() {
 	start_replica b || return 1
 	wait_replicas 2 || fail "the replicas do not see each other" || return 1
 	local i n=8 KEEP_PIDS=()
-	for i in $(seq $n); do
-		ns_new "$PFX-$SCEN-c$i"
-		join "$NS_LAN" "$PFX-$SCEN-c$i" none "$(mac_of "$i")"
-		dhclient_keep "$PFX-$SCEN-c$i" "$DIR/c$i"
-	done
-	for i in $(seq $n); do wait_bound "$DIR/c$i" || fail "dhclient $i got no lease" || return 1; done
+	keep_clients $n || return 1
 	local by_a=() c sid
 	for i in $(seq $n); do
 		sid=$(awk '$1 ~ /^(BOUND|REBOOT)$/ { print $3; exit }' "$DIR/c$i/events")
@@ -147,12 +142,7 @@ scen_outage() {
 	start_replica b || return 1
 	wait_replicas 2 || fail "the replicas do not see each other" || return 1
 	local i n=4 KEEP_PIDS=() m=02:00:00:32:00:99 t0 t1 h
-	for i in $(seq $n); do
-		ns_new "$PFX-$SCEN-c$i"
-		join "$NS_LAN" "$PFX-$SCEN-c$i" none "$(mac_of "$i")"
-		dhclient_keep "$PFX-$SCEN-c$i" "$DIR/c$i"
-	done
-	for i in $(seq $n); do wait_bound "$DIR/c$i" || fail "dhclient $i got no lease" || return 1; done
+	keep_clients $n || return 1
 	local before=()
 	for i in $(seq $n); do before[i]=$(wc -l <"$DIR/c$i/events"); done
 	t0=$(date +%s)
