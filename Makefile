@@ -82,7 +82,8 @@ pitest: deps build
 
 ## replicatest: two and three replicas on one throwaway PostgreSQL in namespaces:
 ## dhclient and perfdhcp on one LAN and behind dhcrelay, one OFFER per DISCOVER,
-## no address twice, a replica killed by PID mid-run and rejoining; about 90 s.
+## no address twice, a replica killed by PID mid-run and rejoining, install once
+## with the callback sent to the other replica; 55-90 s.
 replicatest: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/replicas/run.sh
 

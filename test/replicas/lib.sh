@@ -212,3 +212,6 @@ check_acks() {
 			printf "%d ACKs of %d addresses to %d clients, %d addresses given to two clients, %d clients given two addresses, %d not in the database as ACKed\n", acks, length(who), length(addr), dup + 0, two + 0, lost + 0
 			exit dup + two + lost > 0 }' "$DIR/db.leases" "$1"
 }
+
+# menu_default SCRIPT: the default entry of an iPXE menu script.
+menu_default() { grep -oE -- 'choose .*--default [^ ]+' <<<"$1" | awk '{ print $NF == "selected" ? $(NF-1) : $NF }' | head -n 1; }

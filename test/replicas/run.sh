@@ -13,6 +13,10 @@
 #   failover  kill -9 of a replica during a perfdhcp run: the other answers
 #             its clients within the bound, no address twice, no ACKed
 #             lease lost; the killed replica restarts and rejoins
+#   install   install once across replicas, curl as the machine (after
+#             its dhclient lease) and as its installer: a's menu defaults
+#             to the install entry, the callback URL in it is sent to b
+#             and taken once, a's next menu defaults to the local disk
 #   outage    (only when named: make replicaoutagetest) PostgreSQL stopped
 #             by PID for BOOTWRIGHT_OUTAGE_SECONDS (30): 4 dhclient clients
 #             renewing every 3 s are renewed, both replicas serve menus,
@@ -21,8 +25,8 @@
 #             new client gets a lease and the window's menu fetches are in
 #             the timeline on the other replica
 #
-# Not here yet: a VM whose installer calls back to the other replica
-# (internal/state/statetest covers that path without a VM).
+# Not here yet: a real VM in the install scenario (test/vm boots one
+# against a single server).
 #
 # Usage: BOOTWRIGHT_BIN=/abs/bin/bootwright test/replicas/run.sh [SCENARIO...]
 # Needs root and scripts/install-deps.sh. Logs stay in test/replicas/work/.
@@ -32,7 +36,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
 WORK=$HERE/work
 PFX="bwrep-$$"
-ALL=(lan relay failover) # outage runs when named
+ALL=(lan relay failover install) # outage runs when named
 STEP_TIMEOUT=20
 # A killed replica's clients are answered by the others within
 # pgstore.DefaultDeadAfter + DefaultHeartbeat (4 s); 1 s more for the

@@ -118,7 +118,7 @@ scen_failover() {
 	trestart=$(date +%s.%N)
 	start_replica a || return 1
 	wait_replicas 2 || fail "replica a did not rejoin" || return 1
-	perf 20 100 60
+	perf 20 60 60
 	for pid in "${KEEP_PIDS[@]}"; do stop_pid TERM "$pid"; done
 	audit failover "$CAP_PID" "$tkill" "$(awk -v t="$tkill" -v b="$TAKEOVER_BOUND" 'BEGIN { printf "%.3f", t + b }')" || return 1
 	local took again
@@ -184,4 +184,55 @@ scen_outage() {
 	[ "${seen:-0}" -ge 2 ] || fail "the outage's menu fetches are not in the timeline on b (found ${seen:-0})" || return 1
 	for pid in "${KEEP_PIDS[@]}"; do stop_pid TERM "$pid"; done
 	echo "PASS outage: PostgreSQL down ${OUTAGE}s: /healthz degraded, menus served by both replicas, $renewed renewals answered during it (each of $n clients), no address for a new client; after: /healthz ok without a restart, the new client got $got, the window's $seen menu fetches in b's timeline"
+}
+
+# scen_install: install once across replicas, with curl as the machine
+# and its installer: the machine's menu from a defaults to its install
+# entry; the installer's callback (the URL in that menu, a's token) is
+# sent to b; the next menu from a defaults to the local disk, and both
+# replicas list the machine as installed.
+scen_install() {
+	local m=52:54:00:12:34:61 menu cb def
+	setup_lan || return 1
+	mkdir -p "$DIR/config/menus"
+	cat >"$DIR/config/menus/default.yaml" <<-'EOF2'
+	title: install once
+	timeout: 10s
+	default: disk
+	entries:
+	  - {name: disk, title: Boot from local disk, type: local}
+	  - name: install
+	    title: Install (test)
+	    kernel: http://10.232.0.1/vmlinuz
+	    args: "console=ttyS0 bootwright.callback={{ .Callback }}"
+	EOF2
+	printf 'machines:\n  - mac: "%s"\n    name: two-replicas\n    install: install\n' "$m" >"$DIR/config/menus/machines.yaml"
+	start_replica a || return 1
+	start_replica b || return 1
+	wait_replicas 2 || fail "the replicas do not see each other" || return 1
+	# The machine: its address from DHCP (tokens are bound to it), then
+	# its menu and its installer's callback over HTTP from that address.
+	local ns=$PFX-$SCEN-m ip
+	ns_new "$ns"
+	join "$NS_LAN" "$ns" none "$m"
+	ip=$(dhclient_once "$ns" "$DIR/m")
+	[ -n "$ip" ] || fail "the machine got no address" || return 1
+	menu=$(ip netns exec "$ns" curl -sf "http://$A_IP:8080/ipxe/$m") || fail "no menu from a" || return 1
+	printf '%s\n' "$menu" >"$DIR/menu1.ipxe"
+	def=$(menu_default "$menu")
+	[ "$def" = install ] || fail "first menu from a defaults to '$def', want install" || return 1
+	cb=$(grep -oE "http://$A_IP:8080/api/v1/machines/[^ ]*/installed\?token=[A-Za-z0-9_-]+" <<<"$menu" | head -n 1)
+	[ -n "$cb" ] || fail "no callback URL in a's menu ($DIR/menu1.ipxe)" || return 1
+	ip netns exec "$ns" curl -sf -o /dev/null "${cb/$A_IP/$B_IP}" || fail "b refused a's callback URL: ${cb/$A_IP/$B_IP}" || return 1
+	ip netns exec "$ns" curl -s -o /dev/null -w '%{http_code}' "${cb/$A_IP/$B_IP}" | grep -q 403 ||
+		fail "b took the same callback twice" || return 1
+	menu=$(ip netns exec "$ns" curl -sf "http://$A_IP:8080/ipxe/$m") || fail "no second menu from a" || return 1
+	printf '%s\n' "$menu" >"$DIR/menu2.ipxe"
+	def=$(menu_default "$menu")
+	[ "$def" = disk ] || fail "after the callback to b, a's menu defaults to '$def', want disk" || return 1
+	local sa sb
+	sa=$(ip netns exec "$NS_A" curl -sf "http://$A_IP:8080/api/v1/machines/$m" | jq -r '.state // .machine.state')
+	sb=$(ip netns exec "$NS_B" curl -sf "http://$B_IP:8080/api/v1/machines/$m" | jq -r '.state // .machine.state')
+	[ "$sa" = installed ] && [ "$sb" = installed ] || fail "state on a: $sa, on b: $sb; want installed on both" || return 1
+	echo "PASS install: the machine leased $ip; a's menu defaulted to install; its callback URL, sent to b, was taken (and refused the second time); a's next menu defaults to disk; installed on both"
 }
