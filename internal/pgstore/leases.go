@@ -260,15 +260,25 @@ func (s *LeaseStore) query(ctx context.Context, sql string, args ...any) ([]leas
 	defer rows.Close()
 	var out []lease.Lease
 	for rows.Next() {
-		var l lease.Lease
-		var h net.HardwareAddr
-		if err := rows.Scan(&l.Addr, &h, &l.Expiry, &l.State); err != nil {
+		l, err := scanLease(rows)
+		if err != nil {
 			return nil, err
 		}
-		l.MAC, l.Addr = toMAC(h), l.Addr.Unmap()
 		out = append(out, l)
 	}
 	return out, s.db.check(rows.Err())
+}
+
+// scanLease reads a row's addr, mac, expiry and state, then into more
+// the columns after them.
+func scanLease(rows pgx.Rows, more ...any) (lease.Lease, error) {
+	var l lease.Lease
+	var h net.HardwareAddr
+	if err := rows.Scan(append([]any{&l.Addr, &h, &l.Expiry, &l.State}, more...)...); err != nil {
+		return lease.Lease{}, err
+	}
+	l.MAC, l.Addr = toMAC(h), l.Addr.Unmap()
+	return l, nil
 }
 
 // WatchEvery is how often Watch reads what the other replicas changed;
@@ -329,13 +339,11 @@ func (s *LeaseStore) changes(ctx context.Context) ([]lease.Lease, error) {
 	defer rows.Close()
 	var out []lease.Lease
 	for rows.Next() {
-		var l lease.Lease
-		var h net.HardwareAddr
 		var seq int64
-		if err := rows.Scan(&l.Addr, &h, &l.Expiry, &l.State, &seq); err != nil {
+		l, err := scanLease(rows, &seq)
+		if err != nil {
 			return nil, err
 		}
-		l.MAC, l.Addr = toMAC(h), l.Addr.Unmap()
 		out = append(out, l)
 		s.lastSeq = max(s.lastSeq, seq)
 	}
