@@ -58,7 +58,8 @@ log() { echo "replica-test: $*" >&2; }
 # shellcheck source=scenarios.sh
 . "$HERE/scenarios.sh"
 
-cleanup() { ns_cleanup; pg_stop; }
+# cleanup_prefix too: perf makes its namespace in a background subshell.
+cleanup() { ns_cleanup; cleanup_prefix "$PFX-"; pg_stop; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
