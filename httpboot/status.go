@@ -31,6 +31,9 @@ var pages = template.Must(template.New("pages").Funcs(template.FuncMap{
 	"tip":        stepTip,
 	"search":     searchText,
 	"machineURL": route.MachinePagePath,
+	"chart":      chartOf,
+	"timeBars":   timeBars,
+	"pct":        func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) },
 }).ParseFS(pageFiles, "status.html", "machine.html"))
 
 // statusData is what the status page shows: the machines matching Query,
@@ -44,6 +47,13 @@ type statusData struct {
 	DiscoveredTotal int   // the others matching Query
 	More            int   // of those, how many are left out
 	Replicas        replicaList
+	Charts          chartsData
+}
+
+// chartsData is the status page's charts, or why they cannot be drawn.
+type chartsData struct {
+	Stats bootStats
+	Err   string
 }
 
 // statusPage serves the status page at /; ?q= searches every machine.
@@ -55,6 +65,19 @@ func (s *Server) statusPage(w http.ResponseWriter, r *http.Request) {
 // the same ?q=.
 func (s *Server) statusRows(w http.ResponseWriter, r *http.Request) {
 	s.renderStatus(w, r, "rows")
+}
+
+// statusCharts serves the page's charts, which it fetches to stay current.
+func (s *Server) statusCharts(w http.ResponseWriter, r *http.Request) {
+	s.writePage(w, r, http.StatusOK, "charts", s.charts())
+}
+
+func (s *Server) charts() chartsData {
+	st, err := s.bootStats()
+	if err != nil {
+		return chartsData{Err: err.Error()}
+	}
+	return chartsData{Stats: st}
 }
 
 func (s *Server) renderStatus(w http.ResponseWriter, r *http.Request, name string) {
@@ -70,6 +93,7 @@ func (s *Server) renderStatus(w http.ResponseWriter, r *http.Request, name strin
 	d.Config = s.configStatus()
 	if name == "page" {
 		d.Replicas = s.replicas()
+		d.Charts = s.charts()
 	}
 	s.writePage(w, r, http.StatusOK, name, d)
 }

@@ -26,11 +26,13 @@ const (
 	APIMachines  = "/machines"
 	APIMachine   = "/machines/{mac}"
 	APIEvents    = "/machines/{mac}/events"
+	APIStats     = "/stats"
 	APIReinstall = "/machines/{mac}/reinstall"
 	APIInstalled = "/machines/{mac}/installed"
 	APIReplicas  = "/replicas" // the replicas sharing the state database
 	StatusPage   = "/"
 	StatusRows   = "/status/rows"    // the status page's rows, for its refresh
+	StatusCharts = "/status/charts"  // the status page's charts, for their refresh
 	MachinePage  = "/machines/{mac}" // one machine's page (HTML)
 )
 
