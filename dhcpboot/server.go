@@ -14,6 +14,7 @@ import (
 
 	"github.com/bootwright/bootwright/internal/hw"
 	"github.com/bootwright/bootwright/internal/lease"
+	"github.com/bootwright/bootwright/internal/permac"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -81,8 +82,8 @@ type Server struct {
 	stats    Stats
 	initOnce sync.Once
 	pools    []*Pool // parallel to Subnets
-	limiter  *limiter
-	warned   *once
+	limiter  *permac.Limiter
+	warned   *permac.Once
 	own      map[netip.Addr]bool
 	mu       sync.Mutex
 	conns    []net.PacketConn
@@ -114,8 +115,8 @@ func (s *Server) init() {
 		if s.Logger == nil {
 			s.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 		}
-		s.limiter = newLimiter(s.RateLimit)
-		s.warned = newOnce(warnEvery)
+		s.limiter = s.RateLimit.Limiter()
+		s.warned = permac.NewOnce(warnEvery)
 		s.own = map[netip.Addr]bool{s.Address: true}
 		for i := range s.Subnets {
 			if a := s.Subnets[i].ServerAddr; a.IsValid() {

@@ -2,6 +2,7 @@ package httpboot
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"github.com/bootwright/bootwright/internal/hw"
@@ -59,12 +60,14 @@ func (v MachineView) Title() string {
 }
 
 // searchText is what a search matches a machine against, lower case: its
-// name, its MAC in every form, its last address, state, arch and labels.
+// name, its MAC in every form, its last addresses, state, arch and labels.
 // The page's filter box matches the same text (the rows' data-search).
 func searchText(v MachineView) string {
 	f := []string{v.Title(), v.MAC.String(), v.MAC.URL(), v.MAC.Hex(), v.State}
-	if v.LastIP.IsValid() {
-		f = append(f, v.LastIP.String())
+	for _, a := range []netip.Addr{v.LastIP, v.LastIP6} {
+		if a.IsValid() {
+			f = append(f, a.String())
+		}
 	}
 	if v.Arch.Known() {
 		f = append(f, v.Arch.String())

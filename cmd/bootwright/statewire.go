@@ -181,3 +181,23 @@ func parseEventMaxAge(v string) (time.Duration, error) {
 	}
 	return d, nil
 }
+
+// sharedDHCP gives a full-mode server the leases of the replicas sharing
+// db: claims decided by the database, the database's clock, this
+// replica's share of the clients, and the others' leases as they write
+// them.
+func sharedDHCP(s *dhcpboot.Server, db *pgstore.DB) (*dhcpboot.Server, func(context.Context) error, error) {
+	ls, err := db.Leases()
+	if err != nil {
+		return nil, nil, err
+	}
+	s.Leases, s.Owner, s.Now = ls, db.Owner, db.Now
+	for i := range s.Subnets {
+		s.Pool(i).StartAt(db.Spread())
+	}
+	ls.Watch(s.Learn)
+	stop := func(ctx context.Context) error {
+		return errors.Join(s.Shutdown(ctx), ls.Close())
+	}
+	return s, stop, nil
+}

@@ -77,6 +77,14 @@ var migrations = []string{
 		stopped      timestamptz,
 		clock_offset bigint NOT NULL DEFAULT 0
 	);`,
+	// 2: a binding per MAC and address family (DHCPv4 and DHCPv6 bind
+	// side by side), and each machine's last IPv6 address.
+	`ALTER TABLE bindings ADD COLUMN family smallint NOT NULL DEFAULT 4 CHECK (family IN (4, 6));
+	UPDATE bindings SET family = family(addr);
+	ALTER TABLE bindings DROP CONSTRAINT bindings_pkey, ADD PRIMARY KEY (mac, family);
+	ALTER TABLE machines ADD COLUMN last_ip6 inet;
+	UPDATE machines SET last_ip6 = (data->>'last_ip6')::inet WHERE data->>'last_ip6' IS NOT NULL;
+	CREATE INDEX machines_last_ip6 ON machines (last_ip6);`,
 }
 
 // SchemaVersion is the schema this bootwright migrates to.

@@ -44,7 +44,7 @@ func (b stateBackend) Close() error                       { return nil }
 func (b stateBackend) Load(now time.Time) (state.Snapshot, error) {
 	ctx, cancel := ctxFor(writeTimeout)
 	defer cancel()
-	snap := state.Snapshot{Infos: map[hw.MAC]state.Info{}, Bindings: map[hw.MAC]state.Binding{}}
+	snap := state.Snapshot{Infos: map[hw.MAC]state.Info{}}
 	rows, err := b.db.pool.Query(ctx, `SELECT mac, state, revoked_before FROM machines`)
 	if err != nil {
 		return snap, b.db.check(err)
@@ -74,7 +74,7 @@ func (b stateBackend) Load(now time.Time) (state.Snapshot, error) {
 		if err := rows.Scan(&mac, &bd); err != nil {
 			return snap, err
 		}
-		snap.Bindings[toMAC(mac)] = bd
+		snap.Bindings = append(snap.Bindings, state.MACBinding{MAC: toMAC(mac), Binding: bd})
 	}
 	if err := rows.Err(); err != nil {
 		return snap, b.db.check(err)
@@ -173,19 +173,32 @@ func (t *pgTx) Machines(macs []hw.MAC) (map[hw.MAC]state.Machine, error) {
 }
 
 func (t *pgTx) PutMachine(m state.Machine) error {
-	var lastIP *netip.Addr
-	if m.LastIP.IsValid() {
-		lastIP = &m.LastIP
-	}
 	var rb *time.Time
 	if !m.RevokedBefore.IsZero() {
 		rb = &m.RevokedBefore
 	}
-	t.batch.Queue(`INSERT INTO machines (mac, state, last_seen, last_ip, revoked_before, data) VALUES ($1, $2, $3, $4, $5, $6)
+	t.batch.Queue(`INSERT INTO machines (mac, state, last_seen, last_ip, last_ip6, revoked_before, data) VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (mac) DO UPDATE SET state = EXCLUDED.state, last_seen = EXCLUDED.last_seen, last_ip = EXCLUDED.last_ip,
-			revoked_before = EXCLUDED.revoked_before, data = EXCLUDED.data`,
-		m.MAC.HardwareAddr(), m.State, m.LastSeen, lastIP, rb, jsonArg(m))
+			last_ip6 = EXCLUDED.last_ip6, revoked_before = EXCLUDED.revoked_before, data = EXCLUDED.data`,
+		m.MAC.HardwareAddr(), m.State, m.LastSeen, orNull(m.LastIP), orNull(m.LastIP6), rb, jsonArg(m))
 	return nil
+}
+
+// orNull is a as an inet column takes it: NULL when a is not valid.
+func orNull(a netip.Addr) *netip.Addr {
+	if !a.IsValid() {
+		return nil
+	}
+	return &a
+}
+
+// family is the value of the bindings table's family column for a: 6
+// for IPv6, 4 for IPv4 (IPv4-mapped included), as state keeps them.
+func family(a netip.Addr) int16 {
+	if a.Unmap().Is6() {
+		return 6
+	}
+	return 4
 }
 
 func (t *pgTx) AddEvent(e state.Event) error {
@@ -195,9 +208,9 @@ func (t *pgTx) AddEvent(e state.Event) error {
 }
 
 func (t *pgTx) PutBinding(mac hw.MAC, bd state.Binding) error {
-	t.batch.Queue(`INSERT INTO bindings (mac, addr, since, until, data) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (mac) DO UPDATE SET addr = EXCLUDED.addr, since = EXCLUDED.since, until = EXCLUDED.until, data = EXCLUDED.data`,
-		mac.HardwareAddr(), bd.Addr, bd.Since, bd.Until, jsonArg(bd))
+	t.batch.Queue(`INSERT INTO bindings (mac, family, addr, since, until, data) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (mac, family) DO UPDATE SET addr = EXCLUDED.addr, since = EXCLUDED.since, until = EXCLUDED.until, data = EXCLUDED.data`,
+		mac.HardwareAddr(), family(bd.Addr), bd.Addr, bd.Since, bd.Until, jsonArg(bd))
 	return nil
 }
 
@@ -276,22 +289,30 @@ func (b stateBackend) Info(mac hw.MAC) (state.Info, error) {
 	ctx, cancel := ctxFor(readTimeout)
 	defer cancel()
 	var in state.Info
-	var m *state.Machine
-	var bd *state.Binding
-	err := b.db.pool.QueryRow(ctx, `
+	// One row when mac has no binding, else one per family.
+	rows, err := b.db.pool.Query(ctx, `
 		SELECT m.data, bd.data, EXISTS (SELECT 1 FROM bindings o WHERE o.addr = bd.addr AND o.mac <> bd.mac AND o.since > bd.since)
 		FROM (SELECT $1::macaddr AS mac) q
-		LEFT JOIN machines m ON m.mac = q.mac LEFT JOIN bindings bd ON bd.mac = q.mac`, mac.HardwareAddr()).Scan(&m, &bd, &in.Superseded)
+		LEFT JOIN machines m ON m.mac = q.mac LEFT JOIN bindings bd ON bd.mac = q.mac`, mac.HardwareAddr())
 	if err != nil {
 		return in, b.db.check(err)
 	}
-	if m != nil {
-		in.State, in.RevokedBefore = m.State, m.RevokedBefore
+	for rows.Next() {
+		var m *state.Machine
+		var bd *state.Binding
+		var superseded bool
+		if err := rows.Scan(&m, &bd, &superseded); err != nil {
+			rows.Close()
+			return in, b.db.check(err)
+		}
+		if m != nil {
+			in.State, in.RevokedBefore = m.State, m.RevokedBefore
+		}
+		if bd != nil {
+			in.Bindings = append(in.Bindings, state.SharedBinding{Binding: *bd, Superseded: superseded})
+		}
 	}
-	if bd != nil {
-		in.Binding = *bd
-	}
-	return in, nil
+	return in, b.db.check(rows.Err())
 }
 
 func (b stateBackend) MACAt(ip netip.Addr) (hw.MAC, bool, error) {
@@ -300,7 +321,7 @@ func (b stateBackend) MACAt(ip netip.Addr) (hw.MAC, bool, error) {
 	var mac net.HardwareAddr
 	err := b.db.pool.QueryRow(ctx, `
 		SELECT mac FROM (
-			SELECT mac, last_seen AS t FROM machines WHERE last_ip = $1
+			SELECT mac, last_seen AS t FROM machines WHERE last_ip = $1 OR last_ip6 = $1
 			UNION ALL SELECT mac, since FROM bindings WHERE addr = $1 AND until > now()) x
 		ORDER BY t DESC LIMIT 1`, ip).Scan(&mac)
 	if errors.Is(err, pgx.ErrNoRows) {

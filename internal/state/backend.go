@@ -60,9 +60,9 @@ type Tx interface {
 // Snapshot is what a Store reads from its backend when it starts.
 type Snapshot struct {
 	Infos    map[hw.MAC]Info // every machine's install state and revocation
-	Bindings map[hw.MAC]Binding
-	Secret   []byte    // the token key: 32 random bytes, made by the first Load
-	Clock    time.Time // the latest time any Store on this backend returned
+	Bindings []MACBinding    // the live ones, at most one per MAC and family, in any order
+	Secret   []byte          // the token key: 32 random bytes, made by the first Load
+	Clock    time.Time       // the latest time any Store on this backend returned
 }
 
 // Info is what a Store keeps in memory about a machine, for decisions on
@@ -70,9 +70,14 @@ type Snapshot struct {
 type Info struct {
 	State         string
 	RevokedBefore time.Time
-	Binding       Binding // zero when it has none
-	// Superseded says another MAC was bound to Binding's address since:
-	// the binding has ended.
+	Bindings      []SharedBinding // at most one per address family
+}
+
+// SharedBinding is a binding as a shared backend holds it.
+type SharedBinding struct {
+	Binding
+	// Superseded says another MAC was bound to the binding's address
+	// since: the binding has ended.
 	Superseded bool
 }
 

@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -28,7 +30,8 @@ var (
 )
 
 // boltBackend keeps the store in one bbolt file: machines by MAC, events
-// by MAC and time, bindings by MAC, and the secret and clock.
+// by MAC and time, bindings by MAC and family (see bindingKey), and the
+// secret and clock.
 type boltBackend struct {
 	db  *bolt.DB
 	seq atomic.Uint32 // keeps events of equal times apart
@@ -73,7 +76,7 @@ func OpenBolt(path string) (b Backend, err error) {
 }
 
 func (b *boltBackend) Load(now time.Time) (Snapshot, error) {
-	snap := Snapshot{Infos: map[hw.MAC]Info{}, Bindings: map[hw.MAC]Binding{}}
+	snap := Snapshot{Infos: map[hw.MAC]Info{}}
 	err := b.db.Update(func(tx *bolt.Tx) error {
 		err := tx.Bucket(bucketMachines).ForEach(func(k, v []byte) error {
 			var m Machine
@@ -92,13 +95,10 @@ func (b *boltBackend) Load(now time.Time) (Snapshot, error) {
 		if snap.Clock.After(now) {
 			now = snap.Clock
 		}
-		tx.Bucket(bucketBindings).ForEach(func(k, v []byte) error {
-			mac, err := hw.ParseMAC(string(k))
-			var bd Binding
-			if err != nil || json.Unmarshal(v, &bd) != nil || !now.Before(bd.Until) {
-				return nil // expired or unreadable: Prune deletes it
+		eachBinding(tx, func(mb MACBinding) error {
+			if now.Before(mb.Until) { // expired: Prune deletes it
+				snap.Bindings = append(snap.Bindings, mb)
 			}
-			snap.Bindings[mac] = bd
 			return nil
 		})
 		if sec := meta.Get(keySecret); len(sec) == 32 {
@@ -139,7 +139,29 @@ func (t boltTx) AddEvent(e Event) error {
 
 func (t boltTx) PutBinding(mac hw.MAC, bd Binding) error {
 	v, _ := json.Marshal(bd)
-	return t.tx.Bucket(bucketBindings).Put(machineKey(mac), v)
+	return t.tx.Bucket(bucketBindings).Put(bindingKey(mac, bd.Addr), v)
+}
+
+// bindingKey is the stored key of a binding: the MAC for IPv4, the MAC
+// and "/6" for IPv6 (a bootwright that knows no IPv6 skips such keys).
+func bindingKey(mac hw.MAC, addr netip.Addr) []byte {
+	if keyOf(mac, addr).v6 {
+		return []byte(mac.String() + "/6")
+	}
+	return machineKey(mac)
+}
+
+// eachBinding calls fn with every readable stored binding; it skips
+// unreadable ones, which Prune deletes.
+func eachBinding(tx *bolt.Tx, fn func(MACBinding) error) error {
+	return tx.Bucket(bucketBindings).ForEach(func(k, v []byte) error {
+		mac, err := hw.ParseMAC(strings.TrimSuffix(string(k), "/6"))
+		var bd Binding
+		if err != nil || json.Unmarshal(v, &bd) != nil {
+			return nil
+		}
+		return fn(MACBinding{mac, bd})
+	})
 }
 
 func (t boltTx) PutSecret(secret []byte) error {
@@ -269,14 +291,7 @@ func (b *boltBackend) All(fn func(Item) error) error {
 		if err != nil {
 			return err
 		}
-		err = tx.Bucket(bucketBindings).ForEach(func(k, v []byte) error {
-			mac, err := hw.ParseMAC(string(k))
-			var bd Binding
-			if err != nil || json.Unmarshal(v, &bd) != nil {
-				return nil
-			}
-			return fn(Item{Binding: &MACBinding{mac, bd}})
-		})
+		err = eachBinding(tx, func(mb MACBinding) error { return fn(Item{Binding: &mb}) })
 		if err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -120,8 +121,12 @@ func New(b Backend) (*Store, error) {
 	for mac, in := range snap.Infos {
 		s.states.Store(mac, machineInfo{in.State, in.RevokedBefore})
 	}
-	for mac, bd := range snap.Bindings {
-		s.binds.set(mac, bd)
+	// Oldest first: when an address moved from one machine to another,
+	// the record of its former holder may still be there, and the newer
+	// binding must be the one that holds.
+	slices.SortStableFunc(snap.Bindings, func(a, b MACBinding) int { return a.Since.Compare(b.Since) })
+	for _, mb := range snap.Bindings {
+		s.binds.set(mb.MAC, mb.Binding)
 	}
 	s.secret, s.clock = snap.Secret, snap.Clock
 	cfg := groupcommit.Config[Event]{After: s.committed, MaxBatch: 512, Queue: LocalQueue, Linger: eventLinger,
@@ -205,8 +210,8 @@ func (s *Store) info(mac hw.MAC) (machineInfo, bool) {
 			if in.State != "" {
 				s.states.Store(mac, mi)
 			}
-			if in.Binding.Addr.IsValid() {
-				s.binds.merge(mac, in.Binding, in.Superseded)
+			for _, sb := range in.Bindings {
+				s.binds.merge(mac, sb.Binding, sb.Superseded)
 			}
 			return mi, in.State != ""
 		}

@@ -59,7 +59,8 @@ type Machine struct {
 	State       string     `json:"state"`
 	FirstSeen   time.Time  `json:"first_seen"`
 	LastSeen    time.Time  `json:"last_seen"`
-	LastIP      netip.Addr `json:"last_ip,omitzero"`
+	LastIP      netip.Addr `json:"last_ip,omitzero"`  // its last IPv4 address
+	LastIP6     netip.Addr `json:"last_ip6,omitzero"` // its last IPv6 address (DHCPv6, or a request over IPv6)
 	Arch        hw.Arch    `json:"arch,omitzero"`
 	LastEvent   string     `json:"last_event,omitempty"` // kind of the latest event
 	LastOutcome string     `json:"last_outcome,omitempty"`
@@ -79,8 +80,11 @@ func (m *Machine) apply(e Event) bool {
 		m.LastSeen = e.Time
 		m.LastEvent, m.LastOutcome = e.Kind, e.Outcome
 	}
-	if e.IP.IsValid() {
-		m.LastIP = e.IP
+	switch ip := e.IP.Unmap(); {
+	case ip.Is4():
+		m.LastIP = ip
+	case ip.Is6() && !ip.IsLinkLocalUnicast():
+		m.LastIP6 = ip
 	}
 	if e.Arch.Known() {
 		m.Arch = e.Arch

@@ -35,6 +35,7 @@ func Run(t *testing.T, b Backend) {
 		"Prune":               testPrune,
 		"PruneForgets":        testPruneForgets,
 		"Bindings":            testBindings,
+		"BindingsPerFamily":   testBindingsPerFamily,
 		"BindAloneMakesNone":  testBindAlone,
 		"RefusalsKeepState":   testRefusals,
 		"Repeats":             testRepeats,
@@ -46,6 +47,7 @@ func Run(t *testing.T, b Backend) {
 	if b.Peer != nil {
 		tests["Replicas"] = testReplicas
 		tests["ReplicasWriteOneMachine"] = testReplicasOneMachine
+		tests["ReplicasBindingsPerFamily"] = testReplicasBindingsPerFamily
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) { fn(t, b) })
