@@ -11,7 +11,9 @@ import (
 
 // testBindingsPerFamily: one MAC's IPv4 and IPv6 bindings are kept side
 // by side, each found by the family of the address asked about, across
-// a restart; another MAC taking the IPv6 address ends only the IPv6 one.
+// a restart; another MAC taking the IPv6 address ends only the IPv6 one,
+// and after a restart the newer binding of that address holds, though
+// the record of the older one is still there.
 func testBindingsPerFamily(t *testing.T, b Backend) {
 	s, be := b.open(t)
 	a4, a6 := netip.MustParseAddr("10.0.0.5"), netip.MustParseAddr("fd42::105")
@@ -24,6 +26,9 @@ func testBindingsPerFamily(t *testing.T, b Backend) {
 	s.Record(state.Event{MAC: mac1, Kind: state.KindDHCP, Outcome: state.OK, IP: a6, Detail: "DHCPv6 REQUEST", Bind: &b6})
 	Flush(t, s, mac1, 1)
 	checkFamilies(t, "live", s, mac1, now, a4, a6)
+	if mac, ok := s.MACFor(a6); !ok || mac != mac1 {
+		t.Errorf("MACFor(%s) = %v %v, want %s", a6, mac, ok, mac1)
+	}
 	s, be = b.reopen(t, s, be)
 	checkFamilies(t, "after restart", s, mac1, now, a4, a6)
 	s.Bind(mac2, bind(a6, time.Second))
