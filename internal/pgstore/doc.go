@@ -1,6 +1,6 @@
 // Package pgstore keeps bootwright's shared state in PostgreSQL, for
 // replicas that serve one network together: machines, events and
-// bindings (a state.Shared backend), full-mode leases (a lease.Store
+// bindings, one per MAC and address family (a state.Shared backend), full-mode leases (a lease.Store
 // whose claims the database decides), the token key, and the replicas
 // themselves with their heartbeats.
 //
