@@ -25,7 +25,7 @@ FUZZ_TARGETS := \
 	./httpboot:FuzzRequest
 
 .PHONY: all build test deps check unit fuzz readmetest answerstest vmtest dhcptest httptest httpstest httpsvmtest installtest doctortest \
-	securitytest tftptest tftpvmtest loadertest pitest menutest arm64test ipv6test dhcp6test catalogtest catalog-fulltest bench bench-dhcp bench-http bench-tftp bench-storm lint clean
+	securitytest tftptest tftpvmtest loadertest pitest menutest arm64test ipv6test dhcp6test catalogtest catalog-fulltest replicatest replicaoutagetest bench bench-dhcp bench-http bench-tftp bench-storm lint clean
 
 all: build
 
@@ -33,7 +33,7 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/bootwright
 
 ## test: everything CI runs: static checks, race tests, fuzz smoke, real clients and VMs.
-test: deps check unit fuzz readmetest answerstest vmtest dhcptest httptest httpstest doctortest securitytest tftptest loadertest pitest menutest arm64test dhcp6test catalogtest
+test: deps check unit fuzz readmetest answerstest vmtest dhcptest httptest httpstest doctortest securitytest tftptest loadertest pitest menutest arm64test dhcp6test catalogtest replicatest
 
 deps:
 	scripts/install-deps.sh
@@ -44,8 +44,10 @@ check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) mod tidy -diff
 
+## unit: race tests; the state and lease contracts run against a throwaway PostgreSQL
+## (scripts/deps/postgres.txt), which must be there: BOOTWRIGHT_REQUIRE_PG=1.
 unit:
-	$(GO) test -race -count=1 ./...
+	BOOTWRIGHT_REQUIRE_PG=1 $(GO) test -race -count=1 ./...
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
@@ -79,6 +81,19 @@ menutest: deps build
 ## the Pi's files over TFTP with tftp-hpa under its serial prefix; about 25 s.
 pitest: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/raspberrypi/run.sh
+
+## replicatest: two and three replicas on one throwaway PostgreSQL in namespaces:
+## dhclient and perfdhcp on one LAN and behind dhcrelay, one OFFER per DISCOVER,
+## no address twice, a replica killed by PID mid-run and rejoining, install once
+## with the callback sent to the other replica; 55-90 s.
+replicatest: deps build
+	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/replicas/run.sh
+
+## replicaoutagetest: PostgreSQL stopped for 30 s under two replicas: renewals and
+## menus answered, new leases refused then resumed, the window's events kept;
+## about 45 s, not in make test (BOOTWRIGHT_OUTAGE_SECONDS shortens it).
+replicaoutagetest: deps build
+	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/replicas/run.sh outage
 
 ## dhcp6test: ISC dhclient -6 against --dhcp6-mode full in namespaces: lease, Renew at
 ## T1, Release, the lease kept across a restart and kill -9; about 40 s, most of it T1.

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
+
+	"github.com/bootwright/bootwright/internal/lease"
 )
 
 // Mode is how the server takes part in DHCP on its network.
@@ -53,8 +55,8 @@ const proxyBindTime = time.Hour
 type result struct {
 	reply  *dhcpv4.DHCPv4
 	out    Outcome
-	why    string    // reason, when there is no reply
-	ops    []leaseOp // lease changes to persist before the reply goes out
+	why    string     // reason, when there is no reply
+	ops    []lease.Op // lease changes to persist before the reply goes out
 	subnet *Subnet
 	// bound and until are the address this reply binds to the client and
 	// for how long (see Event.Bound); invalid when it binds none.
@@ -73,6 +75,7 @@ type query struct {
 	ifname   string     // the receiving interface, when known
 	peer     netip.Addr // the datagram's source address
 	port4011 bool
+	attempt  int // offers made again after another replica took the address
 }
 
 // handle decides the reply to one admitted request.
@@ -115,21 +118,29 @@ func (s *Server) handle(r query) result {
 // handleFull runs the RFC 2131 server side for one request.
 func (s *Server) handleFull(r query) result {
 	c := r.c
+	if s.Owner != nil && answeredByOwner(c) && !s.Owner(c.MAC) {
+		return result{out: OutPeer, why: "another replica's share of clients"}
+	}
 	n := s.selectSubnet(c, r.ifname)
 	if n == nil {
 		return ignore("no subnet for this request")
 	}
 	pool := s.pools[s.subnetIndex(n)]
 	reserved := s.reservation(r, n)
+	if s.Leases != nil && c.Type != dhcpv4.MessageTypeInform {
+		if err := s.Leases.Down(); err != nil {
+			return s.handleDown(r, n, pool, err)
+		}
+	}
 	self := s.serverAddr(n)
 	res := result{subnet: n}
 	switch c.Type {
 	case dhcpv4.MessageTypeDiscover:
-		addr, err := pool.Offer(c.MAC, c.RequestedIP, reserved, offerHold)
+		addr, ops, err := pool.Offer(c.MAC, c.RequestedIP, reserved, offerHold)
 		if err != nil {
 			return result{out: OutExhausted, why: fmt.Sprintf("subnet %s range %s: %v", n.Name(), n.Range, err), subnet: n}
 		}
-		res.reply, res.out = leaseReply(r, self, n, addr, dhcpv4.MessageTypeOffer), OutOffer
+		res.reply, res.out, res.ops = leaseReply(r, self, n, addr, dhcpv4.MessageTypeOffer), OutOffer, ops
 	case dhcpv4.MessageTypeRequest:
 		return s.handleRequest(r, n, pool, reserved)
 	case dhcpv4.MessageTypeRelease:
@@ -165,8 +176,9 @@ func (s *Server) handleRequest(r query, n *Subnet, pool *Pool, reserved netip.Ad
 	c := r.c
 	self := s.serverAddr(n)
 	if c.ServerID.IsValid() && c.ServerID != self && c.ServerID != s.Address {
-		pool.Cancel(c.MAC)
-		return ignore("client selected server " + c.ServerID.String())
+		res := ignore("client selected server " + c.ServerID.String())
+		res.ops = pool.Cancel(c.MAC) // the offer it did not take is free again
+		return res
 	}
 	want := c.RequestedIP
 	if !want.IsValid() {
@@ -191,7 +203,7 @@ func (s *Server) handleRequest(r query, n *Subnet, pool *Pool, reserved netip.Ad
 		return res
 	}
 	return result{reply: leaseReply(r, self, n, want, dhcpv4.MessageTypeAck), out: OutAck, ops: ops, subnet: n,
-		bound: want, until: time.Now().Add(n.leaseTime())}
+		bound: want, until: pool.now().Add(n.leaseTime())}
 }
 
 // reservation is the client's reserved address when it lies in subnet n.

@@ -2,6 +2,7 @@ package dhcpboot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bootwright/bootwright/internal/hw"
+	"github.com/bootwright/bootwright/internal/lease"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 )
@@ -85,47 +87,57 @@ func parsePacket(b []byte) (*dhcpv4.DHCPv4, Client, error) {
 }
 
 // finish logs and counts the result and sends the reply, after the lease
-// store has made its changes durable when there are any.
+// store has made its changes durable when there are any. A claim the
+// store refused (another replica's client holds the address) is handed
+// to conflict.
 func (s *Server) finish(l listener, r query, res result, peer net.Addr, now time.Time) {
-	typ := msgTypeOf(r.c.Type)
 	if res.reply == nil {
-		s.stats.add(typ, res.out)
+		s.stats.add(msgTypeOf(r.c.Type), res.out)
 		s.logNoReply(r, res, now)
 		if r.c.PXE() {
 			s.notify(r, res, netip.Addr{})
 		}
 		if len(res.ops) > 0 && s.Leases != nil {
-			s.Leases.commit(res.ops, func(err error) {
+			s.Leases.Commit(res.ops, func(err error) {
 				if err != nil {
-					s.Logger.Error("dhcp: cannot persist lease change", "mac", r.c.MAC.String(), "err", err)
+					s.logger(r).Debug("dhcp: lease change not made", "err", err)
 				}
 			})
 		}
 		return
 	}
-	dst := s.destination(r.req, res.reply, peer, l.port4011)
-	send := func(err error) {
-		if err == nil {
-			_, err = l.conn.WriteTo(res.reply.ToBytes(), dst)
-		}
-		if err != nil {
-			s.stats.add(typ, OutError)
-			s.logger(r).Error("dhcp: reply not sent", "reply", res.reply.MessageType().String(), "to", dst.String(), "err", err)
-			return
-		}
-		s.stats.add(typ, res.out)
-		s.logReply(r, res, dst)
-		if r.c.PXE() && r.d.Reason == ReasonNoFile {
-			s.warnNoBootFile(r, "it gets an address without boot options", time.Now())
-		}
-		s.hintPi(r, now)
-		s.notify(r, res, addr4(res.reply.YourIPAddr))
-	}
 	if len(res.ops) > 0 && s.Leases != nil {
-		s.Leases.commit(res.ops, send)
+		s.Leases.Commit(res.ops, func(err error) {
+			if ce, ok := errors.AsType[*lease.ConflictError](err); ok {
+				s.conflict(l, r, res, peer, now, ce)
+				return
+			}
+			s.send(l, r, res, peer, now, err)
+		})
 		return
 	}
-	send(nil)
+	s.send(l, r, res, peer, now, nil)
+}
+
+// send sends res's reply unless storing its lease failed (err).
+func (s *Server) send(l listener, r query, res result, peer net.Addr, now time.Time, err error) {
+	typ := msgTypeOf(r.c.Type)
+	dst := s.destination(r.req, res.reply, peer, l.port4011)
+	if err == nil {
+		_, err = l.conn.WriteTo(res.reply.ToBytes(), dst)
+	}
+	if err != nil {
+		s.stats.add(typ, OutError)
+		s.logger(r).Error("dhcp: reply not sent", "reply", res.reply.MessageType().String(), "to", dst.String(), "err", err)
+		return
+	}
+	s.stats.add(typ, res.out)
+	s.logReply(r, res, dst)
+	if r.c.PXE() && r.d.Reason == ReasonNoFile {
+		s.warnNoBootFile(r, "it gets an address without boot options", time.Now())
+	}
+	s.hintPi(r, now)
+	s.notify(r, res, addr4(res.reply.YourIPAddr))
 }
 
 // Event is what OnPacket is told about one request.

@@ -183,9 +183,9 @@ func TestGroupCommit(t *testing.T) {
 	if db.Len() != n {
 		t.Errorf("%d leases on disk, want %d", db.Len(), n)
 	}
-	for _, op := range db.loaded {
-		if acks[op.mac.String()] != op.addr.String() {
-			t.Errorf("on disk %s -> %s, ACKed %s", op.mac, op.addr, acks[op.mac.String()])
+	for _, l := range db.Leases() {
+		if acks[l.MAC.String()] != l.Addr.String() {
+			t.Errorf("on disk %s -> %s, ACKed %s", l.MAC, l.Addr, acks[l.MAC.String()])
 		}
 	}
 }

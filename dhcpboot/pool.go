@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bootwright/bootwright/internal/hw"
+	"github.com/bootwright/bootwright/internal/lease"
 )
 
 // Errors returned by Pool.
@@ -18,36 +19,13 @@ var (
 	ErrOutOfRange    = errors.New("address outside the pool")
 )
 
-type leaseState uint8
-
-const (
-	stateOffered  leaseState = iota + 1 // held for a client's REQUEST; never persisted
-	stateBound                          // ACKed; persisted before the ACK is sent
-	stateDeclined                       // a client found it in use (DHCPDECLINE)
-)
-
-type lease struct {
-	mac    hw.MAC
-	addr   netip.Addr
-	expiry time.Time
-	state  leaseState
-}
-
-// leaseOp is one change to the persisted lease table: the record for
-// addr is replaced (put) or removed.
-type leaseOp struct {
-	addr   netip.Addr
-	del    bool
-	mac    hw.MAC
-	expiry time.Time
-	state  leaseState
-}
-
 // Pool hands out the addresses of one subnet and tracks who holds them.
-// It is the in-memory truth; every change that must survive a restart is
-// returned as leaseOps for the lease store. The invariant it keeps: an
-// address is held by at most one MAC (byAddr), and a MAC holds at most one
-// address (byMAC). It is safe for concurrent use; create it with NewPool.
+// Every change it makes is returned as lease.Ops for the lease store,
+// which has the last word: with one server the pool knows every lease,
+// with replicas sharing a database it is a copy kept fresh by Learn. The
+// invariant it keeps: an address is held by at most one MAC (byAddr), and
+// a MAC holds at most one address (byMAC). It is safe for concurrent use;
+// create it with NewPool.
 type Pool struct {
 	// ReservedBy, if set, names the machine an address is reserved for;
 	// such an address is given to no other MAC. Set it before use.
@@ -56,18 +34,29 @@ type Pool struct {
 	r      Range
 	now    func() time.Time
 	mu     sync.Mutex
-	byMAC  map[hw.MAC]*lease
-	byAddr map[netip.Addr]*lease
+	byMAC  map[hw.MAC]*lease.Lease
+	byAddr map[netip.Addr]*lease.Lease
 	next   uint32 // next-fit cursor: offset into r of the next address to try
 }
 
 // NewPool returns an empty pool over r.
 func NewPool(r Range) *Pool {
-	return &Pool{r: r, now: time.Now, byMAC: map[hw.MAC]*lease{}, byAddr: map[netip.Addr]*lease{}}
+	return &Pool{r: r, now: time.Now, byMAC: map[hw.MAC]*lease.Lease{}, byAddr: map[netip.Addr]*lease.Lease{}}
 }
 
 // Range returns the pool's address range.
 func (p *Pool) Range() Range { return p.r }
+
+// StartAt moves the next-fit cursor to the fraction f (0 to 1) of the
+// range, so that replicas sharing a range start handing out addresses in
+// different places.
+func (p *Pool) StartAt(f float64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if size := p.r.Size(); size > 0 && f > 0 && f < 1 {
+		p.next = uint32(f * float64(size))
+	}
+}
 
 // freeFor reports whether a can be given to mac: it is not reserved for
 // another machine, and nobody holds it, mac does, or the holder's time
@@ -77,7 +66,7 @@ func (p *Pool) freeFor(a netip.Addr, mac hw.MAC, now time.Time) bool {
 		return false
 	}
 	l, ok := p.byAddr[a]
-	return !ok || (l.mac == mac && l.state != stateDeclined) || !l.expiry.After(now)
+	return !ok || (l.MAC == mac && l.State != lease.Declined) || !l.Live(now)
 }
 
 // reservedForOther reports whether a is reserved for a MAC other than mac.
@@ -94,7 +83,9 @@ func (p *Pool) reservedForOther(a netip.Addr, mac hw.MAC) bool {
 // if free, else the next free one after the last handed out (so that an
 // address released or expired is reused as late as possible, which keeps
 // returning clients on their old address). An address reserved for
-// another machine is never offered, even inside the range.
+// another machine is never offered, even inside the range. It returns the
+// op that holds the address in the lease store (none when mac's own lease
+// stands).
 //
 // When no address is free but some are only offered, the one offered
 // longest ago is offered again, to mac: a flood of DISCOVERs from made-up
@@ -103,54 +94,54 @@ func (p *Pool) reservedForOther(a netip.Addr, mac hw.MAC) bool {
 // lets a server re-use an offered address; a client whose offer is taken
 // over gets a NAK for its REQUEST and starts again. Bound and declined
 // addresses are never taken.
-func (p *Pool) Offer(mac hw.MAC, requested, reserved netip.Addr, hold time.Duration) (netip.Addr, error) {
-	k := mac
+func (p *Pool) Offer(mac hw.MAC, requested, reserved netip.Addr, hold time.Duration) (netip.Addr, []lease.Op, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.now()
-	if reserved.IsValid() && p.freeFor(reserved, k, now) {
-		return p.holdLocked(k, reserved, now.Add(hold)), nil
+	exp := now.Add(hold)
+	if reserved.IsValid() && p.freeFor(reserved, mac, now) {
+		return p.holdLocked(mac, reserved, exp, false)
 	}
 	// Here a reservation, if any, is held by another live client.
-	if l, ok := p.byMAC[k]; ok && p.r.Contains(l.addr) && !p.reservedForOther(l.addr, k) {
-		return p.holdLocked(k, l.addr, now.Add(hold)), nil
+	if l, ok := p.byMAC[mac]; ok && p.r.Contains(l.Addr) && !p.reservedForOther(l.Addr, mac) {
+		return p.holdLocked(mac, l.Addr, exp, false)
 	}
-	if p.r.Contains(requested) && p.freeFor(requested, k, now) {
-		return p.holdLocked(k, requested, now.Add(hold)), nil
+	if p.r.Contains(requested) && p.freeFor(requested, mac, now) {
+		return p.holdLocked(mac, requested, exp, false)
 	}
 	size := uint32(p.r.Size())
 	start := u32(p.r.Start)
-	var oldest *lease // the offer that expires first
+	var oldest *lease.Lease // the offer that expires first
 	for i := uint32(0); i < size; i++ {
 		off := (p.next + i) % size
 		a := addrFrom32(start + off)
-		if p.freeFor(a, k, now) {
+		if p.freeFor(a, mac, now) {
 			p.next = (off + 1) % size
-			return p.holdLocked(k, a, now.Add(hold)), nil
+			return p.holdLocked(mac, a, exp, false)
 		}
-		if l := p.byAddr[a]; l != nil && l.state == stateOffered && !p.reservedForOther(a, k) &&
-			(oldest == nil || l.expiry.Before(oldest.expiry)) {
+		if l := p.byAddr[a]; l != nil && l.State == lease.Offered && !p.reservedForOther(a, mac) &&
+			(oldest == nil || l.Expiry.Before(oldest.Expiry)) {
 			oldest = l
 		}
 	}
 	if oldest != nil {
-		return p.holdLocked(k, oldest.addr, now.Add(hold)), nil
+		return p.holdLocked(mac, oldest.Addr, exp, true)
 	}
-	return netip.Addr{}, ErrPoolExhausted
+	return netip.Addr{}, nil, ErrPoolExhausted
 }
 
 // holdLocked marks addr offered to mac until at least expiry; a bound
-// lease keeps its state and its longer expiry.
-func (p *Pool) holdLocked(mac hw.MAC, addr netip.Addr, expiry time.Time) netip.Addr {
-	if l, ok := p.byAddr[addr]; ok && l.mac == mac && l.state == stateBound {
-		if l.expiry.Before(expiry) {
-			l.expiry = expiry
+// lease keeps its state and its longer expiry, and needs no op.
+func (p *Pool) holdLocked(mac hw.MAC, addr netip.Addr, expiry time.Time, takeover bool) (netip.Addr, []lease.Op, error) {
+	if l, ok := p.byAddr[addr]; ok && l.MAC == mac && l.State == lease.Bound && l.Live(p.now()) {
+		if l.Expiry.Before(expiry) {
+			l.Expiry = expiry
 		}
 		p.byMAC[mac] = l
-		return addr
+		return addr, nil, nil
 	}
-	p.bindLocked(&lease{mac: mac, addr: addr, expiry: expiry, state: stateOffered})
-	return addr
+	p.bindLocked(&lease.Lease{MAC: mac, Addr: addr, Expiry: expiry, State: lease.Offered})
+	return addr, []lease.Op{{Kind: lease.Offer, Addr: addr, MAC: mac, Expiry: expiry, Takeover: takeover}}, nil
 }
 
 // Commit binds addr to mac for d (a DHCPREQUEST being ACKed) and returns
@@ -158,105 +149,97 @@ func (p *Pool) holdLocked(mac hw.MAC, addr netip.Addr, expiry time.Time) netip.A
 // range or be mac's reservation. An address reserved for another machine
 // is refused with ErrReserved, and mac's own lease on it, if any, is
 // dropped: the changes returned with that error are to be persisted too.
-func (p *Pool) Commit(mac hw.MAC, addr, reserved netip.Addr, d time.Duration) ([]leaseOp, error) {
+func (p *Pool) Commit(mac hw.MAC, addr, reserved netip.Addr, d time.Duration) ([]lease.Op, error) {
 	if !p.r.Contains(addr) && addr != reserved {
 		return nil, fmt.Errorf("%s: %w", addr, ErrOutOfRange)
 	}
-	k := mac
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.now()
-	if p.reservedForOther(addr, k) {
+	if p.reservedForOther(addr, mac) {
 		// The client gets a NAK and must stop using addr (RFC 2131
 		// 4.3.2), so a lease it holds there (from before the reservation)
 		// ends now and the machine it is reserved for can have it.
-		var ops []leaseOp
-		if l, ok := p.byAddr[addr]; ok && l.mac == k {
+		var ops []lease.Op
+		if l, ok := p.byAddr[addr]; ok && l.MAC == mac {
 			ops = p.dropLocked(l)
 		}
 		return ops, fmt.Errorf("%s: %w", addr, ErrReserved)
 	}
-	if !p.freeFor(addr, k, now) {
+	if !p.freeFor(addr, mac, now) {
 		return nil, fmt.Errorf("%s: %w", addr, ErrNotYours)
 	}
-	var ops []leaseOp
-	if old, ok := p.byMAC[k]; ok && old.addr != addr && old.state == stateBound {
-		ops = append(ops, leaseOp{addr: old.addr, del: true})
+	var ops []lease.Op
+	if old, ok := p.byMAC[mac]; ok && old.Addr != addr && old.State == lease.Bound {
+		ops = append(ops, lease.Op{Kind: lease.Release, Addr: old.Addr, MAC: mac})
 	}
-	l := &lease{mac: k, addr: addr, expiry: now.Add(d), state: stateBound}
+	l := &lease.Lease{MAC: mac, Addr: addr, Expiry: now.Add(d), State: lease.Bound}
 	p.bindLocked(l)
-	return append(ops, l.op()), nil
-}
-
-func (l *lease) op() leaseOp {
-	return leaseOp{addr: l.addr, mac: l.mac, expiry: l.expiry, state: l.state}
+	return append(ops, lease.Op{Kind: lease.Bind, Addr: addr, MAC: mac, Expiry: l.Expiry}), nil
 }
 
 // bindLocked records l, dropping any other binding its MAC or address had.
-func (p *Pool) bindLocked(l *lease) {
-	if old, ok := p.byMAC[l.mac]; ok && old.addr != l.addr {
-		delete(p.byAddr, old.addr)
+func (p *Pool) bindLocked(l *lease.Lease) {
+	if old, ok := p.byMAC[l.MAC]; ok && old.Addr != l.Addr {
+		delete(p.byAddr, old.Addr)
 	}
-	if old, ok := p.byAddr[l.addr]; ok && old.mac != l.mac && p.byMAC[old.mac] == old {
-		delete(p.byMAC, old.mac)
+	if old, ok := p.byAddr[l.Addr]; ok && old.MAC != l.MAC && p.byMAC[old.MAC] == old {
+		delete(p.byMAC, old.MAC)
 	}
-	p.byMAC[l.mac] = l
-	p.byAddr[l.addr] = l
+	p.byMAC[l.MAC] = l
+	p.byAddr[l.Addr] = l
 }
 
 // Cancel drops an offer made to mac that it did not take (it requested
 // another server's). Bound leases are kept.
-func (p *Pool) Cancel(mac hw.MAC) {
-	k := mac
+func (p *Pool) Cancel(mac hw.MAC) []lease.Op {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if l, ok := p.byMAC[k]; ok && l.state == stateOffered {
-		delete(p.byMAC, k)
-		delete(p.byAddr, l.addr)
+	l, ok := p.byMAC[mac]
+	if !ok || l.State != lease.Offered {
+		return nil
 	}
+	delete(p.byMAC, mac)
+	delete(p.byAddr, l.Addr)
+	return []lease.Op{{Kind: lease.Cancel, Addr: l.Addr, MAC: mac}}
 }
 
 // Release forgets mac's lease on addr (DHCPRELEASE). A release for an
 // address the client does not hold is ignored.
-func (p *Pool) Release(mac hw.MAC, addr netip.Addr) []leaseOp {
-	k := mac
+func (p *Pool) Release(mac hw.MAC, addr netip.Addr) []lease.Op {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	l, ok := p.byMAC[k]
-	if !ok || l.addr != addr {
+	l, ok := p.byMAC[mac]
+	if !ok || l.Addr != addr {
 		return nil
 	}
 	return p.dropLocked(l)
 }
 
-// dropLocked forgets lease l and returns the deletion to persist, if it
-// was bound (offers are never persisted).
-func (p *Pool) dropLocked(l *lease) []leaseOp {
-	delete(p.byAddr, l.addr)
-	if p.byMAC[l.mac] == l {
-		delete(p.byMAC, l.mac)
+// dropLocked forgets lease l and returns the op that ends it in the
+// store.
+func (p *Pool) dropLocked(l *lease.Lease) []lease.Op {
+	delete(p.byAddr, l.Addr)
+	if p.byMAC[l.MAC] == l {
+		delete(p.byMAC, l.MAC)
 	}
-	if l.state != stateBound {
-		return nil
-	}
-	return []leaseOp{{addr: l.addr, del: true}}
+	return []lease.Op{{Kind: lease.Release, Addr: l.Addr, MAC: l.MAC}}
 }
 
 // Decline marks addr unusable for d after mac found it in use
 // (DHCPDECLINE, RFC 2131 4.3.3), so it is not offered again soon. Only
 // the client the address was given to can decline it.
-func (p *Pool) Decline(mac hw.MAC, addr netip.Addr, d time.Duration) []leaseOp {
-	k := mac
+func (p *Pool) Decline(mac hw.MAC, addr netip.Addr, d time.Duration) []lease.Op {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	l, ok := p.byAddr[addr]
-	if !ok || l.mac != k || l.state == stateDeclined {
+	if !ok || l.MAC != mac || l.State == lease.Declined {
 		return nil
 	}
-	delete(p.byMAC, k)
-	dl := &lease{mac: k, addr: addr, expiry: p.now().Add(d), state: stateDeclined}
+	delete(p.byMAC, mac)
+	dl := &lease.Lease{MAC: mac, Addr: addr, Expiry: p.now().Add(d), State: lease.Declined}
 	p.byAddr[addr] = dl
-	return []leaseOp{dl.op()}
+	return []lease.Op{{Kind: lease.Decline, Addr: addr, MAC: mac, Expiry: dl.Expiry}}
 }
 
 // available reports whether a could be given to mac now.
@@ -268,13 +251,19 @@ func (p *Pool) available(a netip.Addr, mac hw.MAC) bool {
 
 // Lookup returns mac's current, unexpired, bound address.
 func (p *Pool) Lookup(mac hw.MAC) (netip.Addr, bool) {
+	l, ok := p.Bound(mac)
+	return l.Addr, ok
+}
+
+// Bound returns mac's current, unexpired, bound lease.
+func (p *Pool) Bound(mac hw.MAC) (lease.Lease, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	l, ok := p.byMAC[mac]
-	if !ok || l.state != stateBound || !l.expiry.After(p.now()) {
-		return netip.Addr{}, false
+	if !ok || l.State != lease.Bound || !l.Live(p.now()) {
+		return lease.Lease{}, false
 	}
-	return l.addr, true
+	return *l, true
 }
 
 // Holder returns the MAC holding addr (bound or offered, unexpired).
@@ -282,24 +271,34 @@ func (p *Pool) Holder(addr netip.Addr) (hw.MAC, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	l, ok := p.byAddr[addr]
-	if !ok || !l.expiry.After(p.now()) || l.state == stateDeclined {
+	if !ok || !l.Live(p.now()) || l.State == lease.Declined {
 		return hw.MAC{}, false
 	}
-	return l.mac, true
+	return l.MAC, true
 }
 
-// restore loads a persisted lease. When a MAC has several (it moved
-// between addresses and a deletion was lost), the latest wins its byMAC
-// slot; the others still hold their addresses until they expire.
-func (p *Pool) restore(op leaseOp) {
+// Learn takes a lease from the store as it stands there (loaded at start,
+// written by another replica, or the holder named by a refused claim):
+// it replaces what the pool believed about its address. When a MAC has
+// several (it moved between addresses and a deletion was lost), the
+// latest wins its byMAC slot; the others still hold their addresses until
+// they expire.
+func (p *Pool) Learn(l lease.Lease) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	l := &lease{mac: op.mac, addr: op.addr, expiry: op.expiry, state: op.state}
-	p.byAddr[l.addr] = l
-	if l.state != stateBound {
+	if old, ok := p.byAddr[l.Addr]; ok && p.byMAC[old.MAC] == old && old.MAC != l.MAC {
+		delete(p.byMAC, old.MAC)
+	}
+	nl := &l
+	p.byAddr[l.Addr] = nl
+	if l.State == lease.Declined || !l.Live(p.now()) {
+		if cur, ok := p.byMAC[l.MAC]; ok && cur.Addr == l.Addr {
+			delete(p.byMAC, l.MAC)
+		}
 		return
 	}
-	if old, ok := p.byMAC[l.mac]; !ok || old.expiry.Before(l.expiry) {
-		p.byMAC[l.mac] = l
+	if cur, ok := p.byMAC[l.MAC]; !ok || cur.Addr == l.Addr || cur.Expiry.Before(l.Expiry) ||
+		cur.State == lease.Offered && l.State == lease.Bound {
+		p.byMAC[l.MAC] = nl
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bootwright/bootwright/internal/hw"
+	"github.com/bootwright/bootwright/internal/lease"
 )
 
 func TestParseRange(t *testing.T) {
@@ -34,14 +35,14 @@ func TestPool(t *testing.T) {
 	p := NewPool(Range{ip("10.0.0.10"), ip("10.0.0.11")})
 	p.now = func() time.Time { return now }
 
-	got, err := p.Offer(a, none, none, time.Minute)
+	got, _, err := p.Offer(a, none, none, time.Minute)
 	if err != nil || got != ip("10.0.0.10") {
 		t.Fatalf("first offer = %v, %v", got, err)
 	}
-	if again, _ := p.Offer(a, ip("10.0.0.11"), none, time.Minute); again != got {
+	if again, _, _ := p.Offer(a, ip("10.0.0.11"), none, time.Minute); again != got {
 		t.Errorf("a client keeps its offer: got %v, want %v", again, got)
 	}
-	if got, _ := p.Offer(b, ip("10.0.0.10"), none, time.Minute); got != ip("10.0.0.11") {
+	if got, _, _ := p.Offer(b, ip("10.0.0.10"), none, time.Minute); got != ip("10.0.0.11") {
 		t.Errorf("b asked for a's address and got %v, want 10.0.0.11", got)
 	}
 	if _, err := p.Commit(b, ip("10.0.0.10"), none, time.Hour); !errors.Is(err, ErrNotYours) {
@@ -51,11 +52,11 @@ func TestPool(t *testing.T) {
 		t.Errorf("out of range commit: err = %v", err)
 	}
 	ops, err := p.Commit(a, ip("10.0.0.10"), none, time.Hour)
-	if err != nil || len(ops) != 1 || ops[0].del || ops[0].addr != ip("10.0.0.10") || ops[0].state != stateBound {
+	if err != nil || len(ops) != 1 || ops[0].Kind != lease.Bind || ops[0].Addr != ip("10.0.0.10") {
 		t.Fatalf("commit = %+v, %v", ops, err)
 	}
 	// Nothing is free: a third client takes over b's offer, never a's lease.
-	if got, err := p.Offer(c, ip("10.0.0.10"), none, time.Minute); err != nil || got != ip("10.0.0.11") {
+	if got, _, err := p.Offer(c, ip("10.0.0.10"), none, time.Minute); err != nil || got != ip("10.0.0.11") {
 		t.Errorf("third client got %v, %v; want b's offered 10.0.0.11", got, err)
 	}
 	if _, err := p.Commit(b, ip("10.0.0.11"), none, time.Hour); !errors.Is(err, ErrNotYours) {
@@ -63,7 +64,7 @@ func TestPool(t *testing.T) {
 	}
 	// b's offer expires; c can then take its address, never a's.
 	now = now.Add(2 * time.Minute)
-	if got, err := p.Offer(c, ip("10.0.0.10"), none, time.Minute); err != nil || got != ip("10.0.0.11") {
+	if got, _, err := p.Offer(c, ip("10.0.0.10"), none, time.Minute); err != nil || got != ip("10.0.0.11") {
 		t.Errorf("after expiry, c got %v, %v; want 10.0.0.11", got, err)
 	}
 	if got, ok := p.Lookup(a); !ok || got != ip("10.0.0.10") {
@@ -72,7 +73,7 @@ func TestPool(t *testing.T) {
 	if ops := p.Release(b, ip("10.0.0.10")); ops != nil {
 		t.Errorf("b released a's address: %+v", ops)
 	}
-	if ops := p.Release(a, ip("10.0.0.10")); len(ops) != 1 || !ops[0].del {
+	if ops := p.Release(a, ip("10.0.0.10")); len(ops) != 1 || ops[0].Kind != lease.Release {
 		t.Errorf("release ops = %+v", ops)
 	}
 	if _, ok := p.Lookup(a); ok {
@@ -82,10 +83,10 @@ func TestPool(t *testing.T) {
 		t.Errorf("a declined c's address: %+v", ops)
 	}
 	p.Commit(c, ip("10.0.0.11"), none, time.Hour)
-	if ops := p.Decline(c, ip("10.0.0.11"), time.Hour); len(ops) != 1 || ops[0].state != stateDeclined {
+	if ops := p.Decline(c, ip("10.0.0.11"), time.Hour); len(ops) != 1 || ops[0].Kind != lease.Decline {
 		t.Errorf("decline ops = %+v", ops)
 	}
-	if got, err := p.Offer(c, none, none, time.Minute); err != nil || got != ip("10.0.0.10") {
+	if got, _, err := p.Offer(c, none, none, time.Minute); err != nil || got != ip("10.0.0.10") {
 		t.Errorf("after decline, c got %v, %v; want the other address", got, err)
 	}
 }
@@ -102,7 +103,7 @@ func TestPoolOfferTakeover(t *testing.T) {
 	offer := func(n byte) netip.Addr {
 		t.Helper()
 		now = now.Add(time.Second)
-		got, err := p.Offer(mac(n), netip.Addr{}, netip.Addr{}, 30*time.Second)
+		got, _, err := p.Offer(mac(n), netip.Addr{}, netip.Addr{}, 30*time.Second)
 		if err != nil {
 			t.Fatalf("offer to client %d: %v", n, err)
 		}
@@ -132,7 +133,7 @@ func TestPoolOfferTakeover(t *testing.T) {
 	p.Commit(mac(1), ip("10.0.0.12"), netip.Addr{}, time.Hour)
 	p.Decline(mac(1), ip("10.0.0.12"), time.Hour)
 	// Bound and declined addresses are not taken over.
-	if got, err := p.Offer(mac(6), netip.Addr{}, netip.Addr{}, 30*time.Second); !errors.Is(err, ErrPoolExhausted) {
+	if got, _, err := p.Offer(mac(6), netip.Addr{}, netip.Addr{}, 30*time.Second); !errors.Is(err, ErrPoolExhausted) {
 		t.Errorf("client 6 got %v, %v; want ErrPoolExhausted", got, err)
 	}
 }
@@ -143,7 +144,7 @@ func TestPoolReservation(t *testing.T) {
 	b := hw.MAC{2, 0, 0, 0, 0, 2}
 	p := NewPool(Range{ip("10.0.0.10"), ip("10.0.0.20")})
 	// Outside the range, reserved for a.
-	if got, _ := p.Offer(a, netip.Addr{}, ip("10.0.0.5"), time.Minute); got != ip("10.0.0.5") {
+	if got, _, _ := p.Offer(a, netip.Addr{}, ip("10.0.0.5"), time.Minute); got != ip("10.0.0.5") {
 		t.Fatalf("a offered %v, want its reservation", got)
 	}
 	if _, err := p.Commit(a, ip("10.0.0.5"), ip("10.0.0.5"), time.Hour); err != nil {
@@ -154,7 +155,7 @@ func TestPoolReservation(t *testing.T) {
 	}
 	// In the range and held by b: a gets another address, b keeps its own.
 	p.Commit(b, ip("10.0.0.10"), netip.Addr{}, time.Hour)
-	if got, _ := p.Offer(a, netip.Addr{}, ip("10.0.0.10"), time.Minute); got == ip("10.0.0.10") {
+	if got, _, _ := p.Offer(a, netip.Addr{}, ip("10.0.0.10"), time.Minute); got == ip("10.0.0.10") {
 		t.Errorf("a's reservation was taken from b, who holds it")
 	}
 }
@@ -175,7 +176,7 @@ func TestPoolReservedInRange(t *testing.T) {
 	p.ReservedBy = func(x netip.Addr) (hw.MAC, bool) { m, ok := reservations[x]; return m, ok }
 
 	// a holds .10 from before any reservation.
-	if got, _ := p.Offer(a, none, none, time.Minute); got != ip("10.0.0.10") {
+	if got, _, _ := p.Offer(a, none, none, time.Minute); got != ip("10.0.0.10") {
 		t.Fatalf("a offered %v, want 10.0.0.10", got)
 	}
 	if _, err := p.Commit(a, ip("10.0.0.10"), none, time.Hour); err != nil {
@@ -185,7 +186,7 @@ func TestPoolReservedInRange(t *testing.T) {
 	reservations[ip("10.0.0.12")] = c
 
 	// b asks for c's reserved address and gets the one free address.
-	if got, err := p.Offer(b, ip("10.0.0.12"), none, time.Minute); err != nil || got != ip("10.0.0.11") {
+	if got, _, err := p.Offer(b, ip("10.0.0.12"), none, time.Minute); err != nil || got != ip("10.0.0.11") {
 		t.Fatalf("b offered %v, %v; want 10.0.0.11", got, err)
 	}
 	if _, err := p.Commit(b, ip("10.0.0.12"), none, time.Hour); !errors.Is(err, ErrReserved) {
@@ -194,20 +195,20 @@ func TestPoolReservedInRange(t *testing.T) {
 	p.Commit(b, ip("10.0.0.11"), none, time.Hour)
 	// Full but for reserved addresses: no offer, not even a takeover.
 	d := hw.MAC{2, 0, 0, 0, 0, 4}
-	if got, err := p.Offer(d, none, none, time.Minute); !errors.Is(err, ErrPoolExhausted) {
+	if got, _, err := p.Offer(d, none, none, time.Minute); !errors.Is(err, ErrPoolExhausted) {
 		t.Errorf("d offered %v, %v; want ErrPoolExhausted", got, err)
 	}
 	// a's current address is reserved for r now: a is moved elsewhere
 	// (nowhere here) rather than kept on it.
-	if got, _ := p.Offer(a, none, none, time.Minute); got == ip("10.0.0.10") {
+	if got, _, _ := p.Offer(a, none, none, time.Minute); got == ip("10.0.0.10") {
 		t.Errorf("a offered r's reserved address %v", got)
 	}
 	// a renews .10: NAK, and its lease ends so that r can have it.
 	ops, err := p.Commit(a, ip("10.0.0.10"), none, time.Hour)
-	if !errors.Is(err, ErrReserved) || len(ops) != 1 || !ops[0].del || ops[0].addr != ip("10.0.0.10") {
+	if !errors.Is(err, ErrReserved) || len(ops) != 1 || ops[0].Kind != lease.Release || ops[0].Addr != ip("10.0.0.10") {
 		t.Fatalf("a renewing r's reserved address: ops %+v, err %v; want one deletion and ErrReserved", ops, err)
 	}
-	if got, err := p.Offer(r, none, ip("10.0.0.10"), time.Minute); err != nil || got != ip("10.0.0.10") {
+	if got, _, err := p.Offer(r, none, ip("10.0.0.10"), time.Minute); err != nil || got != ip("10.0.0.10") {
 		t.Fatalf("r offered %v, %v; want its reservation 10.0.0.10", got, err)
 	}
 	if _, err := p.Commit(r, ip("10.0.0.10"), ip("10.0.0.10"), time.Hour); err != nil {
@@ -233,7 +234,7 @@ func TestPoolConcurrent(t *testing.T) {
 			r := rand.New(rand.NewPCG(uint64(g), 1))
 			for range 2000 {
 				mac := hw.MAC{2, 0, 0, 0, byte(r.IntN(2)), byte(r.IntN(250))}
-				addr, err := p.Offer(mac, netip.Addr{}, netip.Addr{}, time.Minute)
+				addr, _, err := p.Offer(mac, netip.Addr{}, netip.Addr{}, time.Minute)
 				if err != nil {
 					continue
 				}
@@ -266,5 +267,25 @@ func TestPoolConcurrent(t *testing.T) {
 			t.Errorf("%s holds %s and %s", mac, prev, a)
 		}
 		seen[mac] = a
+	}
+}
+
+// TestPoolCollided: another replica handed out 10.0.0.10-10.0.0.29 (a
+// block this pool has not learned); after the store names the holder of
+// the first one, the next offer is far from that block, not the next
+// address in it.
+func TestPoolCollided(t *testing.T) {
+	ip := netip.MustParseAddr
+	p := NewPool(Range{ip("10.0.0.10"), ip("10.0.0.109")})
+	peer := hw.MAC{2, 0, 0, 0, 0, 1}
+	p.Learn(lease.Lease{Addr: ip("10.0.0.10"), MAC: peer, State: lease.Bound, Expiry: time.Now().Add(time.Hour)})
+	p.Collided(ip("10.0.0.10"))
+	got, _, err := p.Offer(hw.MAC{2, 0, 0, 0, 0, 2}, netip.Addr{}, netip.Addr{}, time.Minute)
+	if err != nil || got != ip("10.0.0.71") {
+		t.Errorf("offer after a collision at 10.0.0.10 = %v, %v; want 10.0.0.71, 61 (0.618 of 100) further", got, err)
+	}
+	p.Collided(ip("10.0.0.200")) // outside the range: no change
+	if got, _, _ := p.Offer(hw.MAC{2, 0, 0, 0, 0, 3}, netip.Addr{}, netip.Addr{}, time.Minute); got != ip("10.0.0.72") {
+		t.Errorf("next offer = %v, want 10.0.0.72", got)
 	}
 }

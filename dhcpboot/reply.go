@@ -3,6 +3,7 @@ package dhcpboot
 import (
 	"net"
 	"net/netip"
+	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 )
@@ -105,9 +106,14 @@ func proxyReply(req *dhcpv4.DHCPv4, c Client, d Decision, self netip.Addr, mt dh
 // leaseReply builds a full-mode OFFER or ACK for addr on subnet n (or an
 // ACK to DHCPINFORM when addr is invalid: no yiaddr, no lease times).
 func leaseReply(r query, self netip.Addr, n *Subnet, addr netip.Addr, mt dhcpv4.MessageType) *dhcpv4.DHCPv4 {
+	return leaseReplyFor(r, self, n, addr, mt, n.leaseTime())
+}
+
+// leaseReplyFor is leaseReply with a lease time of lt rather than the
+// subnet's.
+func leaseReplyFor(r query, self netip.Addr, n *Subnet, addr netip.Addr, mt dhcpv4.MessageType, lt time.Duration) *dhcpv4.DHCPv4 {
 	reply := newReply(r.req, self, mt)
 	if addr.IsValid() {
-		lt := n.leaseTime()
 		reply.YourIPAddr = net.IP(addr.AsSlice())
 		reply.UpdateOption(dhcpv4.OptIPAddressLeaseTime(lt))         // option 51
 		reply.UpdateOption(dhcpv4.OptRenewTimeValue(lt / 2))         // T1, option 58 (RFC 2131 4.4.5)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bootwright/bootwright/internal/hw"
+	"github.com/bootwright/bootwright/internal/lease"
 	"github.com/bootwright/bootwright/internal/permac"
 
 	"golang.org/x/sync/errgroup"
@@ -30,9 +31,18 @@ type Server struct {
 	// the interface a request arrives on or by the relay's giaddr. Their
 	// prefixes must not overlap.
 	Subnets []Subnet
-	// Leases persists full-mode leases; nil keeps them in memory only, so
-	// they are forgotten on restart. The caller opens and closes it.
-	Leases *LeaseDB
+	// Leases persists full-mode leases and has the last word on each
+	// claim (a LeaseDB, or a database shared with other replicas); nil
+	// keeps them in memory only, so they are forgotten on restart. The
+	// caller opens and closes it.
+	Leases lease.Store
+	// Owner says whether this server answers a DISCOVER (or an
+	// INIT-REBOOT REQUEST) from mac, when replicas share the work: each
+	// answers its share, so a client gets one offer. nil: every client.
+	Owner func(mac hw.MAC) bool
+	// Now is the clock lease expiries are reckoned by; nil means
+	// time.Now. Replicas sharing a database use the database's clock.
+	Now func() time.Time
 	// Hosts returns what the machines file says about a MAC: a reserved
 	// address, a hostname, a boot file or iPXE script of its own. nil: no
 	// per-machine settings.
@@ -125,20 +135,45 @@ func (s *Server) initPools() {
 	for i := range s.Subnets {
 		s.pools[i] = NewPool(s.Subnets[i].Range)
 		s.pools[i].ReservedBy = s.Reserved
+		if s.Now != nil {
+			s.pools[i].now = s.Now
+		}
 	}
 	if s.Leases == nil {
 		return
 	}
-	var restored, foreign int
-	for _, op := range s.Leases.loaded {
-		if i := s.subnetIndex(s.subnetContaining(op.addr)); i >= 0 {
-			s.pools[i].restore(op)
-			restored++
+	restored, foreign := s.learn(s.Leases.Leases())
+	s.Logger.Info("dhcp: leases restored", "store", storeName(s.Leases), "leases", restored, "outside_subnets", foreign)
+}
+
+// Learn takes leases as the lease store holds them (written by another
+// replica) into the pools of their subnets.
+func (s *Server) Learn(ls []lease.Lease) {
+	s.init()
+	s.learn(ls)
+}
+
+func (s *Server) learn(ls []lease.Lease) (learned, foreign int) {
+	for _, l := range ls {
+		if i := s.subnetIndex(s.subnetContaining(l.Addr)); i >= 0 && i < len(s.pools) {
+			s.pools[i].Learn(l)
+			learned++
 		} else {
 			foreign++
 		}
 	}
-	s.Logger.Info("dhcp: leases restored", "file", s.Leases.Path(), "leases", restored, "outside_subnets", foreign)
+	return learned, foreign
+}
+
+// storeName names a lease store in logs: its file, or its type.
+func storeName(st lease.Store) string {
+	if n, ok := st.(interface{ Path() string }); ok {
+		return n.Path()
+	}
+	if n, ok := st.(fmt.Stringer); ok {
+		return n.String()
+	}
+	return fmt.Sprintf("%T", st)
 }
 
 func (s *Server) subnetIndex(n *Subnet) int {

@@ -62,10 +62,12 @@ const (
 	OutMalformed                  // did not parse, or not a request a server can answer
 	OutExhausted                  // full mode: no free address in the subnet's range
 	OutError                      // a failure of ours: lease store, socket
+	OutPeer                       // full mode with replicas: another replica's share of clients
+	OutUnavailable                // full mode: the lease store is down, no new lease granted
 	numOutcomes
 )
 
-var outcomeNames = [numOutcomes]string{"offer", "ack", "nak", "ignored", "denied", "rate_limited", "own", "malformed", "exhausted", "error"}
+var outcomeNames = [numOutcomes]string{"offer", "ack", "nak", "ignored", "denied", "rate_limited", "own", "malformed", "exhausted", "error", "peer", "unavailable"}
 
 // String returns the lower-case name used as a metric label.
 func (o Outcome) String() string { return outcomeNames[o] }
@@ -74,8 +76,14 @@ func (o Outcome) String() string { return outcomeNames[o] }
 // read from a socket is counted exactly once. The zero value is ready; it
 // is safe for concurrent use.
 type Stats struct {
-	n [numMsgTypes][numOutcomes]atomic.Uint64
+	n         [numMsgTypes][numOutcomes]atomic.Uint64
+	conflicts atomic.Uint64
 }
+
+// Conflicts counts claims the lease store refused because another
+// replica held the address: each DISCOVER so refused is offered another
+// address, each REQUEST gets a NAK.
+func (s *Stats) Conflicts() uint64 { return s.conflicts.Load() }
 
 // Counter is one cell of Stats: how many packets of Type ended in Outcome.
 // It maps onto a metric such as dhcp_packets_total{type,outcome}.

@@ -7,12 +7,14 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/bootwright/bootwright/internal/groupcommit"
+	"github.com/bootwright/bootwright/internal/lease"
 )
 
 // LeaseFileName is the lease database's name inside the state directory.
@@ -28,18 +30,31 @@ const recordLen = 1 + 6 + 8 + 1
 // into one transaction.
 const maxBatch = 4096
 
-// LeaseDB persists full-mode leases in a bbolt file, one record per
-// address. Writes go through one goroutine that group-commits: every
-// change queued while the previous transaction was being synced to disk
-// goes into the next transaction, and each waiting reply is sent only
-// after the transaction that holds its lease has been fsynced. So an ACK
-// never names a lease that a crash could lose, and the cost of fsync is
-// shared by all the clients being answered at that moment.
+// LeaseDB is the embedded lease.Store: full-mode leases in a bbolt file,
+// one record per address, and every lease (offers too, which are never
+// written) in memory, against which each claim is decided. Durable
+// changes go through one goroutine that group-commits: every change
+// queued while the previous transaction was being synced to disk goes
+// into the next transaction, and each waiting reply is sent only after
+// the transaction that holds its lease has been fsynced. So an ACK never
+// names a lease that a crash could lose, and the cost of fsync is shared
+// by all the clients being answered at that moment. Offers and their
+// cancellations are decided at once, without the disk.
 type LeaseDB struct {
 	path   string
 	db     *bolt.DB
-	loaded []leaseOp
-	w      *groupcommit.Writer[[]leaseOp] // started by OpenLeaseDB
+	loaded []lease.Lease
+	w      *groupcommit.Writer[*leaseReq] // started by OpenLeaseDB
+
+	mu      sync.Mutex
+	held    map[netip.Addr]lease.Lease  // every lease, as committed
+	pending map[netip.Addr]*lease.Lease // the batch being written (writer goroutine); nil: freed
+}
+
+// leaseReq is one request's ops and, once decided, why they were refused.
+type leaseReq struct {
+	ops []lease.Op
+	err error
 }
 
 // OpenLeaseDB opens (creating if needed) the lease database at path, checks
@@ -55,10 +70,14 @@ func OpenLeaseDB(path string) (*LeaseDB, error) {
 	if err != nil {
 		return nil, err
 	}
+	d.held = make(map[netip.Addr]lease.Lease, len(d.loaded))
+	for _, l := range d.loaded {
+		d.held[l.Addr] = l
+	}
 	// No linger: each request has a DHCP reply waiting on it, and what
 	// queues while one transaction syncs is the next one's batch.
-	d.w = groupcommit.Start(d.db, groupcommit.Config[[]leaseOp]{Apply: d.write, MaxBatch: maxBatch,
-		Name: "lease database " + path})
+	d.w = groupcommit.Start(d.db, groupcommit.Config[*leaseReq]{Apply: d.write, After: d.written,
+		MaxBatch: maxBatch, Name: "lease database " + path})
 	return d, nil
 }
 
@@ -104,35 +123,35 @@ func (d *LeaseDB) load() error {
 			return corrupt(d.path, err)
 		}
 		return b.ForEach(func(k, v []byte) error {
-			op, err := decodeLease(k, v)
+			l, err := decodeLease(k, v)
 			if err != nil {
 				return corrupt(d.path, err)
 			}
-			d.loaded = append(d.loaded, op)
+			d.loaded = append(d.loaded, l)
 			return nil
 		})
 	})
 }
 
-func decodeLease(k, v []byte) (leaseOp, error) {
+func decodeLease(k, v []byte) (lease.Lease, error) {
 	if len(k) != 4 || len(v) != recordLen || v[0] != 1 {
-		return leaseOp{}, fmt.Errorf("bad lease record %x=%x", k, v)
+		return lease.Lease{}, fmt.Errorf("bad lease record %x=%x", k, v)
 	}
-	op := leaseOp{addr: netip.AddrFrom4([4]byte(k))}
-	copy(op.mac[:], v[1:7])
-	op.expiry = time.Unix(0, int64(binary.BigEndian.Uint64(v[7:15])))
-	op.state = leaseState(v[15])
-	if op.state != stateBound && op.state != stateDeclined {
-		return leaseOp{}, fmt.Errorf("bad lease state %d for %s", op.state, op.addr)
+	l := lease.Lease{Addr: netip.AddrFrom4([4]byte(k))}
+	copy(l.MAC[:], v[1:7])
+	l.Expiry = time.Unix(0, int64(binary.BigEndian.Uint64(v[7:15])))
+	l.State = lease.State(v[15])
+	if l.State != lease.Bound && l.State != lease.Declined {
+		return lease.Lease{}, fmt.Errorf("bad lease state %d for %s", l.State, l.Addr)
 	}
-	return op, nil
+	return l, nil
 }
 
-func encodeLease(op leaseOp, v *[recordLen]byte) {
+func encodeLease(l lease.Lease, v *[recordLen]byte) {
 	v[0] = 1
-	copy(v[1:7], op.mac[:])
-	binary.BigEndian.PutUint64(v[7:15], uint64(op.expiry.UnixNano()))
-	v[15] = byte(op.state)
+	copy(v[1:7], l.MAC[:])
+	binary.BigEndian.PutUint64(v[7:15], uint64(l.Expiry.UnixNano()))
+	v[15] = byte(l.State)
 }
 
 // Path returns the file the database lives in.
@@ -145,43 +164,136 @@ func (d *LeaseDB) Bolt() *bolt.DB { return d.db }
 // Len returns how many leases were read at open.
 func (d *LeaseDB) Len() int { return len(d.loaded) }
 
-// commit queues ops; then runs once they are durable (nil) or failed,
-// from the committing goroutine. After Close, then runs at once with an
-// error.
-func (d *LeaseDB) commit(ops []leaseOp, then func(error)) {
-	d.w.Submit(ops, then)
+// Leases returns the leases read at open.
+func (d *LeaseDB) Leases() []lease.Lease { return d.loaded }
+
+// Down is always nil: a local file is never unreachable (a failed write
+// fails its own request).
+func (d *LeaseDB) Down() error { return nil }
+
+// Commit decides ops and, if any must be durable, writes them before then
+// runs; see lease.Store. After Close, then runs at once with an error.
+func (d *LeaseDB) Commit(ops []lease.Op, then func(error)) {
+	for _, op := range ops {
+		if op.Kind.Durable() {
+			r := &leaseReq{ops: ops}
+			d.w.Submit(r, func(err error) {
+				if err == nil {
+					err = r.err
+				}
+				then(err)
+			})
+			return
+		}
+	}
+	d.mu.Lock()
+	err := d.decide(ops, func(a netip.Addr) *lease.Lease {
+		if l, ok := d.held[a]; ok {
+			return &l
+		}
+		return nil
+	}, func(a netip.Addr, l *lease.Lease) {
+		if l == nil {
+			delete(d.held, a)
+		} else {
+			d.held[a] = *l
+		}
+	})
+	d.mu.Unlock()
+	then(err)
 }
 
-// write applies a batch of requests' changes in one transaction; bbolt
-// fsyncs before the transaction returns.
-func (d *LeaseDB) write(tx *bolt.Tx, batch [][]leaseOp) error {
+// decide applies one request's ops, all or none: get returns the lease an
+// address holds, set records the outcome of each op that writes.
+func (d *LeaseDB) decide(ops []lease.Op, get func(netip.Addr) *lease.Lease, set func(netip.Addr, *lease.Lease)) error {
+	now := time.Now()
+	type change struct {
+		addr netip.Addr
+		l    *lease.Lease
+	}
+	var changes []change
+	seen := map[netip.Addr]*lease.Lease{}
+	for _, op := range ops {
+		cur, ok := seen[op.Addr]
+		if !ok {
+			cur = get(op.Addr)
+		}
+		next, write, allowed := op.Apply(cur, now)
+		if !allowed {
+			ce := &lease.ConflictError{Op: op}
+			if cur != nil {
+				ce.Holder = *cur
+			}
+			return ce
+		}
+		if write {
+			seen[op.Addr] = next
+			changes = append(changes, change{op.Addr, next})
+		}
+	}
+	for _, c := range changes {
+		set(c.addr, c.l)
+	}
+	return nil
+}
+
+// write decides a batch of requests in order and writes their durable
+// changes in one transaction; bbolt fsyncs before the transaction
+// returns. Each request's refusal, if any, is left in its err.
+func (d *LeaseDB) write(tx *bolt.Tx, batch []*leaseReq) error {
 	b := tx.Bucket(leaseBucket)
+	d.pending = map[netip.Addr]*lease.Lease{}
+	get := func(a netip.Addr) *lease.Lease {
+		if l, ok := d.pending[a]; ok {
+			return l
+		}
+		if l, ok := d.held[a]; ok {
+			return &l
+		}
+		return nil
+	}
+	d.mu.Lock()
+	for _, r := range batch {
+		r.err = d.decide(r.ops, get, func(a netip.Addr, l *lease.Lease) { d.pending[a] = l })
+	}
+	d.mu.Unlock()
 	// bbolt keeps references to keys and values until the commit, so
 	// each gets its own bytes: one allocation for the whole batch.
-	n := 0
-	for _, ops := range batch {
-		n += len(ops)
-	}
-	buf := make([]byte, n*(4+recordLen))
-	for _, ops := range batch {
-		for _, op := range ops {
-			k, v := buf[:4:4], (*[recordLen]byte)(buf[4:4+recordLen])
-			buf = buf[4+recordLen:]
-			a := op.addr.As4()
-			copy(k, a[:])
-			var err error
-			if op.del {
-				err = b.Delete(k)
-			} else {
-				encodeLease(op, v)
-				err = b.Put(k, v[:])
-			}
-			if err != nil {
-				return err
-			}
+	buf := make([]byte, len(d.pending)*(4+recordLen))
+	for a, l := range d.pending {
+		k, v := buf[:4:4], (*[recordLen]byte)(buf[4:4+recordLen])
+		buf = buf[4+recordLen:]
+		a4 := a.As4()
+		copy(k, a4[:])
+		var err error
+		if l == nil || l.State == lease.Offered {
+			err = b.Delete(k) // offers are never written
+		} else {
+			encodeLease(*l, v)
+			err = b.Put(k, v[:])
+		}
+		if err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// written makes a committed batch's changes what every later claim is
+// decided against.
+func (d *LeaseDB) written(_ []*leaseReq, err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err == nil {
+		for a, l := range d.pending {
+			if l == nil {
+				delete(d.held, a)
+			} else {
+				d.held[a] = *l
+			}
+		}
+	}
+	d.pending = nil
 }
 
 // Close writes what is queued and closes the file. The server using d
@@ -190,3 +302,5 @@ func (d *LeaseDB) Close() error {
 	d.w.Close()
 	return d.db.Close() // nil when already closed
 }
+
+var _ lease.Store = (*LeaseDB)(nil)

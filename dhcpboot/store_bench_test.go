@@ -6,9 +6,11 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/bootwright/bootwright/internal/lease"
 )
 
-// BenchmarkLeaseCommit measures LeaseDB.commit on a real file, each
+// BenchmarkLeaseCommit measures LeaseDB.Commit on a real file, each
 // request waiting for its lease to be durable as a DHCP reply does:
 // "serial" is one client at a time (one fsync per lease), "parallel" many
 // clients at once, where group commit shares each fsync among them.
@@ -23,10 +25,10 @@ func BenchmarkLeaseCommit(b *testing.B) {
 			var n atomic.Uint32
 			commit := func() {
 				i := n.Add(1)
-				op := leaseOp{addr: netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), expiry: time.Unix(2e9, 0), state: stateBound}
-				op.mac[0], op.mac[3], op.mac[4], op.mac[5] = 2, byte(i>>16), byte(i>>8), byte(i) // by index: no need to name the MAC type
+				op := lease.Op{Kind: lease.Bind, Addr: netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), Expiry: time.Unix(2e9, 0)}
+				op.MAC[0], op.MAC[3], op.MAC[4], op.MAC[5] = 2, byte(i>>16), byte(i>>8), byte(i) // by index: no need to name the MAC type
 				done := make(chan error, 1)
-				d.commit([]leaseOp{op}, func(err error) { done <- err })
+				d.Commit([]lease.Op{op}, func(err error) { done <- err })
 				if err := <-done; err != nil {
 					b.Error(err)
 				}

@@ -9,15 +9,42 @@ import (
 	"time"
 
 	"github.com/bootwright/bootwright/internal/hw"
+	"github.com/bootwright/bootwright/internal/lease"
+	"github.com/bootwright/bootwright/internal/lease/leasetest"
 )
 
-func commitSync(t *testing.T, d *LeaseDB, ops []leaseOp) {
+func commitSync(t *testing.T, d *LeaseDB, ops []lease.Op) {
 	t.Helper()
-	done := make(chan error, 1)
-	d.commit(ops, func(err error) { done <- err })
-	if err := <-done; err != nil {
+	if err := leasetest.Commit(t, d, ops...); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestLeaseDBContract runs the lease store contract (shared with the
+// PostgreSQL store) against the bbolt file.
+func TestLeaseDBContract(t *testing.T) {
+	leasetest.Run(t, leasetest.Backend{
+		Open: func(t *testing.T) lease.Store {
+			d, err := OpenLeaseDB(filepath.Join(t.TempDir(), LeaseFileName))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { d.Close() })
+			return d
+		},
+		Reopen: func(t *testing.T, s lease.Store) lease.Store {
+			path := s.(*LeaseDB).Path()
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			d, err := OpenLeaseDB(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { d.Close() })
+			return d
+		},
+	})
 }
 
 func TestLeaseDBRoundTrip(t *testing.T) {
@@ -28,11 +55,11 @@ func TestLeaseDBRoundTrip(t *testing.T) {
 	}
 	exp := time.Unix(2e9, 0)
 	a, b := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
-	commitSync(t, d, []leaseOp{
-		{addr: a, mac: hw.MAC{2, 0, 0, 0, 0, 1}, expiry: exp, state: stateBound},
-		{addr: b, mac: hw.MAC{2, 0, 0, 0, 0, 2}, expiry: exp, state: stateDeclined},
+	commitSync(t, d, []lease.Op{
+		{Kind: lease.Bind, Addr: a, MAC: hw.MAC{2, 0, 0, 0, 0, 1}, Expiry: exp},
+		{Kind: lease.Bind, Addr: b, MAC: hw.MAC{2, 0, 0, 0, 0, 2}, Expiry: exp},
 	})
-	commitSync(t, d, []leaseOp{{addr: b, del: true}})
+	commitSync(t, d, []lease.Op{{Kind: lease.Release, Addr: b, MAC: hw.MAC{2, 0, 0, 0, 0, 2}}})
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +68,7 @@ func TestLeaseDBRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	if len(d.loaded) != 1 || d.loaded[0].addr != a || !d.loaded[0].expiry.Equal(exp) || d.loaded[0].mac != (hw.MAC{2, 0, 0, 0, 0, 1}) {
+	if len(d.loaded) != 1 || d.loaded[0].Addr != a || !d.loaded[0].Expiry.Equal(exp) || d.loaded[0].MAC != (hw.MAC{2, 0, 0, 0, 0, 1}) {
 		t.Errorf("reloaded %+v", d.loaded)
 	}
 	// A second opener (another bootwright on the same state dir) is refused.
@@ -58,9 +85,9 @@ func TestLeaseDBCorrupt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ops []leaseOp
+	var ops []lease.Op
 	for i := range 500 {
-		ops = append(ops, leaseOp{addr: netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), mac: hw.MAC{2, 0, 0, 0, byte(i >> 8), byte(i)}, expiry: time.Unix(2e9, 0), state: stateBound})
+		ops = append(ops, lease.Op{Kind: lease.Bind, Addr: netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), MAC: hw.MAC{2, 0, 0, 0, byte(i >> 8), byte(i)}, Expiry: time.Unix(2e9, 0)})
 	}
 	commitSync(t, d, ops)
 	d.Close()

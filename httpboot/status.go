@@ -46,6 +46,7 @@ type statusData struct {
 	Discovered      []row // the others, most recently seen first
 	DiscoveredTotal int   // the others matching Query
 	More            int   // of those, how many are left out
+	Replicas        replicaList
 	Charts          chartsData
 }
 
@@ -91,6 +92,7 @@ func (s *Server) renderStatus(w http.ResponseWriter, r *http.Request, name strin
 	}
 	d.Config = s.configStatus()
 	if name == "page" {
+		d.Replicas = s.replicas()
 		d.Charts = s.charts()
 	}
 	s.writePage(w, r, http.StatusOK, name, d)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bootwright/bootwright/dhcpboot"
 	"github.com/bootwright/bootwright/internal/bootconfig"
 	"github.com/bootwright/bootwright/internal/gitsync"
 	"github.com/bootwright/bootwright/internal/hw"
@@ -35,6 +37,8 @@ type config struct {
 	bases6      urlBases // the same for clients over IPv6 (bases when publicURL6 is "")
 	assetsDir   string
 	stateDir    string
+	stateDB     string // postgres:// URL: state shared by replicas; "" for bbolt in stateDir
+	replicaID   string
 	apiToken    string
 	eventMaxAge time.Duration
 	tokenTTL    time.Duration
@@ -89,6 +93,12 @@ func buildConfig(f *serveFlags, nl netLookup) (*config, error) {
 		}
 	}
 	c.apiToken, c.secretsDir = f.state.apiToken, f.state.secretsDir
+	if c.stateDB, c.replicaID, err = f.state.sharedConfig(c.self.Addr().String()); err != nil {
+		return nil, err
+	}
+	if c.stateDB != "" && !c.dhcp6.off && c.dhcp6.mode == dhcpboot.ModeFull {
+		return nil, errors.New("--dhcp6-mode full cannot be used with --state-db: replicas do not share DHCPv6 leases; use --dhcp6-mode proxy or off")
+	}
 	if c.eventMaxAge, err = parseEventMaxAge(f.state.eventMaxAge); err != nil {
 		return nil, err
 	}

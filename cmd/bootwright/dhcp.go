@@ -15,6 +15,7 @@ import (
 
 	"github.com/bootwright/bootwright/dhcp6boot"
 	"github.com/bootwright/bootwright/dhcpboot"
+	"github.com/bootwright/bootwright/internal/pgstore"
 	"github.com/bootwright/bootwright/internal/route"
 )
 
@@ -195,8 +196,9 @@ func checkOverlap(subnets []dhcpboot.Subnet) error {
 }
 
 // buildDHCP returns the DHCP server for c (nil when DHCP is off) and the
-// function that stops it. In full mode it leases into ls (openLeases).
-func buildDHCP(c *config, ipxeScript string, ls *leaseStore, log *slog.Logger) (*dhcpboot.Server, func(context.Context) error, error) {
+// function that stops it. In full mode it leases into ls (openLeases),
+// or with --state-db into the leases shared by the replicas (db).
+func buildDHCP(c *config, ipxeScript string, ls *leaseStore, log *slog.Logger, db *pgstore.DB) (*dhcpboot.Server, func(context.Context) error, error) {
 	if c.dhcp.off {
 		return nil, nil, nil
 	}
@@ -210,6 +212,9 @@ func buildDHCP(c *config, ipxeScript string, ls *leaseStore, log *slog.Logger) (
 	}
 	if s.Mode != dhcpboot.ModeFull {
 		return s, s.Shutdown, nil
+	}
+	if db != nil {
+		return sharedDHCP(s, db)
 	}
 	s.Leases = ls.v4
 	return s, ls.user(s.Shutdown, nil), nil
@@ -246,10 +251,11 @@ type leaseStore struct {
 	users int
 }
 
-// openLeases opens <state-dir>/leases.db when either family leases; a
+// openLeases opens <state-dir>/leases.db when either family leases
+// there (DHCPv4 leases in full mode with --state-db are in PostgreSQL); a
 // damaged or locked file stops start-up with its path.
 func openLeases(c *config) (*leaseStore, error) {
-	v4 := !c.dhcp.off && c.dhcp.mode == dhcpboot.ModeFull
+	v4 := !c.dhcp.off && c.dhcp.mode == dhcpboot.ModeFull && c.stateDB == ""
 	v6 := !c.dhcp6.off && c.dhcp6.mode == dhcpboot.ModeFull
 	if !v4 && !v6 {
 		return nil, nil

@@ -33,6 +33,8 @@ func TestDHCP6ConfigErrors(t *testing.T) {
 		"link-local address6": {[]string{"--address6=fe80::1"}, `--address6 "fe80::1": want an IPv6 address that is not link-local`},
 		"ipv4 address6":       {[]string{"--address6=10.0.0.1"}, "--address6"},
 		"ra without dhcp6":    {[]string{"--ipv6-ra"}, "--ipv6-ra: router advertisements tell clients to ask DHCPv6, which is off"},
+		"full with state db": {[]string{"--dhcp6-mode=full", "--dhcp6-range=fd42:231::100-fd42:231::1ff", "--state-db=postgres://u@h/db"},
+			"--dhcp6-mode full cannot be used with --state-db: replicas do not share DHCPv6 leases; use --dhcp6-mode proxy or off"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

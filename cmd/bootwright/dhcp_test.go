@@ -181,14 +181,14 @@ func TestBuildDHCPLeasesAndBootFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, stop, err := buildDHCP(c, "http://10.231.0.1:8080/boot.ipxe", ls, log)
+	s, stop, err := buildDHCP(c, "http://10.231.0.1:8080/boot.ipxe", ls, log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := s.Policy.BootFiles[hw.ArchBIOS]; ok || s.Policy.BootFiles[hw.ArchEFIARM64] != "arm.efi" {
 		t.Errorf("boot files %v", s.Policy.BootFiles)
 	}
-	if s.Leases == nil || s.Leases.Path() != filepath.Join(state, "leases.db") {
+	if db, ok := s.Leases.(*dhcpboot.LeaseDB); !ok || db.Path() != filepath.Join(state, "leases.db") {
 		t.Fatalf("leases not opened in the state dir")
 	}
 	if err := stop(context.Background()); err != nil {

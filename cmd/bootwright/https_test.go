@@ -104,7 +104,7 @@ func TestHTTPSBases(t *testing.T) {
 				t.Fatal(err)
 			}
 			p := &boot.Policy{PublicURL: c.bases.files, IPXEURL: c.bases.ipxe, LoaderURL: c.bases.plain}
-			ds, _, err := buildDHCP(c, p.IPXEScriptURL(), nil, slog.New(slog.DiscardHandler))
+			ds, _, err := buildDHCP(c, p.IPXEScriptURL(), nil, slog.New(slog.DiscardHandler), nil)
 			if err != nil {
 				t.Fatal(err)
 			}

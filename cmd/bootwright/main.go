@@ -6,6 +6,7 @@
 //	bootwright render [flags] PATH     print what the server serves for PATH
 //	bootwright catalog [check] [DIR]   list the URLs menus boot from; check them upstream
 //	bootwright machines list|reinstall talk to a running server's API
+//	bootwright state migrate           copy state between a state dir and PostgreSQL
 //	bootwright version                 print the version
 package main
 
@@ -34,6 +35,7 @@ commands:
   catalog   list the URLs the menus boot from (catalog check: ask each upstream)
   machines  list machines, or re-arm one for install, through a running server's API
   doctor    act as a PXE client on an interface and say why a machine would not boot
+  state     migrate --from DIR|postgres://... --to DIR|postgres://...: copy a stopped server's state
   version   print the version
 `
 
@@ -61,6 +63,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runMachines(args[1:], getenv, stdout, stderr)
 	case "doctor":
 		return runDoctor(ctx, args[1:], getenv, stdout, stderr)
+	case "state":
+		return runState(args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "bootwright", versionString())
 		return 0

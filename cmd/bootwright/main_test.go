@@ -60,29 +60,36 @@ func TestServeConfigErrors(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		"bad mode":                {[]string{"--dhcp-mode=fulll"}, nil, `--dhcp-mode: unknown dhcp mode "fulll"`},
-		"bad mode from env":       {nil, map[string]string{"BOOTWRIGHT_DHCP_MODE": "x"}, `unknown dhcp mode "x"`},
-		"full without range":      {[]string{"--dhcp-mode=full"}, nil, "--dhcp-mode=full needs --dhcp-range"},
-		"range outside subnet":    {[]string{"--dhcp-mode=full", "--dhcp-range=10.9.0.1-10.9.0.9"}, nil, "outside br0's subnet 10.231.0.0/24"},
-		"range holds us":          {[]string{"--dhcp-mode=full", "--dhcp-range=10.231.0.1-10.231.0.9"}, nil, "contains our own address"},
-		"bad router":              {[]string{"--dhcp-mode=full", "--dhcp-range=10.231.0.10-10.231.0.20", "--dhcp-router=x"}, nil, "--dhcp-router"},
-		"short lease":             {[]string{"--dhcp-mode=full", "--dhcp-range=10.231.0.10-10.231.0.20", "--dhcp-lease=5s"}, nil, "--dhcp-lease"},
-		"missing interface":       {[]string{"--interface=eth9"}, nil, `--interface: interface "eth9"`},
-		"bad address":             {[]string{"--address=fe80::1"}, nil, "--address"},
-		"bad public url":          {[]string{"--public-url=ftp://x"}, nil, "--public-url"},
-		"bad efi nbp":             {[]string{"--efi-nbp=grub.efi"}, nil, "--efi-nbp"},
-		"bad log level":           {[]string{"--log-level=loud"}, nil, "--log-level"},
-		"missing config dir":      {[]string{"--config-dir=/nonexistent"}, nil, "--config-dir"},
-		"assets not a dir":        {[]string{"--assets-dir=" + notDir}, nil, "is not a directory"},
-		"broken config":           {[]string{"--config-dir=" + brokenCfg}, nil, "menus/machines.yaml:2: invalid MAC"},
-		"stray argument":          {[]string{"extra"}, nil, `unexpected argument "extra"`},
-		"config that fails check": {[]string{"--config-dir=testdata/bad"}, nil, "config testdata/bad has 3 problems:"},
+		"bad mode":                 {[]string{"--dhcp-mode=fulll"}, nil, `--dhcp-mode: unknown dhcp mode "fulll"`},
+		"bad mode from env":        {nil, map[string]string{"BOOTWRIGHT_DHCP_MODE": "x"}, `unknown dhcp mode "x"`},
+		"full without range":       {[]string{"--dhcp-mode=full"}, nil, "--dhcp-mode=full needs --dhcp-range"},
+		"range outside subnet":     {[]string{"--dhcp-mode=full", "--dhcp-range=10.9.0.1-10.9.0.9"}, nil, "outside br0's subnet 10.231.0.0/24"},
+		"range holds us":           {[]string{"--dhcp-mode=full", "--dhcp-range=10.231.0.1-10.231.0.9"}, nil, "contains our own address"},
+		"bad router":               {[]string{"--dhcp-mode=full", "--dhcp-range=10.231.0.10-10.231.0.20", "--dhcp-router=x"}, nil, "--dhcp-router"},
+		"short lease":              {[]string{"--dhcp-mode=full", "--dhcp-range=10.231.0.10-10.231.0.20", "--dhcp-lease=5s"}, nil, "--dhcp-lease"},
+		"missing interface":        {[]string{"--interface=eth9"}, nil, `--interface: interface "eth9"`},
+		"bad address":              {[]string{"--address=fe80::1"}, nil, "--address"},
+		"bad public url":           {[]string{"--public-url=ftp://x"}, nil, "--public-url"},
+		"bad efi nbp":              {[]string{"--efi-nbp=grub.efi"}, nil, "--efi-nbp"},
+		"bad log level":            {[]string{"--log-level=loud"}, nil, "--log-level"},
+		"missing config dir":       {[]string{"--config-dir=/nonexistent"}, nil, "--config-dir"},
+		"assets not a dir":         {[]string{"--assets-dir=" + notDir}, nil, "is not a directory"},
+		"broken config":            {[]string{"--config-dir=" + brokenCfg}, nil, "menus/machines.yaml:2: invalid MAC"},
+		"stray argument":           {[]string{"extra"}, nil, `unexpected argument "extra"`},
+		"config that fails check":  {[]string{"--config-dir=testdata/bad"}, nil, "config testdata/bad has 3 problems:"},
+		"state db not postgres":    {[]string{"--state-db=mysql://u:pw@h/db"}, nil, "--state-db (the --state-db value): want a postgres:// URL"},
+		"state db bad url":         {nil, map[string]string{"BOOTWRIGHT_STATE_DB": "postgres://u:hunter2@h:port/db"}, "--state-db: state database (the --state-db value): cannot parse it: invalid port"},
+		"replica id without db":    {[]string{"--replica-id=a"}, nil, "--replica-id needs --state-db"},
+		"replica id not printable": {[]string{"--state-db=postgres://h/db", "--replica-id=a\x00b"}, nil, "--replica-id"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			_, err := parseServe(t, tc.args, tc.env)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want it to contain %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("error shows the password: %q", err)
 			}
 			if strings.Contains(err.Error(), "\n") && !strings.Contains(err.Error(), "problems:") {
 				t.Errorf("error is not one line: %q", err)

@@ -18,6 +18,8 @@ func observe(st *state.Store, live *bootconfig.Live, m *metrics.Metrics, ds *dhc
 	known := func(mac hw.MAC) bool { return live.Load().Menus.Machines[mac] != nil }
 	if ds != nil {
 		ds.OnPacket = dhcpEvents(st, known, ds.Mode)
+		m.AddCounters("bootwright_dhcp_lease_conflicts_total", "Claims the lease store refused because another replica held the address.", nil,
+			func(emit func(float64, ...string)) { emit(float64(ds.Stats().Conflicts())) })
 		m.AddCounters("bootwright_dhcp_packets_total", "DHCP packets received, by message type and outcome.",
 			[]string{"type", "outcome"}, func(emit func(float64, ...string)) {
 				for _, c := range ds.Stats().Counters() {
@@ -47,6 +49,8 @@ func observe(st *state.Store, live *bootconfig.Live, m *metrics.Metrics, ds *dhc
 	}
 	m.AddCounters("bootwright_state_events_dropped_total", "Boot events dropped because the state store could not keep up.", nil,
 		func(emit func(float64, ...string)) { emit(float64(st.Dropped())) })
+	m.AddGauge("bootwright_state_events_queued", "Boot events waiting to be written (while a shared database is down, up to 65536).",
+		func() float64 { return float64(st.Queued()) })
 }
 
 // tftpEvents turns TFTP transfers into boot events of the machine at the

@@ -159,7 +159,7 @@ func build(c *config, log *slog.Logger) ([]server, *bootconfig.Reloader, error) 
 			return b, checkBundle(b, public, c.assetsDir, c.secretsDir)
 		},
 	}
-	sts, err := openState(c, log, m)
+	sts, err := openState(c, log, m, live)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -186,10 +186,12 @@ func build(c *config, log *slog.Logger) ([]server, *bootconfig.Reloader, error) 
 	}
 	ls, err := openLeases(c)
 	if err != nil {
+		sts.shutdown(context.Background())
 		return nil, nil, err
 	}
-	ds, stopDHCP, err := buildDHCP(c, policy.IPXEScriptURL(), ls, log)
+	ds, stopDHCP, err := buildDHCP(c, policy.IPXEScriptURL(), ls, log, sts.db)
 	if err != nil {
+		sts.shutdown(context.Background())
 		return nil, nil, err
 	}
 	if ds != nil {

@@ -20,7 +20,7 @@ func TestUnusableStateDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	sts, err := openState(&config{stateDir: filepath.Join(file, "state")}, log, metrics.New())
+	sts, err := openState(&config{stateDir: filepath.Join(file, "state")}, log, metrics.New(), nil)
 	if err != nil {
 		t.Fatalf("openState: %v", err)
 	}
@@ -36,7 +36,7 @@ func TestUnusableStateDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer held.Close()
-	if _, err := openState(&config{stateDir: dir}, log, metrics.New()); err == nil || !strings.Contains(err.Error(), "in use") {
+	if _, err := openState(&config{stateDir: dir}, log, metrics.New(), nil); err == nil || !strings.Contains(err.Error(), "in use") {
 		t.Errorf("openState of a store in use = %v", err)
 	}
 }

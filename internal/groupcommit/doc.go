@@ -12,4 +12,9 @@
 // a full queue instead, for callers that would rather drop than wait (the
 // boot event store). The Writer does not own the database: its owner
 // closes the Writer, then the database.
+//
+// Start writes to bbolt through Config.Apply; New writes through
+// Config.Commit to any store that commits a batch at once (PostgreSQL). A
+// Config.Retry keeps a failed batch and tries it again while the store is
+// unreachable, so a queue of events outlives an outage of its database.
 package groupcommit

@@ -21,8 +21,17 @@ const DefaultMaxBatch = 1024
 // Config says how a Writer writes. Zero values mean the defaults given.
 type Config[T any] struct {
 	// Apply writes batch inside tx; an error rolls the whole batch back.
-	// Required.
+	// Required by Start.
 	Apply func(tx *bolt.Tx, batch []T) error
+	// Commit writes batch durably, all or nothing, to a store other than
+	// bbolt (a SQL database). Required by New, which ignores Apply.
+	Commit func(batch []T) error
+	// Retry, if set, is asked about each failed commit: a positive wait
+	// keeps the batch and commits it again after that long (the database
+	// is down and comes back), while items go on queueing up to Queue;
+	// zero gives up on the batch. After Close a failing batch is tried
+	// once more and then given up.
+	Retry func(err error) time.Duration
 	// After, if set, runs after each transaction with its batch and the
 	// transaction's result (nil once it is durable), before the items'
 	// own callbacks.
@@ -50,12 +59,13 @@ type Config[T any] struct {
 // a time, items in the order they were queued; none of them may submit to
 // the same Writer.
 type Writer[T any] struct {
-	db  *bolt.DB
-	cfg Config[T]
+	commit func([]T) error
+	cfg    Config[T]
 
 	mu     sync.RWMutex // guards closed against sends on reqs
 	closed bool
 	reqs   chan request[T]
+	quit   chan struct{} // closed by Close: stop waiting to retry
 	done   chan struct{}
 }
 
@@ -64,18 +74,33 @@ type request[T any] struct {
 	then func(error)
 }
 
-// Start returns a Writer committing to db, its goroutine running.
+// Start returns a Writer committing to db with cfg.Apply, its goroutine
+// running.
 func Start[T any](db *bolt.DB, cfg Config[T]) *Writer[T] {
+	apply := cfg.Apply
+	cfg.Commit = func(batch []T) error {
+		return db.Update(func(tx *bolt.Tx) error { return apply(tx, batch) })
+	}
+	return New(cfg)
+}
+
+// New returns a Writer committing with cfg.Commit, its goroutine running.
+func New[T any](cfg Config[T]) *Writer[T] {
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = DefaultMaxBatch
 	}
 	if cfg.Queue <= 0 {
 		cfg.Queue = cfg.MaxBatch
 	}
-	w := &Writer[T]{db: db, cfg: cfg, reqs: make(chan request[T], cfg.Queue), done: make(chan struct{})}
+	w := &Writer[T]{commit: cfg.Commit, cfg: cfg, reqs: make(chan request[T], cfg.Queue),
+		quit: make(chan struct{}), done: make(chan struct{})}
 	go w.run()
 	return w
 }
+
+// Queued returns how many items wait for the writer, not counting the
+// batch being committed.
+func (w *Writer[T]) Queued() int { return len(w.reqs) }
 
 // Submit queues item, waiting while the queue is full. then, if not nil,
 // runs once: with nil after the transaction holding item is durable, with
@@ -127,6 +152,7 @@ func (w *Writer[T]) Close() {
 	if !w.closed {
 		w.closed = true
 		close(w.reqs)
+		close(w.quit)
 	}
 	w.mu.Unlock()
 	<-w.done
@@ -144,7 +170,7 @@ func (w *Writer[T]) run() {
 	for first := range w.reqs {
 		batch, thens = append(batch, first.item), append(thens, first.then)
 		batch, thens = w.fill(batch, thens, linger)
-		err := w.named(w.db.Update(func(tx *bolt.Tx) error { return w.cfg.Apply(tx, batch) }))
+		err := w.named(w.commitBatch(batch))
 		if w.cfg.After != nil {
 			w.cfg.After(batch, err)
 		}
@@ -156,6 +182,25 @@ func (w *Writer[T]) run() {
 		clear(batch) // let the items go before the next batch arrives
 		clear(thens)
 		batch, thens = batch[:0], thens[:0]
+	}
+}
+
+// commitBatch commits batch, again and again while Retry asks for it.
+func (w *Writer[T]) commitBatch(batch []T) error {
+	for {
+		err := w.commit(batch)
+		if err == nil || w.cfg.Retry == nil {
+			return err
+		}
+		wait := w.cfg.Retry(err)
+		if wait <= 0 {
+			return err
+		}
+		select {
+		case <-w.quit:
+			return w.commit(batch) // closing: one last try
+		case <-time.After(wait):
+		}
 	}
 }
 

@@ -226,3 +226,69 @@ func TestSubmitAfterClose(t *testing.T) {
 		t.Errorf("stored (-want +got):\n%s", diff)
 	}
 }
+
+// TestRetryKeepsTheBatch fails the first commits, as a database that is
+// down would: with Retry the batch is committed once it comes back, in
+// order, and what queued meanwhile follows; nothing is lost or repeated.
+func TestRetryKeepsTheBatch(t *testing.T) {
+	var committed [][]int
+	down := 3
+	var retries []error
+	w := New(Config[int]{
+		Commit: func(batch []int) error {
+			if down > 0 {
+				down--
+				return errBoom
+			}
+			committed = append(committed, append([]int(nil), batch...))
+			return nil
+		},
+		Retry: func(err error) time.Duration {
+			retries = append(retries, err)
+			return time.Millisecond
+		},
+		MaxBatch: 2, Queue: 16,
+	})
+	results := make(chan error, 5)
+	for i := range 5 {
+		w.Submit(i, func(err error) { results <- err })
+	}
+	for range 5 {
+		if err := <-results; err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	var got []int
+	for _, b := range committed {
+		got = append(got, b...)
+	}
+	if diff := cmp.Diff([]int{0, 1, 2, 3, 4}, got); diff != "" {
+		t.Errorf("committed (-want +got):\n%s", diff)
+	}
+	if len(retries) != 3 {
+		t.Errorf("Retry asked %d times, want 3", len(retries))
+	}
+}
+
+// TestCloseStopsRetrying: a store that never comes back does not hold
+// Close: the batch is tried once more and its callbacks get the error.
+func TestCloseStopsRetrying(t *testing.T) {
+	w := New(Config[int]{
+		Commit: func([]int) error { return errBoom },
+		Retry:  func(error) time.Duration { return time.Hour },
+	})
+	got := make(chan error, 1)
+	w.Submit(1, func(err error) { got <- err })
+	time.Sleep(10 * time.Millisecond)
+	done := make(chan struct{})
+	go func() { w.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close waited for the retry")
+	}
+	if err := <-got; !errors.Is(err, errBoom) {
+		t.Errorf("callback got %v, want boom", err)
+	}
+}

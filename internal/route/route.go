@@ -30,6 +30,7 @@ const (
 	APIStats     = "/stats"
 	APIReinstall = "/machines/{mac}/reinstall"
 	APIInstalled = "/machines/{mac}/installed"
+	APIReplicas  = "/replicas" // the replicas sharing the state database
 	StatusPage   = "/"
 	StatusRows   = "/status/rows"    // the status page's rows, for its refresh
 	StatusCharts = "/status/charts"  // the status page's charts, for their refresh

@@ -1,15 +1,9 @@
 package state
 
 import (
-	"encoding/binary"
-	"encoding/json"
 	"net/netip"
-	"slices"
-	"strings"
 	"sync"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/bootwright/bootwright/internal/hw"
 )
@@ -32,11 +26,6 @@ type Binding struct {
 const (
 	BoundByLease = "lease"    // full mode: a REQUEST this server ACKed
 	BoundByPXE   = "pxe-4011" // proxy mode: the PXE boot server exchange
-)
-
-var (
-	bucketBindings = []byte("bindings")
-	keyClock       = []byte("clock")
 )
 
 // machineInfo is what the store keeps in memory of each machine.
@@ -79,6 +68,38 @@ func (bs *bindings) set(mac hw.MAC, b Binding) {
 	bs.byMAC[k], bs.byAddr[b.Addr] = b, mac
 }
 
+// merge takes b, mac's binding in its family as another replica may have
+// written it, unless what this replica knows is as new: its own binding
+// of mac, or of b's address to another MAC, made no earlier (and perhaps
+// not written yet). A superseded b (its address bound to another MAC
+// since) ends mac's binding in that family, unless this replica's is
+// newer than b.
+func (bs *bindings) merge(mac hw.MAC, b Binding, superseded bool) {
+	k := keyOf(mac, b.Addr)
+	bs.mu.Lock()
+	cur, ok := bs.byMAC[k]
+	if superseded {
+		if ok && !cur.Since.After(b.Since) {
+			if bs.byAddr[cur.Addr] == mac {
+				delete(bs.byAddr, cur.Addr)
+			}
+			delete(bs.byMAC, k)
+		}
+		bs.mu.Unlock()
+		return
+	}
+	if ok && !b.Since.After(cur.Since) {
+		bs.mu.Unlock()
+		return
+	}
+	if holder, ok := bs.byAddr[b.Addr]; ok && holder != mac && !b.Since.After(bs.byMAC[keyOf(holder, b.Addr)].Since) {
+		bs.mu.Unlock()
+		return
+	}
+	bs.mu.Unlock()
+	bs.set(mac, b)
+}
+
 // kindBind marks a queued item that only carries a binding: the lease of
 // a client that is not a boot client and not listed, which makes no
 // event, but whose address must stop counting as another machine's.
@@ -93,111 +114,64 @@ func (s *Store) Bind(mac hw.MAC, b Binding) {
 // Binding returns mac's IPv4 binding if it is live at now, else its
 // IPv6 one.
 func (s *Store) Binding(mac hw.MAC, now time.Time) (Binding, bool) {
-	if b, ok := s.BindingFor(mac, netip.IPv4Unspecified(), now); ok {
+	if s.shared != nil {
+		s.info(mac)
+	}
+	if b, ok := s.bindingFor(keyOf(mac, netip.IPv4Unspecified()), now); ok {
 		return b, true
 	}
-	return s.BindingFor(mac, netip.IPv6Unspecified(), now)
+	return s.bindingFor(keyOf(mac, netip.IPv6Unspecified()), now)
 }
 
 // BindingFor returns mac's binding in the address family of addr (IPv4
 // for an IPv4-mapped address) if it is live at now: a request that comes
-// over IPv6 is held to what DHCPv6 bound.
+// over IPv6 is held to what DHCPv6 bound. Replicas read it from the
+// database when they can: another replica's DHCP may have made it.
 func (s *Store) BindingFor(mac hw.MAC, addr netip.Addr, now time.Time) (Binding, bool) {
+	if s.shared != nil {
+		s.info(mac)
+	}
+	return s.bindingFor(keyOf(mac, addr), now)
+}
+
+// bindingFor returns the binding in slot k if it is live at now.
+func (s *Store) bindingFor(k bindKey, now time.Time) (Binding, bool) {
 	s.binds.mu.RLock()
 	defer s.binds.mu.RUnlock()
-	b, ok := s.binds.byMAC[keyOf(mac, addr)]
+	b, ok := s.binds.byMAC[k]
 	if !ok || !now.Before(b.Until) {
 		return Binding{}, false
 	}
 	return b, true
 }
 
-// bindingKey is the stored key of a binding: the MAC for IPv4, the MAC
-// and "/6" for IPv6 (a bootwright that knows no IPv6 skips such keys).
-func bindingKey(mac hw.MAC, addr netip.Addr) []byte {
-	if keyOf(mac, addr).v6 {
-		return []byte(mac.String() + "/6")
-	}
-	return machineKey(mac)
-}
-
 // RevokedBefore returns the time before which mac's tokens are void: its
-// last reinstall or install callback; zero when none.
+// last reinstall or install callback, on any replica; zero when none.
 func (s *Store) RevokedBefore(mac hw.MAC) time.Time {
-	if v, ok := s.states.Load(mac); ok {
-		return v.(machineInfo).revokedBefore
-	}
-	return time.Time{}
+	in, _ := s.info(mac)
+	return in.revokedBefore
 }
 
-// Now is the store's clock: the wall clock, but never earlier than any
-// time it returned before, in this process or (within ten minutes) before
-// a restart, so a clock stepped back cannot make an expired token valid
-// again.
+// Now is the store's clock: the wall clock (for replicas, the shared
+// database's), but never earlier than any time it returned before, in
+// this process or (within ten minutes) before a restart, so a clock
+// stepped back cannot make an expired token valid again.
 func (s *Store) Now() time.Time {
 	s.clockMu.Lock()
 	defer s.clockMu.Unlock()
-	if now := time.Now(); now.After(s.clock) {
+	if now := s.wallNow(); now.After(s.clock) {
 		s.clock = now
 	}
 	return s.clock
 }
 
+// wallNow is the clock Now starts from.
+func (s *Store) wallNow() time.Time {
+	if s.shared != nil {
+		return s.shared.Now()
+	}
+	return time.Now()
+}
+
 // saveClock persists the clock's high-water mark.
-func (s *Store) saveClock() error {
-	now := s.Now()
-	return s.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketMeta).Put(keyClock, binary.BigEndian.AppendUint64(nil, uint64(now.UnixNano())))
-	})
-}
-
-// loadBindings reads the clock and the live bindings at start-up.
-func (s *Store) loadBindings(tx *bolt.Tx) error {
-	if v := tx.Bucket(bucketMeta).Get(keyClock); len(v) == 8 {
-		s.clock = time.Unix(0, int64(binary.BigEndian.Uint64(v)))
-	}
-	now := s.Now()
-	type stored struct {
-		mac hw.MAC
-		b   Binding
-	}
-	var all []stored
-	err := tx.Bucket(bucketBindings).ForEach(func(k, v []byte) error {
-		mac, err := hw.ParseMAC(strings.TrimSuffix(string(k), "/6"))
-		var b Binding
-		if err != nil || json.Unmarshal(v, &b) != nil || !now.Before(b.Until) {
-			return nil // expired or unreadable: Prune deletes it
-		}
-		all = append(all, stored{mac, b})
-		return nil
-	})
-	// Oldest first: when an address moved from one machine to another,
-	// the record of its former holder is still there, and the newer
-	// binding must be the one that holds.
-	slices.SortStableFunc(all, func(a, b stored) int { return a.b.Since.Compare(b.b.Since) })
-	for _, x := range all {
-		s.binds.set(x.mac, x.b)
-	}
-	return err
-}
-
-// pruneBindings deletes the bindings that ended before now.
-func (s *Store) pruneBindings(now time.Time) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketBindings)
-		var dead [][]byte
-		b.ForEach(func(k, v []byte) error {
-			var bd Binding
-			if json.Unmarshal(v, &bd) != nil || !now.Before(bd.Until) {
-				dead = append(dead, append([]byte(nil), k...))
-			}
-			return nil
-		})
-		for _, k := range dead {
-			if err := b.Delete(k); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
+func (s *Store) saveClock() error { return s.b.SaveClock(s.Now()) }

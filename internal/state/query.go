@@ -1,9 +1,6 @@
 package state
 
 import (
-	"bytes"
-	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -11,75 +8,37 @@ import (
 	"time"
 
 	"github.com/bootwright/bootwright/internal/hw"
-	bolt "go.etcd.io/bbolt"
 )
 
 // ErrUnknownMachine is returned for a MAC the store has never seen.
 var ErrUnknownMachine = errors.New("unknown machine")
 
 // Machine returns what the store knows about mac.
-func (s *Store) Machine(mac hw.MAC) (Machine, error) {
-	var m Machine
-	err := s.db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketMachines).Get(machineKey(mac))
-		if v == nil {
-			return fmt.Errorf("%s: %w", mac, ErrUnknownMachine)
-		}
-		return json.Unmarshal(v, &m)
-	})
-	return m, err
-}
+func (s *Store) Machine(mac hw.MAC) (Machine, error) { return s.b.Machine(mac) }
 
 // Machines returns every machine, most recently seen first.
 func (s *Store) Machines() ([]Machine, error) {
-	var out []Machine
-	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketMachines).ForEach(func(_, v []byte) error {
-			var m Machine
-			if err := json.Unmarshal(v, &m); err != nil {
-				return err
-			}
-			out = append(out, m)
-			return nil
-		})
-	})
+	out, err := s.b.Machines()
 	sort.SliceStable(out, func(i, j int) bool { return out[i].LastSeen.After(out[j].LastSeen) })
 	return out, err
 }
 
 // Events returns mac's latest events, oldest first, at most limit (0: all).
-func (s *Store) Events(mac hw.MAC, limit int) ([]Event, error) {
-	var out []Event
-	err := s.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketEvents).Cursor()
-		// Walk backwards from the end of this MAC's key range.
-		end := append(append([]byte{}, mac[:]...), bytes.Repeat([]byte{0xff}, 12)...)
-		k, v := c.Seek(end)
-		if k == nil {
-			k, v = c.Last()
-		} else if bytes.Compare(k, end) > 0 {
-			k, v = c.Prev()
-		}
-		for ; k != nil && bytes.HasPrefix(k, mac[:]); k, v = c.Prev() {
-			var e Event
-			if err := json.Unmarshal(v, &e); err != nil {
-				return err
-			}
-			out = append(out, e)
-			if limit > 0 && len(out) == limit {
-				break
-			}
-		}
-		return nil
-	})
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
-	}
-	return out, err
-}
+func (s *Store) Events(mac hw.MAC, limit int) ([]Event, error) { return s.b.Events(mac, limit) }
+
+// Lookup returns what the store knows of each of macs that it has seen,
+// in one read.
+func (s *Store) Lookup(macs []hw.MAC) (map[hw.MAC]Machine, error) { return s.b.Lookup(macs) }
+
+// Recent returns, most recently seen first, the limit most recently seen
+// machines that f picks, and how many machines f picks in all. Machines
+// seen at the same time come in MAC order. A limit of 0 or less returns
+// only the count.
+func (s *Store) Recent(limit int, f Filter) ([]Machine, int, error) { return s.b.Recent(limit, f) }
 
 // Installed marks mac installed and commits before it returns, so an
-// installer that got its answer knows the next boot will see it.
+// installer that got its answer knows the next boot will see it, on
+// every replica.
 func (s *Store) Installed(mac hw.MAC, ip netip.Addr, known bool) (Machine, error) {
 	return s.updateNow(Event{Time: s.Now(), MAC: mac, Kind: KindCallback, Outcome: OK, IP: ip, Known: known, Detail: "installer reported success"})
 }
@@ -95,13 +54,17 @@ func (s *Store) Reinstall(mac hw.MAC, known bool) (Machine, error) {
 
 // updateNow applies one event synchronously (install state changes).
 func (s *Store) updateNow(e Event) (Machine, error) {
+	e.Replica = s.Replica()
 	s.duplicate(e) // it is the machine's latest event now
-	var m *Machine
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		var err error
-		m, err = loadMachine(tx.Bucket(bucketMachines), map[hw.MAC]*Machine{}, e.MAC)
+	var m Machine
+	err := s.b.Update(func(tx Tx) error {
+		stored, err := tx.Machines([]hw.MAC{e.MAC})
 		if err != nil {
 			return err
+		}
+		m = Machine{MAC: e.MAC}
+		if sm, ok := stored[e.MAC]; ok {
+			m = sm
 		}
 		m.apply(e)
 		// Both end the install's tokens: a reinstall re-arms the
@@ -114,153 +77,46 @@ func (s *Store) updateNow(e Event) (Machine, error) {
 				m.State = Assigned
 			}
 		}
-		v, _ := json.Marshal(m)
-		if err := tx.Bucket(bucketMachines).Put(machineKey(e.MAC), v); err != nil {
+		if err := tx.PutMachine(m); err != nil {
 			return err
 		}
-		ev, _ := json.Marshal(e)
-		return tx.Bucket(bucketEvents).Put(s.eventKey(e), ev)
+		return tx.AddEvent(e)
 	})
 	if err != nil {
 		return Machine{}, err
 	}
 	s.states.Store(e.MAC, machineInfo{m.State, m.RevokedBefore})
 	if s.Observe != nil {
-		s.Observe(e, *m)
+		s.Observe(e, m)
 	}
 	s.publish(e)
-	return *m, nil
+	return m, nil
 }
 
 // Prune deletes events older than MaxAge and all but the newest
 // MaxPerMachine of each machine, then forgets discovered machines (never
 // listed, never installed) not seen for MaxAge, and the oldest of them
-// beyond MaxMachines. It returns how many events it deleted.
+// beyond MaxMachines, and ended bindings. It returns how many events it
+// deleted.
 func (s *Store) Prune(now time.Time) (int, error) {
-	n, err := s.pruneEvents(now)
-	if err != nil {
-		return n, err
+	lim := Limits{MaxAge: s.MaxAge, MaxPerMachine: s.MaxPerMachine, MaxMachines: s.MaxMachines}
+	if lim.MaxAge == 0 {
+		lim.MaxAge = 30 * 24 * time.Hour
 	}
-	if err := s.pruneBindings(now); err != nil {
-		return n, err
+	if lim.MaxPerMachine == 0 {
+		lim.MaxPerMachine = 1000
 	}
-	if err := s.saveClock(); err != nil {
-		return n, err
+	if lim.MaxMachines == 0 {
+		lim.MaxMachines = 10000
 	}
-	return n, s.pruneMachines(now)
-}
-
-// pruneMachines forgets stale and excess discovered machines, so that a
-// flood of made-up MACs cannot grow the store without bound.
-func (s *Store) pruneMachines(now time.Time) error {
-	maxAge, maxN := s.MaxAge, s.MaxMachines
-	if maxAge == 0 {
-		maxAge = 30 * 24 * time.Hour
-	}
-	if maxN == 0 {
-		maxN = 10000
-	}
-	ms, err := s.Machines() // most recently seen first
-	if err != nil {
-		return err
-	}
-	var forget []hw.MAC
-	kept := 0
-	for _, m := range ms {
-		if m.State != Discovered {
-			kept++
-			continue
-		}
-		if now.Sub(m.LastSeen) > maxAge || kept >= maxN {
-			forget = append(forget, m.MAC)
-			continue
-		}
-		kept++
-	}
-	if len(forget) == 0 {
-		return nil
-	}
-	err = s.db.Update(func(tx *bolt.Tx) error {
-		for _, mac := range forget {
-			if err := tx.Bucket(bucketMachines).Delete(machineKey(mac)); err != nil {
-				return err
-			}
-			if err := deleteEvents(tx.Bucket(bucketEvents), mac); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	for _, mac := range forget {
+	n, forgot, err := s.b.Prune(now, lim)
+	for _, mac := range forgot {
 		s.states.Delete(mac)
 	}
-	return err
-}
-
-// deleteEvents removes every event of mac.
-func deleteEvents(b *bolt.Bucket, mac hw.MAC) error {
-	c := b.Cursor()
-	var keys [][]byte
-	for k, _ := c.Seek(mac[:]); k != nil && bytes.HasPrefix(k, mac[:]); k, _ = c.Next() {
-		keys = append(keys, append([]byte(nil), k...))
+	if err != nil {
+		return n, fmt.Errorf("state store: prune: %w", err)
 	}
-	for _, k := range keys {
-		if err := b.Delete(k); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// pruneEvents deletes old and excess events.
-func (s *Store) pruneEvents(now time.Time) (int, error) {
-	maxAge, maxN := s.MaxAge, s.MaxPerMachine
-	if maxAge == 0 {
-		maxAge = 30 * 24 * time.Hour
-	}
-	if maxN == 0 {
-		maxN = 1000
-	}
-	cutoff := uint64(now.Add(-maxAge).UnixNano())
-	deleted := 0
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketEvents).Cursor()
-		var victims [][]byte
-		var mac []byte
-		var keys [][]byte
-		flush := func() {
-			if len(keys) > maxN {
-				victims = append(victims, keys[:len(keys)-maxN]...)
-				keys = keys[len(keys)-maxN:]
-			}
-			for _, k := range keys {
-				if binary.BigEndian.Uint64(k[6:14]) < cutoff {
-					victims = append(victims, k)
-				}
-			}
-			keys = keys[:0]
-		}
-		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			if len(k) != 18 {
-				continue
-			}
-			if mac != nil && !bytes.Equal(k[:6], mac) {
-				flush()
-			}
-			mac = append(mac[:0], k[:6]...)
-			keys = append(keys, append([]byte(nil), k...))
-		}
-		flush()
-		b := tx.Bucket(bucketEvents)
-		for _, k := range victims {
-			if err := b.Delete(k); err != nil {
-				return err
-			}
-		}
-		deleted = len(victims)
-		return nil
-	})
-	return deleted, err
+	return n, s.saveClock()
 }
 
 // Subscribe returns a channel of events as they are written, for live

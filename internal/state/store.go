@@ -1,20 +1,14 @@
 package state
 
 import (
-	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"os"
-	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
-	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/bootwright/bootwright/internal/groupcommit"
 	"github.com/bootwright/bootwright/internal/hw"
@@ -30,14 +24,8 @@ var (
 // FileName is the store's file in the state directory.
 const FileName = "state.db"
 
-var (
-	bucketMachines = []byte("machines")
-	bucketEvents   = []byte("events")
-	bucketMeta     = []byte("meta")
-	keySecret      = []byte("secret")
-)
-
-// Store is the machine and event store. Open it with Open.
+// Store is the machine and event store, over a Backend. Open it with Open
+// (bbolt in the state directory) or New.
 type Store struct {
 	// MaxAge and MaxPerMachine bound the events kept; zero means 30 days
 	// and 1000. Set them before the first Prune.
@@ -51,11 +39,11 @@ type Store struct {
 	Observe func(Event, Machine)
 	Logger  *slog.Logger
 
-	db      *bolt.DB
+	b       Backend
+	shared  Shared // b, when replicas share it; nil for a local file
 	secret  []byte
-	w       *groupcommit.Writer[Event] // started by Open
+	w       *groupcommit.Writer[Event] // started by New
 	updated []Machine                  // machines as write left them, for committed (writer goroutine only)
-	seq     atomic.Uint32
 	dropped atomic.Uint64
 
 	subMu sync.Mutex
@@ -63,7 +51,7 @@ type Store struct {
 
 	ipMAC  sync.Map // netip.Addr -> hw.MAC last seen there, for requests without a MAC
 	binds  bindings // what DHCP bound, for answer-file access
-	states sync.Map // hw.MAC -> machineInfo, as last committed
+	states sync.Map // hw.MAC -> machineInfo, as last committed or read
 
 	clockMu sync.Mutex
 	clock   time.Time // the latest time Now returned
@@ -96,72 +84,93 @@ const dupWindow = time.Second
 // second until batches fill.
 const eventLinger = 100 * time.Millisecond
 
-// Open opens (creating if needed) the store at path. A damaged file is an
-// error naming the path; the caller should refuse to start.
-func Open(path string) (s *Store, err error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return nil, fmt.Errorf("state store: %w", err)
-	}
-	var db *bolt.DB
-	defer func() {
-		// bbolt panics on some damaged pages.
-		if r := recover(); r != nil {
-			err = fmt.Errorf("state store %s: %w: %v", path, ErrDamaged, r)
-		}
-		if err != nil && db != nil {
-			db.Close()
-		}
-	}()
-	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, FreelistType: bolt.FreelistMapType})
-	if errors.Is(err, bolterrors.ErrTimeout) {
-		return nil, fmt.Errorf("state store %s: %w", path, ErrInUse)
-	}
+// Queue bounds: events waiting for the writer. A shared database may be
+// unreachable for a while (a restart, a failover); its events wait for it
+// in a larger queue, and the excess is dropped and counted.
+const (
+	LocalQueue  = 4096
+	SharedQueue = 65536
+)
+
+// Open opens (creating if needed) the store in the bbolt file at path. A
+// damaged file is an error naming the path; the caller should refuse to
+// start.
+func Open(path string) (*Store, error) {
+	b, err := OpenBolt(path)
 	if err != nil {
+		return nil, err
+	}
+	s, err := New(b)
+	if err != nil {
+		b.Close()
 		return nil, fmt.Errorf("state store %s: %w", path, err)
 	}
-	s = &Store{db: db, subs: map[chan Event]struct{}{}}
-	if err := s.init(); err != nil {
-		return nil, fmt.Errorf("state store %s: %w", path, err)
-	}
-	s.w = groupcommit.Start(db, groupcommit.Config[Event]{Apply: s.write, After: s.committed,
-		MaxBatch: 512, Queue: 4096, Linger: eventLinger})
 	return s, nil
 }
 
-// init creates the buckets and the HMAC secret.
-func (s *Store) init() error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketMachines, bucketEvents, bucketMeta, bucketBindings} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
-		}
-		err := tx.Bucket(bucketMachines).ForEach(func(k, v []byte) error {
-			var m Machine
-			if json.Unmarshal(v, &m) == nil {
-				s.states.Store(m.MAC, machineInfo{m.State, m.RevokedBefore})
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		if err := s.loadBindings(tx); err != nil {
-			return err
-		}
-		meta := tx.Bucket(bucketMeta)
-		if sec := meta.Get(keySecret); len(sec) == 32 {
-			s.secret = append([]byte(nil), sec...)
-			return nil
-		}
-		s.secret = make([]byte, 32)
-		rand.Read(s.secret)
-		return meta.Put(keySecret, s.secret)
-	})
+// New returns a Store over b, which it closes on Close. A backend that
+// implements Shared makes a store whose reads see the other replicas'
+// writes and whose events wait out an outage of the database.
+func New(b Backend) (*Store, error) {
+	s := &Store{b: b, subs: map[chan Event]struct{}{}}
+	s.shared, _ = b.(Shared)
+	snap, err := b.Load(s.wallNow())
+	if err != nil {
+		return nil, err
+	}
+	for mac, in := range snap.Infos {
+		s.states.Store(mac, machineInfo{in.State, in.RevokedBefore})
+	}
+	// Oldest first: when an address moved from one machine to another,
+	// the record of its former holder may still be there, and the newer
+	// binding must be the one that holds.
+	slices.SortStableFunc(snap.Bindings, func(a, b MACBinding) int { return a.Since.Compare(b.Since) })
+	for _, mb := range snap.Bindings {
+		s.binds.set(mb.MAC, mb.Binding)
+	}
+	s.secret, s.clock = snap.Secret, snap.Clock
+	cfg := groupcommit.Config[Event]{After: s.committed, MaxBatch: 512, Queue: LocalQueue, Linger: eventLinger,
+		Commit: func(batch []Event) error { return b.Update(func(tx Tx) error { return s.write(tx, batch) }) }}
+	if s.shared != nil {
+		cfg.Queue, cfg.Retry = SharedQueue, s.retry
+	}
+	s.w = groupcommit.New(cfg)
+	return s, nil
+}
+
+// retry keeps a batch of events while the shared database is down.
+func (s *Store) retry(err error) time.Duration {
+	if !errors.Is(err, ErrUnavailable) {
+		return 0
+	}
+	s.healthMu.Lock()
+	s.writeErr = err
+	s.healthMu.Unlock()
+	return time.Second
 }
 
 // Secret is a random key kept in the store, for per-machine tokens.
 func (s *Store) Secret() []byte { return s.secret }
+
+// Backend returns the backend the store is over.
+func (s *Store) Backend() Backend { return s.b }
+
+// Replica is the name this replica records with its events; "" for a
+// store of its own.
+func (s *Store) Replica() string {
+	if s.shared == nil {
+		return ""
+	}
+	return s.shared.Replica()
+}
+
+// Replicas lists the replicas sharing the store's database, or none.
+func (s *Store) Replicas() ([]Replica, error) {
+	if s.shared == nil {
+		return nil, nil
+	}
+	return s.shared.Replicas()
+}
 
 // SetDegraded records why the store runs somewhere it should not (a
 // temporary directory standing in for an unusable state directory).
@@ -172,9 +181,14 @@ func (s *Store) SetDegraded(why string) {
 }
 
 // Health returns what is wrong with the store, if anything: the degraded
-// reason, or the last write that failed (a full disk) until a write
-// succeeds again.
+// reason, a shared database that cannot be reached, or the last write
+// that failed (a full disk) until a write succeeds again.
 func (s *Store) Health() error {
+	if s.shared != nil {
+		if err := s.shared.Down(); err != nil {
+			return fmt.Errorf("%w; %d events wait to be written", err, s.Queued())
+		}
+	}
 	s.healthMu.Lock()
 	defer s.healthMu.Unlock()
 	if s.degraded != "" {
@@ -186,33 +200,63 @@ func (s *Store) Health() error {
 	return nil
 }
 
-// StateOf returns mac's install state as last committed, from memory;
-// "" for a MAC never seen.
-func (s *Store) StateOf(mac hw.MAC) string {
-	if v, ok := s.states.Load(mac); ok {
-		return v.(machineInfo).state
+// info returns mac's install state and revocation: read from the shared
+// database when it can be reached (another replica may have changed
+// them), else as this replica last knew them.
+func (s *Store) info(mac hw.MAC) (machineInfo, bool) {
+	if s.shared != nil && s.shared.Down() == nil {
+		if in, err := s.shared.Info(mac); err == nil {
+			mi := machineInfo{in.State, in.RevokedBefore}
+			if in.State != "" {
+				s.states.Store(mac, mi)
+			}
+			for _, sb := range in.Bindings {
+				s.binds.merge(mac, sb.Binding, sb.Superseded)
+			}
+			return mi, in.State != ""
+		}
 	}
-	return ""
+	v, ok := s.states.Load(mac)
+	if !ok {
+		return machineInfo{}, false
+	}
+	return v.(machineInfo), true
+}
+
+// StateOf returns mac's install state; "" for a MAC never seen.
+func (s *Store) StateOf(mac hw.MAC) string {
+	in, _ := s.info(mac)
+	return in.state
 }
 
 // MACFor returns the MAC last seen at ip (from a DHCP lease or a request
 // naming its MAC), so that requests without a MAC in the URL, such as a
-// kernel download, can be tied to their machine.
+// kernel download, can be tied to their machine. Replicas ask the
+// database for an address they have not seen themselves.
 func (s *Store) MACFor(ip netip.Addr) (hw.MAC, bool) {
-	v, ok := s.ipMAC.Load(ip.Unmap())
-	if !ok {
-		return hw.MAC{}, false
+	ip = ip.Unmap()
+	if v, ok := s.ipMAC.Load(ip); ok {
+		return v.(hw.MAC), true
 	}
-	return v.(hw.MAC), true
+	if s.shared != nil && s.shared.Down() == nil {
+		if mac, ok, err := s.shared.MACAt(ip); err == nil && ok {
+			s.ipMAC.Store(ip, mac)
+			return mac, true
+		}
+	}
+	return hw.MAC{}, false
 }
 
 // Dropped counts events dropped because the write queue was full.
 func (s *Store) Dropped() uint64 { return s.dropped.Load() }
 
-// Close flushes queued events and closes the file. A second Close does
-// nothing.
+// Queued counts events waiting to be written.
+func (s *Store) Queued() int { return s.w.Queued() }
+
+// Close flushes queued events and closes the backend. A second Close
+// does nothing.
 func (s *Store) Close() error {
 	s.w.Close()
-	s.saveClock()       // best effort: a failure only weakens the clock's memory
-	return s.db.Close() // nil when already closed
+	s.saveClock()      // best effort: a failure only weakens the clock's memory
+	return s.b.Close() // nil when already closed
 }

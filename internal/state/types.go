@@ -48,6 +48,9 @@ type Event struct {
 	// an installer's or an installed system's own DHCP. It belongs to the
 	// boot under way and starts none (see StartsBoot).
 	OSLease bool `json:"os_lease,omitempty"`
+	// Replica names the bootwright that saw the event, when replicas
+	// share a database; "" otherwise.
+	Replica string `json:"replica,omitempty"`
 	// Known says whether the MAC is in machines.yaml at the time; it
 	// moves a machine from discovered to assigned.
 	Known bool `json:"-"`
@@ -74,8 +77,8 @@ type Machine struct {
 
 // apply updates m with e and reports whether the install state changed.
 func (m *Machine) apply(e Event) bool {
-	if m.FirstSeen.IsZero() {
-		m.FirstSeen = e.Time
+	if m.FirstSeen.IsZero() || e.Time.Before(m.FirstSeen) {
+		m.FirstSeen = e.Time // replicas may write a machine's events out of order
 	}
 	if e.Time.After(m.LastSeen) {
 		m.LastSeen = e.Time

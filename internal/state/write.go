@@ -1,23 +1,23 @@
 package state
 
 import (
-	"encoding/binary"
-	"encoding/json"
+	"bytes"
 	"errors"
-	"fmt"
-	"time"
-
-	bolt "go.etcd.io/bbolt"
+	"slices"
 
 	"github.com/bootwright/bootwright/internal/groupcommit"
 	"github.com/bootwright/bootwright/internal/hw"
 )
 
 // Record queues e for writing. It never blocks: when the queue is full
-// (the disk cannot keep up) the event is dropped and counted.
+// (the disk cannot keep up, or a shared database has been down for long)
+// the event is dropped and counted.
 func (s *Store) Record(e Event) {
 	if e.Time.IsZero() {
-		e.Time = time.Now()
+		e.Time = s.Now()
+	}
+	if e.Replica == "" {
+		e.Replica = s.Replica()
 	}
 	if e.Bind != nil && (!e.Bind.Addr.IsValid() || e.MAC.IsZero()) {
 		e.Bind = nil
@@ -43,22 +43,36 @@ func (s *Store) Record(e Event) {
 
 // write puts events and the machines they update in one transaction, on
 // the writer's goroutine, keeping each machine as its event left it in
-// s.updated for committed.
-func (s *Store) write(tx *bolt.Tx, events []Event) error {
+// s.updated for committed. It decides for every backend what an event
+// does to its machine.
+func (s *Store) write(tx Tx, events []Event) error {
 	s.updated = make([]Machine, len(events))
-	mb, eb, bb := tx.Bucket(bucketMachines), tx.Bucket(bucketEvents), tx.Bucket(bucketBindings)
+	var macs []hw.MAC
+	for _, e := range events {
+		if e.Kind != kindBind {
+			macs = append(macs, e.MAC)
+		}
+	}
+	slices.SortFunc(macs, func(a, b hw.MAC) int { return bytes.Compare(a[:], b[:]) })
+	stored, err := tx.Machines(slices.Compact(macs))
+	if err != nil {
+		return err
+	}
 	cache := map[hw.MAC]*Machine{}
 	for i, e := range events {
 		if e.Kind == kindBind {
-			bv, _ := json.Marshal(e.Bind)
-			if err := bb.Put(bindingKey(e.MAC, e.Bind.Addr), bv); err != nil {
+			if err := tx.PutBinding(e.MAC, *e.Bind); err != nil {
 				return err
 			}
 			continue
 		}
-		m, err := loadMachine(mb, cache, e.MAC)
-		if err != nil {
-			return err
+		m, ok := cache[e.MAC]
+		if !ok {
+			m = &Machine{MAC: e.MAC}
+			if sm, ok := stored[e.MAC]; ok {
+				*m = sm
+			}
+			cache[e.MAC] = m
 		}
 		if m.FirstSeen.IsZero() && e.Outcome != OK && !e.Known {
 			// A refusal or error does not make a machine of a MAC never
@@ -69,20 +83,17 @@ func (s *Store) write(tx *bolt.Tx, events []Event) error {
 			m.apply(e)
 		}
 		s.updated[i] = *m
-		v, _ := json.Marshal(e)
-		if err := eb.Put(s.eventKey(e), v); err != nil {
+		if err := tx.AddEvent(e); err != nil {
 			return err
 		}
 		if e.Bind != nil {
-			bv, _ := json.Marshal(e.Bind)
-			if err := bb.Put(bindingKey(e.MAC, e.Bind.Addr), bv); err != nil {
+			if err := tx.PutBinding(e.MAC, *e.Bind); err != nil {
 				return err
 			}
 		}
 	}
-	for mac, m := range cache {
-		v, _ := json.Marshal(m)
-		if err := mb.Put(machineKey(mac), v); err != nil {
+	for _, m := range cache {
+		if err := tx.PutMachine(*m); err != nil {
 			return err
 		}
 	}
@@ -111,33 +122,6 @@ func (s *Store) committed(events []Event, err error) {
 	s.healthMu.Lock()
 	s.writeErr = err
 	s.healthMu.Unlock()
-}
-
-func loadMachine(mb *bolt.Bucket, cache map[hw.MAC]*Machine, mac hw.MAC) (*Machine, error) {
-	if m, ok := cache[mac]; ok {
-		return m, nil
-	}
-	m := &Machine{MAC: mac}
-	if v := mb.Get(machineKey(mac)); v != nil {
-		if err := json.Unmarshal(v, m); err != nil {
-			return nil, fmt.Errorf("machine %s: %w", mac, err)
-		}
-	}
-	cache[mac] = m
-	return m, nil
-}
-
-// machineKey is a machine's key in the machines bucket: its MAC as
-// hw.MAC.String writes it.
-func machineKey(mac hw.MAC) []byte { return []byte(mac.String()) }
-
-// eventKey orders events by machine, then time: MAC (6 bytes), Unix
-// nanoseconds (8), a sequence number (4) so equal times stay distinct.
-func (s *Store) eventKey(e Event) []byte {
-	k := make([]byte, 0, 18)
-	k = append(k, e.MAC[:]...)
-	k = binary.BigEndian.AppendUint64(k, uint64(e.Time.UnixNano()))
-	return binary.BigEndian.AppendUint32(k, s.seq.Add(1))
 }
 
 // duplicate reports whether e repeats its machine's latest event within

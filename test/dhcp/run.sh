@@ -45,6 +45,8 @@ log() { echo "dhcp-test: $*" >&2; }
 
 # shellcheck source=../lib/netns.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/netns.sh"
+# shellcheck source=../lib/dhcpclient.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/dhcpclient.sh"
 cleanup() { ns_cleanup; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -59,58 +61,6 @@ start_bw() {
 		--log-level debug "$@" </dev/null >>"$dir/bootwright.log" 2>&1 &
 	BW_PID=$!
 	wait_udp "$ns" 67 "$BW_PID" || { tail -n 20 "$dir/bootwright.log" >&2; return 1; }
-}
-
-# wait_udp NS PORT PID: until something listens on UDP PORT in NS.
-wait_udp() {
-	local deadline=$((SECONDS + STEP_TIMEOUT))
-	while [ -z "$(ip netns exec "$1" ss -Hlnu "sport = :$2" 2>/dev/null)" ]; do
-		kill -0 "$3" 2>/dev/null || { log "process $3 exited before listening on $2"; return 1; }
-		[ $SECONDS -lt $deadline ] || { log "nothing on UDP $2 after ${STEP_TIMEOUT}s"; return 1; }
-		sleep 0.1
-	done
-}
-
-stop_pid() { # stop_pid SIGNAL PID
-	kill "-$1" "$2" 2>/dev/null || true
-	for _ in $(seq 50); do kill -0 "$2" 2>/dev/null || break; sleep 0.1; done
-	kill -KILL "$2" 2>/dev/null || true
-	wait "$2" 2>/dev/null || true
-}
-
-# The client script for dhclient and udhcpc: sets the address on the
-# interface and appends "REASON IP" to $dir/events; never touches
-# /etc/resolv.conf (shared with the host).
-write_client_script() {
-	cat >"$1" <<-'EOF'
-	#!/bin/sh
-	d=$(dirname "$0")
-	case "$1" in bound|renew|deconfig|leasefail|nak) reason=udhcpc-$1 ip=${ip:-} ;; *) reason=$reason ip=${new_ip_address:-} ;; esac
-	echo "$reason $ip" >>"$d/events"
-	case "$reason" in
-	BOUND|REBOOT|RENEW|REBIND|udhcpc-bound|udhcpc-renew) ip addr replace "$ip/${mask:-24}" dev "${interface:-eth0}" ;;
-	esac
-	exit 0
-	EOF
-	chmod +x "$1"
-}
-
-# dhclient_once NS DIR: one DHCP run of ISC dhclient in the foreground,
-# stopped (without a release) once it is bound; prints the address.
-dhclient_once() {
-	local ns=$1 dir=$2 pid deadline=$((SECONDS + STEP_TIMEOUT))
-	: >>"$dir/events"
-	local before
-	before=$(wc -l <"$dir/events")
-	ip netns exec "$ns" dhclient -4 -1 -d -sf "$dir/client.sh" -lf "$dir/dhclient.leases" \
-		-pf "$dir/dhclient.pid" eth0 </dev/null >>"$dir/dhclient.log" 2>&1 &
-	pid=$!
-	while [ $SECONDS -lt $deadline ] && kill -0 $pid 2>/dev/null; do
-		tail -n +$((before + 1)) "$dir/events" | grep -qE '^(BOUND|REBOOT|RENEW) ' && break
-		sleep 0.1
-	done
-	stop_pid TERM $pid
-	tail -n +$((before + 1)) "$dir/events" | awk '$1 ~ /^(BOUND|REBOOT|RENEW)$/ { ip = $2 } END { print ip }'
 }
 
 # ------------------------------------------------------------- scenarios ---
