@@ -141,7 +141,9 @@ chmod 0644 "$doc/copyright"
 {
 	echo "bootwright ($version) unstable; urgency=medium"
 	echo
-	echo "  * Built from git commit $(git rev-parse HEAD) ($VERSION)."
+	# Two lines: lintian wants changelog lines under 80 characters.
+	echo "  * Built from git commit $(git rev-parse HEAD)."
+	echo "  * bootwright version prints $VERSION."
 	echo
 	echo " -- $maintainer  $date_rfc"
 } | gzip -9n >"$doc/changelog.gz"

@@ -117,19 +117,10 @@ state_on_volume() {
 	local dir
 	dir=$("${PODMAN[@]}" volume inspect -f '{{.Mountpoint}}' "$PFX-state")
 	[ "$(stat -c %u "$dir/state.db" 2>/dev/null)" = 10001 ] || { ls -ln "$dir"; return 1; }
-	macs "$WORK/macs-1.txt" && [ -s "$WORK/macs-1.txt" ]
+	macs "$PFX-cl" "$WORK/macs-1.txt" && [ -s "$WORK/macs-1.txt" ]
 }
 
-# macs FILE: the MACs /api/v1/machines lists, sorted, into FILE.
-macs() {
-	ip netns exec "$PFX-cl" curl -sf --max-time 5 "http://$SRV_IP:8080/api/v1/machines" >"$WORK/machines.json" &&
-		grep -oiE '"mac": *"[0-9a-f:]{17}"' "$WORK/machines.json" | grep -oiE '[0-9a-f:]{17}' | sort -u >"$1"
-}
-
-state_kept() {
-	macs "$WORK/macs-2.txt" && cmp -s "$WORK/macs-1.txt" "$WORK/macs-2.txt" ||
-		{ cat "$WORK/machines.json"; return 1; }
-}
+state_kept() { same_macs "$PFX-cl" "$WORK/macs-1.txt" "$WORK/macs-2.txt"; }
 
 stopped_clean() {
 	"${PODMAN[@]}" stop -t 20 "$1" >/dev/null

@@ -11,10 +11,13 @@
 #  3. Inside it: apt-get installs the .deb offline; the user exists, the
 #     unit is neither enabled nor started; `systemd-analyze verify` passes;
 #     `systemctl start`: as user bootwright with only CAP_NET_BIND_SERVICE,
-#     /healthz answers 200, a menu comes over HTTP, a PXE DISCOVER (and the UEFI REQUEST on 4011)
-#     from another namespace is answered, PXELINUX and GRUB come over TFTP
-#     from the Recommends' files; `systemctl reload` reloads.
-#  4. Enabled by hand, then removed (service stopped, conffile and state
+#     /healthz answers 200, a menu comes over HTTP, a PXE DISCOVER (and the
+#     UEFI REQUEST on 4011) from another namespace is answered, PXELINUX
+#     and GRUB come over TFTP from the Recommends' files; `systemctl
+#     reload` reloads.
+#  4. Upgraded: a newer .deb installed over the running service restarts
+#     it and keeps an edited default file and the state.
+#  5. Enabled by hand, then removed (service stopped, conffile and state
 #     kept) and purged: the tree is as before the install but for the
 #     bootwright user and group, which stay as Debian leaves system users.
 set -euo pipefail
@@ -210,6 +213,32 @@ reloaded() {
 	done
 }
 
+# scen_upgrade: the admin edits the default file; a newer .deb (this one
+# repacked with a higher version) is installed over the running service.
+scen_upgrade() {
+	local v2 pid1 pid2 deadline=$((SECONDS + 20))
+	v2="$(dpkg-deb -f "$DEB" Version)+up1"
+	rm -rf "$WORK/up" && dpkg-deb -R "$DEB" "$WORK/up"
+	sed -i "s/^Version: .*/Version: $v2/" "$WORK/up/DEBIAN/control"
+	dpkg-deb --root-owner-group -Zxz -z3 --build "$WORK/up" "$ROOT/root/bootwright-up.deb" >/dev/null
+	echo '# edited by the admin' >>"$ROOT/etc/default/bootwright"
+	macs "$PFX-cl" "$WORK/macs-before.txt" || true
+	pid1=$(in_ct systemctl show -P MainPID bootwright.service)
+	in_ct apt-get install -y /root/bootwright-up.deb >"$WORK/apt-upgrade.log" 2>&1 ||
+		{ tail -n 20 "$WORK/apt-upgrade.log"; fail "apt-get install (upgrade to $v2)"; return; }
+	rm -f "$ROOT/root/bootwright-up.deb" # not there before the install: purge's diff would show it
+	check "upgrade: dpkg has $v2" test "$(in_ct dpkg-query -W -f '${Version}' bootwright)" = "$v2"
+	until pid2=$(in_ct systemctl show -P MainPID bootwright.service) && [ "$pid2" -gt 0 ] && [ "$pid2" != "$pid1" ]; do
+		[ $SECONDS -lt $deadline ] || break
+		sleep 0.2
+	done
+	check "upgrade: the running service restarted (MainPID $pid1 -> $pid2)" test "$pid2" -gt 0 -a "$pid2" != "$pid1"
+	check "upgrade: the edited /etc/default/bootwright kept" grep -q '^# edited by the admin$' "$ROOT/etc/default/bootwright"
+	check "upgrade: /healthz 200" healthz "$PFX-cl"
+	check "upgrade: the state kept (/api/v1/machines lists $(tr '\n' ' ' <"$WORK/macs-before.txt"))" \
+		same_macs "$PFX-cl" "$WORK/macs-before.txt" "$WORK/macs-after.txt"
+}
+
 scen_remove() {
 	in_ct systemctl enable bootwright.service >/dev/null 2>&1 || true
 	check "systemctl enable (as an admin would)" test -L "$ROOT/etc/systemd/system/multi-user.target.wants/bootwright.service"
@@ -250,6 +279,7 @@ main() {
 	pass "systemd-nspawn --boot: systemd is PID 1 in the container"
 	scen_install
 	scen_run
+	scen_upgrade
 	scen_remove
 	summary
 }

@@ -112,3 +112,16 @@ menu() {
 		grep -q '^#!ipxe' "$WORK/menu.ipxe" && grep -q '^item local Boot from local disk' "$WORK/menu.ipxe" ||
 		{ head -n 5 "$WORK/menu.ipxe" 2>/dev/null; return 1; }
 }
+
+# macs NS FILE: the MACs http://SRV_IP:8080/api/v1/machines lists (asked
+# from NS), sorted, into FILE.
+macs() {
+	ip netns exec "$1" curl -sf --max-time 5 "http://$SRV_IP:8080/api/v1/machines" >"$WORK/machines.json" &&
+		grep -oiE '"mac": *"[0-9a-f:]{17}"' "$WORK/machines.json" | grep -oiE '[0-9a-f:]{17}' | sort -u >"$2"
+}
+
+# same_macs NS BEFORE AFTER: true when the machines listed now (into
+# AFTER) are those in BEFORE: the state survived a restart.
+same_macs() {
+	macs "$1" "$3" && [ -s "$2" ] && cmp -s "$2" "$3" || { cat "$WORK/machines.json"; return 1; }
+}
