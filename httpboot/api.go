@@ -24,6 +24,7 @@ func (s *Server) apiRoutes(r chi.Router) {
 		r.Get(route.APIMachines, s.apiMachines)
 		r.Get(route.APIMachine, s.apiMachine)
 		r.Get(route.APIEvents, s.apiEvents)
+		r.Get(route.APIStats, s.apiStats)
 		r.With(s.requireToken).Post(route.APIReinstall, s.apiReinstall)
 		// Installers call back with what they have: curl and PowerShell
 		// can POST, busybox wget in the Debian installer only GETs.

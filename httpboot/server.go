@@ -62,6 +62,7 @@ type Server struct {
 
 	initOnce sync.Once
 	menus    menuCache
+	stats    statsCache
 	srv      *http.Server
 	streams  streamLimiter
 	apiLimit rateLimiter
@@ -105,6 +106,7 @@ func (s *Server) routes() http.Handler {
 	if s.Boot.State != nil {
 		r.Get(route.StatusPage, s.statusPage)
 		r.Get(route.StatusRows, s.statusRows)
+		r.Get(route.StatusCharts, s.statusCharts)
 		r.Get(route.MachinePage, s.machinePage)
 		s.apiRoutes(r)
 	}

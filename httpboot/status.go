@@ -31,6 +31,9 @@ var pages = template.Must(template.New("pages").Funcs(template.FuncMap{
 	"tip":        stepTip,
 	"search":     searchText,
 	"machineURL": route.MachinePagePath,
+	"chart":      chartOf,
+	"timeBars":   timeBars,
+	"pct":        func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) },
 }).ParseFS(pageFiles, "status.html", "machine.html"))
 
 // statusData is what the status page shows: the machines matching Query,
@@ -43,6 +46,13 @@ type statusData struct {
 	Discovered      []row // the others, most recently seen first
 	DiscoveredTotal int   // the others matching Query
 	More            int   // of those, how many are left out
+	Charts          chartsData
+}
+
+// chartsData is the status page's charts, or why they cannot be drawn.
+type chartsData struct {
+	Stats bootStats
+	Err   string
 }
 
 // statusPage serves the status page at /; ?q= searches every machine.
@@ -56,6 +66,19 @@ func (s *Server) statusRows(w http.ResponseWriter, r *http.Request) {
 	s.renderStatus(w, r, "rows")
 }
 
+// statusCharts serves the page's charts, which it fetches to stay current.
+func (s *Server) statusCharts(w http.ResponseWriter, r *http.Request) {
+	s.writePage(w, r, http.StatusOK, "charts", s.charts())
+}
+
+func (s *Server) charts() chartsData {
+	st, err := s.bootStats()
+	if err != nil {
+		return chartsData{Err: err.Error()}
+	}
+	return chartsData{Stats: st}
+}
+
 func (s *Server) renderStatus(w http.ResponseWriter, r *http.Request, name string) {
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
 	if len(q) > maxQuery {
@@ -67,6 +90,9 @@ func (s *Server) renderStatus(w http.ResponseWriter, r *http.Request, name strin
 		return
 	}
 	d.Config = s.configStatus()
+	if name == "page" {
+		d.Charts = s.charts()
+	}
 	s.writePage(w, r, http.StatusOK, name, d)
 }
 

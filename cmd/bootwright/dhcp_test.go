@@ -196,22 +196,22 @@ func TestBuildDHCPLeasesAndBootFiles(t *testing.T) {
 	}
 }
 
-// TestREADMEDHCPConfig keeps the README's dhcp.yaml example loadable.
-func TestREADMEDHCPConfig(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
+// TestDocsDHCPConfig keeps the dhcp.yaml example of docs/dhcp.md loadable.
+func TestDocsDHCPConfig(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/dhcp.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, after, ok := strings.Cut(string(readme), "```\n# dhcp.yaml")
+	_, after, ok := strings.Cut(string(doc), "```\n# dhcp.yaml")
 	block, _, ok2 := strings.Cut(after, "```")
 	if !ok || !ok2 {
-		t.Fatal("README has no dhcp.yaml example")
+		t.Fatal("docs/dhcp.md has no dhcp.yaml example")
 	}
-	fc, err := dhcpboot.ParseConfigFile("README dhcp.yaml", []byte("# dhcp.yaml"+block))
+	fc, err := dhcpboot.ParseConfigFile("docs/dhcp.md dhcp.yaml", []byte("# dhcp.yaml"+block))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(fc.Subnets) == 0 || len(fc.BootFiles) == 0 || fc.Filter.Allow.Empty() || fc.Filter.Deny.Empty() {
-		t.Errorf("README example lost a part: %+v", fc)
+		t.Errorf("docs/dhcp.md example lost a part: %+v", fc)
 	}
 }

@@ -26,10 +26,12 @@ const (
 	APIMachines  = "/machines"
 	APIMachine   = "/machines/{mac}"
 	APIEvents    = "/machines/{mac}/events"
+	APIStats     = "/stats"
 	APIReinstall = "/machines/{mac}/reinstall"
 	APIInstalled = "/machines/{mac}/installed"
 	StatusPage   = "/"
 	StatusRows   = "/status/rows"    // the status page's rows, for its refresh
+	StatusCharts = "/status/charts"  // the status page's charts, for their refresh
 	MachinePage  = "/machines/{mac}" // one machine's page (HTML)
 )
 

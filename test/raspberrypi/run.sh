@@ -25,7 +25,7 @@
 #              the bytes bootwright sends. This is the check on piclient's
 #              model of the Pi: it accepts what the documented setup sends.
 #
-# Unproven on hardware: there is no Raspberry Pi here (see README).
+# Unproven on hardware: there is no Raspberry Pi here (see docs/tftp.md).
 #
 # Usage: BOOTWRIGHT_BIN=/abs/bin/bootwright test/raspberrypi/run.sh [SCENARIO...]
 # Needs root, dnsmasq and tftp-hpa (scripts/install-deps.sh). Logs stay in

@@ -102,6 +102,9 @@ check_status_page() {
 		grep -q "class=\"step ok\"[^>]*>$step" "$dir/status-row.html" || { echo "status page timeline lacks the $step step"; return; }
 	done
 	grep -q "href=\"/machines/${INSTALL_MAC//:/-}\"" "$dir/status-row.html" || { echo "status page row does not link to the machine's page"; return; }
+	# The charts count the first boot, which reached its kernel.
+	grep -q '<rect class="ok"' "$dir/status.html" || { echo "status page chart shows no successful boot (see $dir/status.html)"; return; }
+	grep -q 'class="tbar"' "$dir/status.html" || { echo "status page shows no DHCP-to-kernel time (see $dir/status.html)"; return; }
 	[ -s "$dir/status.png" ] || echo "no screenshot in $dir/status.png"
 }
 
