@@ -18,8 +18,9 @@
 #     undionly.kpxe over TFTP (tftp-hpa); the state on the volume.
 #  3. podman stop: SIGTERM, exit status 0. A new container from the image
 #     on the same volume (what an upgrade does) starts with the state kept.
-#  4. Containers and the volume are removed. The images stay in podman's
-#     store as a cache for the next run (`podman rmi` names them below).
+#  4. Containers and the volume are removed. The image and its base stay
+#     in podman's store (the base as a cache; the image is rebuilt, without
+#     the layer cache, each run, and the previous one removed).
 #
 # podman runs with runc: Debian 12's crun refuses this machine's hybrid
 # cgroup hierarchy. --ulimit sets limits below the machine's hard limits:
@@ -33,6 +34,7 @@ need_root_and podman mmdebstrap tftp
 PFX="bwct-$$"
 PODMAN=(podman --runtime "${OCI_RUNTIME:-runc}")
 IMAGE=localhost/bootwright-test/bootwright:test
+VERSION=$(cd "$TOP" && git describe --tags --always --dirty)-test$$
 RUN_OPTS=(--ulimit nofile=8192:8192 --ulimit nproc=4096:4096)
 CTRS=()
 cleanup() {
@@ -60,16 +62,27 @@ base_image() {
 	echo "$img"
 }
 
+# build_image: the image from this tree. --no-cache: buildah's layer cache
+# does not look at what the final stage's RUN --mount=from=build binds,
+# so a cached build would keep a stale binary; --layers=false keeps no
+# intermediate images behind.
 build_image() {
-	local base t0=$SECONDS
+	local base old t0=$SECONDS
 	base=$(base_image)
+	old=$("${PODMAN[@]}" image inspect -f '{{.Id}}' "$IMAGE" 2>/dev/null || true)
 	log "podman build -f deploy/Containerfile (GO_IMAGE and BASE_IMAGE $base)"
 	(cd "$TOP" && "${PODMAN[@]}" build -f deploy/Containerfile --ignorefile deploy/Containerfile.dockerignore \
-		--pull=never --network host \
+		--pull=never --network host --no-cache --layers=false \
 		--build-arg GO_IMAGE="$base" --build-arg BASE_IMAGE="$base" \
-		--build-arg VERSION="$(git describe --tags --always --dirty)" \
+		--build-arg VERSION="$VERSION" \
 		-v "$(go env GOROOT):/usr/local/go:ro" -v "$(go env GOMODCACHE):/root/go/pkg/mod:ro" \
 		-t "$IMAGE" .) >"$WORK/build.log" 2>&1 || { tail -n 20 "$WORK/build.log"; return 1; }
+	"${PODMAN[@]}" run --rm "${RUN_OPTS[@]}" --entrypoint /usr/local/bin/bootwright "$IMAGE" version >"$WORK/version.txt"
+	grep -qx "bootwright $VERSION" "$WORK/version.txt" || { log "image says $(cat "$WORK/version.txt"), want $VERSION"; return 1; }
+	# The previous run's image, untagged by this build, would stay behind.
+	if [ -n "$old" ] && [ "$old" != "$("${PODMAN[@]}" image inspect -f '{{.Id}}' "$IMAGE")" ]; then
+		"${PODMAN[@]}" rmi "$old" >/dev/null 2>&1 || true
+	fi
 	log "built $IMAGE in $((SECONDS - t0))s, $("${PODMAN[@]}" image inspect -f '{{.Size}}' "$IMAGE" | numfmt --to=iec)"
 }
 
@@ -117,7 +130,7 @@ state_on_volume() {
 	local dir
 	dir=$("${PODMAN[@]}" volume inspect -f '{{.Mountpoint}}' "$PFX-state")
 	[ "$(stat -c %u "$dir/state.db" 2>/dev/null)" = 10001 ] || { ls -ln "$dir"; return 1; }
-	macs "$PFX-cl" "$WORK/macs-1.txt" && [ -s "$WORK/macs-1.txt" ]
+	macs "$PFX-cl" "$WORK/macs-1.txt"
 }
 
 state_kept() { same_macs "$PFX-cl" "$WORK/macs-1.txt" "$WORK/macs-2.txt"; }
@@ -129,7 +142,7 @@ stopped_clean() {
 
 main() {
 	build_image || { fail "podman build -f deploy/Containerfile"; summary; return; }
-	pass "podman build -f deploy/Containerfile ($("${PODMAN[@]}" --version))"
+	pass "podman build -f deploy/Containerfile ($("${PODMAN[@]}" --version)): bootwright version says $VERSION"
 	lan "$PFX"
 	"${PODMAN[@]}" volume create "$PFX-state" >/dev/null
 	run_ct "$PFX-1" || { fail "podman run"; summary; return; }
@@ -146,7 +159,7 @@ main() {
 	check "a new container on the same volume: no error" logs_clean "$PFX-2"
 	check "a new container on the same volume: the machines the first one saw ($(cat "$WORK/macs-1.txt" | tr '\n' ' '))" state_kept
 	stopped_clean "$PFX-2" || true
-	log "images kept as a cache: podman rmi $IMAGE localhost/bootwright-test/debian:... removes them"
+	log "kept for the next run: $IMAGE and the base (podman rmi removes them)"
 	summary
 }
 

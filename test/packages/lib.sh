@@ -113,15 +113,25 @@ menu() {
 		{ head -n 5 "$WORK/menu.ipxe" 2>/dev/null; return 1; }
 }
 
+# DISCOVER_MAC is pxe_discover's client (test/readme/pxediscover).
+DISCOVER_MAC=52:54:00:99:00:01
+
 # macs NS FILE: the MACs http://SRV_IP:8080/api/v1/machines lists (asked
-# from NS), sorted, into FILE.
+# from NS), sorted, into FILE, once DISCOVER_MAC is among them (it is
+# recorded a moment after the answer); false if it is not within 10 s.
 macs() {
-	ip netns exec "$1" curl -sf --max-time 5 "http://$SRV_IP:8080/api/v1/machines" >"$WORK/machines.json" &&
-		grep -oiE '"mac": *"[0-9a-f:]{17}"' "$WORK/machines.json" | grep -oiE '[0-9a-f:]{17}' | sort -u >"$2"
+	local deadline=$((SECONDS + 10))
+	while :; do
+		ip netns exec "$1" curl -sf --max-time 5 "http://$SRV_IP:8080/api/v1/machines" >"$WORK/machines.json" &&
+			grep -oiE '"mac": *"[0-9a-f:]{17}"' "$WORK/machines.json" | grep -oiE '[0-9a-f:]{17}' | sort -u >"$2" &&
+			grep -qx "$DISCOVER_MAC" "$2" && return 0
+		[ $SECONDS -lt $deadline ] || return 1
+		sleep 0.2
+	done
 }
 
-# same_macs NS BEFORE AFTER: true when the machines listed now (into
-# AFTER) are those in BEFORE: the state survived a restart.
+# same_macs NS BEFORE AFTER: true when every machine in BEFORE is listed
+# now (into AFTER): the state survived a restart.
 same_macs() {
-	macs "$1" "$3" && [ -s "$2" ] && cmp -s "$2" "$3" || { cat "$WORK/machines.json"; return 1; }
+	macs "$1" "$3" && [ -s "$2" ] && [ -z "$(comm -23 "$2" "$3")" ] || { cat "$WORK/machines.json"; return 1; }
 }
