@@ -23,8 +23,9 @@ type FileConfig struct {
 
 // SubnetConfig is one entry of the subnets list and where it was written.
 type SubnetConfig struct {
-	Subnet
-	Pos string // "file:line" of the entry, for errors
+	Subnet            // the IPv4 side, without a range when Spec.HasIPv4 is false
+	Spec   SubnetSpec // the entry as written: dhcp6boot.ParseSubnet reads its IPv6 side
+	Pos    string     // "file:line" of the entry, for errors
 }
 
 type rawConfig struct {
@@ -70,7 +71,7 @@ func ParseConfigFile(name string, data []byte) (*FileConfig, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", pos, err)
 		}
-		fc.Subnets = append(fc.Subnets, SubnetConfig{Subnet: n, Pos: pos})
+		fc.Subnets = append(fc.Subnets, SubnetConfig{Subnet: n, Spec: spec, Pos: pos})
 	}
 	if len(raw.BootFiles) > 0 {
 		fc.BootFiles = map[hw.Arch]string{}

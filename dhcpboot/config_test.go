@@ -10,6 +10,7 @@ import (
 	"github.com/bootwright/bootwright/internal/hw"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 func TestParseConfigFile(t *testing.T) {
@@ -22,6 +23,8 @@ func TestParseConfigFile(t *testing.T) {
     lease: 30m
   - subnet: 10.30.0.0/24
     range: 10.30.0.100-10.30.0.199
+  - interface: br2
+    range6: 2001:db8:2::100-2001:db8:2::1ff
 boot_files:
   efi-arm64: arm.efi
   "19": http-arm.efi
@@ -39,12 +42,17 @@ rate_limit: {per_second: 2, burst: 5}
 	ip := netip.MustParseAddr
 	want := []SubnetConfig{
 		{Subnet{Interface: "br1", Range: Range{ip("10.20.0.100"), ip("10.20.0.199")}, Routers: []netip.Addr{ip("10.20.0.1")},
-			DNS: []netip.Addr{ip("10.20.0.53"), ip("10.20.0.54")}, Domain: "lab.example", LeaseTime: 30 * time.Minute}, "dhcp.yaml:2"},
-		{Subnet{Prefix: netip.MustParsePrefix("10.30.0.0/24"), Range: Range{ip("10.30.0.100"), ip("10.30.0.199")}}, "dhcp.yaml:8"},
+			DNS: []netip.Addr{ip("10.20.0.53"), ip("10.20.0.54")}, Domain: "lab.example", LeaseTime: 30 * time.Minute}, SubnetSpec{}, "dhcp.yaml:2"},
+		{Subnet{Prefix: netip.MustParsePrefix("10.30.0.0/24"), Range: Range{ip("10.30.0.100"), ip("10.30.0.199")}}, SubnetSpec{}, "dhcp.yaml:8"},
+		{Subnet{Interface: "br2"}, SubnetSpec{}, "dhcp.yaml:10"},
 	}
-	if diff := cmp.Diff(want, fc.Subnets, cmp.Comparer(func(a, b netip.Addr) bool { return a == b }),
+	if diff := cmp.Diff(want, fc.Subnets, cmpopts.IgnoreFields(SubnetConfig{}, "Spec"),
+		cmp.Comparer(func(a, b netip.Addr) bool { return a == b }),
 		cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })); diff != "" {
 		t.Errorf("subnets (-want +got):\n%s", diff)
+	}
+	if s := fc.Subnets[2].Spec; s.HasIPv4() || !s.HasIPv6() || s.Range6 != "2001:db8:2::100-2001:db8:2::1ff" {
+		t.Errorf("IPv6-only entry: %+v", s)
 	}
 	if diff := cmp.Diff(map[hw.Arch]string{hw.ArchEFIARM64: "arm.efi", hw.ArchEFIARM64HTTP: "http-arm.efi", hw.ArchEFIIA32: ""}, fc.BootFiles); diff != "" {
 		t.Errorf("boot files (-want +got):\n%s", diff)
@@ -59,13 +67,15 @@ rate_limit: {per_second: 2, burst: 5}
 
 func TestParseConfigFileErrors(t *testing.T) {
 	tests := map[string]struct{ file, want string }{
-		"unknown key":       {"subnets:\n  - interface: br1\n    rnage: x\n", `dhcp.yaml:3: unknown key "rnage" in a subnet (known: interface, subnet, range, router, dns, domain, lease)`},
+		"unknown key":       {"subnets:\n  - interface: br1\n    rnage: x\n", `dhcp.yaml:3: unknown key "rnage" in a subnet (known: interface, subnet, range, router, dns, domain, lease, prefix6, range6, dns6)`},
 		"unknown top key":   {"boot_file:\n  bios: x\n", `dhcp.yaml:1: unknown key "boot_file" at the top level (known: subnets, boot_files, allow, deny, rate_limit)`},
 		"unknown allow key": {"allow:\n  mac: [x]\n", `dhcp.yaml:2: unknown key "mac" under "allow" (known: macs, vendor_classes)`},
 		"unknown rate key":  {"rate_limit: {per_second: 1, brust: 2}\n", `dhcp.yaml:1: unknown key "brust" under "rate_limit" (known: per_second, burst)`},
 		"bad yaml":          {"subnets: [\n", "dhcp.yaml:"},
 		"no range":          {"subnets:\n  - interface: br1\n", "dhcp.yaml:2: subnet needs a range"},
 		"neither":           {"subnets:\n  - range: 10.0.0.1-10.0.0.2\n", "dhcp.yaml:2: subnet needs an interface"},
+		"v4 with prefix6":   {"subnets:\n  - {prefix6: 2001:db8::/64, range: 10.0.0.1-10.0.0.2}\n", "dhcp.yaml:2: subnet needs an interface"},
+		"v6 bad v4 prefix":  {"subnets:\n  - {subnet: 2001:db8::/64, range6: 2001:db8::1-2001:db8::2}\n", `dhcp.yaml:2: subnet "2001:db8::/64": want an IPv4 prefix`},
 		"bad prefix":        {"subnets:\n  - {subnet: 10.0.0.0/33, range: 10.0.0.1-10.0.0.2}\n", `dhcp.yaml:2: subnet "10.0.0.0/33"`},
 		"bad range":         {"# lab\nsubnets:\n  - {subnet: 10.0.0.0/24, range: 10.0.0.9-10.0.0.2}\n", "dhcp.yaml:3: dhcp range"},
 		"bad router":        {"subnets:\n  - {subnet: 10.0.0.0/24, range: 10.0.0.1-10.0.0.2, router: x}\n", `dhcp.yaml:2: router "x"`},
@@ -141,22 +151,16 @@ func TestFilterAndMACPrefix(t *testing.T) {
 	}
 }
 
-func TestLimiter(t *testing.T) {
-	l := newLimiter(RateLimit{PerSecond: 1, Burst: 3})
-	now := time.Unix(1e9, 0)
-	k := hw.MAC{2, 0, 0, 0, 0, 1}
-	var got []bool
-	for range 5 {
-		got = append(got, l.allow(k, now))
-	}
-	got = append(got, l.allow(hw.MAC{2}, now)) // another client is not affected
-	now = now.Add(1500 * time.Millisecond)
-	got = append(got, l.allow(k, now), l.allow(k, now))
-	if diff := cmp.Diff([]bool{true, true, true, false, false, true, true, false}, got); diff != "" {
-		t.Errorf("allow (-want +got):\n%s", diff)
-	}
-	o := newOnce(time.Minute)
-	if !o.ok(k, "a", now) || o.ok(k, "a", now.Add(time.Second)) || !o.ok(k, "b", now) || !o.ok(k, "a", now.Add(2*time.Minute)) {
-		t.Error("once does not say yes once per interval")
+func TestRateLimitDefaults(t *testing.T) {
+	for rl, want := range map[RateLimit][2]float64{
+		{}:                          {4, 16},
+		{PerSecond: 1, Burst: 3}:    {1, 3},
+		{PerSecond: -1}:             {-1, 16},
+		{PerSecond: 0.5, Burst: -2}: {0.5, 16},
+	} {
+		l := rl.Limiter()
+		if got := [2]float64{l.PerSecond, float64(l.Burst)}; got != want {
+			t.Errorf("%+v.Limiter() = %v a second, burst %v; want %v", rl, got[0], got[1], want)
+		}
 	}
 }

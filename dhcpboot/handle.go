@@ -201,7 +201,7 @@ func (s *Server) reservation(r query, n *Subnet) netip.Addr {
 		return netip.Addr{}
 	}
 	if !n.Prefix.Contains(ip) || ip == s.serverAddr(n) {
-		if s.warned.ok(r.c.MAC, "reservation", time.Now()) {
+		if s.warned.OK(r.c.MAC, "reservation", time.Now()) {
 			s.Logger.Warn("dhcp: reserved address is not on the client's subnet; leasing from the range",
 				"mac", r.c.MAC.String(), "reserved", ip.String(), "subnet", n.Name())
 		}

@@ -42,12 +42,12 @@ func (s *Server) servePacket(l listener, b []byte, peer net.Addr) {
 	}
 	mac := c.MAC
 	r := query{req: req, c: c, ifname: l.ifname, peer: peerAddr(peer), port4011: l.port4011}
-	if !s.limiter.allow(mac, now) {
+	if !s.limiter.Allow(mac, now) {
 		s.stats.add(typ, OutRateLimited)
-		if s.warned.ok(mac, "rate", now) {
+		if s.warned.OK(mac, "rate", now) {
 			r.d.Reason = "rate-limited"
 			s.logger(r).Warn("dhcp: client over its rate limit; dropping its packets",
-				"per_second", s.limiter.rl.PerSecond, "burst", s.limiter.rl.Burst)
+				"per_second", s.limiter.PerSecond, "burst", s.limiter.Burst)
 		}
 		return
 	}
@@ -189,7 +189,7 @@ func (s *Server) logReply(r query, res result, dst net.Addr) {
 // arch has no boot file, naming the --dhcp-config key that would give it
 // one; what says what the client got instead.
 func (s *Server) warnNoBootFile(r query, what string, now time.Time) {
-	if !s.warned.ok(r.c.MAC, ReasonNoFile, now) {
+	if !s.warned.OK(r.c.MAC, ReasonNoFile, now) {
 		return
 	}
 	s.logger(r).Warn("dhcp: no boot file for this client's arch; "+what,
@@ -204,7 +204,7 @@ func (s *Server) logNoReply(r query, res result, now time.Time) {
 		s.warnNoBootFile(r, "no offer", now)
 		return
 	}
-	if res.out == OutExhausted && s.warned.ok(r.c.MAC, res.out.String(), now) {
+	if res.out == OutExhausted && s.warned.OK(r.c.MAC, res.out.String(), now) {
 		s.logger(r).Warn("dhcp: no offer: address pool exhausted", "reason", res.why, "user_class", r.c.UserClass)
 		return
 	}

@@ -54,7 +54,7 @@ func (s *Server) hintPi(r query, now time.Time) {
 		return
 	}
 	by := PiModel(r.c)
-	if by == "" || !s.warned.ok(r.c.MAC, ReasonRPi, now) {
+	if by == "" || !s.warned.OK(r.c.MAC, ReasonRPi, now) {
 		return
 	}
 	s.logger(r).Warn("dhcp: this client looks like a Raspberry Pi, whose bootloader ignores the boot file it was offered; set loader: raspberrypi for it or its group",

@@ -12,6 +12,7 @@ import (
 
 	"github.com/bootwright/bootwright/internal/golden"
 	"github.com/bootwright/bootwright/internal/hw"
+	"github.com/bootwright/bootwright/internal/permac"
 )
 
 // piHosts marks every MAC with a Raspberry Pi OUI as loader raspberrypi,
@@ -155,7 +156,7 @@ func TestPiHint(t *testing.T) {
 	buf.Reset()
 	r.h = piHosts(c.MAC)
 	r.d = Decide(c, r.h, s.Policy)
-	s.warned = newOnce(warnEvery)
+	s.warned = permac.NewOnce(warnEvery)
 	s.hintPi(r, time.Now())
 	if buf.Len() != 0 {
 		t.Errorf("a Pi set to loader raspberrypi got a hint: %s", buf.String())

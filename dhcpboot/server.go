@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bootwright/bootwright/internal/hw"
+	"github.com/bootwright/bootwright/internal/permac"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -71,8 +72,8 @@ type Server struct {
 	stats    Stats
 	initOnce sync.Once
 	pools    []*Pool // parallel to Subnets
-	limiter  *limiter
-	warned   *once
+	limiter  *permac.Limiter
+	warned   *permac.Once
 	own      map[netip.Addr]bool
 	mu       sync.Mutex
 	conns    []net.PacketConn
@@ -104,8 +105,8 @@ func (s *Server) init() {
 		if s.Logger == nil {
 			s.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 		}
-		s.limiter = newLimiter(s.RateLimit)
-		s.warned = newOnce(warnEvery)
+		s.limiter = s.RateLimit.Limiter()
+		s.warned = permac.NewOnce(warnEvery)
 		s.own = map[netip.Addr]bool{s.Address: true}
 		for i := range s.Subnets {
 			if a := s.Subnets[i].ServerAddr; a.IsValid() {

@@ -138,6 +138,10 @@ func encodeLease(op leaseOp, v *[recordLen]byte) {
 // Path returns the file the database lives in.
 func (d *LeaseDB) Path() string { return d.path }
 
+// Bolt returns the open database file, for the tables that share it: the
+// DHCPv6 leases (dhcp6boot.OpenLeaseDB) live in leases.db beside these.
+func (d *LeaseDB) Bolt() *bolt.DB { return d.db }
+
 // Len returns how many leases were read at open.
 func (d *LeaseDB) Len() int { return len(d.loaded) }
 

@@ -3,10 +3,12 @@ package httpboot
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/bootwright/bootwright/internal/hw"
+	"github.com/bootwright/bootwright/internal/route"
 	"github.com/bootwright/bootwright/internal/state"
 )
 
@@ -45,7 +47,9 @@ func outcomeOf(status int) string {
 }
 
 // assetEvents records each asset download (kernel, initrd, ...) as an
-// event of the machine at the client's address.
+// event of the machine at the client's address. A download the cache cut
+// (its upstream failed, or the file failed its checksum) is recorded as
+// an error with the cache's reason, before the cut reaches the client.
 func (s *Server) assetEvents(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.Boot.State == nil || r.Method != http.MethodGet {
@@ -56,11 +60,38 @@ func (s *Server) assetEvents(next http.Handler) http.Handler {
 		if !ok {
 			ww = middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 		}
+		cut := true
+		defer func() {
+			if !cut {
+				return
+			}
+			p := recover()
+			detail := r.URL.Path + " cut after " + strconv.Itoa(ww.BytesWritten()) + " bytes"
+			s.record(r, hw.MAC{}, state.KindAsset, state.Error, s.withCacheFailure(r.URL.Path, detail))
+			if p != nil {
+				panic(p)
+			}
+		}()
 		next.ServeHTTP(ww, r)
+		cut = false
 		detail := r.URL.Path + " " + strconv.Itoa(ww.Status())
 		if ww.Status() < 400 {
 			detail = r.URL.Path + " " + strconv.Itoa(ww.BytesWritten()) + " bytes"
+		} else {
+			detail = s.withCacheFailure(r.URL.Path, detail)
 		}
 		s.record(r, hw.MAC{}, state.KindAsset, outcomeOf(ww.Status()), detail)
 	})
+}
+
+// withCacheFailure appends to detail why the cache failed to fetch the
+// file at p, when p is one of its files and its last fetch failed.
+func (s *Server) withCacheFailure(p, detail string) string {
+	if s.Boot.Cache == nil || !strings.HasPrefix(p, route.CacheBase+"/") {
+		return detail
+	}
+	if err := s.Boot.Cache.Failure(p); err != nil {
+		return detail + ": " + err.Error()
+	}
+	return detail
 }

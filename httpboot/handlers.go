@@ -89,7 +89,7 @@ func (s *Server) machineFile(w http.ResponseWriter, r *http.Request) {
 
 // bootScript serves the script DHCP hands to iPXE clients.
 func (s *Server) bootScript(w http.ResponseWriter, r *http.Request) {
-	out, err := s.Boot.Config.Load().RenderBootScript(s.Boot.Server())
+	out, err := s.Boot.Config.Load().RenderBootScript(s.Boot.ServerFor(remoteAddr(r)))
 	if err != nil {
 		s.record(r, hw.MAC{}, state.KindMenu, state.Error, "boot.ipxe: "+err.Error())
 		s.renderError("script")
@@ -131,7 +131,7 @@ func (s *Server) renderMenu(req menus.Request) (*renderedMenu, error) {
 	if rm := s.menus.get(b, gen, key); rm != nil {
 		return rm, nil
 	}
-	out, d, err := b.RenderMenu(bootconfig.IPXEMenu, req, s.Boot.Server(), dirs)
+	out, d, err := b.RenderMenu(bootconfig.IPXEMenu, req, s.Boot.ServerFor(req.ClientIP), dirs)
 	rm := &renderedMenu{body: out, data: d}
 	if err != nil {
 		return rm, err

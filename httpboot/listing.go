@@ -2,6 +2,7 @@ package httpboot
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"github.com/bootwright/bootwright/internal/hw"
@@ -59,12 +60,14 @@ func (v MachineView) Title() string {
 }
 
 // searchText is what a search matches a machine against, lower case: its
-// name, its MAC in every form, its last address, state, arch and labels.
+// name, its MAC in every form, its last addresses, state, arch and labels.
 // The page's filter box matches the same text (the rows' data-search).
 func searchText(v MachineView) string {
 	f := []string{v.Title(), v.MAC.String(), v.MAC.URL(), v.MAC.Hex(), v.State}
-	if v.LastIP.IsValid() {
-		f = append(f, v.LastIP.String())
+	for _, a := range []netip.Addr{v.LastIP, v.LastIP6} {
+		if a.IsValid() {
+			f = append(f, a.String())
+		}
 	}
 	if v.Arch.Known() {
 		f = append(f, v.Arch.String())
@@ -143,26 +146,18 @@ func (s *Server) rowOf(v MachineView) row {
 		return r
 	}
 	r.Timeline = state.Timeline(ev)
-	r.Steps = stepsOf(r.Timeline, ev)
+	r.Steps = stepsOf(r.Timeline)
 	return r
 }
 
-// stepsOf pairs each stage of a timeline with its reason: the detail of
-// the stage's latest event with the stage's outcome. state.Timeline keeps
-// the detail of a stage's first event, which for a stage that went wrong
-// later (an answer file fetched, then another refused) is not why.
-func stepsOf(tl []state.Stage, events []state.Event) []step {
+// stepsOf pairs each stage of a timeline with its reason: for a stage
+// that was not ok, why (state.Stage.Reason); else its first event's detail.
+func stepsOf(tl []state.Stage) []step {
 	out := make([]step, len(tl))
 	for i, st := range tl {
 		out[i] = step{Stage: st, Reason: st.Detail}
-		if st.Outcome == state.OK {
-			continue
-		}
-		for j := len(events) - 1; j >= 0 && !events[j].Time.Before(st.Time); j-- {
-			if e := events[j]; e.Kind == st.Kind && e.Outcome == st.Outcome {
-				out[i].Reason = e.Detail
-				break
-			}
+		if st.Reason != "" {
+			out[i].Reason = st.Reason
 		}
 	}
 	return out

@@ -70,7 +70,7 @@ func (s *Server) machinePage(w http.ResponseWriter, r *http.Request) {
 	v := viewOf(m, listed)
 	v.Group = cfg.GroupOf(mac, m.Arch, m.LastIP)
 	v.Timeline = state.Timeline(ev)
-	d.Row = row{MachineView: v, Steps: stepsOf(v.Timeline, ev)}
+	d.Row = row{MachineView: v, Steps: stepsOf(v.Timeline)}
 	slices.Reverse(ev)
 	d.Events = ev
 	s.writePage(w, r, http.StatusOK, "machine", d)

@@ -96,6 +96,7 @@ func (s *Server) routes() http.Handler {
 	r.Use(middleware.RequestID, s.logRequests, middleware.Recoverer)
 	r.Get(route.BootScript, s.bootScript)
 	r.Get(route.Menu, s.ipxeMenu)
+	r.Get(route.MenuFailed, s.menuFailed)
 	r.Get(route.Files, s.machineFile)
 	r.Get(route.TokenFiles, s.machineFile)
 	r.Group(func(r chi.Router) {

@@ -247,3 +247,36 @@ func waitMachines(t testing.TB, st *state.Store, n int) {
 		}
 	}
 }
+
+// TestStatusShowsIPv6 shows a dual-stack machine's addresses of both
+// families, on the page, its own page and in the search text; a
+// link-local address is not one it is reached at.
+func TestStatusShowsIPv6(t *testing.T) {
+	s, st := newStatusServer(t)
+	t0 := time.Now().Add(-time.Minute)
+	for i, ip := range []string{"10.0.0.11", "fd42:231::105", "fe80::5054:ff:fe00:1"} {
+		st.Record(state.Event{Time: t0.Add(time.Duration(i) * time.Second), MAC: node1, Kind: state.KindDHCP,
+			Outcome: state.OK, Known: true, IP: netip.MustParseAddr(ip), Detail: "DHCPv6 REQUEST → reply"})
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if m, err := st.Machine(node1); err == nil && m.LastIP6.IsValid() {
+			if m.LastIP.String() != "10.0.0.11" || m.LastIP6.String() != "fd42:231::105" {
+				t.Fatalf("machine addresses %s and %s", m.LastIP, m.LastIP6)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the IPv6 event never reached the machine")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	_, body := do(t, s.Handler(), "GET", "/", "")
+	if !strings.Contains(body, "10.0.0.11<br>fd42:231::105") || !strings.Contains(body, "fd42:231::105 ") && !strings.Contains(body, " fd42:231::105") {
+		t.Errorf("status page lacks both addresses:\n%s", body)
+	}
+	_, page := do(t, s.Handler(), "GET", "/machines/"+node1.URL(), "")
+	if !strings.Contains(page, `<dt>Last IPv6 address</dt><dd class="mono">fd42:231::105</dd>`) {
+		t.Errorf("machine page lacks its IPv6 address")
+	}
+}

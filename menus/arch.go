@@ -19,9 +19,11 @@ import (
 type ArchBoot struct {
 	Kernel  string   `yaml:"kernel"`
 	Initrds []string `yaml:"initrds"`
+	Sums    string   `yaml:"sums"` // the checksum list for this arch's files
 
 	kernel  templates.Text
 	initrds []templates.Text
+	sums    templates.Text
 }
 
 // validateArches parses an entry's arch and per_arch keys.
@@ -46,28 +48,52 @@ func validateArches(e *Entry, parse func(key, field, src string) templates.Text)
 		for _, src := range ab.Initrds {
 			ab.initrds = append(ab.initrds, parse(key, "per_arch "+name+" initrd", src))
 		}
+		ab.sums = parse(key, "per_arch "+name+" sums", ab.Sums)
 		if e.perArch == nil {
 			e.perArch = map[hw.Arch]ArchBoot{}
 		}
 		e.perArch[a] = ab
 	}
-	return nil
+	return e.bootsSomewhere()
 }
 
-// bootFor returns the kernel and initrd templates of entry e for arch a
-// (a family, or hw.ArchUnknown), and false when e has none for it: it is
-// limited to other arches, or it only has per_arch files, none for a.
-func (e *Entry) bootFor(a hw.Arch) (templates.Text, []templates.Text, bool) {
+// bootsSomewhere refuses a kernel entry that boots no arch at all: its
+// arch: list and its kernels (kernel:, per_arch:) do not meet.
+func (e *Entry) bootsSomewhere() error {
+	if !bootsKernel(e.Type) {
+		return nil
+	}
+	for _, a := range hw.Families() {
+		if _, ok := e.bootFor(a); ok {
+			return nil
+		}
+	}
+	var have []string
+	for a := range e.perArch {
+		have = append(have, a.String())
+	}
+	slices.Sort(have)
+	return fmt.Errorf("%s: entry %q has no kernel for any arch: arch: %v, per_arch: %v and no kernel: of its own", e.pos, e.Name, e.Arch, have)
+}
+
+// bootFor returns the kernel, initrd and checksum list templates of entry
+// e for arch a (a family, or hw.ArchUnknown), and false when e has none
+// for it: it is limited to other arches, or it only has per_arch files,
+// none for a.
+func (e *Entry) bootFor(a hw.Arch) (ArchBoot, bool) {
 	if len(e.arches) > 0 && !slices.Contains(e.arches, a) {
-		return templates.Text{}, nil, false
+		return ArchBoot{}, false
 	}
 	if ab, ok := e.perArch[a]; ok {
-		return ab.kernel, ab.initrds, true
+		if ab.Sums == "" {
+			ab.sums = e.tpl.sums
+		}
+		return ab, true
 	}
 	if e.Kernel == "" {
-		return templates.Text{}, nil, false
+		return ArchBoot{}, false
 	}
-	return e.tpl.kernel, e.tpl.initrds, true
+	return ArchBoot{kernel: e.tpl.kernel, initrds: e.tpl.initrds, sums: e.tpl.sums}, true
 }
 
 // archDirs are the subfolders of an assets folder that hold a kernel for

@@ -43,9 +43,10 @@ type Server struct {
 	// whose boot loader gets http:// while installers get https://.
 	FilesURL string
 	// Cache, when set, registers an upstream URL (with its expected
-	// sha256, or "") with the download cache and returns the path it is
-	// served at on this server. Entries with cache: true use it.
-	Cache func(upstream, sha256 string) (string, error)
+	// sha256, or "", and the URL of the checksum list that gives it, or
+	// "") with the download cache and returns the path it is served at on
+	// this server. Entries with cache: true, sha256 or sums use it.
+	Cache func(upstream, sha256, sums string) (string, error)
 	// Secret returns a named secret for a machine (see Data.Secret); nil
 	// means none are available and Secret fails.
 	Secret func(machine, name string) (string, error)
@@ -85,8 +86,9 @@ type Data struct {
 	// check and reload refuse a config that has any.
 	Errors []error
 
-	files    []string // per-machine files this machine may fetch
-	fileRefs []string // names passed to FileURL while resolving
+	files    []string          // per-machine files this machine may fetch
+	fileRefs []string          // names passed to FileURL while resolving
+	mirrors  map[string]string // upstreams by name, for Mirror
 }
 
 // MachineData is the machine part of Data.
@@ -123,7 +125,17 @@ type ResolvedEntry struct {
 	Initrds []Initrd // initrd URLs, each with the name the loader gives it
 	Args    string   // kernel command line, group and machine args appended
 	URL     string   // chain target
+	Sums    string   // the distribution's checksum list for Kernel and Initrds, "" for none
 	Submenu *MenuData
+}
+
+// InitrdURLs returns the URLs of the entry's initrds.
+func (e *ResolvedEntry) InitrdURLs() []string {
+	out := make([]string, len(e.Initrds))
+	for i, in := range e.Initrds {
+		out[i] = in.URL
+	}
+	return out
 }
 
 // Initrd is one initrd: URL and the file name the kernel command line
@@ -141,6 +153,15 @@ func (d *Data) FileURL(name string) string {
 		base = d.Server.URL
 	}
 	return base + route.FilePath(d.Request.FileToken, d.Request.MAC, name)
+}
+
+// LoaderFileURL is FileURL for a file the boot loader fetches itself,
+// such as the startnet.cmd wimboot injects into WinPE: on the loader's
+// base URL (plain http:// for an iPXE that cannot check the server's
+// certificate), where FileURL gives the installers' base.
+func (d *Data) LoaderFileURL(name string) string {
+	d.fileRefs = append(d.fileRefs, name)
+	return d.Server.URL + route.FilePath(d.Request.FileToken, d.Request.MAC, name)
 }
 
 // Var returns variable name, or def when it is unset. Templates use it for

@@ -282,7 +282,7 @@ func TestCachedEntries(t *testing.T) {
 		t.Fatal(err)
 	}
 	var registered []string
-	srv := Server{URL: "http://s", AssetsURL: "http://s/assets", Cache: func(u, sum string) (string, error) {
+	srv := Server{URL: "http://s", AssetsURL: "http://s/assets", Cache: func(u, sum, _ string) (string, error) {
 		registered = append(registered, u+" "+sum)
 		return "/cache/k/" + path.Base(u), nil
 	}}
@@ -299,7 +299,7 @@ func TestCachedEntries(t *testing.T) {
 	if diff := cmp.Diff([]string{"http://mirror.example/d/linux ab00000000000000000000000000000000000000000000000000000000000000", "http://mirror.example/d/initrd.gz "}, registered); diff != "" {
 		t.Errorf("registered (-want +got):\n%s", diff)
 	}
-	srv.Cache = func(string, string) (string, error) { return "", errors.New("cache: disk full") }
+	srv.Cache = func(string, string, string) (string, error) { return "", errors.New("cache: disk full") }
 	d, _ = c.Resolve(Request{MAC: mac}, srv, nil)
 	if len(d.Errors) != 1 || !strings.Contains(d.Errors[0].Error(), `menus/default.yaml:3: entry "cached": cache: disk full`) {
 		t.Errorf("a cache error is not reported against the entry's kernel: %v", d.Errors)

@@ -16,7 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-//go:embed default.yaml
+//go:embed default.yaml catalog-*.yaml
 var defaults embed.FS
 
 // Dir is the directory of a config tree that holds menus.
@@ -41,6 +41,7 @@ type Config struct {
 
 	machineList []*Machine              // in file order
 	reserved    map[netip.Addr]*Machine // by ip:
+	defaults    catalogDefaults         // menus' vars: and mirrors:
 }
 
 // MachineList returns the listed machines in the order machines.yaml
@@ -76,8 +77,11 @@ func Load(fsys fs.FS) (*Config, error) {
 			}
 			continue
 		}
-		m, err := loadMenu(file, data)
+		m, keyPos, err := loadMenu(file, data)
 		if err != nil {
+			return nil, err
+		}
+		if err := c.defaults.add(m, keyPos); err != nil {
 			return nil, err
 		}
 		c.Menus[m.Name] = m
@@ -106,25 +110,42 @@ func Load(fsys fs.FS) (*Config, error) {
 	return c, nil
 }
 
-func loadMenu(file string, data []byte) (*Menu, error) {
+// loadMenu loads one menu file; it returns the "file:line" of the keys
+// of its top-level mappings ("vars.x", "mirrors.x") too.
+func loadMenu(file string, data []byte) (*Menu, map[string]string, error) {
 	name := strings.TrimSuffix(path.Base(file), ".yaml")
 	if !namePattern.MatchString(name) {
-		return nil, fmt.Errorf("%s: menu file name must be letters, digits, '.', '_' or '-'", file)
+		return nil, nil, fmt.Errorf("%s: menu file name must be letters, digits, '.', '_' or '-'", file)
 	}
 	m := &Menu{Name: name, File: file}
 	root, err := yamlconf.Decode(file, data, m, yamlNames)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if m.Title == "" {
 		m.Title = name
 	}
 	if strings.ContainsAny(m.Title, "\r\n") {
-		return nil, fmt.Errorf("%s: title must be one line", file)
+		return nil, nil, fmt.Errorf("%s: title must be one line", file)
 	}
 	if err := validFiles(file, "menu "+name, m.Files); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	var keyPos map[string]string
+	if root != nil && len(root.Content) > 0 {
+		keyPos = keyPositions(file, root.Content[0])
+	}
+	if err := m.loadEntries(file, root); err != nil {
+		return nil, nil, err
+	}
+	if err := checkMenuCatalog(m, keyPos); err != nil {
+		return nil, nil, err
+	}
+	return m, keyPos, nil
+}
+
+// loadEntries checks a menu's entries, with the positions of their keys.
+func (m *Menu) loadEntries(file string, root *yaml.Node) error {
 	items := itemNodes(root, "entries")
 	seen := map[string]string{}
 	for i := range m.Entries {
@@ -134,17 +155,17 @@ func loadMenu(file string, data []byte) (*Menu, error) {
 			e.keyPos = keyPositions(file, n)
 		}
 		if err := validateEntry(e); err != nil {
-			return nil, err
+			return err
 		}
 		if e.Type == TypeAssets {
 			continue
 		}
 		if prev, dup := seen[e.Name]; dup {
-			return nil, fmt.Errorf("%s: entry %q already defined at %s", e.posOf("name"), e.Name, prev)
+			return fmt.Errorf("%s: entry %q already defined at %s", e.posOf("name"), e.Name, prev)
 		}
 		seen[e.Name] = e.posOf("name")
 	}
-	return m, nil
+	return nil
 }
 
 // checkSubmenus makes sure every submenu exists and no menu contains

@@ -1,6 +1,7 @@
 package menus
 
 import (
+	"io/fs"
 	"net/netip"
 	"strings"
 	"testing"
@@ -36,11 +37,11 @@ func TestLoadErrors(t *testing.T) {
 		},
 		"unknown key in an entry": {
 			files: map[string]string{"menus/default.yaml": "title: t\nentries:\n  - name: a\n    kernal: x\n"},
-			want:  `menus/default.yaml:4: unknown key "kernal" in an entry (known: name, title, help, type, kernel, initrds, args, url, menu, cache, sha256, needs, arch, per_arch)`,
+			want:  `menus/default.yaml:4: unknown key "kernal" in an entry (known: name, title, help, type, kernel, initrds, args, url, menu, cache, sha256, sums, needs, arch, per_arch)`,
 		},
 		"unknown key in a menu": {
 			files: map[string]string{"menus/default.yaml": "title: t\nentry:\n  - name: a\n"},
-			want:  `menus/default.yaml:2: unknown key "entry" at the top level (known: title, timeout, default, entries, files)`,
+			want:  `menus/default.yaml:2: unknown key "entry" at the top level (known: title, timeout, default, entries, files, cache, vars, mirrors)`,
 		},
 		"unknown key in a machine": {
 			files: map[string]string{"menus/default.yaml": minimalMenu, "menus/machines.yaml": "machines:\n  - mac: 52:54:00:00:00:01\n    name: a\n    colour: red\n"},
@@ -148,13 +149,19 @@ func TestReservedBy(t *testing.T) {
 
 func TestDefaultsLoad(t *testing.T) {
 	m := fstest.MapFS{}
-	data, err := Defaults().(interface{ ReadFile(string) ([]byte, error) }).ReadFile("default.yaml")
-	if err != nil {
-		t.Fatal(err)
+	files, err := fs.Glob(Defaults(), "*.yaml")
+	if err != nil || len(files) < 5 {
+		t.Fatalf("embedded menus %v, %v; want default.yaml and the catalog", files, err)
 	}
-	m["menus/default.yaml"] = &fstest.MapFile{Data: data}
+	for _, f := range files {
+		data, err := fs.ReadFile(Defaults(), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m["menus/"+f] = &fstest.MapFile{Data: data}
+	}
 	if _, err := Load(m); err != nil {
-		t.Fatalf("embedded default menu does not load: %v", err)
+		t.Fatalf("embedded default menus do not load: %v", err)
 	}
 }
 

@@ -21,10 +21,19 @@ const (
 	TypeShell  = "shell"  // the iPXE shell
 	TypeExit   = "exit"   // leave the boot loader, back to the firmware
 	TypeAssets = "assets" // placeholder: one kernel entry per assets folder
+	// TypeWimboot boots wimboot (the kernel) with files it injects into
+	// the WIM by name (the initrds: bcd, boot.sdi, boot.wim, startnet.cmd
+	// ...), iPXE only: wimboot refuses the initrd= arguments a kernel
+	// entry passes, and GRUB and PXELINUX menus leave the entry out.
+	TypeWimboot = "wimboot"
 )
 
+// bootsKernel reports whether entries of type t load a kernel and
+// initrds (kernel and wimboot).
+func bootsKernel(t string) bool { return t == TypeKernel || t == TypeWimboot }
+
 var validTypes = map[string]bool{TypeKernel: true, TypeChain: true, TypeMenu: true, TypeLocal: true,
-	TypeShell: true, TypeExit: true, TypeAssets: true}
+	TypeShell: true, TypeExit: true, TypeAssets: true, TypeWimboot: true}
 
 // Loaders a machine or group may use.
 const (
@@ -59,6 +68,15 @@ type Menu struct {
 	// machine on this menu may fetch at /files/<mac>/<name>; a name ending
 	// in "/" allows every file under that folder.
 	Files []string `yaml:"files"`
+	// Cache is the default of its entries' cache: key, so that a whole
+	// catalog goes through the download cache (see catalog.go).
+	Cache bool `yaml:"cache"`
+	// Vars are defaults of variables, beneath machines.yaml's vars, so
+	// that a catalog's releases are a one-line change (see catalog.go).
+	Vars map[string]any `yaml:"vars"`
+	// Mirrors are the upstream base URLs that {{ .Mirror "name" }} gives,
+	// unless variable <name>_mirror or catalog_mirror says otherwise.
+	Mirrors map[string]string `yaml:"mirrors"`
 }
 
 // Entry is one item of a menu. Title, Help, Kernel, Initrds, Args and URL are
@@ -82,6 +100,11 @@ type Entry struct {
 	// URL) to its expected sha256; a file that does not match is never
 	// served. Listing sums implies cache.
 	SHA256 map[string]string `yaml:"sha256"`
+	// Sums is the URL of the checksum list the distribution publishes
+	// beside the kernel and initrds (SHA256SUMS, SHA256, .treeinfo): the
+	// cache checks each file against it when it fetches the file. A
+	// template; per_arch may give its own.
+	Sums string `yaml:"sums"`
 	// Needs lists variables that must be set (non-empty) for the entry to
 	// appear, so installer entries stay hidden until a mirror is chosen.
 	Needs []string `yaml:"needs"`
@@ -96,6 +119,7 @@ type Entry struct {
 	pos     string            // "file:line" of the entry, for errors
 	keyPos  map[string]string // "file:line" of its keys (see keyPositions)
 	tpl     entryTemplates
+	menu    *Menu // the menu it is in
 	arches  []hw.Arch
 	perArch map[hw.Arch]ArchBoot
 }
@@ -113,8 +137,8 @@ func (e *Entry) posOf(key string) string {
 func initrdKey(i int) string { return fmt.Sprintf("initrds[%d]", i) }
 
 type entryTemplates struct {
-	title, help, kernel, args, url templates.Text
-	initrds                        []templates.Text
+	title, help, kernel, args, url, sums templates.Text
+	initrds                              []templates.Text
 }
 
 // Settings are what a group or a machine may set. A machine's settings
@@ -128,7 +152,7 @@ type Settings struct {
 	// to its first local-disk entry (install once).
 	Install string    `yaml:"install"`
 	Timeout *Duration `yaml:"timeout"` // overrides the menu's timeout
-	Args    string    `yaml:"args"`    // appended to every kernel entry
+	Args    string    `yaml:"args"`    // appended to every kernel entry (not wimboot)
 	Loader  string    `yaml:"loader"`  // ipxe, pxelinux, grub or raspberrypi
 	// SecureBoot says the machine's x86-64 UEFI firmware enforces Secure
 	// Boot: its firmware PXE is offered Debian's signed shim, which loads

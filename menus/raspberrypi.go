@@ -76,6 +76,9 @@ func (d *Data) piName(e *ResolvedEntry, u string) (string, error) {
 }
 
 // find returns the entry of m or its submenus labelled label.
+// Find returns the entry labelled label in m or its submenus, or nil.
+func (m *MenuData) Find(label string) *ResolvedEntry { return m.find(label) }
+
 func (m *MenuData) find(label string) *ResolvedEntry {
 	for i := range m.Entries {
 		e := &m.Entries[i]

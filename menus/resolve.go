@@ -22,10 +22,12 @@ type effective struct {
 // prepare builds the data for the machine in req without its menu: the
 // machine, its group, merged variables and settings.
 func (c *Config) prepare(req Request, srv Server) (*Data, effective) {
-	d := &Data{Server: srv, Request: req, Vars: maps.Clone(c.Vars), Loader: LoaderIPXE, Callback: req.Callback}
+	d := &Data{Server: srv, Request: req, Vars: maps.Clone(c.defaults.vars), Loader: LoaderIPXE, Callback: req.Callback,
+		mirrors: c.defaults.mirrors}
 	if d.Vars == nil {
 		d.Vars = map[string]any{}
 	}
+	maps.Copy(d.Vars, c.Vars)
 	mac := req.MAC.String()
 	d.Machine = MachineData{Name: req.MAC.URL(), MAC: mac}
 	m := c.Machines[req.MAC]
@@ -112,8 +114,8 @@ func (c *Config) Resolve(req Request, srv Server, assets []AssetDir) (*Data, err
 	d.Menu = *md
 	eff.def = d.installDefault(eff)
 	if eff.def != "" {
-		if md.has(eff.def) {
-			d.Menu.Default = eff.def
+		if l, ok := md.labelOf(eff.def); ok {
+			d.Menu.Default = l
 		} else {
 			d.Notes = append(d.Notes, fmt.Sprintf("machine %s: default entry %q is not in menu %q", d.Machine.Name, eff.def, menu.Name))
 		}
@@ -134,12 +136,13 @@ func (d *Data) installDefault(eff effective) string {
 	if eff.install == "" {
 		return eff.def
 	}
-	if !d.Menu.has(eff.install) {
+	install, ok := d.Menu.labelOf(eff.install)
+	if !ok {
 		d.Errors = append(d.Errors, fmt.Errorf("machine %s: install entry %q is not in menu %q", d.Machine.Name, eff.install, d.Menu.Name))
 		return eff.def
 	}
 	if d.Request.State != "installed" {
-		return eff.install
+		return install
 	}
 	for _, e := range d.Menu.Entries {
 		if e.Type == TypeLocal {
@@ -172,19 +175,25 @@ func (d *Data) resolveMenu(c *Config, menu *Menu, prefix, extraArgs string, asse
 				d.Notes = append(d.Notes, fmt.Sprintf("%s: entry %q appears twice (an assets folder named like an entry?); the first is kept", menu.File, r.Name))
 				continue
 			}
-			seen[r.Name] = true
 			r.Label = prefix + r.Name
 			if r.Type == TypeMenu {
 				sub, err := d.resolveMenu(c, c.Menus[e.Menu], r.Label+".", extraArgs, assets)
 				if err != nil {
 					return nil, err
 				}
+				if sub == nil {
+					continue // nothing in it for this machine: left out
+				}
 				r.Submenu = sub
 			}
+			seen[r.Name] = true
 			md.Entries = append(md.Entries, r)
 		}
 	}
 	if len(md.Entries) == 0 {
+		if prefix != "" {
+			return nil, nil // an empty submenu is left out of its parent
+		}
 		return nil, fmt.Errorf("%s: menu %q has no entries for %s", menu.File, menu.Name, d.Machine.MAC)
 	}
 	md.Default = md.Entries[0].Label
@@ -200,6 +209,45 @@ func (d *Data) resolveMenu(c *Config, menu *Menu, prefix, extraArgs string, asse
 
 // has reports whether label names an entry of m or of its submenus.
 func (m *MenuData) has(label string) bool { return m.find(label) != nil }
+
+// labelOf returns the label of the entry that a machine's default or
+// install setting names: a label ("install.debian-13") or the name of an
+// entry that is the only one so named in the menu tree ("debian-13",
+// which may sit in a submenu).
+func (m *MenuData) labelOf(ref string) (string, bool) {
+	if m.has(ref) {
+		return ref, true
+	}
+	var found []string
+	var walk func(*MenuData)
+	walk = func(md *MenuData) {
+		for i := range md.Entries {
+			e := &md.Entries[i]
+			if e.Submenu != nil {
+				walk(e.Submenu)
+			} else if e.Name == ref {
+				found = append(found, e.Label)
+			}
+		}
+	}
+	walk(m)
+	if len(found) == 1 {
+		return found[0], true
+	}
+	return "", false
+}
+
+// NestedDefault returns the default entry when it sits in a submenu, so
+// that a menu template can offer it on the first screen too (a choice
+// can only default to one of its own items); nil otherwise.
+func (m MenuData) NestedDefault() *ResolvedEntry {
+	for _, e := range m.Entries {
+		if e.Label == m.Default {
+			return nil
+		}
+	}
+	return m.find(m.Default)
+}
 
 // expand turns one configured entry into zero or more resolved entries.
 func (d *Data) expand(e *Entry, extraArgs string, assets []AssetDir) ([]ResolvedEntry, error) {
@@ -244,17 +292,22 @@ func (d *Data) expand(e *Entry, extraArgs string, assets []AssetDir) ([]Resolved
 	}
 	r := ResolvedEntry{Name: e.Name, Title: exec("title", e.tpl.title), Help: exec("help", e.tpl.help), Type: e.Type}
 	switch e.Type {
-	case TypeKernel:
-		kernel, initrds, ok := e.bootFor(d.Request.Arch.Family())
+	case TypeKernel, TypeWimboot:
+		ab, ok := e.bootFor(d.Request.Arch.Family())
 		if !ok {
 			return nil, nil // nothing for this arch: left out
 		}
-		r.Kernel = d.cached(e, "kernel", d.assetURL(exec("kernel", kernel)), &err)
-		for i, t := range initrds {
+		sums := exec("sums", ab.sums)
+		r.Sums = sums
+		r.Kernel = d.cached(e, "kernel", d.assetURL(exec("kernel", ab.kernel)), sums, &err)
+		for i, t := range ab.initrds {
 			u := d.assetURL(exec(initrdKey(i), t))
-			r.Initrds = append(r.Initrds, Initrd{Name: initrdName(u, r.Initrds), URL: d.cached(e, initrdKey(i), u, &err)})
+			r.Initrds = append(r.Initrds, Initrd{Name: initrdName(u, r.Initrds), URL: d.cached(e, initrdKey(i), u, sums, &err)})
 		}
-		r.Args = joinArgs(exec("args", e.tpl.args), extraArgs)
+		r.Args = exec("args", e.tpl.args)
+		if e.Type == TypeKernel { // wimboot dies on arguments it does not know
+			r.Args = joinArgs(r.Args, extraArgs)
+		}
 	case TypeChain:
 		r.URL = exec("url", e.tpl.url)
 	}
@@ -268,17 +321,18 @@ func (d *Data) expand(e *Entry, extraArgs string, assets []AssetDir) ([]Resolved
 }
 
 // cached returns the URL to serve u from: this server's download cache
-// for an entry with cache: true or sha256 sums, else u itself. The first
-// error, naming the line of the entry's key, is kept in *errp.
-func (d *Data) cached(e *Entry, key, u string, errp *error) string {
-	if !e.Cache && len(e.SHA256) == 0 || d.Server.Cache == nil || u == "" || strings.HasPrefix(u, d.Server.URL+"/") {
+// for an entry with cache: true, sha256 sums or a checksum list (sums),
+// else u itself. The first error, naming the line of the entry's key, is
+// kept in *errp.
+func (d *Data) cached(e *Entry, key, u, sums string, errp *error) string {
+	if !e.Cache && len(e.SHA256) == 0 && sums == "" || d.Server.Cache == nil || u == "" || d.ownURL(u) {
 		return u
 	}
 	sum := ""
 	if pu, err := url.Parse(u); err == nil {
 		sum = e.SHA256[path.Base(pu.Path)]
 	}
-	p, err := d.Server.Cache(u, sum)
+	p, err := d.Server.Cache(u, sum, sums)
 	if err != nil {
 		if *errp == nil {
 			*errp = fmt.Errorf("%s: entry %q: %w", e.posOf(key), e.Name, err)
@@ -286,6 +340,12 @@ func (d *Data) cached(e *Entry, key, u string, errp *error) string {
 		return u
 	}
 	return d.Server.URL + p
+}
+
+// ownURL reports whether u is served by this server (its files, assets,
+// memtest86+), which the download cache must not fetch.
+func (d *Data) ownURL(u string) bool {
+	return strings.HasPrefix(u, d.Server.URL+"/") || d.Server.FilesURL != "" && strings.HasPrefix(u, d.Server.FilesURL+"/")
 }
 
 // assetURL makes a path without a scheme relative to the assets URL.
@@ -335,7 +395,7 @@ func checkResolved(pos func(key string) string, r ResolvedEntry) error {
 		}
 	}
 	switch {
-	case r.Type == TypeKernel && r.Kernel == "":
+	case bootsKernel(r.Type) && r.Kernel == "":
 		return fmt.Errorf("%s: entry %q: kernel or url is empty after expansion", pos("kernel"), r.Name)
 	case r.Type == TypeChain && r.URL == "":
 		return fmt.Errorf("%s: entry %q: kernel or url is empty after expansion", pos("url"), r.Name)

@@ -22,7 +22,7 @@ func validateEntry(e *Entry) error {
 		e.Type = TypeKernel
 	}
 	if !validTypes[e.Type] {
-		return fmt.Errorf("%s: entry %q: unknown type %q (want kernel, chain, menu, local, shell, exit or assets)", e.posOf("type"), e.Name, e.Type)
+		return fmt.Errorf("%s: entry %q: unknown type %q (want kernel, wimboot, chain, menu, local, shell, exit or assets)", e.posOf("type"), e.Name, e.Type)
 	}
 	if e.Type == TypeAssets {
 		return nil
@@ -37,8 +37,8 @@ func validateEntry(e *Entry) error {
 		return fmt.Errorf("%s: entry %q: title must be one line", e.posOf("title"), e.Name)
 	}
 	switch {
-	case e.Type == TypeKernel && e.Kernel == "" && len(e.PerArch) == 0:
-		return fmt.Errorf("%s: entry %q: type kernel needs a kernel: key (or per_arch: kernels)", e.pos, e.Name)
+	case bootsKernel(e.Type) && e.Kernel == "" && len(e.PerArch) == 0:
+		return fmt.Errorf("%s: entry %q: type %s needs a kernel: key (or per_arch: kernels)", e.pos, e.Name, e.Type)
 	case e.Type == TypeChain && e.URL == "":
 		return fmt.Errorf("%s: entry %q: type chain needs a url: key", e.pos, e.Name)
 	case e.Type == TypeMenu && e.Menu == "":
@@ -63,6 +63,7 @@ func validateEntry(e *Entry) error {
 	e.tpl.kernel = parse("kernel", "kernel", e.Kernel)
 	e.tpl.args = parse("args", "args", e.Args)
 	e.tpl.url = parse("url", "url", e.URL)
+	e.tpl.sums = parse("sums", "sums", e.Sums)
 	for i, src := range e.Initrds {
 		e.tpl.initrds = append(e.tpl.initrds, parse(initrdKey(i), "initrd", src))
 	}

@@ -32,7 +32,7 @@ import (
 const labMenu = `title: Lab
 timeout: 3s
 default: rescue
-files: [kickstart.ks, preseed.cfg, autoinstall/, autounattend.xml]
+files: [kickstart.ks, preseed.cfg, autoinstall/, autounattend.xml, winpe/]
 entries:
   - name: rescue
     title: 'Rescue {{ .Var "title" "" }} on {{ .Machine.Hostname }}'
@@ -111,6 +111,7 @@ var renderSeeds = []struct {
 	{encodeVars(nil, nil, map[string]any{
 		"ubuntu_casper": "ubuntu-24.04", "ubuntu_iso": "http://10.0.0.1/ubuntu.iso", "ubuntu_mirror": "http://archive.ubuntu.com/ubuntu",
 		"windows_admin_password": "p<a>&'\"ss", "windows_image_name": "Windows 11 Pro", "windows_product_key": "XXXXX-XXXXX",
+		"windows_share": `\\fs.lab\win11`, "windows_share_user": `LAB\deploy`,
 		"title": "it's \"quoted\"", "chain_url": "http://boot.example/menu.ipxe?a=1&b=2", "mirror": "http://m.example",
 		"debian_security_mirror": "https://security.example/debian-security", "domain": "lab.example", "debian_proxy": "http://proxy:3128/"}),
 		"win11", "WIN-BUILD-01.corp", "", "quiet", "Rescue's kernel", "installed", "x86_64", "efi", 0b0_1001_1011_1101},
@@ -160,7 +161,7 @@ func FuzzRender(f *testing.F) {
 	names := base.Templates.Names()
 	slices.Sort(names)
 	for _, name := range names {
-		if name != bootconfig.BootScript && !slices.Contains(menuTemplates, name) && !slices.Contains(chainTemplates, name) &&
+		if name != bootconfig.BootScript && name != bootconfig.IPXEFailed && !slices.Contains(menuTemplates, name) && !slices.Contains(chainTemplates, name) &&
 			!strings.HasPrefix(name, bootconfig.FilesDir+"/") {
 			f.Fatalf("shipped template %s%s is not rendered by FuzzRender", name, templates.Ext)
 		}
@@ -198,6 +199,9 @@ func FuzzRender(f *testing.F) {
 		switch {
 		case tmpl == bootconfig.BootScript:
 			out, err = b.RenderBootScript(srv)
+		case tmpl == bootconfig.IPXEFailed:
+			out, err = b.RenderFailed(bootconfig.Failed{Server: srv, MAC: req.MAC.String(), Entry: name, Title: title,
+				Reasons: []string{args, hostname}, Timeline: srv.URL + route.MachinePagePath(req.MAC)})
 		case slices.Contains(menuTemplates, tmpl):
 			out, _, err = b.RenderMenu(tmpl, req, srv, assets)
 		case slices.Contains(chainTemplates, tmpl):

@@ -1,7 +1,16 @@
 package tftpboot
 
 import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"runtime"
+	"strconv"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // BenchmarkTransfer1MiB fetches a 1 MiB user file over loopback with
@@ -20,4 +29,109 @@ func BenchmarkTransfer1MiB(b *testing.B) {
 			b.Fatalf("got %d bytes, want %d", len(got), len(want[name]))
 		}
 	}
+}
+
+// BenchmarkLockStep compares the two ways a transfer can wait for its
+// ACKs: a blocking socket read on the transfer's locked OS thread
+// (fdConn, what Server uses) and a net.UDPConn parked in Go's netpoller
+// (polledConn). The client is a blocking socket on a locked thread too,
+// so that it costs the same in both; lock-step at blksize 512 and 1468,
+// and windowsize 16 at 1468.
+func BenchmarkLockStep(b *testing.B) {
+	dir, want := makeUserRoot(b)
+	files, err := Files(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const name = "sub/dir/1mib.bin"
+	for _, polled := range []bool{false, true} {
+		for _, o := range []struct{ blk, win int }{{512, 1}, {1468, 1}, {1468, 16}} {
+			kind := "blocking"
+			if polled {
+				kind = "netpoller"
+			}
+			b.Run(fmt.Sprintf("%s/blksize=%d/window=%d", kind, o.blk, o.win), func(b *testing.B) {
+				addr := startServer(b, &Server{Files: files, polled: polled})
+				ap := netip.MustParseAddrPort(addr)
+				b.SetBytes(int64(len(want[name])))
+				for b.Loop() {
+					n, err := blockingFetch(ap, name, o.blk, o.win)
+					if err != nil || n != len(want[name]) {
+						b.Fatalf("got %d bytes, %v", n, err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// blockingFetch is a minimal RFC 7440 client on a blocking socket,
+// locked to its thread for the fetch: it asks for blksize and
+// windowsize, acknowledges every window and counts the bytes.
+func blockingFetch(server netip.AddrPort, name string, blk, win int) (int, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer unix.Close(fd)
+	tv := unix.Timeval{Sec: 2}
+	unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
+	opts := []string{"blksize", strconv.Itoa(blk)}
+	if win > 1 {
+		opts = append(opts, "windowsize", strconv.Itoa(win))
+	}
+	if err := unix.Sendto(fd, reqPacket(opRRQ, name, opts...), 0, sockaddr(server, 0)); err != nil {
+		return 0, err
+	}
+	buf := make([]byte, blk+4)
+	total, got := 0, 0
+	for {
+		n, from, err := unix.Recvfrom(fd, buf, 0)
+		if err != nil {
+			return total, err
+		}
+		p := packet(buf[:n])
+		switch {
+		case p[1] == opOACK:
+			unix.Sendto(fd, ack(0), 0, from)
+		case p.block() == int(uint16(got+1)):
+			got++
+			total += n - 4
+			if n-4 < blk {
+				unix.Sendto(fd, ack(uint16(got)), 0, from)
+				return total, nil
+			}
+			if got%win == 0 {
+				unix.Sendto(fd, ack(uint16(got)), 0, from)
+			}
+		default:
+			return total, fmt.Errorf("got %v", p)
+		}
+	}
+}
+
+var (
+	benchServe  = flag.String("bench.serve", "", "TestBenchServe: serve TFTP on this address until killed")
+	benchRoot   = flag.String("bench.root", "", "TestBenchServe: the TFTP root")
+	benchPolled = flag.Bool("bench.polled", false, "TestBenchServe: a net.UDPConn per transfer instead of a blocking socket")
+)
+
+// TestBenchServe is not a test: bench/tftp/run.sh runs the compiled test
+// binary with -bench.serve to measure the engine with net.UDPConn
+// transfer sockets (-bench.polled) beside the real binary, which the
+// Server has no exported knob for. It logs each transfer at info to
+// stderr, as bootwright does by default.
+func TestBenchServe(t *testing.T) {
+	if *benchServe == "" {
+		t.Skip("only for bench/tftp/run.sh (-bench.serve)")
+	}
+	files, err := Files(*benchRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &Server{Files: files, polled: *benchPolled, MaxTransfers: 1000,
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))}
+	t.Fatal(srv.ListenAndServe(*benchServe))
 }

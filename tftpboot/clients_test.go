@@ -21,20 +21,23 @@ type realClient struct {
 	bin string
 	get func(port, remote, local string) []string
 	put func(port, local, remote string) []string
-	// blksize is what the client negotiates for a large file.
-	blksize string
+	// blksize and window are what the client negotiates for a large file.
+	blksize, window float64
+	// codeFmt, with the TFTP error code, is how the client prints it.
+	codeFmt string
 	// curlExit maps a TFTP error code to curl's exit status; clients
 	// without it are checked by the message they print instead.
 	curlExit map[int]int
 }
 
-// realClients are the clients NETBOOT-TESTING.md lists. tftp-hpa cannot
-// ask for blksize and exits 0 after an error packet, so every check looks
-// at the output file and the printed text, not only the status.
+// realClients are the clients NETBOOT-TESTING.md lists, atftp with and
+// without windowsize. tftp-hpa cannot ask for blksize and exits 0 after
+// an error packet, so every check looks at the output file and the
+// printed text, not only the status.
 var realClients = map[string]realClient{
 	"tftp-hpa": {
 		bin:     "tftp",
-		blksize: "512",
+		blksize: 512, window: 1, codeFmt: "Error code %d:",
 		get: func(port, remote, local string) []string {
 			return []string{"-m", "binary", "127.0.0.1", port, "-c", "get", remote, local}
 		},
@@ -44,7 +47,7 @@ var realClients = map[string]realClient{
 	},
 	"atftp": {
 		bin:     "atftp",
-		blksize: "1468",
+		blksize: 1468, window: 1,
 		get: func(port, remote, local string) []string {
 			return []string{"--option", "blksize 1468", "--option", "tsize 0", "-g", "-r", remote, "-l", local, "127.0.0.1", port}
 		},
@@ -52,9 +55,30 @@ var realClients = map[string]realClient{
 			return []string{"-p", "-l", local, "-r", remote, "127.0.0.1", port}
 		},
 	},
+	"atftp windowsize 8": {
+		bin:     "atftp",
+		blksize: 1468, window: 8,
+		get: func(port, remote, local string) []string {
+			return []string{"--option", "blksize 1468", "--option", "tsize 0", "--option", "windowsize 8",
+				"-g", "-r", remote, "-l", local, "127.0.0.1", port}
+		},
+		put: func(port, local, remote string) []string {
+			return []string{"-p", "-l", local, "-r", remote, "127.0.0.1", port}
+		},
+	},
+	"busybox": {
+		bin:     "busybox",
+		blksize: 1468, window: 1, codeFmt: "(%d) ",
+		get: func(port, remote, local string) []string {
+			return []string{"tftp", "-g", "-b", "1468", "-r", remote, "-l", local, "127.0.0.1", port}
+		},
+		put: func(port, local, remote string) []string {
+			return []string{"tftp", "-p", "-l", local, "-r", remote, "127.0.0.1", port}
+		},
+	},
 	"curl": {
 		bin:     "curl",
-		blksize: "1468",
+		blksize: 1468, window: 1,
 		get: func(port, remote, local string) []string {
 			return []string{"-sS", "--path-as-is", "-o", local, "--tftp-blksize", "1468", "tftp://127.0.0.1:" + port + "/" + remote}
 		},
@@ -96,7 +120,7 @@ func (c realClient) failed(out string, exit, code int, msg string) error {
 	if !strings.Contains(out, msg) {
 		return fmt.Errorf("output %q does not contain %q (exit %d)", out, msg, exit)
 	}
-	if c.bin == "tftp" && !strings.Contains(out, fmt.Sprintf("Error code %d:", code)) {
+	if c.codeFmt != "" && !strings.Contains(out, fmt.Sprintf(c.codeFmt, code)) {
 		return fmt.Errorf("output %q does not report error code %d", out, code)
 	}
 	return nil
@@ -157,8 +181,8 @@ func testClient(t *testing.T, c realClient, port string, logs *syncBuffer, want 
 					exit, len(got), err, len(content), out)
 			}
 			rec := waitRecord(t, logs, "tftp transfer", remote)
-			if len(content) > 1<<16 && rec["blksize"] != c.blksize {
-				t.Errorf("negotiated blksize %v, want %s", rec["blksize"], c.blksize)
+			if len(content) > 1<<16 && (rec["blksize"] != c.blksize || rec["windowsize"] != c.window) {
+				t.Errorf("negotiated blksize %v, windowsize %v; want %v, %v", rec["blksize"], rec["windowsize"], c.blksize, c.window)
 			}
 		})
 	}

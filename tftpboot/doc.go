@@ -5,53 +5,78 @@
 // boot loaders taken from the host's Debian packages (Loaders: lpxelinux.0,
 // pxelinux.0 and the syslinux modules, Debian's signed GRUB network image, shim),
 // and a read-only, root-confined view of an optional user TFTP root
-// layered over both (Files). Server serves that view with
-// github.com/pin/tftp/v3, the way net/http serves HTTP: a zero Server
-// serves the embedded NBPs, Serve takes a socket, Shutdown drains.
-// Configuration files that are made per machine (pxelinux.cfg/01-<mac>,
-// grub/grub.cfg-01-<mac>; see ParseConfigName) come from the
-// Server.Render hook, which the caller implements with its menus; this
-// package knows their names, not their contents.
+// layered over both (Files). Server serves that view the way net/http
+// serves HTTP: a zero Server serves the embedded NBPs, Serve takes a
+// socket, Shutdown drains. Configuration files that are made per machine
+// (pxelinux.cfg/01-<mac>, grub/grub.cfg-01-<mac>; see ParseConfigName)
+// come from the Server.Render hook, which the caller implements with its
+// menus; this package knows their names, not their contents.
 //
 // Request names are cleaned like tftpd-hpa does: a leading "/" means the
 // TFTP root and "\" is a separator. Anything that could leave the root
-// (a ".." element, a symlink pointing out) and anything but a regular
-// file is refused with TFTP error 2, "access violation"; a missing file
-// gets error 1, "file not found" (naming the Debian package for a
-// missing loader); write requests get error 2; a request beyond
-// Server.MaxTransfers gets error 0, "server busy". Each read is logged
-// once with its file, peer, outcome, bytes, duration, blksize and
-// retransmissions, and counted (Server.Stats).
+// (a ".." element, a symlink pointing out), anything but a regular file
+// and a name over 512 bytes is refused with TFTP error 2, "access
+// violation"; a missing file gets error 1, "file not found" (naming the
+// Debian package for a missing loader); write requests get error 2; a
+// request beyond Server.MaxTransfers gets error 0, "server busy". Each
+// read is logged once with its file, peer, outcome, bytes, duration,
+// blksize, windowsize and retransmissions, and counted (Server.Stats).
 //
-// Behaviour of pin/tftp v3.1.0 that shapes this package:
-//   - Its error packets always carry code 1. For other codes the handler
-//     first sends its own error packet from a fresh port; the client takes
-//     that as the reply and ignores pin/tftp's code-1 packet that follows.
-//   - The blksize clamp is the MTU of the interface a request arrived on,
-//     learnt from IP_PKTINFO; without it (a PacketConn that is not a
-//     *net.UDPConn, or a request queued before the option was set)
-//     blksize is capped at 512. Serve sets the option as early as it can.
-//     In single-port mode it subtracts 48 bytes of headers for IPv4 too,
-//     so Ethernet gets 1452, and EnableSinglePort caps blksize at 512
-//     unless a cap is set first; Server sets 1468.
-//   - blksize below 512 or above 65464, or not a number, and every option
-//     but blksize and tsize (timeout, windowsize), is left out of the
-//     OACK, so the RFC 1350 default applies, which RFC 2347 allows.
-//     Option names are matched case-sensitively, although RFC 2347 says
-//     they are not; "BLKSIZE" gets 512-byte blocks.
-//   - It acknowledges tsize only when the size is not zero, so an empty
-//     file's size is never announced.
-//   - It sleeps a random 0-1s before each retransmission; Server sets
-//     that backoff to zero, so a lost packet costs one Timeout and a
-//     vanished client frees its slot after (Retries+1) × Timeout.
-//   - It reports DatagramsSent and DatagramsAcked per transfer; the
-//     difference is the retransmissions.
-//   - Shutdown closes the listening socket, then waits without limit for
-//     every transfer in flight; a transfer with a silent client ends after
-//     Timeout × (Retries+1). Server.Shutdown bounds that wait with its
-//     context and then makes the remaining transfers fail. In single-port
-//     mode pin/tftp's Shutdown neither closes the socket nor waits, and
-//     its transfers need the socket for their ACKs, so Server.Shutdown
-//     waits for them first and closes the socket itself.
-//   - It has no windowsize (RFC 7440): every block waits for its ACK.
+// # The protocol engine
+//
+// The TFTP read path is this package's own, written from RFC 1350 (TFTP),
+// RFC 2347 (options), RFC 2348 (blksize), RFC 2349 (tsize, timeout) and
+// RFC 7440 (windowsize). It replaced github.com/pin/tftp/v3 (v3.1.0),
+// whose server had no windowsize, opened each transfer's socket itself
+// (so every ACK cost a wake-up through Go's netpoller: 0.82 of tftpd-hpa
+// in lock-step), silently dropped requests over 516 bytes, and in
+// single-port mode crashed on a datagram over 516 bytes from an active
+// transfer's client. Its single-port mode went too: keeping pin/tftp for
+// it alone would have kept that crash and a second set of behaviours to
+// test every client against, where the engine's single-port mode is one
+// more endpoint (portConn) under the same sender. pin/tftp's client is
+// still used, by internal/doctor and as an independent client in tests.
+//
+// The listening socket (listener) reads with a buffer for the largest UDP
+// datagram and IP_PKTINFO (IPV6_RECVPKTINFO on an IPv6 or dual-stack
+// socket) for each datagram's destination address and interface. Listen
+// gives it a receive buffer of ListenReceiveBuffer (4 MiB), where Linux's
+// default holds a few hundred queued requests of a boot storm (and, in
+// SinglePort mode, of its ACKs). The interface caps blksize: its MTU less
+// the IP, UDP and TFTP headers (1468 for IPv4 on Ethernet, whether the
+// socket is IPv4 or dual-stack; 1448 for IPv6), so no DATA packet is sent
+// in IP fragments.
+// Anything that is not a well-formed read or write request is dropped and
+// counted (Stats.Dropped), as is a request repeated by a client whose
+// transfer from the same port is running. Requests are parsed into a
+// request and their options negotiated by a pure function (negotiate).
+// Only octet mode is served: netascii (and mail) get error 4, because
+// converting on the fly would change the size tsize announces and the
+// offsets a window is resent from, and no boot client uses it.
+//
+// Each transfer gets a blocking UDP socket bound to the address its
+// request came to and connected to the client's address and port (so the
+// kernel drops datagrams from anyone else), read by the transfer's
+// goroutine locked to its OS thread with SO_RCVTIMEO, as tftpd-hpa reads
+// its sockets (fdConn). This measured best; a net.UDPConn per transfer,
+// which parks in the netpoller, is kept for the comparison in
+// BenchmarkLockStep. The thread ends with the transfer. In SinglePort
+// mode all of a transfer's packets go through the listening socket, and
+// the listener hands each client's datagrams (at most 516 bytes of each,
+// so no length of datagram can hurt) to its transfer by address and port.
+//
+// The sender reads each block from the file at its offset (io.ReaderAt),
+// so a transfer holds one packet buffer, not the file, and a window is
+// resent by reading it again; buffers come from pools. Windows of
+// windowsize blocks are sent, then the ACK of the last awaited; an ACK
+// inside the window restarts after it; duplicate ACKs and ACKs outside the
+// window are ignored and only the timeout resends (no Sorcerer's
+// Apprentice). Block numbers roll over from 65535 to 0, as tftpd-hpa and
+// atftpd do. A client that answers the OACK with error 8 has learnt the
+// size it asked for (UEFI firmware does this before each download): that
+// is counted as a size probe and logged at Debug.
+//
+// Shutdown closes the listening sockets and waits; if its context
+// expires, every transfer left is interrupted (a shutdown(2) wakes its
+// blocked read), sends error 0 "server shutting down" and ends.
 package tftpboot

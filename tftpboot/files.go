@@ -57,8 +57,12 @@ func refused(name, reason string) error {
 // leading "/" as the TFTP root. Backslashes, which some PXE ROMs send as
 // separators, become "/". Any ".." element is refused outright, even one
 // that would stay inside the root, as are NUL bytes and names that clean
-// to the root itself. Percent signs are literal: "%2e%2e" is a file name.
+// to the root itself, and names over 512 bytes (maxNameLen). Percent signs
+// are literal: "%2e%2e" is a file name.
 func cleanPath(raw string) (string, error) {
+	if len(raw) > maxNameLen {
+		return "", refused(logName(raw), "name over 512 bytes")
+	}
 	if strings.IndexByte(raw, 0) >= 0 {
 		return "", refused(raw, "NUL byte in name")
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -82,14 +83,22 @@ func startServer(t testing.TB, srv *Server) string {
 	return conn.LocalAddr().String()
 }
 
-// userServer starts a Server over a fresh user root.
-func userServer(t testing.TB) (string, map[string][]byte, *Server) {
+// userRoot makes a user root (makeUserRoot) and returns its path, its
+// Files view and the contents by name.
+func userRoot(t testing.TB) (string, fs.FS, map[string][]byte) {
 	t.Helper()
 	dir, want := makeUserRoot(t)
 	files, err := Files(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return dir, files, want
+}
+
+// userServer starts a Server over a fresh user root.
+func userServer(t testing.TB) (string, map[string][]byte, *Server) {
+	t.Helper()
+	_, files, want := userRoot(t)
 	srv := &Server{Files: files}
 	return startServer(t, srv), want, srv
 }

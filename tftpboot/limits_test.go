@@ -22,18 +22,14 @@ func waitStats(srv *Server, cond func(Stats) bool) Stats {
 }
 
 func TestMaxTransfersRefusesBeyondCap(t *testing.T) {
-	dir, want := makeUserRoot(t)
-	files, err := Files(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, files, want := userRoot(t)
 	logs := &syncBuffer{}
 	srv := &Server{Files: files, MaxTransfers: 1, Logger: jsonLogger(logs)}
 	addr := startServer(t, srv)
 	c, from := startTransfer(t, addr) // holds the only slot
 
 	busy := newRawClient(t)
-	busy.send(addr, request(opRRQ, "odd.bin"))
+	busy.send(addr, reqPacket(opRRQ, "odd.bin"))
 	p, _ := busy.recv(2 * time.Second)
 	if diff := cmp.Diff("ERROR 0 server busy, try again later", p.String()); diff != "" {
 		t.Errorf("reply beyond the cap (-want +got):\n%s", diff)
@@ -74,11 +70,7 @@ func finishTransfer(t *testing.T, c *rawClient, from string) {
 // slot for (Retries+1) × Timeout, then the transfer fails, is counted
 // with its retransmissions, and the slot serves the next client.
 func TestVanishedClientFreesSlot(t *testing.T) {
-	dir, want := makeUserRoot(t)
-	files, err := Files(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, files, want := userRoot(t)
 	logs := &syncBuffer{}
 	srv := &Server{Files: files, MaxTransfers: 1, Timeout: 200 * time.Millisecond, Retries: 2, Logger: jsonLogger(logs)}
 	addr := startServer(t, srv)
@@ -108,15 +100,11 @@ func TestVanishedClientFreesSlot(t *testing.T) {
 // server sends it again after Timeout and the log line counts it.
 func TestRetransmissionLogged(t *testing.T) {
 	logs := &syncBuffer{}
-	dir, _ := makeUserRoot(t)
-	files, err := Files(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, files, _ := userRoot(t)
 	srv := &Server{Files: files, Timeout: 200 * time.Millisecond, Logger: jsonLogger(logs)}
 	addr := startServer(t, srv)
 	c := newRawClient(t)
-	c.send(addr, request(opRRQ, "one-block.bin"))
+	c.send(addr, reqPacket(opRRQ, "one-block.bin"))
 	var got []string
 	for i := 0; ; i++ {
 		p, from := c.recv(2 * time.Second)
@@ -146,16 +134,12 @@ func TestRetransmissionLogged(t *testing.T) {
 }
 
 func TestSinglePort(t *testing.T) {
-	dir, want := makeUserRoot(t)
-	files, err := Files(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, files, want := userRoot(t)
 	srv := &Server{Files: files, SinglePort: true}
 	addr := startServer(t, srv)
 
 	c := newRawClient(t)
-	c.send(addr, request(opRRQ, "odd.bin", "blksize", "1468", "tsize", "0"))
+	c.send(addr, reqPacket(opRRQ, "odd.bin", "blksize", "1468", "tsize", "0"))
 	var got []string
 	for {
 		p, from := c.recv(2 * time.Second)
@@ -205,24 +189,21 @@ func TestSinglePort(t *testing.T) {
 	}
 }
 
-// TestSinglePortBlockSizeCap: single-port mode caps blksize at 1468
-// unless MaxBlockSize says otherwise (pin/tftp would cap it at 512).
-func TestSinglePortBlockSizeCap(t *testing.T) {
-	for name, tc := range map[string]struct{ max, ask int }{
-		"default cap":  {0, 8192},
-		"explicit cap": {4096, 8192},
+// TestSinglePortBlockSize: single-port mode clamps blksize like the
+// other mode, to MaxBlockSize and the interface MTU (loopback's: the RFC
+// 2348 maximum), and grants windowsize.
+func TestSinglePortBlockSize(t *testing.T) {
+	for name, tc := range map[string]struct{ max, ask, want int }{
+		"loopback MTU": {0, 65464, 65464},
+		"explicit cap": {4096, 8192, 4096},
 	} {
 		t.Run(name, func(t *testing.T) {
-			dir, _ := makeUserRoot(t)
-			files, err := Files(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
+			_, files, _ := userRoot(t)
 			addr := startServer(t, &Server{Files: files, SinglePort: true, MaxBlockSize: tc.max})
 			c := newRawClient(t)
-			c.send(addr, request(opRRQ, "sub/dir/1mib.bin", "blksize", fmt.Sprint(tc.ask)))
+			c.send(addr, reqPacket(opRRQ, "sub/dir/1mib.bin", "blksize", fmt.Sprint(tc.ask), "windowsize", "4"))
 			p, from := c.recv(2 * time.Second)
-			want := fmt.Sprintf("OACK blksize=%d", max(tc.max, singlePortBlockSize))
+			want := fmt.Sprintf("OACK blksize=%d windowsize=4", tc.want)
 			if p.String() != want {
 				t.Errorf("got %v, want %s", p, want)
 			}
@@ -241,11 +222,7 @@ func errorPacket(code uint16, msg string) []byte {
 // mode (whose ACKs arrive on the listening port), refuses new requests
 // meanwhile, then Serve returns.
 func TestShutdownSinglePort(t *testing.T) {
-	dir, _ := makeUserRoot(t)
-	files, err := Files(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, files, _ := userRoot(t)
 	srv := &Server{Files: files, SinglePort: true}
 	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -258,7 +235,7 @@ func TestShutdownSinglePort(t *testing.T) {
 	errc := shutdownAsync(srv, 10*time.Second)
 	time.Sleep(100 * time.Millisecond)
 	late := newRawClient(t)
-	late.send(addr, request(opRRQ, "odd.bin"))
+	late.send(addr, reqPacket(opRRQ, "odd.bin"))
 	if p, _ := late.recv(2 * time.Second); p.String() != "ERROR 0 server shutting down" {
 		t.Errorf("request during shutdown answered %v, want ERROR 0 server shutting down", p)
 	}

@@ -61,16 +61,29 @@ var debianLoaders = map[string]LoaderFile{
 	// with multiarch or copied into --tftp-loader-dir).
 	hw.ArchEFIARM64.GRUB(): {hw.ArchEFIARM64.GRUB(), "/usr/lib/grub/arm64-efi-signed/grubnetaa64.efi.signed", "grub-efi-arm64-signed"},
 	hw.ArchEFIARM64.Shim(): {hw.ArchEFIARM64.Shim(), "/usr/lib/shim/shimaa64.efi.signed", "shim-signed:arm64"},
+	// memtest86+ for the catalog's Tools menu, which iPXE loads over
+	// HTTP from /tftp/: the BIOS build speaks the Linux boot protocol,
+	// the UEFI builds are EFI applications.
+	MemtestBIOS:    {MemtestBIOS, "/boot/" + MemtestBIOS, "memtest86+"},
+	MemtestEFIx64:  {MemtestEFIx64, "/boot/" + MemtestEFIx64, "memtest86+"},
+	MemtestEFIia32: {MemtestEFIia32, "/boot/" + MemtestEFIia32, "memtest86+"},
 }
+
+// memtest86+ files as Debian 12's memtest86+ package installs them.
+const (
+	MemtestBIOS    = "memtest86+x64.bin"
+	MemtestEFIx64  = "memtest86+x64.efi"
+	MemtestEFIia32 = "memtest86+ia32.efi"
+)
 
 // Loaders serves the boot loader files from the host as an fs.FS: the
 // names above and every syslinux BIOS module ("*.c32") at the root of
 // the tree, GRUB's modules and lists under grub/x86_64-efi/ and
-// grub/arm64-efi/, and the Raspberry Pi firmware, overlays and device
-// trees (see raspberrypi.go). With Dir empty they come from Debian's
-// package paths (pxelinux, syslinux-common, grub-efi-{amd64,arm64}-signed,
-// grub-efi-{amd64,arm64}-bin, shim-signed, raspi-firmware,
-// linux-image-arm64); with Dir set, each is Dir/<TFTP name>. Files are
+// grub/arm64-efi/, memtest86+, and the Raspberry Pi firmware, overlays
+// and device trees (see raspberrypi.go). With Dir empty they come from
+// Debian's package paths (pxelinux, syslinux-common,
+// grub-efi-{amd64,arm64}-signed, grub-efi-{amd64,arm64}-bin, shim-signed,
+// memtest86+, raspi-firmware, linux-image-arm64); with Dir set, each is Dir/<TFTP name>. Files are
 // opened through an os.Root on their directory, so a symlink cannot lead out of it, and only regular
 // files are served. A loader file that is not there yields a
 // *MissingLoaderError, which wraps fs.ErrNotExist and names the package.

@@ -14,16 +14,6 @@ import (
 	"github.com/bootwright/bootwright/internal/hw"
 )
 
-// TFTP opcodes (RFC 1350, RFC 2347).
-const (
-	opRRQ   = 1
-	opWRQ   = 2
-	opDATA  = 3
-	opACK   = 4
-	opERROR = 5
-	opOACK  = 6
-)
-
 // rawClient speaks TFTP packet by packet, to check what is on the wire.
 type rawClient struct {
 	t    testing.TB
@@ -69,7 +59,7 @@ func (c *rawClient) recv(timeout time.Duration) (packet, string) {
 }
 
 // request builds an RRQ or WRQ with options given as name, value pairs.
-func request(op uint16, name string, opts ...string) []byte {
+func reqPacket(op uint16, name string, opts ...string) []byte {
 	b := binary.BigEndian.AppendUint16(nil, op)
 	for _, s := range append([]string{name, "octet"}, opts...) {
 		b = append(append(b, s...), 0)
@@ -104,7 +94,7 @@ func (p packet) String() string {
 		for i := 0; i+1 < len(f); i += 2 {
 			kv = append(kv, f[i]+"="+f[i+1])
 		}
-		slices.Sort(kv) // pin/tftp sends options in map order
+		slices.Sort(kv)
 		return "OACK " + strings.Join(kv, " ")
 	}
 	return fmt.Sprintf("opcode %d", op)
@@ -134,7 +124,7 @@ func TestSizeProbeIsNotAFailure(t *testing.T) {
 	srv := &Server{Logger: jsonLogger(logs)}
 	addr := startServer(t, srv)
 	c := newRawClient(t)
-	c.send(addr, request(opRRQ, hw.NBPSnponly, "tsize", "0", "blksize", "1468"))
+	c.send(addr, reqPacket(opRRQ, hw.NBPSnponly, "tsize", "0", "blksize", "1468"))
 	oack, from := c.recv(5 * time.Second)
 	if want := fmt.Sprintf("OACK blksize=1468 tsize=%d", len(embedded(t, hw.NBPSnponly))); oack.String() != want {
 		t.Fatalf("got %v, want %s", oack, want)
@@ -157,7 +147,7 @@ func TestOnTransfer(t *testing.T) {
 	srv := &Server{OnTransfer: func(tr Transfer) { got <- tr }}
 	addr := startServer(t, srv)
 	c := newRawClient(t)
-	c.send(addr, request(opRRQ, "nope.bin"))
+	c.send(addr, reqPacket(opRRQ, "nope.bin"))
 	c.recv(5 * time.Second)
 	select {
 	case tr := <-got:

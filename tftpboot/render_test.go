@@ -41,11 +41,7 @@ func (f *fakeRender) render(name string, peer netip.Addr) ([]byte, bool, error) 
 }
 
 func TestRender(t *testing.T) {
-	dir, want := makeUserRoot(t)
-	files, err := Files(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, files, want := userRoot(t)
 	fr := &fakeRender{}
 	logs := &syncBuffer{}
 	addr := startServer(t, &Server{Files: files, Render: fr.render, Logger: jsonLogger(logs)})
@@ -57,7 +53,7 @@ func TestRender(t *testing.T) {
 		"backslashes":       {name: `grub\grub.cfg`, want: "rendered grub/grub.cfg for 127.0.0.1\n"},
 		"wins over a file":  {name: "odd.bin", want: "rendered wins over the file\n"},
 		"falls to files":    {name: "one-block.bin", want: string(want["one-block.bin"])},
-		"render error":      {name: "broken.cfg", err: "code: 1, message: cannot render file"},
+		"render error":      {name: "broken.cfg", err: "code: 0, message: cannot render file"},
 		"render not found":  {name: "gone.cfg", err: "code: 1, message: file not found"},
 		"traversal refused": {name: "../pxelinux.cfg/default", err: "code: 2"},
 	}
@@ -172,35 +168,40 @@ func TestLoadersDebianPaths(t *testing.T) {
 	}
 }
 
-// TestOptionsOutOfRange: values RFC 2347/2348/2349 do not allow, or that
-// pin/tftp does not take, are left out of the OACK, so the RFC 1350
-// defaults apply (RFC 2347: a server may omit an option it does not
-// accept); tsize in a read request is always replaced by the real size.
+// TestOptionsOutOfRange: values RFC 2347/2348/2349/7440 do not allow are
+// left out of the OACK, so the RFC 1350 defaults apply (RFC 2347: a
+// server may omit an option it does not accept); tsize in a read request
+// is always replaced by the real size; names match in any case.
 func TestOptionsOutOfRange(t *testing.T) {
 	addr, _, _ := userServer(t)
 	tests := map[string]struct {
 		opts []string
 		want string
 	}{
-		"blksize 8 (legal, below pin's 512)": {[]string{"blksize", "8"}, "DATA 1 (512 bytes)"},
-		"blksize 511":                        {[]string{"blksize", "511"}, "DATA 1 (512 bytes)"},
-		"blksize 65465 (above RFC 2348)":     {[]string{"blksize", "65465"}, "DATA 1 (512 bytes)"},
-		"blksize 0":                          {[]string{"blksize", "0"}, "DATA 1 (512 bytes)"},
-		"blksize negative":                   {[]string{"blksize", "-1468"}, "DATA 1 (512 bytes)"},
-		"blksize not a number":               {[]string{"blksize", "big"}, "DATA 1 (512 bytes)"},
-		"blksize huge number":                {[]string{"blksize", "99999999999999999999"}, "DATA 1 (512 bytes)"},
-		"tsize garbage replaced":             {[]string{"tsize", "lots"}, "OACK tsize=4411"},
-		"tsize wrong replaced":               {[]string{"tsize", "12"}, "OACK tsize=4411"},
-		"timeout (RFC 2349) not taken":       {[]string{"timeout", "0"}, "DATA 1 (512 bytes)"},
-		"windowsize (RFC 7440) not taken":    {[]string{"windowsize", "16"}, "DATA 1 (512 bytes)"},
-		// RFC 2347 says option names are case-insensitive; pin/tftp
-		// matches them exactly, so this falls back to 512 (still legal).
-		"upper-case name": {[]string{"BLKSIZE", "1468"}, "DATA 1 (512 bytes)"},
+		"blksize 8 (RFC 2348 minimum)":   {[]string{"blksize", "8"}, "OACK blksize=8"},
+		"blksize 511":                    {[]string{"blksize", "511"}, "OACK blksize=511"},
+		"blksize 7":                      {[]string{"blksize", "7"}, "DATA 1 (512 bytes)"},
+		"blksize 65465 (above RFC 2348)": {[]string{"blksize", "65465"}, "DATA 1 (512 bytes)"},
+		"blksize 70000":                  {[]string{"blksize", "70000"}, "DATA 1 (512 bytes)"},
+		"blksize 0":                      {[]string{"blksize", "0"}, "DATA 1 (512 bytes)"},
+		"blksize negative":               {[]string{"blksize", "-1468"}, "DATA 1 (512 bytes)"},
+		"blksize not a number":           {[]string{"blksize", "big"}, "DATA 1 (512 bytes)"},
+		"blksize huge number":            {[]string{"blksize", "99999999999999999999"}, "DATA 1 (512 bytes)"},
+		"tsize garbage replaced":         {[]string{"tsize", "lots"}, "OACK tsize=4411"},
+		"tsize wrong replaced":           {[]string{"tsize", "12"}, "OACK tsize=4411"},
+		"timeout 0":                      {[]string{"timeout", "0"}, "DATA 1 (512 bytes)"},
+		"timeout 256":                    {[]string{"timeout", "256"}, "DATA 1 (512 bytes)"},
+		"timeout 5":                      {[]string{"timeout", "5"}, "OACK timeout=5"},
+		"windowsize 0":                   {[]string{"windowsize", "0"}, "DATA 1 (512 bytes)"},
+		"windowsize 65536":               {[]string{"windowsize", "65536"}, "DATA 1 (512 bytes)"},
+		"windowsize capped":              {[]string{"windowsize", "65535"}, fmt.Sprintf("OACK windowsize=%d", DefaultMaxWindowSize)},
+		"upper-case name echoed":         {[]string{"BLKSIZE", "1468"}, "OACK BLKSIZE=1468"},
+		"mixed case, first of two":       {[]string{"WindowSize", "2", "windowsize", "8"}, "OACK WindowSize=2"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			c := newRawClient(t)
-			c.send(addr, request(opRRQ, "odd.bin", tc.opts...))
+			c.send(addr, reqPacket(opRRQ, "odd.bin", tc.opts...))
 			p, from := c.recv(2 * time.Second)
 			if diff := cmp.Diff(tc.want, p.String()); diff != "" {
 				t.Errorf("first reply (-want +got):\n%s", diff)

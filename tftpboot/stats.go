@@ -1,12 +1,6 @@
 package tftpboot
 
-import (
-	"net"
-	"strconv"
-	"sync/atomic"
-
-	"github.com/pin/tftp/v3"
-)
+import "sync/atomic"
 
 // Outcomes of a read request, as logged in the "outcome" attribute and
 // counted in Stats. They are fixed strings so that an exporter can use
@@ -21,7 +15,8 @@ const (
 	// OutcomeNotFound is a name that is in no layer (TFTP error 1).
 	OutcomeNotFound = "not_found"
 	// OutcomeRefused is a name refused by policy: one that would leave a
-	// root, a directory or other non-regular file (TFTP error 2).
+	// root, a directory or other non-regular file, a name over 512 bytes
+	// (TFTP error 2), or a mode other than octet (TFTP error 4).
 	OutcomeRefused = "refused"
 	// OutcomeBusy is a request refused because MaxTransfers transfers were
 	// in flight (TFTP error 0, "server busy").
@@ -52,9 +47,15 @@ type Stats struct {
 	WritesRefused uint64
 	// Bytes is the number of file bytes sent, partial transfers included.
 	Bytes uint64
-	// Retransmits is the number of DATA or OACK packets sent again
-	// because no acknowledgement came within Timeout.
+	// Retransmits is the number of DATA or OACK packets sent again:
+	// because no acknowledgement came within Timeout, or because the
+	// client acknowledged a block before the end of a window, and the
+	// rest of it went again (RFC 7440).
 	Retransmits uint64
+	// Dropped is the number of datagrams on the listening socket that
+	// were not requests (malformed, or not a read or write request), or
+	// repeated a request whose transfer was running, and were ignored.
+	Dropped uint64
 	// Active is the number of read transfers in flight now.
 	Active int64
 }
@@ -75,7 +76,7 @@ func (s Stats) ByOutcome() map[string]uint64 {
 // counters are a Server's live counters.
 type counters struct {
 	sent, probes, notFound, refused, busy, failed, writes atomic.Uint64
-	bytes, retransmits                                    atomic.Uint64
+	bytes, retransmits, dropped                           atomic.Uint64
 	active                                                atomic.Int64
 }
 
@@ -106,45 +107,6 @@ func (s *Server) Stats() Stats {
 		Sent: c.sent.Load(), SizeProbes: c.probes.Load(), NotFound: c.notFound.Load(),
 		Refused: c.refused.Load(), Busy: c.busy.Load(), Failed: c.failed.Load(),
 		WritesRefused: c.writes.Load(), Bytes: c.bytes.Load(), Retransmits: c.retransmits.Load(),
-		Active: c.active.Load(),
+		Dropped: c.dropped.Load(), Active: c.active.Load(),
 	}
-}
-
-// hook receives pin/tftp's per-transfer statistics.
-type hook struct{ s *Server }
-
-// OnSuccess implements tftp.Hook.
-func (h hook) OnSuccess(st tftp.TransferStats) { h.record(st, true) }
-
-// OnFailure implements tftp.Hook. Failures outside any transfer (a
-// malformed or unexpected packet on the listening port) are logged at
-// Debug; transfer failures are logged by the handlers.
-func (h hook) OnFailure(st tftp.TransferStats, err error) {
-	if st.Filename == "" {
-		h.s.logger().Debug("tftp packet dropped", "err", err)
-		return
-	}
-	h.record(st, false)
-}
-
-// record copies the negotiated blksize and the retransmissions to the
-// transfer's pending info. pin/tftp calls the hook on the handler's
-// goroutine, before ReadFrom returns, so no lock is needed. Every
-// datagram sent but not acknowledged was sent again, except, in a
-// failed transfer, the last one.
-func (h hook) record(st tftp.TransferStats, ok bool) {
-	key := net.JoinHostPort(st.RemoteAddr.String(), strconv.Itoa(st.Tid))
-	v, found := h.s.pending.Load(key)
-	if !found {
-		return
-	}
-	info := v.(*transferInfo)
-	if b := st.Opts["blksize"]; b != "" {
-		info.blksize = b
-	}
-	unacked := st.DatagramsSent - st.DatagramsAcked
-	if !ok {
-		unacked--
-	}
-	info.retransmits = max(unacked, 0)
 }

@@ -2,26 +2,16 @@ package tftpboot
 
 import (
 	"bytes"
+	"cmp"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/netip"
-	"strings"
+	"runtime"
 	"time"
-
-	"github.com/pin/tftp/v3"
-)
-
-// TFTP error codes this package sends itself (RFC 1350, section 5).
-// pin/tftp sends code 1, "file not found", for every other error.
-const (
-	codeNotDefined      = 0
-	codeAccessViolation = 2
 )
 
 // Messages put in TFTP ERROR packets; details go to the log only.
@@ -33,74 +23,51 @@ var (
 	errWireWrite    = errors.New("write requests are refused")
 	errWireShutdown = errors.New("server shutting down")
 	errWireBusy     = errors.New("server busy, try again later")
+	errWireMode     = errors.New("only octet mode is served")
 	errWriteRequest = fmt.Errorf("%w: write request", ErrAccessViolation)
 	errNotRegular   = fmt.Errorf("%w: not a regular file", ErrAccessViolation)
 	errRender       = errors.New("render")
+	errMode         = errors.New("mode not served")
 )
-
-// transferInfo is what the hook learns about a transfer for its log line.
-// It is keyed by the peer's address; should a client retransmit its
-// request and start two transfers from one port, one log line may show
-// the default blksize.
-type transferInfo struct {
-	blksize     string
-	retransmits int
-}
-
-// handleRead is pin/tftp's read handler: it sends the file named raw and
-// logs and counts the outcome. An error it returns makes pin/tftp send
-// TFTP error 1 with the error's text, unless the transfer already failed.
-func (s *Server) handleRead(raw string, rf io.ReaderFrom) error {
-	start := time.Now()
-	peer := remoteAddr(rf)
-	key := peer.String()
-	log := s.logger().With("peer", key, "file", raw)
-	if err := s.enter(); err != nil {
-		s.stats.count(OutcomeBusy)
-		log.Info("tftp transfer", "outcome", OutcomeBusy, "err", err)
-		s.sendError(rf, peer, codeNotDefined, err.Error())
-		return err
-	}
-	defer s.leave()
-	info := &transferInfo{blksize: "512"} // RFC 1350 default
-	s.pending.Store(key, info)
-	defer s.pending.Delete(key)
-
-	n, rendered, err := s.send(raw, rf, peer)
-	s.stats.bytes.Add(uint64(n))
-	s.stats.retransmits.Add(uint64(info.retransmits))
-	outcome, wire := outcomeOf(n, err)
-	s.stats.count(outcome)
-	attrs := []any{"outcome", outcome, "bytes", n, "duration", time.Since(start),
-		"blksize", info.blksize, "retransmits", info.retransmits}
-	if rendered {
-		attrs = append(attrs, "rendered", true)
-	}
-	if err != nil && outcome != OutcomeSizeProbe {
-		attrs = append(attrs, "err", err)
-	}
-	level := slog.LevelInfo
-	if outcome == OutcomeSizeProbe {
-		level = slog.LevelDebug
-	}
-	log.Log(context.Background(), level, "tftp transfer", attrs...)
-	if s.OnTransfer != nil && outcome != OutcomeSizeProbe {
-		s.OnTransfer(Transfer{Peer: peer.AddrPort(), File: raw, Bytes: n, Duration: time.Since(start), Outcome: outcome, Rendered: rendered})
-	}
-	if outcome == OutcomeRefused {
-		s.sendError(rf, peer, codeAccessViolation, errWireAccess.Error())
-	}
-	return wire
-}
 
 // Transfer is what OnTransfer is told about a finished read request.
 type Transfer struct {
 	Peer     netip.AddrPort
-	File     string // as the client asked for it
+	File     string // as the client asked for it (a name over 512 bytes shortened, see Server)
 	Bytes    int64
 	Duration time.Duration
 	Outcome  string // OutcomeOK, OutcomeNotFound, OutcomeRefused, ...
 	Rendered bool   // made by Render, not read from Files
+}
+
+// accept takes a transfer slot for a read request and starts the
+// transfer, or answers "server busy" (or "server shutting down") from the
+// listening socket. A request from a client whose transfer from the same
+// port is still running is dropped: it is a retransmission, and the
+// transfer's own retransmissions answer it.
+func (s *Server) accept(l *listener, req request, in inbound) {
+	inbox, ok := l.add(in.peer)
+	if !ok {
+		s.stats.dropped.Add(1)
+		s.logger().Debug("tftp packet dropped", "peer", in.peer.String(), "file", logName(req.name), "err", "request repeated during its transfer")
+		return
+	}
+	if err := s.enter(); err != nil {
+		l.remove(in.peer)
+		s.stats.count(OutcomeBusy)
+		s.logger().Info("tftp transfer", "peer", in.peer.String(), "file", logName(req.name), "outcome", OutcomeBusy, "err", err)
+		l.writeTo(appendError(nil, codeNotDefined, err.Error()), l.sourceOOB(in), in.peer)
+		return
+	}
+	go s.serveRead(l, req, in, inbox)
+}
+
+// refuseWrite answers a write request with TFTP error 2 from the
+// listening socket, and counts and logs it.
+func (s *Server) refuseWrite(l *listener, req request, in inbound) {
+	s.stats.writes.Add(1)
+	s.logger().Info("tftp write refused", "peer", in.peer.String(), "file", logName(req.name), "err", errWriteRequest)
+	l.writeTo(appendError(nil, codeAccessViolation, errWireWrite.Error()), l.sourceOOB(in), in.peer)
 }
 
 // enter takes a transfer slot, or says why there is none.
@@ -124,71 +91,170 @@ func (s *Server) leave() {
 	s.inflight.Done()
 }
 
-// outcomeOf classifies a transfer's result and picks the error pin/tftp
-// puts on the wire (nil: none).
-func outcomeOf(n int64, err error) (string, error) {
-	var missing *MissingLoaderError
+// result is what a transfer did, for its log record.
+type result struct {
+	bytes       int64
+	blksize     int
+	window      int
+	retransmits int
+	rendered    bool
+}
+
+// serveRead runs one read transfer, then logs and counts it and frees
+// its slot. Without SinglePort the goroutine locks itself to its OS
+// thread, whose blocking reads on the transfer's socket sleep in the
+// kernel (see fdConn), and never unlocks it, so the thread ends with
+// the transfer.
+func (s *Server) serveRead(l *listener, req request, in inbound, inbox chan []byte) {
+	start := time.Now()
+	defer s.leave()
+	defer l.remove(in.peer)
+	var ep endpoint
+	var err error
 	switch {
-	case err == nil:
-		return OutcomeOK, nil
-	case isSizeProbe(n, err):
-		// UEFI PXE (OVMF, most firmware) asks for tsize, then ends the
-		// transfer with error 8 (RFC 2347) and fetches the file again.
-		return OutcomeSizeProbe, nil
-	case errors.Is(err, ErrAccessViolation):
-		return OutcomeRefused, errWireAccess
-	case errors.As(err, &missing):
-		return OutcomeNotFound, errors.New(missing.Wire())
-	case errors.Is(err, fs.ErrNotExist):
-		return OutcomeNotFound, errWireNotFound
-	case errors.Is(err, errRender):
-		return OutcomeFailed, errWireRender
+	case l.single:
+		ep = newPortConn(l, in, inbox)
+	case s.polled:
+		ep, err = dialPolled(in.local, in.peer)
+	default:
+		runtime.LockOSThread()
+		ep, err = dialFD(in.local, in.ifindex, in.peer)
 	}
-	return OutcomeFailed, errWireRead
+	res := result{blksize: defaultBlksize, window: 1}
+	if err == nil {
+		s.track(ep)
+		res, err = s.sendFile(ep, req, in)
+		s.untrack(ep)
+		ep.close()
+	} else {
+		err = fmt.Errorf("transfer socket: %w", err)
+	}
+	s.finish(req, in, time.Since(start), res, err)
 }
 
-// isSizeProbe reports whether a transfer ended because the client
-// terminated it after option negotiation (TFTP error 8) before any data,
-// as firmware does to learn a file's size. pin/tftp reports this only in
-// its error text.
-func isSizeProbe(n int64, err error) bool {
-	return n == 0 && strings.Contains(err.Error(), "sending block 0: code=8,")
-}
-
-// send opens raw, rendered or from the files, and streams it to rf. It
-// returns the bytes sent and whether the content was rendered.
-func (s *Server) send(raw string, rf io.ReaderFrom, peer net.UDPAddr) (int64, bool, error) {
-	name, err := cleanPath(raw)
-	if err != nil {
-		return 0, false, err
+// sendFile checks and opens what req names and sends it over ep. Errors
+// that the client should hear of are sent to it here.
+func (s *Server) sendFile(ep endpoint, req request, in inbound) (result, error) {
+	res := result{blksize: defaultBlksize, window: 1}
+	name, err := cleanPath(req.name)
+	if err == nil && req.mode != "octet" {
+		// netascii would need the file converted on the fly (LF to CR LF)
+		// and its converted size for tsize; boot clients all use octet.
+		err = fmt.Errorf("%w: %q", errMode, req.mode)
 	}
-	r, size, rendered, err := s.open(name, peer)
+	var r io.Reader
+	var size int64
+	if err == nil {
+		r, size, res.rendered, err = s.open(name, in.peer.Addr())
+	}
 	if err != nil {
-		return 0, rendered, err
+		_, code, wire := outcomeOf(err)
+		ep.send(appendError(nil, code, wire))
+		return res, err
 	}
 	if c, ok := r.(io.Closer); ok {
 		defer c.Close()
 	}
-	if ot, ok := rf.(tftp.OutgoingTransfer); ok {
-		// Used only if the client asked for tsize. In netascii mode the
-		// bytes sent can differ from the file's size; boot clients use octet.
-		ot.SetSize(size)
-	}
-	n, err := rf.ReadFrom(abortableReader{ctx: s.abort, r: r})
+	ra, err := readerAt(r)
 	if err != nil {
-		return n, rendered, fmt.Errorf("send %s: %w", name, err)
+		ep.send(appendError(nil, codeNotDefined, errWireRead.Error()))
+		return res, fmt.Errorf("%w %s: %w", errReadFile, name, err)
 	}
-	return n, rendered, nil
+	g := negotiate(req.opts, size, s.limits(in))
+	pkt := getBuf(g.blksize + 4)
+	defer putBuf(pkt)
+	rb := getBuf(4 + defaultBlksize)
+	defer putBuf(rb)
+	snd := &sender{ep: ep, r: ra, size: size, blksize: g.blksize, window: g.window, oack: g.oack,
+		timeout: cmp.Or(g.timeout, s.Timeout, DefaultTimeout), retries: cmp.Or(s.Retries, DefaultRetries),
+		pkt: *pkt, rb: *rb}
+	err = snd.run()
+	res.bytes, res.blksize, res.window, res.retransmits = snd.bytes(), g.blksize, g.window, snd.retransmits
+	if err != nil {
+		if _, code, wire := outcomeOf(err); wire != "" {
+			ep.send(appendError(nil, code, wire))
+		}
+		return res, fmt.Errorf("send %s: %w", name, err)
+	}
+	return res, nil
+}
+
+// finish logs and counts a transfer and tells OnTransfer.
+func (s *Server) finish(req request, in inbound, d time.Duration, res result, err error) {
+	outcome, _, _ := outcomeOf(err)
+	s.stats.count(outcome)
+	s.stats.bytes.Add(uint64(res.bytes))
+	s.stats.retransmits.Add(uint64(res.retransmits))
+	file := logName(req.name)
+	attrs := []any{"peer", in.peer.String(), "file", file, "outcome", outcome, "bytes", res.bytes, "duration", d,
+		"blksize", res.blksize, "windowsize", res.window, "retransmits", res.retransmits}
+	if res.rendered {
+		attrs = append(attrs, "rendered", true)
+	}
+	if err != nil && outcome != OutcomeSizeProbe {
+		attrs = append(attrs, "err", err)
+	}
+	level := slog.LevelInfo
+	if outcome == OutcomeSizeProbe {
+		level = slog.LevelDebug
+	}
+	s.logger().Log(context.Background(), level, "tftp transfer", attrs...)
+	if s.OnTransfer != nil && outcome != OutcomeSizeProbe {
+		s.OnTransfer(Transfer{Peer: in.peer, File: file, Bytes: res.bytes, Duration: d, Outcome: outcome, Rendered: res.rendered})
+	}
+}
+
+// outcomeOf classifies a transfer's result and picks the TFTP error code
+// and message to send the client (none: "").
+func outcomeOf(err error) (outcome string, code int, wire string) {
+	var missing *MissingLoaderError
+	var ce *clientError
+	switch {
+	case err == nil:
+		return OutcomeOK, 0, ""
+	case errors.As(err, &ce):
+		if ce.code == codeOptionRefused && ce.afterOACK {
+			// UEFI PXE (OVMF, most firmware) asks for tsize, then ends the
+			// transfer with error 8 (RFC 2347) and fetches the file again.
+			return OutcomeSizeProbe, 0, ""
+		}
+		return OutcomeFailed, 0, ""
+	case errors.Is(err, errTimeout):
+		return OutcomeFailed, 0, ""
+	case errors.Is(err, errInterrupted):
+		return OutcomeFailed, codeNotDefined, errWireShutdown.Error()
+	case errors.Is(err, ErrAccessViolation):
+		return OutcomeRefused, codeAccessViolation, errWireAccess.Error()
+	case errors.Is(err, errMode):
+		return OutcomeRefused, codeIllegalOp, errWireMode.Error()
+	case errors.As(err, &missing):
+		return OutcomeNotFound, codeNotFound, missing.Wire()
+	case errors.Is(err, fs.ErrNotExist):
+		return OutcomeNotFound, codeNotFound, errWireNotFound.Error()
+	case errors.Is(err, errRender):
+		return OutcomeFailed, codeNotDefined, errWireRender.Error()
+	case errors.Is(err, errReadFile):
+		return OutcomeFailed, codeNotDefined, errWireRead.Error()
+	}
+	return OutcomeFailed, 0, "" // the socket failed: nothing can be sent
+}
+
+// logName is a request name as logs and OnTransfer show it: a name over
+// maxNameLen bytes, which is refused, as its first 64 bytes and length.
+func logName(raw string) string {
+	if len(raw) <= maxNameLen {
+		return raw
+	}
+	return fmt.Sprintf("%s... (%d bytes)", raw[:64], len(raw))
 }
 
 // open returns the content for a cleaned name: what Render makes of it,
 // else the file from s.files.
-func (s *Server) open(name string, peer net.UDPAddr) (io.Reader, int64, bool, error) {
+func (s *Server) open(name string, peer netip.Addr) (io.Reader, int64, bool, error) {
 	if s.Render != nil {
-		ip, _ := netip.AddrFromSlice(peer.IP)
-		data, ok, err := s.Render(name, ip.Unmap())
+		data, ok, err := s.Render(name, peer)
 		if err != nil {
-			return nil, 0, true, fmt.Errorf("%w %s for %s: %w", errRender, name, ip.Unmap(), err)
+			return nil, 0, true, fmt.Errorf("%w %s for %s: %w", errRender, name, peer, err)
 		}
 		if ok {
 			return bytes.NewReader(data), int64(len(data)), true, nil
@@ -220,62 +286,27 @@ func openFile(fsys fs.FS, name string) (fs.File, int64, error) {
 	return f, fi.Size(), nil
 }
 
-// handleWrite is pin/tftp's write handler: it refuses every write request
-// with TFTP error 2.
-func (s *Server) handleWrite(raw string, wt io.WriterTo) error {
-	peer := remoteAddr(wt)
-	s.stats.writes.Add(1)
-	s.logger().Info("tftp write refused", "peer", peer.String(), "file", raw, "err", errWriteRequest)
-	s.sendError(wt, peer, codeAccessViolation, errWireWrite.Error())
-	return errWireWrite
+// readerAt returns r as an io.ReaderAt, which lets a window be resent
+// without keeping it in memory. os.File, embedded files and rendered
+// bytes are ReaderAts; a Seeker is read through seeks; any other reader
+// is read into memory.
+func readerAt(r io.Reader) (io.ReaderAt, error) {
+	switch r := r.(type) {
+	case io.ReaderAt:
+		return r, nil
+	case io.ReadSeeker:
+		return seekReaderAt{r}, nil
+	}
+	b, err := io.ReadAll(r)
+	return bytes.NewReader(b), err
 }
 
-// sendError sends a TFTP ERROR packet with code to peer from a fresh
-// port on the address the request arrived on. pin/tftp's own error
-// packets always carry code 1, so for other codes the handler sends this
-// one first; the client takes it as the server's reply and ignores the
-// code-1 packet pin/tftp sends next from the transfer's port.
-func (s *Server) sendError(t any, peer net.UDPAddr, code uint16, msg string) {
-	local := &net.UDPAddr{}
-	if pi, ok := t.(tftp.RequestPacketInfo); ok {
-		local.IP = pi.LocalIP()
-	}
-	conn, err := net.DialUDP("udp", local, &peer)
-	if err != nil {
-		s.logger().Debug("tftp error packet", "peer", peer.String(), "err", err)
-		return
-	}
-	defer conn.Close()
-	pkt := binary.BigEndian.AppendUint16(nil, 5) // opcode ERROR
-	pkt = binary.BigEndian.AppendUint16(pkt, code)
-	pkt = append(append(pkt, msg...), 0)
-	if _, err := conn.Write(pkt); err != nil {
-		s.logger().Debug("tftp error packet", "peer", peer.String(), "err", err)
-	}
-}
+// seekReaderAt reads at an offset by seeking; one goroutine only.
+type seekReaderAt struct{ r io.ReadSeeker }
 
-// remoteAddr returns the peer of a pin/tftp transfer.
-func remoteAddr(t any) net.UDPAddr {
-	switch t := t.(type) {
-	case tftp.OutgoingTransfer:
-		return t.RemoteAddr()
-	case tftp.IncomingTransfer:
-		return t.RemoteAddr()
+func (s seekReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if _, err := s.r.Seek(off, io.SeekStart); err != nil {
+		return 0, err
 	}
-	return net.UDPAddr{}
-}
-
-// abortableReader fails once ctx is cancelled, so that Shutdown can end a
-// transfer between two blocks.
-type abortableReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-// Read implements io.Reader.
-func (a abortableReader) Read(p []byte) (int, error) {
-	if a.ctx.Err() != nil {
-		return 0, errWireShutdown
-	}
-	return a.r.Read(p)
+	return io.ReadFull(s.r, p)
 }

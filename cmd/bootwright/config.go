@@ -18,8 +18,10 @@ import (
 // config is a validated serve configuration. Building it opens no socket.
 type config struct {
 	iface       string
-	self        netip.Prefix // our address and the interface's prefix
+	self        netip.Prefix // our IPv4 address and the interface's prefix; invalid on an IPv6-only interface
+	self6       netip.Prefix // our IPv6 address (not link-local) and its prefix; invalid when none
 	dhcp        dhcpConfig
+	dhcp6       dhcp6Config
 	tftpAddr    string // empty: TFTP off
 	tftpRoot    string
 	tftp        tftpConfig
@@ -28,7 +30,9 @@ type config struct {
 	http        httpConfig
 	https       httpsConfig
 	publicURL   *url.URL
+	publicURL6  string   // for clients over IPv6, "" when it is publicURL (see publicURLs)
 	bases       urlBases // who is handed which base URL (https.go)
+	bases6      urlBases // the same for clients over IPv6 (bases when publicURL6 is "")
 	assetsDir   string
 	stateDir    string
 	apiToken    string
@@ -46,6 +50,7 @@ type config struct {
 type netLookup struct {
 	defaultIface func() (string, error)
 	ifaceIPv4    func(string) (netip.Prefix, error)
+	ifaceIPv6    func(string) (netip.Prefix, error)
 }
 
 // buildConfig checks every flag and loads the config tree. Its error is
@@ -64,6 +69,9 @@ func buildConfig(f *serveFlags, nl netLookup) (*config, error) {
 		return nil, err
 	}
 	c.dhcp = d
+	if c.dhcp6, err = f.dhcp6.build(c, f.dhcp.lease, f.dhcp.domain, nl.ifaceIPv6); err != nil {
+		return nil, err
+	}
 	if c.http, err = f.http.build(); err != nil {
 		return nil, err
 	}
@@ -72,6 +80,13 @@ func buildConfig(f *serveFlags, nl netLookup) (*config, error) {
 	}
 	if c.bases, err = deriveBases(c.publicURL, f.httpAddr, c.https.addr, c.https); err != nil {
 		return nil, err
+	}
+	c.bases6 = c.bases
+	if c.publicURL6 != "" {
+		u6, _ := url.Parse(c.publicURL6)
+		if c.bases6, err = deriveBases(u6, f.httpAddr, c.https.addr, c.https); err != nil {
+			return nil, err
+		}
 	}
 	c.apiToken, c.secretsDir = f.state.apiToken, f.state.secretsDir
 	if c.eventMaxAge, err = parseEventMaxAge(f.state.eventMaxAge); err != nil {
@@ -122,7 +137,9 @@ func (c *config) logging(f *serveFlags) error {
 	return nil
 }
 
-// where settles the interface, our address and the public URL.
+// where settles the interface, our addresses and the public URLs. An
+// interface without an IPv4 address serves IPv6 only: DHCP (v4) must be
+// off there.
 func (c *config) where(f *serveFlags, nl netLookup, dhcpOff bool) error {
 	c.iface = f.iface
 	if c.iface == "" && (f.address == "" || !dhcpOff) {
@@ -134,11 +151,26 @@ func (c *config) where(f *serveFlags, nl netLookup, dhcpOff bool) error {
 	}
 	if c.iface != "" {
 		p, err := nl.ifaceIPv4(c.iface)
-		if err != nil {
-			return fmt.Errorf("--interface: %w", err)
+		if nl.ifaceIPv6 != nil {
+			c.self6, _ = nl.ifaceIPv6(c.iface)
 		}
-		c.self = p
+		switch {
+		case err == nil:
+			c.self = p
+		case !c.self6.IsValid() || f.address != "":
+			return fmt.Errorf("--interface: %w", err)
+		case !dhcpOff:
+			return fmt.Errorf("--interface: %w; on an IPv6-only network set --dhcp-mode off (and --dhcp6-mode)", err)
+		}
 	}
+	if err := c.addresses(f); err != nil {
+		return err
+	}
+	return c.publicURLs(f)
+}
+
+// addresses applies --address and --address6.
+func (c *config) addresses(f *serveFlags) error {
 	if f.address != "" {
 		a, err := netip.ParseAddr(f.address)
 		if err != nil || !a.Is4() {
@@ -149,16 +181,44 @@ func (c *config) where(f *serveFlags, nl netLookup, dhcpOff bool) error {
 			c.self = netip.PrefixFrom(a, 32)
 		}
 	}
+	if f.address6 != "" {
+		a, err := netip.ParseAddr(f.address6)
+		if err != nil || !a.Is6() || a.Is4In6() || a.IsLinkLocalUnicast() || a.Zone() != "" {
+			return fmt.Errorf("--address6 %q: want an IPv6 address that is not link-local (URLs carry no zone)", f.address6)
+		}
+		c.self6 = netip.PrefixFrom(a, c.self6.Bits())
+		if !c.self6.IsValid() {
+			c.self6 = netip.PrefixFrom(a, 128)
+		}
+	}
+	return nil
+}
+
+// publicURLs settles the public URL and the one clients over IPv6 get.
+// By default they are http://ADDRESS:PORT and http://[ADDRESS6]:PORT.
+// A --public-url whose host is an IP literal of one family is given the
+// other family's address for clients of that family (an IPv6-only
+// machine cannot reach an IPv4 literal); one whose host is a name serves
+// both.
+func (c *config) publicURLs(f *serveFlags) error {
 	_, port, err := net.SplitHostPort(f.httpAddr)
 	if err != nil {
 		return fmt.Errorf("--http-addr %q: %w", f.httpAddr, err)
 	}
 	raw := f.publicURL
 	if raw == "" {
-		raw = "http://" + net.JoinHostPort(c.self.Addr().String(), port)
+		host := c.self.Addr()
+		if !host.IsValid() {
+			host = c.self6.Addr()
+		}
+		raw = "http://" + net.JoinHostPort(host.String(), port)
 	}
-	c.publicURL, err = parsePublicURL(raw)
-	return err
+	u, err := parsePublicURL(raw)
+	if err != nil {
+		return err
+	}
+	c.splitFamilies(u)
+	return nil
 }
 
 // parsePublicURL checks --public-url and drops a trailing slash.
@@ -168,6 +228,32 @@ func parsePublicURL(raw string) (*url.URL, error) {
 		return nil, fmt.Errorf("--public-url %q: want http://HOST[:PORT][/PATH] or https://...", raw)
 	}
 	return u, nil
+}
+
+// splitFamilies sets publicURL, and publicURL6 when clients over IPv6
+// need their own, from u.
+func (c *config) splitFamilies(u *url.URL) {
+	lit, err := netip.ParseAddr(u.Hostname())
+	if err == nil && lit.Is6() && c.self.IsValid() {
+		c.publicURL6 = u.String()
+		u = withHost(u, c.self.Addr())
+	} else if err == nil && lit.Is4() && c.self6.IsValid() {
+		c.publicURL6 = withHost(u, c.self6.Addr()).String()
+	}
+	c.publicURL = u
+}
+
+// withHost is u with its host replaced by a, keeping the port.
+func withHost(u *url.URL, a netip.Addr) *url.URL {
+	v := *u
+	if port := u.Port(); port != "" {
+		v.Host = net.JoinHostPort(a.String(), port)
+	} else if a.Is6() {
+		v.Host = "[" + a.String() + "]"
+	} else {
+		v.Host = a.String()
+	}
+	return &v
 }
 
 func isDir(dir string) error {

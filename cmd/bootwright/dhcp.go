@@ -11,8 +11,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
+	"github.com/bootwright/bootwright/dhcp6boot"
 	"github.com/bootwright/bootwright/dhcpboot"
+	"github.com/bootwright/bootwright/internal/route"
 )
 
 // dhcpFlags are the raw DHCP flags of `bootwright serve`.
@@ -64,16 +67,8 @@ func (d dhcpConfig) String() string {
 // address. ifaceIPv4 looks up an interface named in the file.
 func (d *dhcpFlags) build(iface string, self netip.Prefix, ifaceIPv4 func(string) (netip.Prefix, error)) (dhcpConfig, error) {
 	c := dhcpConfig{addr: d.addr, pxeAddr: d.pxeAddr}
-	if d.mode == "off" {
-		c.off = true
-		return c, nil
-	}
-	m, err := dhcpboot.ParseMode(d.mode)
-	if err != nil {
-		return c, fmt.Errorf("--dhcp-mode: %w", err)
-	}
-	c.mode = m
 	if d.config != "" {
+		// Read whatever the mode: DHCPv6 takes its subnets from it too.
 		data, err := os.ReadFile(d.config)
 		if err != nil {
 			return c, fmt.Errorf("--dhcp-config: %w", err)
@@ -82,11 +77,17 @@ func (d *dhcpFlags) build(iface string, self netip.Prefix, ifaceIPv4 func(string
 			return c, err
 		}
 	}
+	if d.mode == "off" {
+		c.off = true
+		return c, c.noIPv4Subnets("--dhcp-mode off")
+	}
+	m, err := dhcpboot.ParseMode(d.mode)
+	if err != nil {
+		return c, fmt.Errorf("--dhcp-mode: %w", err)
+	}
+	c.mode = m
 	if m != dhcpboot.ModeFull {
-		if c.file != nil && len(c.file.Subnets) > 0 {
-			return c, fmt.Errorf("%s: subnets need --dhcp-mode full", c.file.Subnets[0].Pos)
-		}
-		return c, nil
+		return c, c.noIPv4Subnets("proxy mode")
 	}
 	if d.rng != "" {
 		n, err := d.flagSubnet(iface, self)
@@ -97,6 +98,9 @@ func (d *dhcpFlags) build(iface string, self netip.Prefix, ifaceIPv4 func(string
 	}
 	if c.file != nil {
 		for _, sc := range c.file.Subnets {
+			if !sc.Spec.HasIPv4() {
+				continue // DHCPv6's
+			}
 			n, err := fileSubnet(sc, self.Addr(), ifaceIPv4)
 			if err != nil {
 				return c, fmt.Errorf("%s: %w", sc.Pos, err)
@@ -108,6 +112,20 @@ func (d *dhcpFlags) build(iface string, self netip.Prefix, ifaceIPv4 func(string
 		return c, errors.New("--dhcp-mode=full needs --dhcp-range START-END or subnets in --dhcp-config")
 	}
 	return c, checkOverlap(c.subnets)
+}
+
+// noIPv4Subnets refuses IPv4 ranges in the file when DHCP does not
+// lease (off or proxy).
+func (c dhcpConfig) noIPv4Subnets(mode string) error {
+	if c.file == nil {
+		return nil
+	}
+	for _, sc := range c.file.Subnets {
+		if sc.Spec.HasIPv4() {
+			return fmt.Errorf("%s: subnets with a range need --dhcp-mode full, not %s", sc.Pos, mode)
+		}
+	}
+	return nil
 }
 
 // subnetFlags names the flag that sets each field of the --dhcp-* subnet.
@@ -177,41 +195,97 @@ func checkOverlap(subnets []dhcpboot.Subnet) error {
 }
 
 // buildDHCP returns the DHCP server for c (nil when DHCP is off) and the
-// function that stops it. In full mode it opens the lease database in the
-// state directory, which fails, naming the file, when it is damaged.
-func buildDHCP(c *config, ipxeScript string, log *slog.Logger) (*dhcpboot.Server, func(context.Context) error, error) {
+// function that stops it. In full mode it leases into ls (openLeases).
+func buildDHCP(c *config, ipxeScript string, ls *leaseStore, log *slog.Logger) (*dhcpboot.Server, func(context.Context) error, error) {
 	if c.dhcp.off {
 		return nil, nil, nil
 	}
 	s := &dhcpboot.Server{
 		Mode: c.dhcp.mode, Address: c.self.Addr(), Subnets: c.dhcp.subnets,
 		Interface: c.iface, Addr: c.dhcp.addr, BootServerAddr: c.dhcp.pxeAddr, Logger: log,
-		Policy: dhcpboot.Policy{
-			BootFiles:  dhcpboot.DefaultBootFiles(c.efiNBP),
-			IPXEScript: ipxeScript,
-			HTTPBase:   c.bases.httpBoot + "/tftp/",
-		},
+		Policy: dhcpPolicy(c, ipxeScript, c.bases.httpBoot),
 	}
 	if f := c.dhcp.file; f != nil {
-		for a, name := range f.BootFiles {
-			if name == "" {
-				delete(s.Policy.BootFiles, a)
-			} else {
-				s.Policy.BootFiles[a] = name
-			}
-		}
 		s.Filter, s.RateLimit = f.Filter, f.RateLimit
 	}
 	if s.Mode != dhcpboot.ModeFull {
 		return s, s.Shutdown, nil
 	}
-	db, err := dhcpboot.OpenLeaseDB(filepath.Join(c.stateDir, dhcpboot.LeaseFileName))
+	s.Leases = ls.v4
+	return s, ls.user(s.Shutdown, nil), nil
+}
+
+// dhcpPolicy is the boot file policy of both DHCP servers: iPXE is
+// handed ipxeScript, UEFI HTTP Boot firmware the NBP under httpBoot
+// (the IPv4 or the IPv6 URLs).
+func dhcpPolicy(c *config, ipxeScript, httpBoot string) dhcpboot.Policy {
+	p := dhcpboot.Policy{
+		BootFiles:  dhcpboot.DefaultBootFiles(c.efiNBP),
+		IPXEScript: ipxeScript,
+		HTTPBase:   httpBoot + route.TFTPBase + "/",
+	}
+	if f := c.dhcp.file; f != nil {
+		for a, name := range f.BootFiles {
+			if name == "" {
+				delete(p.BootFiles, a)
+			} else {
+				p.BootFiles[a] = name
+			}
+		}
+	}
+	return p
+}
+
+// leaseStore is leases.db, shared by the DHCPv4 and DHCPv6 servers in
+// full mode (each family a table of its own). Each server releases it
+// when it has stopped; the last one closes the file.
+type leaseStore struct {
+	v4    *dhcpboot.LeaseDB
+	v6    *dhcp6boot.LeaseDB
+	mu    sync.Mutex
+	users int
+}
+
+// openLeases opens <state-dir>/leases.db when either family leases; a
+// damaged or locked file stops start-up with its path.
+func openLeases(c *config) (*leaseStore, error) {
+	v4 := !c.dhcp.off && c.dhcp.mode == dhcpboot.ModeFull
+	v6 := !c.dhcp6.off && c.dhcp6.mode == dhcpboot.ModeFull
+	if !v4 && !v6 {
+		return nil, nil
+	}
+	path := filepath.Join(c.stateDir, dhcpboot.LeaseFileName)
+	db, err := dhcpboot.OpenLeaseDB(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	s.Leases = db
-	stop := func(ctx context.Context) error {
-		return errors.Join(s.Shutdown(ctx), db.Close())
+	ls := &leaseStore{v4: db}
+	if v6 {
+		if ls.v6, err = dhcp6boot.OpenLeaseDB(db.Bolt(), path); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
-	return s, stop, nil
+	return ls, nil
+}
+
+// user registers a server of the store and returns its stop function:
+// stop the server, close its own table (closeTable, may be nil), then
+// close the file if it was the last user.
+func (ls *leaseStore) user(stop func(context.Context) error, closeTable func() error) func(context.Context) error {
+	ls.mu.Lock()
+	ls.users++
+	ls.mu.Unlock()
+	return func(ctx context.Context) error {
+		err := stop(ctx)
+		if closeTable != nil {
+			err = errors.Join(err, closeTable())
+		}
+		ls.mu.Lock()
+		defer ls.mu.Unlock()
+		if ls.users--; ls.users == 0 {
+			err = errors.Join(err, ls.v4.Close())
+		}
+		return err
+	}
 }

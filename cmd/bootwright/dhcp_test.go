@@ -75,7 +75,7 @@ func TestDHCPConfigFileErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		"subnets in proxy mode": {"subnets:\n  - {subnet: 10.9.0.0/24, range: 10.9.0.1-10.9.0.9}\n", nil, "dhcp.yaml:2: subnets need --dhcp-mode full"},
+		"subnets in proxy mode": {"subnets:\n  - {subnet: 10.9.0.0/24, range: 10.9.0.1-10.9.0.9}\n", nil, "dhcp.yaml:2: subnets with a range need --dhcp-mode full, not proxy mode"},
 		"unknown interface":     {"subnets:\n  - {interface: br7, range: 10.9.0.1-10.9.0.9}\n", []string{"--dhcp-mode=full"}, `dhcp.yaml:2: interface: interface "br7"`},
 		"range off the nic":     {"subnets:\n  - {interface: br1, range: 10.9.0.1-10.9.0.9}\n", []string{"--dhcp-mode=full"}, "dhcp.yaml:2: range 10.9.0.1-10.9.0.9 is outside subnet 10.77.0.0/24"},
 		"wrong prefix for nic":  {"subnets:\n  - {interface: br1, subnet: 10.9.0.0/24, range: 10.9.0.1-10.9.0.9}\n", []string{"--dhcp-mode=full"}, "is not interface br1's"},
@@ -177,7 +177,11 @@ func TestBuildDHCPLeasesAndBootFiles(t *testing.T) {
 	}
 	c.dhcp.file = &dhcpboot.FileConfig{BootFiles: map[hw.Arch]string{hw.ArchBIOS: "", hw.ArchEFIARM64: "arm.efi"}}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	s, stop, err := buildDHCP(c, "http://10.231.0.1:8080/boot.ipxe", log)
+	ls, err := openLeases(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, stop, err := buildDHCP(c, "http://10.231.0.1:8080/boot.ipxe", ls, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +195,7 @@ func TestBuildDHCPLeasesAndBootFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(state, "leases.db"), []byte(strings.Repeat("x", 9000)), 0o600)
-	if _, _, err := buildDHCP(c, "http://10.231.0.1:8080/boot.ipxe", log); err == nil || !strings.Contains(err.Error(), filepath.Join(state, "leases.db")) {
+	if _, err := openLeases(c); err == nil || !strings.Contains(err.Error(), filepath.Join(state, "leases.db")) {
 		t.Errorf("damaged leases.db: %v", err)
 	}
 }

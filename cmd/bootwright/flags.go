@@ -9,8 +9,9 @@ import (
 
 // serveFlags are the raw values of `bootwright serve` flags.
 type serveFlags struct {
-	iface, address             string
+	iface, address, address6   string
 	dhcp                       dhcpFlags
+	dhcp6                      dhcp6Flags
 	git                        gitFlags
 	state                      stateFlags
 	tftpAddr, tftpRoot, efiNBP string
@@ -31,7 +32,9 @@ func newServeFlagSet(out io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs.SetOutput(out)
 	fs.StringVar(&f.iface, "interface", "", "interface to serve on (default: the default route's interface)")
 	fs.StringVar(&f.address, "address", "", "IPv4 address clients reach us at (default: the interface's first IPv4 address)")
+	fs.StringVar(&f.address6, "address6", "", "IPv6 address clients over IPv6 reach us at (default: the interface's first IPv6 address that is not link-local)")
 	f.dhcp.register(fs)
+	f.dhcp6.register(fs)
 	f.git.register(fs)
 	f.state.register(fs)
 	fs.StringVar(&f.tftpAddr, "tftp-addr", ":69", "TFTP listen address, or off")

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -103,7 +104,7 @@ func TestHTTPSBases(t *testing.T) {
 				t.Fatal(err)
 			}
 			p := &boot.Policy{PublicURL: c.bases.files, IPXEURL: c.bases.ipxe, LoaderURL: c.bases.plain}
-			ds, _, err := buildDHCP(c, p.IPXEScriptURL(), slog.New(slog.DiscardHandler))
+			ds, _, err := buildDHCP(c, p.IPXEScriptURL(), nil, slog.New(slog.DiscardHandler))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -241,5 +242,36 @@ func TestHTTPSRenderFlags(t *testing.T) {
 	code = runRender([]string{"--https-ipxe-trusted", "/boot.ipxe"}, func(k string) string { return env[k] }, &out, &errOut)
 	if code != 0 || !strings.Contains(out.String(), "chain --autofree https://boot.example:8443/ipxe/") {
 		t.Errorf("render --https-ipxe-trusted /boot.ipxe: %d %s%s", code, out.String(), errOut.String())
+	}
+}
+
+// TestHTTPSBasesIPv6: clients over IPv6 get the same kinds of base URL
+// as over IPv4, with the IPv6 literal, and DHCPv6 hands iPXE and UEFI
+// HTTP Boot clients their IPv6 URLs.
+func TestHTTPSBasesIPv6(t *testing.T) {
+	ca := testca.New(t)
+	pair := testPair(t, ca.Issue(t, testca.Leaf{RSA: true}))
+	args := append([]string{"--https-addr=:8443", "--https-ipxe-trusted", "--https-uefi-trusted",
+		"--dhcp-mode=proxy", "--dhcp6-mode=proxy", "--state-dir=" + t.TempDir()}, pair...)
+	c, err := parseServe(t, args, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := urlBases{files: "http://[fd42:231::1]:8080", plain: "http://[fd42:231::1]:8080", secure: "https://[fd42:231::1]:8443",
+		ipxe: "https://[fd42:231::1]:8443", httpBoot: "https://[fd42:231::1]:8443"}
+	if d := cmp.Diff(want, c.bases6, cmp.AllowUnexported(urlBases{})); d != "" {
+		t.Errorf("IPv6 bases (-want +got):\n%s", d)
+	}
+	p := &boot.Policy{PublicURL: c.bases.files, IPXEURL: c.bases.ipxe, LoaderURL: c.bases.plain,
+		PublicURL6: c.publicURL6, IPXEURL6: c.bases6.ipxe, LoaderURL6: c.bases6.plain}
+	if got := p.IPXEScriptURLFor(netip.IPv6Unspecified()); got != "https://[fd42:231::1]:8443/boot.ipxe" {
+		t.Errorf("iPXE script URL over IPv6: %q", got)
+	}
+	if got := p.IPXEScriptURL(); got != "https://10.231.0.1:8443/boot.ipxe" {
+		t.Errorf("iPXE script URL over IPv4: %q", got)
+	}
+	d6, _ := buildDHCP6(c, p.IPXEScriptURLFor(netip.IPv6Unspecified()), nil, slog.New(slog.DiscardHandler))
+	if d6 == nil || d6.Policy.HTTPBase != "https://[fd42:231::1]:8443/tftp/" || d6.Policy.IPXEScript != "https://[fd42:231::1]:8443/boot.ipxe" {
+		t.Errorf("DHCPv6 policy: %+v", d6)
 	}
 }

@@ -82,6 +82,7 @@ func machinesCall(cl *http.Client, method, url, tok string, stdout, stderr io.Wr
 type listedMachine struct {
 	MAC, Name, State, Arch string
 	LastIP                 string    `json:"last_ip"`
+	LastIP6                string    `json:"last_ip6"`
 	FirstSeen              time.Time `json:"first_seen"`
 	LastSeen               time.Time `json:"last_seen"`
 }
@@ -112,7 +113,7 @@ func machinesList(cl *http.Client, url string, stdout, stderr io.Writer) int {
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "MAC\tNAME\tSTATE\tARCH\tADDRESS\tLAST SEEN")
 	for _, m := range ms {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.MAC, cmp.Or(m.Name, "-"), m.State, cmp.Or(m.Arch, "-"), cmp.Or(m.LastIP, "-"), seen(m.LastSeen))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.MAC, cmp.Or(m.Name, "-"), m.State, cmp.Or(m.Arch, "-"), cmp.Or(strings.Trim(m.LastIP+" "+m.LastIP6, " "), "-"), seen(m.LastSeen))
 	}
 	tw.Flush()
 	return 0
@@ -161,7 +162,7 @@ func machinesAdopt(cl *http.Client, url string, macs []string, stdout, stderr io
 	for _, m := range out {
 		mac, _ := hw.ParseMAC(m.MAC)
 		fmt.Fprintf(stdout, "  - mac: %q\n    name: m-%s\n    # first seen %s, last seen %s, address %s, arch %s\n",
-			m.MAC, mac.Hex(), seen(m.FirstSeen), seen(m.LastSeen), cmp.Or(m.LastIP, "-"), cmp.Or(m.Arch, "-"))
+			m.MAC, mac.Hex(), seen(m.FirstSeen), seen(m.LastSeen), cmp.Or(strings.Trim(m.LastIP+" "+m.LastIP6, " "), "-"), cmp.Or(m.Arch, "-"))
 	}
 	return code
 }

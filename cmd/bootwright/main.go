@@ -4,6 +4,7 @@
 //	bootwright serve [flags]           run the server (flags also as BOOTWRIGHT_* env)
 //	bootwright check [flags] [DIR]     check a config directory, as in CI
 //	bootwright render [flags] PATH     print what the server serves for PATH
+//	bootwright catalog [check] [DIR]   list the URLs menus boot from; check them upstream
 //	bootwright machines list|reinstall talk to a running server's API
 //	bootwright version                 print the version
 package main
@@ -30,6 +31,7 @@ commands:
   serve     run the DHCP, TFTP and HTTP servers (bootwright serve -h for flags)
   check     load a config directory and render everything; exit 1 on any problem
   render    print what the server would serve a machine for a path
+  catalog   list the URLs the menus boot from (catalog check: ask each upstream)
   machines  list machines, or re-arm one for install, through a running server's API
   doctor    act as a PXE client on an interface and say why a machine would not boot
   version   print the version
@@ -53,6 +55,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runCheck(args[1:], getenv, stdout, stderr)
 	case "render":
 		return runRender(args[1:], getenv, stdout, stderr)
+	case "catalog":
+		return runCatalog(ctx, args[1:], getenv, stdout, stderr)
 	case "machines":
 		return runMachines(args[1:], getenv, stdout, stderr)
 	case "doctor":
@@ -73,7 +77,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := parseWithEnv(fs, args, getenv); err != nil {
 		return usageError(stderr, "serve", err)
 	}
-	c, err := buildConfig(f, netLookup{netutil.DefaultInterface, netutil.InterfaceIPv4})
+	c, err := buildConfig(f, netLookup{netutil.DefaultInterface, netutil.InterfaceIPv4, netutil.InterfaceIPv6})
 	if err != nil {
 		fmt.Fprintln(stderr, "bootwright serve:", err)
 		return 2

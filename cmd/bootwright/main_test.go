@@ -13,14 +13,30 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// fakeNet is a host with br0 at 10.231.0.1/24 as its default interface.
+// fakeNet is a host with br0 at 10.231.0.1/24 and fd42:231::1/64 as its
+// default interface, v6only with only fd42:666::1/64, and v4only with
+// only 10.66.0.1/24.
 var fakeNet = netLookup{
 	defaultIface: func() (string, error) { return "br0", nil },
 	ifaceIPv4: func(name string) (netip.Prefix, error) {
-		if name == "br0" {
+		switch name {
+		case "br0":
 			return netip.MustParsePrefix("10.231.0.1/24"), nil
+		case "v4only":
+			return netip.MustParsePrefix("10.66.0.1/24"), nil
+		case "v6only":
+			return netip.Prefix{}, errors.New(`interface "v6only" has no IPv4 address`)
 		}
 		return netip.Prefix{}, errors.New(`interface "` + name + `": no such network interface`)
+	},
+	ifaceIPv6: func(name string) (netip.Prefix, error) {
+		switch name {
+		case "br0":
+			return netip.MustParsePrefix("fd42:231::1/64"), nil
+		case "v6only":
+			return netip.MustParsePrefix("fd42:666::1/64"), nil
+		}
+		return netip.Prefix{}, errors.New(`interface "` + name + `" has no IPv6 address other than link-local`)
 	},
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 
+	"github.com/bootwright/bootwright/dhcp6boot"
 	"github.com/bootwright/bootwright/dhcpboot"
 	"github.com/bootwright/bootwright/internal/bootconfig"
 	"github.com/bootwright/bootwright/internal/hw"
@@ -39,6 +40,8 @@ func observe(st *state.Store, live *bootconfig.Live, m *metrics.Metrics, ds *dhc
 			func(emit func(float64, ...string)) { emit(float64(ts.Stats().Bytes)) })
 		m.AddCounters("bootwright_tftp_retransmits_total", "TFTP packets sent again for want of an ACK.", nil,
 			func(emit func(float64, ...string)) { emit(float64(ts.Stats().Retransmits)) })
+		m.AddCounters("bootwright_tftp_dropped_packets_total", "Datagrams on the TFTP port that were not requests, or repeated a running transfer's request.", nil,
+			func(emit func(float64, ...string)) { emit(float64(ts.Stats().Dropped)) })
 		m.AddGauge("bootwright_tftp_active_transfers", "TFTP transfers in flight.",
 			func() float64 { return float64(ts.Stats().Active) })
 	}
@@ -103,12 +106,68 @@ func dhcpEvents(st *state.Store, known func(hw.MAC) bool, mode dhcpboot.Mode) fu
 			return
 		}
 		ev := state.Event{MAC: e.MAC, Kind: state.KindDHCP, Outcome: outcome, Arch: e.Arch,
-			Detail: e.Type + " → " + e.Outcome.String() + ": " + e.Decision.String(), Known: known(e.MAC)}
+			Detail: e.Type + " → " + e.Outcome.String() + ": " + e.Decision.String(), Known: known(e.MAC),
+			OSLease: e.Decision.Reason == dhcpboot.ReasonNotPXE}
 		if e.YourIP.IsValid() {
 			ev.IP = e.YourIP
 		} else if e.ClientIP.IsValid() {
 			ev.IP = e.ClientIP
 		}
+		if bind != nil {
+			ev.Bind = bind
+			ev.Detail += ", bound " + e.Bound.String()
+		}
+		st.Record(ev)
+	}
+}
+
+// observe6 connects the DHCPv6 server (nil when off) to the boot timeline
+// and to /metrics.
+func observe6(st *state.Store, live *bootconfig.Live, m *metrics.Metrics, ds *dhcp6boot.Server) {
+	if ds == nil {
+		return
+	}
+	known := func(mac hw.MAC) bool { return live.Load().Menus.Machines[mac] != nil }
+	ds.OnPacket = dhcp6Events(st, known, ds.Mode)
+	m.AddCounters("bootwright_dhcp6_packets_total", "DHCPv6 messages received, by client message type and outcome.",
+		[]string{"type", "outcome"}, func(emit func(float64, ...string)) {
+			for _, c := range ds.Stats().Counters() {
+				emit(float64(c.Value), c.Type.String(), c.Outcome.String())
+			}
+		})
+}
+
+// dhcp6Events turns DHCPv6 decisions into boot events, as dhcpEvents
+// does for DHCP: replies to boot clients and listed machines, boot
+// clients left without a boot file; a Reply that grants an address
+// (dhcp6boot.Event.Bound) makes the IPv6 binding answer-file access trusts.
+func dhcp6Events(st *state.Store, known func(hw.MAC) bool, mode dhcpboot.Mode) func(dhcp6boot.Event) {
+	source := state.BoundByLease
+	if mode == dhcpboot.ModeProxy {
+		source = state.BoundByPXE
+	}
+	return func(e dhcp6boot.Event) {
+		var bind *state.Binding
+		if e.Bound.IsValid() {
+			bind = &state.Binding{Addr: e.Bound, Since: st.Now(), Until: e.BoundUntil, Source: source}
+		}
+		if !e.PXE && !known(e.MAC) {
+			if bind != nil {
+				st.Bind(e.MAC, *bind)
+			}
+			return
+		}
+		outcome := state.OK
+		switch {
+		case e.Outcome == dhcp6boot.OutNotOnLink || e.Outcome == dhcp6boot.OutNoAddrs || e.Outcome == dhcp6boot.OutError:
+			outcome = state.Error
+		case e.Decision.Reason == dhcpboot.ReasonNoFile && e.Outcome != dhcp6boot.OutDenied:
+			outcome = state.Error
+		case e.Outcome != dhcp6boot.OutAdvertise && e.Outcome != dhcp6boot.OutReply:
+			return
+		}
+		ev := state.Event{MAC: e.MAC, Kind: state.KindDHCP, Outcome: outcome, Arch: e.Arch, IP: e.Addr,
+			Detail: "DHCPv6 " + e.Type + " → " + e.Outcome.String() + ": " + e.Decision.String(), Known: known(e.MAC)}
 		if bind != nil {
 			ev.Bind = bind
 			ev.Detail += ", bound " + e.Bound.String()

@@ -33,7 +33,7 @@ func readDocs(t *testing.T) map[string][]byte {
 
 // TestREADME keeps the README and docs/ true: every serve flag is
 // documented, every flag they mention exists, and every machines.yaml
-// example loads.
+// example (and the catalog's vars: examples) loads.
 func TestREADME(t *testing.T) {
 	docs := readDocs(t)
 	var all []byte
@@ -55,7 +55,8 @@ func TestREADME(t *testing.T) {
 	n := 0
 	for page, doc := range docs {
 		for _, b := range regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllSubmatch(doc, -1) {
-			if !strings.Contains(string(b[1]), "machines:") {
+			// machines.yaml examples, and the catalog's vars: ones.
+			if !strings.Contains(string(b[1]), "machines:") && !strings.HasPrefix(string(b[1]), "vars:") {
 				continue
 			}
 			n++

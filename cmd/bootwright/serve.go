@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
@@ -22,6 +23,7 @@ import (
 	"github.com/bootwright/bootwright/internal/boot"
 	"github.com/bootwright/bootwright/internal/bootconfig"
 	"github.com/bootwright/bootwright/internal/metrics"
+	"github.com/bootwright/bootwright/internal/netutil"
 	"github.com/bootwright/bootwright/tftpboot"
 )
 
@@ -77,9 +79,9 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 		log.Info("shutting down")
 		return stopServers(servers, shutdownGrace, log)
 	})
-	log.Info("bootwright serving", "interface", c.iface, "address", c.self.Addr().String(),
-		"dhcp", c.dhcp.String(), "tftp", cmp.Or(c.tftpAddr, "off"), "http", c.httpAddr, "https", cmp.Or(c.https.addr, "off"),
-		"public_url", c.publicURL.String(), "config_dir", cmp.Or(c.bundle.Dir, "(embedded defaults)"),
+	log.Info("bootwright serving", "interface", c.iface, "address", addrOrNone(c.self.Addr()), "address6", addrOrNone(c.self6.Addr()),
+		"dhcp", c.dhcp.String(), "dhcp6", c.dhcp6.String(), "tftp", cmp.Or(c.tftpAddr, "off"), "http", c.httpAddr, "https", cmp.Or(c.https.addr, "off"),
+		"public_url", c.publicURL.String(), "public_url6", cmp.Or(c.publicURL6, c.publicURL.String()), "config_dir", cmp.Or(c.bundle.Dir, "(embedded defaults)"),
 		"assets_dir", cmp.Or(c.assetsDir, "(none)"))
 	return g.Wait()
 }
@@ -163,7 +165,8 @@ func build(c *config, log *slog.Logger) ([]server, *bootconfig.Reloader, error) 
 	}
 	policy := &boot.Policy{
 		Config: live, PublicURL: public, IPXEURL: c.bases.ipxe, LoaderURL: c.bases.plain,
-		Self: c.self.Addr(), Proxy: !c.dhcp.off && c.dhcp.mode == dhcpboot.ModeProxy,
+		PublicURL6: c.publicURL6, IPXEURL6: c.bases6.ipxe, LoaderURL6: c.bases6.plain,
+		Self: c.self.Addr(), Self6: c.self6.Addr(), Proxy: !c.dhcp.off && c.dhcp.mode == dhcpboot.ModeProxy,
 		TFTPAssets: c.assetsDir != "" && c.tftpAddr != "", Assets: assets,
 		State: sts.st, Secrets: secretsFunc(c.secretsDir), TokenTTL: c.tokenTTL, Version: versionString(), Logger: log,
 	}
@@ -181,7 +184,11 @@ func build(c *config, log *slog.Logger) ([]server, *bootconfig.Reloader, error) 
 		ts = newTFTPServer(c, tftpFiles, policy, log)
 		servers = append(servers, tftpServer(ts, c.tftpAddr))
 	}
-	ds, stopDHCP, err := buildDHCP(c, policy.IPXEScriptURL(), log)
+	ls, err := openLeases(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	ds, stopDHCP, err := buildDHCP(c, policy.IPXEScriptURL(), ls, log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -190,7 +197,17 @@ func build(c *config, log *slog.Logger) ([]server, *bootconfig.Reloader, error) 
 		servers = append(servers, server{name: "dhcp", run: ds.ListenAndServe, shutdown: stopDHCP,
 			listen: func() (io.Closer, error) { return shutdownCloser(ds.Shutdown), ds.Listen() }})
 	}
+	d6, stopDHCP6 := buildDHCP6(c, policy.IPXEScriptURLFor(netip.IPv6Unspecified()), ls, log)
+	if d6 != nil {
+		d6.Hosts, d6.Neighbor = policy.Host6, netutil.NeighborMAC6
+		servers = append(servers, server{name: "dhcp6", run: d6.ListenAndServe, shutdown: stopDHCP6,
+			listen: func() (io.Closer, error) { return shutdownCloser(d6.Shutdown), d6.Listen() }})
+	}
+	if c.dhcp6.ra {
+		servers = append(servers, raServer(c, log))
+	}
 	observe(sts.st, live, m, ds, ts)
+	observe6(sts.st, live, m, d6)
 	// Last, so it closes after every server that records events.
 	servers = append(servers, server{name: "state", run: sts.run, shutdown: sts.shutdown})
 	return servers, reloader, nil
@@ -236,3 +253,12 @@ func tftpServer(ts *tftpboot.Server, addr string) server {
 type shutdownCloser func(context.Context) error
 
 func (f shutdownCloser) Close() error { return f(context.Background()) }
+
+// addrOrNone is a for the start-up line: "none" on an interface without
+// an address of its family.
+func addrOrNone(a netip.Addr) string {
+	if !a.IsValid() {
+		return "none"
+	}
+	return a.String()
+}

@@ -18,6 +18,7 @@ type tftpFlags struct {
 	retries      int
 	maxTransfers int
 	maxBlksize   int
+	maxWindow    int
 	singlePort   bool
 	loaderDir    string
 }
@@ -27,6 +28,7 @@ func (t *tftpFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&t.retries, "tftp-retries", tftpboot.DefaultRetries, "TFTP retransmissions before a silent client's transfer is abandoned")
 	fs.IntVar(&t.maxTransfers, "tftp-max-transfers", 1000, "TFTP transfers at once; more get error 0 \"server busy\"; 0 means no cap")
 	fs.IntVar(&t.maxBlksize, "tftp-max-blksize", 0, "cap on the negotiated TFTP blksize, 513-65464 (default: the interface MTU)")
+	fs.IntVar(&t.maxWindow, "tftp-max-windowsize", tftpboot.DefaultMaxWindowSize, "cap on the negotiated TFTP windowsize (RFC 7440), 1-64; 1 refuses the option")
 	fs.BoolVar(&t.singlePort, "tftp-single-port", false, "serve every TFTP transfer from the listening port, for firewalls that pass only port 69")
 	fs.StringVar(&t.loaderDir, "tftp-loader-dir", "", "directory holding lpxelinux.0, pxelinux.0, the *.c32 modules, grubx64.efi and the Raspberry Pi firmware and device trees (default: Debian's package paths)")
 }
@@ -37,13 +39,14 @@ type tftpConfig struct {
 	retries      int
 	maxTransfers int
 	maxBlksize   int
+	maxWindow    int
 	singlePort   bool
 	loaders      tftpboot.Loaders
 }
 
 func (t *tftpFlags) build() (tftpConfig, error) {
 	c := tftpConfig{timeout: t.timeout, retries: t.retries, maxTransfers: t.maxTransfers,
-		maxBlksize: t.maxBlksize, singlePort: t.singlePort, loaders: tftpboot.Loaders{Dir: t.loaderDir}}
+		maxBlksize: t.maxBlksize, maxWindow: t.maxWindow, singlePort: t.singlePort, loaders: tftpboot.Loaders{Dir: t.loaderDir}}
 	switch {
 	case t.timeout < 10*time.Millisecond || t.timeout > 255*time.Second:
 		return c, fmt.Errorf("--tftp-timeout %v: want 10ms to 255s", t.timeout)
@@ -53,6 +56,8 @@ func (t *tftpFlags) build() (tftpConfig, error) {
 		return c, fmt.Errorf("--tftp-max-transfers %d: want 0 (no cap) or more", t.maxTransfers)
 	case t.maxBlksize != 0 && (t.maxBlksize < 513 || t.maxBlksize > 65464):
 		return c, fmt.Errorf("--tftp-max-blksize %d: want 0 or 513 to 65464", t.maxBlksize)
+	case t.maxWindow < 1 || t.maxWindow > tftpboot.MaxWindowSizeLimit:
+		return c, fmt.Errorf("--tftp-max-windowsize %d: want 1 to %d", t.maxWindow, tftpboot.MaxWindowSizeLimit)
 	}
 	if err := isDir(t.loaderDir); err != nil {
 		return c, fmt.Errorf("--tftp-loader-dir: %w", err)
@@ -89,6 +94,6 @@ func newTFTPServer(c *config, files fs.FS, p *boot.Policy, log *slog.Logger) *tf
 	return &tftpboot.Server{
 		Files: files, Render: p.TFTP, Logger: log,
 		Timeout: c.tftp.timeout, Retries: c.tftp.retries, MaxTransfers: c.tftp.maxTransfers,
-		MaxBlockSize: c.tftp.maxBlksize, SinglePort: c.tftp.singlePort,
+		MaxBlockSize: c.tftp.maxBlksize, MaxWindowSize: c.tftp.maxWindow, SinglePort: c.tftp.singlePort,
 	}
 }

@@ -25,17 +25,18 @@ func TestTFTPFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := tftpConfig{timeout: time.Second, retries: 5, maxTransfers: 1000}
+	want := tftpConfig{timeout: time.Second, retries: 5, maxTransfers: 1000, maxWindow: tftpboot.DefaultMaxWindowSize}
 	if diff := cmp.Diff(want, c.tftp, cmp.AllowUnexported(tftpConfig{})); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
 	}
 	dir := t.TempDir()
 	c, err = parseServe(t, []string{"--tftp-timeout=250ms", "--tftp-retries=3", "--tftp-max-transfers=0",
-		"--tftp-max-blksize=1468", "--tftp-loader-dir=" + dir}, map[string]string{"BOOTWRIGHT_TFTP_SINGLE_PORT": "true"})
+		"--tftp-max-blksize=1468", "--tftp-loader-dir=" + dir},
+		map[string]string{"BOOTWRIGHT_TFTP_SINGLE_PORT": "true", "BOOTWRIGHT_TFTP_MAX_WINDOWSIZE": "4"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = tftpConfig{timeout: 250 * time.Millisecond, retries: 3, maxBlksize: 1468, singlePort: true, loaders: tftpboot.Loaders{Dir: dir}}
+	want = tftpConfig{timeout: 250 * time.Millisecond, retries: 3, maxBlksize: 1468, maxWindow: 4, singlePort: true, loaders: tftpboot.Loaders{Dir: dir}}
 	if diff := cmp.Diff(want, c.tftp, cmp.AllowUnexported(tftpConfig{})); diff != "" {
 		t.Errorf("set (-want +got):\n%s", diff)
 	}
@@ -47,6 +48,8 @@ func TestTFTPFlags(t *testing.T) {
 		"--tftp-max-blksize=512":     "--tftp-max-blksize 512: want 0 or 513 to 65464",
 		"--tftp-max-blksize=65465":   "--tftp-max-blksize 65465",
 		"--tftp-loader-dir=/nowhere": "--tftp-loader-dir: stat /nowhere",
+		"--tftp-max-windowsize=0":    "--tftp-max-windowsize 0: want 1 to 64",
+		"--tftp-max-windowsize=65":   "--tftp-max-windowsize 65: want 1 to 64",
 	} {
 		if _, err := parseServe(t, []string{args}, nil); err == nil || !strings.Contains(err.Error(), msg) {
 			t.Errorf("%s: err = %v, want %q", args, err, msg)
@@ -71,7 +74,7 @@ func testPolicy(t *testing.T) *boot.Policy {
 // them with what the config renders for the machine.
 func TestTFTPRenderedRealClients(t *testing.T) {
 	p := testPolicy(t)
-	c := &config{tftp: tftpConfig{timeout: time.Second, retries: 5, maxTransfers: 10}}
+	c := &config{tftp: tftpConfig{timeout: time.Second, retries: 5, maxTransfers: 10, maxWindow: 4}}
 	files, err := tftpFiles(c)
 	if err != nil {
 		t.Fatal(err)

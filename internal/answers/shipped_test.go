@@ -293,7 +293,18 @@ func TestInstallerEntriesPointAtAllowedFiles(t *testing.T) {
 		"fedora-installer":    {"inst.ks=" + base + "kickstart.ks", "kickstart.ks"},
 		"ubuntu-autoinstall":  {"ds=nocloud-net;s=" + base + "autoinstall/", "autoinstall/user-data"},
 	}
-	for _, e := range d.Menu.Entries {
+	var entries []menus.ResolvedEntry
+	var walk func(m *menus.MenuData)
+	walk = func(m *menus.MenuData) {
+		for _, e := range m.Entries {
+			if e.Submenu != nil {
+				walk(e.Submenu)
+			}
+			entries = append(entries, e)
+		}
+	}
+	walk(&d.Menu)
+	for _, e := range entries {
 		w, ok := want[e.Name]
 		if !ok {
 			continue
@@ -307,7 +318,7 @@ func TestInstallerEntriesPointAtAllowedFiles(t *testing.T) {
 		}
 	}
 	for name := range want {
-		t.Errorf("entry %s missing from the default menu", name)
+		t.Errorf("entry %s missing from the default menu and its submenus", name)
 	}
 	// GRUB would end the command at the ";" of ds=nocloud-net;s=...
 	grub, _, err := b.RenderMenu(bootconfig.GRUBMenu, req, srv, nil)

@@ -66,7 +66,16 @@ import (
 // firmware it looks for grub/grub.cfg on the LAN's DHCP server. iPXE
 // then runs the GRUB chain script, which sets next-server to this server
 // in the DHCPACK iPXE hands GRUB.
-func (p *Policy) Host(mac hw.MAC) dhcpboot.Host {
+func (p *Policy) Host(mac hw.MAC) dhcpboot.Host { return p.host(mac, p.tftpURL(p.Self)) }
+
+// Host6 is Host for DHCPv6: the chain scripts it names are on this
+// server's IPv6 address (tftp://[ADDRESS]/...).
+func (p *Policy) Host6(mac hw.MAC) dhcpboot.Host {
+	return p.host(mac, p.tftpURL(netip.IPv6Unspecified()))
+}
+
+// host is Host with chain scripts under tftp, "tftp://HOST/".
+func (p *Policy) host(mac hw.MAC, tftp string) dhcpboot.Host {
 	b := p.Config.Load()
 	m := b.Menus.Machines[mac]
 	var h dhcpboot.Host
@@ -98,7 +107,7 @@ func (p *Policy) Host(mac hw.MAC) dhcpboot.Host {
 	}
 	if script != "" {
 		// A machine's own ipxe_script wins for iPXE clients.
-		h.IPXEScript = cmp.Or(h.IPXEScript, p.tftpURL()+script)
+		h.IPXEScript = cmp.Or(h.IPXEScript, tftp+script)
 	}
 	return h
 }

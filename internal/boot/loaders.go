@@ -2,6 +2,7 @@ package boot
 
 import (
 	"log/slog"
+	"net/netip"
 
 	"github.com/bootwright/bootwright/internal/bootconfig"
 	"github.com/bootwright/bootwright/internal/hw"
@@ -70,11 +71,12 @@ const chainDir = "bootwright/"
 // loader called name ("pxelinux" or "grub").
 func ChainScriptName(name string) string { return chainDir + name + ".ipxe" }
 
-// chainScript renders the chain script of the loader called name: for
-// each iPXE ${buildarch} it runs on, the file to chain and its package.
-func (p *Policy) chainScript(name string) ([]byte, error) {
-	c := bootconfig.Chain{Server: p.serverFor(loaders[name].template), TFTP: p.tftpURL(), Address: p.tftpHost(),
-		Fallback: p.IPXEScriptURL(), Files: map[string]bootconfig.ChainFile{}}
+// chainScript renders the chain script of the loader called name, for
+// a client at peer: for each iPXE ${buildarch} it runs on, the file to
+// chain and its package.
+func (p *Policy) chainScript(name string, peer netip.Addr) ([]byte, error) {
+	c := bootconfig.Chain{Server: p.serverFor(loaders[name].template, peer), TFTP: p.tftpURL(peer), Address: p.tftpHost(peer),
+		Fallback: p.IPXEScriptURLFor(peer), Files: map[string]bootconfig.ChainFile{}}
 	file := func(name string) bootconfig.ChainFile {
 		lf, _ := tftpboot.Loaders{}.Lookup(name)
 		return bootconfig.ChainFile{Name: name, Package: lf.Package}

@@ -35,10 +35,18 @@ type Policy struct {
 	// GRUB, pxelinux and a Pi's firmware have no TLS, and iPXE trusts only
 	// its own CA unless told otherwise (README, HTTPS).
 	IPXEURL, LoaderURL string
+	// PublicURL6, IPXEURL6 and LoaderURL6 are the same for machines that
+	// ask over IPv6, with an IPv6 literal in brackets
+	// (http://[2001:db8::1]:8080). An empty PublicURL6 means the IPv4
+	// ones serve them too (a name both families resolve, or no IPv6).
+	PublicURL6, IPXEURL6, LoaderURL6 string
 
 	// Self is the address machines reach TFTP at (iPXE chain scripts,
 	// GRUB's next-server). Invalid means the host of PublicURL.
 	Self netip.Addr
+	// Self6 is that address for machines asking over IPv6. Invalid means
+	// the host of PublicURL6.
+	Self6 netip.Addr
 	// Proxy says DHCP runs as a proxy beside the LAN's own server.
 	Proxy bool
 	// TFTPAssets says the assets directory is also served over TFTP under
@@ -66,18 +74,22 @@ type Policy struct {
 	Logger   *slog.Logger // nil discards logs
 
 	initOnce sync.Once
-	public   string // PublicURL, IPXEURL and LoaderURL without a trailing slash
-	ipxe     string
-	loader   string
+	v4, v6   bases // the URLs without a trailing slash
 	scanner  menus.AssetScanner
 	anywhere anywhereBoots
 }
 
 func (p *Policy) init() {
 	p.initOnce.Do(func() {
-		p.public = strings.TrimSuffix(p.PublicURL, "/")
-		p.ipxe = strings.TrimSuffix(cmp.Or(p.IPXEURL, p.PublicURL), "/")
-		p.loader = strings.TrimSuffix(cmp.Or(p.LoaderURL, p.PublicURL), "/")
+		p.v4 = bases{public: strings.TrimSuffix(p.PublicURL, "/")}
+		p.v4.ipxe = strings.TrimSuffix(cmp.Or(p.IPXEURL, p.PublicURL), "/")
+		p.v4.loader = strings.TrimSuffix(cmp.Or(p.LoaderURL, p.PublicURL), "/")
+		p.v6 = p.v4
+		if p.PublicURL6 != "" {
+			p.v6 = bases{public: strings.TrimSuffix(p.PublicURL6, "/")}
+			p.v6.ipxe = strings.TrimSuffix(cmp.Or(p.IPXEURL6, p.PublicURL6), "/")
+			p.v6.loader = strings.TrimSuffix(cmp.Or(p.LoaderURL6, p.PublicURL6), "/")
+		}
 		p.scanner.FS, p.scanner.TTL = p.Assets, p.AssetsTTL
 		if p.Logger == nil {
 			p.Logger = slog.New(slog.DiscardHandler)
@@ -88,14 +100,39 @@ func (p *Policy) init() {
 // URL returns the public base URL without a trailing slash.
 func (p *Policy) URL() string {
 	p.init()
-	return p.public
+	return p.v4.public
 }
 
-// IPXEScriptURL returns the URL of the boot script, as DHCP hands it to
-// iPXE.
-func (p *Policy) IPXEScriptURL() string {
+// bases are the base URLs of one address family.
+type bases struct{ public, ipxe, loader string }
+
+// family returns the base URLs for a client at addr: the IPv6 ones for
+// one that asks over IPv6, so that an IPv6-only machine is handed URLs
+// it can reach.
+func (p *Policy) family(addr netip.Addr) bases {
 	p.init()
-	return p.ipxe + route.BootScript
+	if overIPv6(addr) {
+		return p.v6
+	}
+	return p.v4
+}
+
+// URLFor returns the public base URL for a client at addr, without a
+// trailing slash (see family).
+func (p *Policy) URLFor(addr netip.Addr) string { return p.family(addr).public }
+
+// overIPv6 reports whether a client at addr came over IPv6 (an
+// IPv4-mapped address is an IPv4 client of a dual-stack socket).
+func overIPv6(addr netip.Addr) bool { return addr.Unmap().Is6() }
+
+// IPXEScriptURL returns the URL of the boot script, as DHCP hands it to
+// iPXE over IPv4.
+func (p *Policy) IPXEScriptURL() string { return p.IPXEScriptURLFor(netip.Addr{}) }
+
+// IPXEScriptURLFor returns the URL of the boot script for a client at
+// addr (netip.IPv6Unspecified() for DHCPv6).
+func (p *Policy) IPXEScriptURLFor(addr netip.Addr) string {
+	return p.family(addr).ipxe + route.BootScript
 }
 
 // Client is what a request says about the machine asking.
@@ -126,32 +163,34 @@ func (p *Policy) Request(c Client) menus.Request {
 	return req
 }
 
-// Server returns the URLs and services iPXE's scripts and menus see.
-func (p *Policy) Server() menus.Server {
-	p.init()
-	return p.server(p.ipxe)
+// Server returns the URLs and services iPXE's scripts and menus see,
+// for a client that asks over IPv4 (or for no client: `bootwright check`).
+func (p *Policy) Server() menus.Server { return p.ServerFor(netip.Addr{}) }
+
+// ServerFor returns what iPXE's scripts and menus see when rendered for
+// a client at addr: its family's URLs and TFTP address.
+func (p *Policy) ServerFor(addr netip.Addr) menus.Server {
+	return p.serverFor(bootconfig.IPXEMenu, addr)
 }
 
-// serverFor returns what the template tmpl sees: its client's base URL,
-// with FileURL at the public URL.
-func (p *Policy) serverFor(tmpl string) menus.Server {
-	p.init()
+// serverFor returns what the template tmpl sees for a client at addr:
+// its kind of client's base URL in its family, with FileURL at the
+// family's public URL.
+func (p *Policy) serverFor(tmpl string, addr netip.Addr) menus.Server {
+	b := p.family(addr)
+	base := b.public
 	switch tmpl {
 	case bootconfig.GRUBMenu, bootconfig.PXELinuxMenu, bootconfig.GRUBDispatch, bootconfig.PiConfig, bootconfig.PiCmdline:
-		return p.server(p.loader)
+		base = b.loader
 	case bootconfig.IPXEMenu, bootconfig.BootScript, bootconfig.ChainGRUB, bootconfig.ChainPXELinux:
-		return p.server(p.ipxe)
+		base = b.ipxe
 	}
-	return p.server(p.public)
-}
-
-func (p *Policy) server(base string) menus.Server {
-	srv := menus.Server{URL: base, AssetsURL: base + route.AssetsBase, FilesURL: p.public, Secret: p.Secrets, Version: p.Version}
+	srv := menus.Server{URL: base, AssetsURL: base + route.AssetsBase, FilesURL: b.public, Secret: p.Secrets, Version: p.Version}
 	if p.Cache != nil {
-		srv.Cache = p.Cache.Register
+		srv.Cache = p.Cache.RegisterSums
 	}
 	if p.TFTPAssets {
-		srv.TFTPAssetsURL = p.tftpURL() + TFTPAssetsDir
+		srv.TFTPAssetsURL = p.tftpURL(addr) + TFTPAssetsDir
 	}
 	return srv
 }
@@ -159,15 +198,21 @@ func (p *Policy) server(base string) menus.Server {
 // TFTPAssetsDir is where the assets directory appears in the TFTP tree.
 const TFTPAssetsDir = "assets"
 
-// tftpURL is "tftp://HOST/" for this server.
-func (p *Policy) tftpURL() string { return "tftp://" + p.tftpHost() + "/" }
+// tftpURL is "tftp://HOST/" for this server, as a client at addr
+// reaches it.
+func (p *Policy) tftpURL(addr netip.Addr) string { return "tftp://" + p.tftpHost(addr) + "/" }
 
-// tftpHost is Self, else the host of PublicURL, bracketed when IPv6.
-func (p *Policy) tftpHost() string {
-	if p.Self.IsValid() {
-		return hostLiteral(p.Self.String())
+// tftpHost is Self (Self6 for a client over IPv6), else the host of its
+// public URL, bracketed when IPv6.
+func (p *Policy) tftpHost(addr netip.Addr) string {
+	self := p.Self
+	if overIPv6(addr) && (p.Self6.IsValid() || p.PublicURL6 != "") {
+		self = p.Self6
 	}
-	if u, err := url.Parse(p.public); err == nil && u.Hostname() != "" {
+	if self.IsValid() {
+		return hostLiteral(self.String())
+	}
+	if u, err := url.Parse(p.URLFor(addr)); err == nil && u.Hostname() != "" {
 		return hostLiteral(u.Hostname())
 	}
 	return "localhost"
@@ -195,11 +240,11 @@ func (p *Policy) AssetDirs() ([]menus.AssetDir, uint64) {
 // template tmpl (bootconfig.IPXEMenu, GRUBMenu or PXELinuxMenu).
 func (p *Policy) RenderMenu(tmpl string, req menus.Request) ([]byte, *menus.Data, error) {
 	dirs, _ := p.AssetDirs()
-	return p.Config.Load().RenderMenu(tmpl, req, p.serverFor(tmpl), dirs)
+	return p.Config.Load().RenderMenu(tmpl, req, p.serverFor(tmpl, req.ClientIP), dirs)
 }
 
 // RenderFile renders the machine's per-machine file name.
 func (p *Policy) RenderFile(name string, req menus.Request) ([]byte, *menus.Data, error) {
 	dirs, _ := p.AssetDirs()
-	return p.Config.Load().RenderFile(name, req, p.server(p.public), dirs)
+	return p.Config.Load().RenderFile(name, req, p.serverFor("", req.ClientIP), dirs)
 }

@@ -29,7 +29,7 @@ var loaderMenus = map[tftpboot.ConfigKind]struct {
 func (p *Policy) TFTP(name string, peer netip.Addr) (out []byte, ok bool, err error) {
 	for l, ld := range loaders {
 		if ld.template != "" && name == ChainScriptName(l) {
-			out, err := p.chainScript(l)
+			out, err := p.chainScript(l, peer)
 			return out, true, err
 		}
 	}
@@ -45,7 +45,7 @@ func (p *Policy) TFTP(name string, peer netip.Addr) (out []byte, ok bool, err er
 		mac = p.macFor(peer)
 	}
 	if mac.IsZero() && cn.Kind == tftpboot.ConfigGRUB {
-		out, err := p.Config.Load().RenderChain(bootconfig.GRUBDispatch, bootconfig.Chain{Server: p.serverFor(bootconfig.GRUBDispatch)})
+		out, err := p.Config.Load().RenderChain(bootconfig.GRUBDispatch, bootconfig.Chain{Server: p.serverFor(bootconfig.GRUBDispatch, peer)})
 		return out, true, err
 	}
 	lm := loaderMenus[cn.Kind]

@@ -3,6 +3,7 @@ package boot
 import (
 	"cmp"
 	"fmt"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -19,9 +20,13 @@ const DefaultTokenTTL = 6 * time.Hour
 // Answer files carry password hashes and join credentials, so a machine's
 // files go to that machine only. bootwright cannot authenticate a PXE
 // client; what it can trust is what its own DHCP server did: the address
-// it bound to the MAC (state.Binding). So:
+// it bound to the MAC (state.Binding), one per family: a DHCPv4 lease (or
+// proxy port 4011 exchange) for requests over IPv4, a DHCPv6 Reply that
+// granted an IA_NA address (or the DHCPv6 proxy's port 4011 exchange) for
+// requests over IPv6. A SLAAC or link-local address, which bootwright
+// never granted, is bound to nothing. So:
 //
-//   - A request from the bound address needs no token.
+//   - A request from the bound address of its family needs no token.
 //   - A menu asked for from the bound address carries a file token and a
 //     callback token for this boot (issued at the binding's time), which
 //     work from any address until TokenTTL ends or the install callback
@@ -54,22 +59,22 @@ func (p *Policy) withTokens(req *menus.Request, c Client) {
 	}
 	now := p.now()
 	t := token.Token{MAC: c.MAC, Addr: c.Addr.Unmap()}
-	b, bound := p.State.Binding(c.MAC, now)
+	b, bound := p.State.BindingFor(c.MAC, t.Addr, now)
 	switch {
 	case bound && b.Addr == t.Addr:
 		t.Issued = b.Since
 	case access == menus.FileAccessTokenAnywhere:
 		t.Issued = p.anywhere.issue(c.MAC, now)
 	case bound:
-		req.NoToken = fmt.Sprintf("asked for from %s, but DHCP bound %s to %s", c.Addr, c.MAC, b.Addr)
+		req.NoToken = fmt.Sprintf("asked for from %s, but %s bound %s to %s", c.Addr, dhcpOf(t.Addr), c.MAC, b.Addr)
 		return
 	default:
-		req.NoToken = fmt.Sprintf("asked for from %s, and DHCP has bound no address to %s", c.Addr, c.MAC)
+		req.NoToken = fmt.Sprintf("asked for from %s, and %s has bound no address to %s", c.Addr, dhcpOf(t.Addr), c.MAC)
 		return
 	}
 	signer := token.Signer{Key: p.State.Secret()}
 	req.FileToken = signer.Mint(token.Files, t)
-	req.Callback = p.public + route.InstalledPath(c.MAC, signer.Mint(token.Installed, t))
+	req.Callback = p.URLFor(c.Addr) + route.InstalledPath(c.MAC, signer.Mint(token.Installed, t))
 }
 
 // WithFileToken returns req as the file token tok, which FileAllowed
@@ -87,7 +92,7 @@ func (p *Policy) WithFileToken(req menus.Request, tok string) menus.Request {
 		return req
 	}
 	req.FileToken, req.NoToken = tok, ""
-	req.Callback = p.public + route.InstalledPath(req.MAC, signer.Mint(token.Installed, t))
+	req.Callback = p.URLFor(req.ClientIP) + route.InstalledPath(req.MAC, signer.Mint(token.Installed, t))
 	return req
 }
 
@@ -103,14 +108,24 @@ func (p *Policy) FileAllowed(req menus.Request, tok string) (ok bool, why string
 	if tok != "" {
 		return p.checkToken(token.Files, mac, tok)
 	}
-	b, bound := p.State.Binding(mac, p.now())
+	b, bound := p.State.BindingFor(mac, addr.Unmap(), p.now())
 	switch {
 	case bound && b.Addr == addr.Unmap():
 		return true, ""
 	case bound:
 		return false, fmt.Sprintf("no token, and %s is not %s's bound address %s", addr, mac, b.Addr)
 	}
-	return false, fmt.Sprintf("no token, and DHCP has bound no address to %s", mac)
+	return false, fmt.Sprintf("no token, and %s has bound no address to %s", dhcpOf(addr), mac)
+}
+
+// dhcpOf names the DHCP whose binding a request from addr is held to:
+// a request over IPv6 is held to what DHCPv6 bound, one over IPv4 to
+// DHCP's; neither vouches for an address of the other family.
+func dhcpOf(addr netip.Addr) string {
+	if addr.Unmap().Is6() {
+		return "DHCPv6"
+	}
+	return "DHCP"
 }
 
 // CallbackAllowed says whether tok is a live callback token of mac.

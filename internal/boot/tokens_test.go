@@ -136,3 +136,43 @@ func TestTokenAnywhere(t *testing.T) {
 		t.Errorf("token-anywhere token refused: %s", why)
 	}
 }
+
+// TestTokensOverIPv6: a request over IPv6 is held to what DHCPv6 bound,
+// and gets its URLs with the IPv6 literal in brackets; DHCPv4's binding
+// vouches for no IPv6 address, and the other way round.
+func TestTokensOverIPv6(t *testing.T) {
+	p, st := tokenPolicy(t)
+	p.PublicURL6, p.Self6 = "http://[fd42:231::1]:8080", netip.MustParseAddr("fd42:231::1")
+	alpha6, slaac := netip.MustParseAddr("fd42:231::105"), netip.MustParseAddr("fd42:231::5054:ff:fe00:1")
+	// Only the IPv4 binding so far: alpha over IPv6 gets no token.
+	r := p.Request(Client{MAC: alpha, Addr: alpha6})
+	if r.FileToken != "" || !strings.Contains(r.NoToken, "DHCPv6 has bound no address") {
+		t.Errorf("over IPv6 with only a DHCPv4 binding: token %q, no-token %q", r.FileToken, r.NoToken)
+	}
+	if ok, _ := p.FileAllowed(menus.Request{MAC: alpha, ClientIP: alpha6}, ""); ok {
+		t.Error("an IPv6 address DHCPv6 never bound may fetch alpha's files")
+	}
+	now := st.Now()
+	st.Bind(alpha, state.Binding{Addr: alpha6, Since: now, Until: now.Add(time.Hour), Source: state.BoundByLease})
+	r = p.Request(Client{MAC: alpha, Addr: alpha6})
+	if r.FileToken == "" || !strings.HasPrefix(r.Callback, "http://[fd42:231::1]:8080/api/v1/machines/") {
+		t.Errorf("from its DHCPv6 address: token %q, callback %q, no-token %q", r.FileToken, r.Callback, r.NoToken)
+	}
+	if srv := p.ServerFor(alpha6); srv.URL != "http://[fd42:231::1]:8080" || p.tftpURL(alpha6) != "tftp://[fd42:231::1]/" {
+		t.Errorf("URLs for an IPv6 client: %q and %q", srv.URL, p.tftpURL(alpha6))
+	}
+	for from, want := range map[netip.Addr]string{
+		alpha6:  "",
+		alphaIP: "", // the IPv4 binding still holds for IPv4
+		slaac:   "is not 52:54:00:00:00:01's bound address fd42:231::105",
+		netip.MustParseAddr("::ffff:10.231.0.101"): "",
+	} {
+		ok, why := p.FileAllowed(menus.Request{MAC: alpha, ClientIP: from}, "")
+		if (want == "") != ok || !strings.Contains(why, want) {
+			t.Errorf("from %s: allowed %v (%s), want %q", from, ok, why, want)
+		}
+	}
+	if r := p.Request(Client{MAC: alpha, Addr: alphaIP}); !strings.HasPrefix(r.Callback, "http://10.231.0.1:8080/") {
+		t.Errorf("IPv4 client's callback %q", r.Callback)
+	}
+}

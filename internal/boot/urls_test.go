@@ -66,7 +66,7 @@ entries:
 	}
 	want := map[string][]string{
 		"boot.ipxe": {"http://10.231.0.1:8080", "http://10.231.0.1:8080/ipxe/"},
-		"iPXE menu": {"http://10.231.0.1:8080/assets/d-i/", "https://boot.example:8443/t/"},
+		"iPXE menu": {"http://10.231.0.1:8080/assets/d-i/", "http://10.231.0.1:8080/ipxe/", "https://boot.example:8443/t/"}, // ipxe/: the failure path
 		"GRUB menu": {"http://10.231.0.1:8081/assets/d-i/", "https://boot.example:8443/t/"},
 		"pxelinux":  {"http://10.231.0.1:8081/assets/d-i/", "https://boot.example:8443/t/"},
 		"preseed":   {"https://boot.example:8443", "https://boot.example:8443/api/v1/machines/"},

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
+	"strings"
 
 	"github.com/bootwright/bootwright/internal/layerfs"
 	"github.com/bootwright/bootwright/menus"
@@ -19,6 +21,7 @@ import (
 const (
 	BootScript    = "ipxe/boot.ipxe"           // the script iPXE fetches first
 	IPXEMenu      = "ipxe/menu.ipxe"           // one machine's iPXE menu
+	IPXEFailed    = "ipxe/failed.ipxe"         // why an entry of the menu did not boot
 	GRUBMenu      = "grub/grub.cfg"            // one machine's GRUB menu
 	PXELinuxMenu  = "pxelinux/menu.cfg"        // one machine's pxelinux menu
 	ChainPXELinux = "ipxe/chain-pxelinux.ipxe" // iPXE chains pxelinux.0 for a pxelinux machine
@@ -29,7 +32,7 @@ const (
 )
 
 // required are the templates a config tree must have.
-var required = []string{BootScript, IPXEMenu, GRUBMenu, PXELinuxMenu, ChainPXELinux, ChainGRUB, GRUBDispatch, PiConfig, PiCmdline}
+var required = []string{BootScript, IPXEMenu, IPXEFailed, GRUBMenu, PXELinuxMenu, ChainPXELinux, ChainGRUB, GRUBDispatch, PiConfig, PiCmdline}
 
 // Chain is what the chain templates (ChainPXELinux, ChainGRUB) and
 // GRUBDispatch see.
@@ -159,6 +162,38 @@ func (b *Bundle) RenderFile(name string, req menus.Request, srv menus.Server, as
 	}
 	out, err := b.Templates.Render(tmpl, d)
 	return out, d, err
+}
+
+// Failed is what IPXEFailed sees: the entry that did not boot and why.
+type Failed struct {
+	Server   menus.Server
+	MAC      string // 52:54:00:12:34:56
+	Entry    string // the entry's label, "" when the menu has none so named
+	Title    string
+	Reasons  []string // one line each
+	Timeline string   // URL of the machine's page, "" without a state store
+}
+
+// RenderFailed renders the script that explains a failed boot. Entry,
+// Title and Reasons are made safe for iPXE's echo first: one line, no
+// control characters, no ${ for it to expand.
+func (b *Bundle) RenderFailed(f Failed) ([]byte, error) {
+	f.Entry, f.Title = echoSafe(f.Entry), echoSafe(f.Title)
+	f.Reasons = slices.Clone(f.Reasons)
+	for i, r := range f.Reasons {
+		f.Reasons[i] = echoSafe(r)
+	}
+	return b.Templates.Render(IPXEFailed, &f)
+}
+
+func echoSafe(s string) string {
+	s = strings.Map(func(c rune) rune {
+		if c < 0x20 || c == 0x7f {
+			return ' '
+		}
+		return c
+	}, s)
+	return strings.ReplaceAll(s, "${", "$ {")
 }
 
 // RenderBootScript renders the first script iPXE fetches.

@@ -71,17 +71,27 @@ func TestDefaultsWithoutConfigDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	mac, _ := hw.ParseMAC("02:00:00:00:00:02")
-	out, d, err := site.RenderMenu(IPXEMenu, menus.Request{MAC: mac, Platform: "pcbios"}, srv, nil)
+	out, d, err := site.RenderMenu(IPXEMenu, menus.Request{MAC: mac, Platform: "pcbios", Arch: hw.ArchBIOS}, srv, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Without debian_mirror set, the installer entry stays hidden.
+	// The catalog is on: its submenus, each with what a BIOS machine
+	// boots; the unattended installers stay hidden until their
+	// variables are set.
 	var names []string
 	for _, e := range d.Menu.Entries {
 		names = append(names, e.Name)
 	}
-	if diff := cmp.Diff([]string{"local", "shell"}, names); diff != "" {
+	if diff := cmp.Diff([]string{"local", "install", "live", "tools", "servers", "shell"}, names); diff != "" {
 		t.Errorf("default entries (-want +got):\n%s", diff)
+	}
+	var install []string
+	for _, e := range d.Menu.Entries[1].Submenu.Entries {
+		install = append(install, e.Name)
+	}
+	want := []string{"debian-13", "debian-12", "ubuntu-24.04", "fedora", "almalinux-10", "almalinux-9", "rocky-10", "rocky-9", "opensuse-leap", "openbsd"}
+	if diff := cmp.Diff(want, install); diff != "" {
+		t.Errorf("install entries for BIOS (-want +got):\n%s", diff)
 	}
 	if !strings.HasPrefix(string(out), "#!ipxe\n") {
 		t.Errorf("menu does not start with #!ipxe:\n%s", out)

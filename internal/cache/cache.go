@@ -39,10 +39,13 @@ type Cache struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup // running fetches
 
-	mu      sync.Mutex
-	closed  bool
-	idx     index
-	fetches map[string]*fetch // by key, while running
+	sums sumsCache // checksum lists fetched lately
+
+	mu       sync.Mutex
+	closed   bool
+	idx      index
+	fetches  map[string]*fetch // by key, while running
+	failures map[string]error  // by key: why its last fetch failed
 }
 
 // keyPattern is what Register hands out: 128 bits of the URL's sha256.
@@ -73,6 +76,7 @@ func (c *Cache) init() error {
 		}
 		c.ctx, c.cancel = context.WithCancel(context.Background())
 		c.fetches = map[string]*fetch{}
+		c.failures = map[string]error{}
 		if c.Dir == "" {
 			c.initErr = errors.New("cache: no directory set")
 			return
@@ -98,6 +102,16 @@ func defaultClient(stall time.Duration) *http.Client {
 // Registering the same URL again is cheap; a different checksum replaces
 // the old one and drops a cached file that does not match it.
 func (c *Cache) Register(upstream string, wantSHA256 string) (string, error) {
+	return c.RegisterSums(upstream, wantSHA256, "")
+}
+
+// RegisterSums is Register with the URL of a checksum list that the
+// distribution publishes beside the file (SHA256SUMS, SHA256, .treeinfo;
+// see sums.go): when the file is fetched, the list is fetched too and the
+// file must match the sha256 the list gives for it, else it is never
+// served. An explicit wantSHA256 wins over the list. A file cached
+// before a new list was named is checked again on its next fetch.
+func (c *Cache) RegisterSums(upstream, wantSHA256, sumsURL string) (string, error) {
 	if err := c.init(); err != nil {
 		return "", err
 	}
@@ -109,6 +123,11 @@ func (c *Cache) Register(upstream string, wantSHA256 string) (string, error) {
 	if want != "" && !sha256Pattern.MatchString(want) {
 		return "", fmt.Errorf("cache: register %s: sha256 %q is not 64 hex digits", upstream, wantSHA256)
 	}
+	if sumsURL != "" {
+		if _, err := relativeTo(upstream, sumsURL); err != nil {
+			return "", fmt.Errorf("cache: register %s: %w", upstream, err)
+		}
+	}
 	key, name := keyOf(upstream), nameOf(u)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -118,19 +137,33 @@ func (c *Cache) Register(upstream string, wantSHA256 string) (string, error) {
 	e, ok := c.idx.Entries[key]
 	switch {
 	case !ok:
-		c.idx.Entries[key] = &entry{URL: upstream, Name: name, WantSHA256: want}
-	case e.WantSHA256 == want:
+		c.idx.Entries[key] = &entry{URL: upstream, Name: name, WantSHA256: want, SumsURL: sumsURL}
+	case e.WantSHA256 == want && e.SumsURL == sumsURL:
 		return "/cache/" + key + "/" + e.Name, nil
 	default:
-		e.WantSHA256 = want
-		if e.Complete && want != "" && e.SHA256 != want {
+		if e.Complete && (want != "" && e.SHA256 != want || want == "" && sumsURL != e.SumsURL) {
 			c.dropFiles(key, e)
 		}
+		e.WantSHA256, e.SumsURL = want, sumsURL
 	}
 	if err := c.saveLocked(); err != nil {
 		return "", err
 	}
 	return "/cache/" + key + "/" + name, nil
+}
+
+// Failure returns why the last fetch of the file at path (as Register
+// returned it, /cache/{key}/{name}) failed, or nil when it did not or
+// path names no entry. Its message names the upstream URL, for logs and
+// a machine's timeline; clients get a shorter one.
+func (c *Cache) Failure(p string) error {
+	key, _, ok := splitPath(p)
+	if !ok || c.init() != nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.failures[key]
 }
 
 // Close stops running fetches (their clients get an error, the partial

@@ -22,6 +22,10 @@ var (
 	errTooMany      = errors.New("upstream sent more bytes than announced")
 	errRangeIgnored = errors.New("upstream did not resume at the requested offset")
 	errChanged      = errors.New("upstream file changed during the fetch")
+	// errNotBoot is an upstream answer that cannot be a kernel or an
+	// initrd: an HTML page (a captive portal, a mirror's 200 error page)
+	// or an empty body. No byte of it reaches a client.
+	errNotBoot = errors.New("upstream sent no boot file")
 )
 
 const (
@@ -44,6 +48,7 @@ type download struct {
 	e   entry // the entry when the fetch started
 	log *slog.Logger
 
+	want      string // sha256 the file must have, "" for none
 	file      *os.File
 	h         hash.Hash
 	off       int64 // bytes written to file and hashed
@@ -59,6 +64,14 @@ type download struct {
 // run downloads into the partial file, resuming after an interruption
 // while the upstream allows it. It returns nil when the file is whole.
 func (d *download) run() error {
+	d.want = d.e.WantSHA256
+	if d.want == "" && d.e.SumsURL != "" {
+		want, err := d.c.wantFromSums(d.c.ctx, d.e.URL, d.e.SumsURL)
+		if err != nil {
+			return &sumsError{err}
+		}
+		d.want = want
+	}
 	if err := d.open(); err != nil {
 		return err
 	}
@@ -167,6 +180,9 @@ func (d *download) accept(resp *http.Response) error {
 	default:
 		return &statusError{code: resp.StatusCode}
 	}
+	if d.off == 0 && isHTML(resp.Header.Get("Content-Type"), nil) {
+		return fmt.Errorf("%w: it answered with an HTML page (Content-Type %s), a captive portal or an error page", errNotBoot, resp.Header.Get("Content-Type"))
+	}
 	etag := resp.Header.Get("ETag")
 	if strings.HasPrefix(etag, "W/") {
 		etag = "" // If-Range needs a strong validator
@@ -181,23 +197,56 @@ func (d *download) accept(resp *http.Response) error {
 	if need < 0 {
 		need = min(d.off+reserveStep, max(d.off, d.c.MaxBytes))
 	}
-	if err := d.reserve(need); err != nil {
-		return err
-	}
-	if !d.started {
-		d.modTime = time.Now()
-		if t, err := http.ParseTime(d.lastMod); err == nil {
-			d.modTime = t
-		}
-		d.f.setReady(d.off, d.total, d.modTime)
-		d.started = true
-	}
-	return nil
+	return d.reserve(need)
 }
 
-// copy appends body to the file, hashing it and waking readers.
+// letIn lets readers in, the first time: the file starts at d.off.
+func (d *download) letIn() {
+	if d.started {
+		return
+	}
+	d.modTime = time.Now()
+	if t, err := http.ParseTime(d.lastMod); err == nil {
+		d.modTime = t
+	}
+	d.f.setReady(d.off, d.total, d.modTime)
+	d.started = true
+}
+
+// sniff reads the first bytes of a body that starts the file and refuses
+// it when it is empty or an HTML page; it returns the bytes read.
+func (d *download) sniff(body io.Reader, buf []byte) ([]byte, error) {
+	n, err := io.ReadFull(body, buf[:512])
+	switch {
+	case err == io.ErrUnexpectedEOF || err == io.EOF:
+		err = nil
+	case err != nil:
+		return nil, err
+	}
+	switch {
+	case n == 0:
+		return nil, fmt.Errorf("%w: the file is empty", errNotBoot)
+	case isHTML("", buf[:n]):
+		return nil, fmt.Errorf("%w: it sent an HTML page, a captive portal or an error page", errNotBoot)
+	}
+	return buf[:n], nil
+}
+
+// copy appends body to the file, hashing it and waking readers, whom it
+// lets in once the first bytes have passed sniff.
 func (d *download) copy(body io.Reader, timer *time.Timer) error {
 	buf := make([]byte, 256<<10)
+	if d.off == 0 {
+		first, err := d.sniff(body, buf)
+		timer.Reset(d.c.StallTimeout)
+		if err != nil {
+			return err
+		}
+		if err := d.write(first); err != nil {
+			return err
+		}
+	}
+	d.letIn()
 	last := d.off
 	for {
 		n, err := body.Read(buf)

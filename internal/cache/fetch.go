@@ -116,8 +116,8 @@ func (c *Cache) finishFetch(d *download, err error) {
 	}
 	c.mu.Lock()
 	e := c.idx.Entries[key]
-	if err == nil && e.WantSHA256 != "" && e.WantSHA256 != sum {
-		err = &checksumError{got: sum, want: e.WantSHA256}
+	if err == nil && d.want != "" && d.want != sum {
+		err = &checksumError{got: sum, want: d.want, from: d.e.SumsURL}
 	}
 	final := ""
 	if err == nil {
@@ -125,12 +125,15 @@ func (c *Cache) finishFetch(d *download, err error) {
 			err = fmt.Errorf("store %s: %w", c.filePath(key), err)
 		} else {
 			final = c.filePath(key)
-			*e = entry{URL: e.URL, Name: e.Name, WantSHA256: e.WantSHA256, Complete: true, Size: d.off,
+			*e = entry{URL: e.URL, Name: e.Name, WantSHA256: e.WantSHA256, SumsURL: e.SumsURL, Complete: true, Size: d.off,
 				SHA256: sum, ModTime: d.modTime, LastUsed: time.Now(), Total: d.off}
 		}
 	}
 	if err != nil {
 		c.keepPartial(key, e, d, err)
+		c.failures[key] = fmt.Errorf("%s: %w", e.URL, err)
+	} else {
+		delete(c.failures, key)
 	}
 	delete(c.fetches, key)
 	if serr := c.saveLocked(); serr != nil {
@@ -157,16 +160,28 @@ func (c *Cache) keepPartial(key string, e *entry, d *download, err error) {
 	e.clearPartial()
 }
 
-// checksumError is a finished download whose sha256 is not the one given.
-type checksumError struct{ got, want string }
+// checksumError is a finished download whose sha256 is not the one given,
+// at registration or (from) by the distribution's checksum list.
+type checksumError struct{ got, want, from string }
 
 func (e *checksumError) Error() string {
+	if e.from != "" {
+		return fmt.Sprintf("sha256 mismatch: got %s, want %s as %s says", e.got, e.want, e.from)
+	}
 	return fmt.Sprintf("sha256 mismatch: got %s, want %s", e.got, e.want)
 }
+
+// sumsError is a checksum list that could not be read or has no line for
+// the file: the file is not fetched, since it could not be verified.
+type sumsError struct{ err error }
+
+func (e *sumsError) Error() string { return e.err.Error() }
+func (e *sumsError) Unwrap() error { return e.err }
 
 // isFatal reports errors after which the partial file is worthless.
 func isFatal(err error) bool {
 	var ce *checksumError
-	return errors.As(err, &ce) || errors.Is(err, errTooLarge) || errors.Is(err, errTooMany) ||
+	var se *sumsError
+	return errors.As(err, &ce) || errors.As(err, &se) || errors.Is(err, errNotBoot) || errors.Is(err, errTooLarge) || errors.Is(err, errTooMany) ||
 		errors.Is(err, errRangeIgnored) || errors.Is(err, errChanged)
 }

@@ -23,6 +23,9 @@ type entry struct {
 	URL        string `json:"url"`
 	Name       string `json:"name"`
 	WantSHA256 string `json:"want_sha256,omitempty"`
+	// SumsURL is the distribution's checksum list for the file, read at
+	// fetch time when WantSHA256 is empty.
+	SumsURL string `json:"sums_url,omitempty"`
 
 	// Complete means files/<key> holds the whole, verified file.
 	Complete bool      `json:"complete,omitempty"`

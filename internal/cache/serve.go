@@ -206,11 +206,18 @@ func httpStatus(err error) int {
 func clientMessage(err error) string {
 	var se *statusError
 	var ce *checksumError
+	var le *sumsError
 	switch {
+	case errors.As(err, &le): // before se: a 404 of the list is not one of the file
+		return "upstream file not fetched: its checksum list could not be read or does not name it"
 	case errors.As(err, &se):
 		return se.Error()
+	case errors.As(err, &ce) && ce.from != "":
+		return "upstream file failed its sha256 check against the distribution's checksum list"
 	case errors.As(err, &ce):
 		return "upstream file failed its sha256 check"
+	case errors.Is(err, errNotBoot):
+		return "upstream sent an HTML page or an empty file, not a boot file"
 	case errors.Is(err, errTooLarge):
 		return "upstream file does not fit in the cache"
 	case errors.Is(err, errClosed):

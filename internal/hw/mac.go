@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
+	"net/netip"
 	"strings"
 )
 
@@ -63,6 +64,25 @@ func (m *MAC) UnmarshalText(b []byte) error {
 	}
 	*m = v
 	return nil
+}
+
+// MACFromEUI64 returns the MAC an IPv6 address carries in a modified
+// EUI-64 interface identifier (RFC 4291 appendix A): the last 8 bytes are
+// the MAC's first three with the universal/local bit flipped, ff:fe, and
+// its last three. A link-local address formed that way is where a client
+// such as iPXE sends DHCPv6 from. ok is false for an identifier of any
+// other form (privacy and stable-privacy addresses, RFC 8981 and 7217),
+// which carries no MAC.
+func MACFromEUI64(a netip.Addr) (m MAC, ok bool) {
+	if !a.Is6() || a.Is4In6() {
+		return MAC{}, false
+	}
+	b := a.As16()
+	if b[11] != 0xff || b[12] != 0xfe {
+		return MAC{}, false
+	}
+	m = MAC{b[8] ^ 0x02, b[9], b[10], b[13], b[14], b[15]}
+	return m, !m.IsZero()
 }
 
 // HexPrefix normalises a MAC or a prefix of one, written with any of the

@@ -2,6 +2,7 @@ package hw
 
 import (
 	"encoding/json"
+	"net/netip"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -87,4 +88,32 @@ func FuzzParseMAC(f *testing.F) {
 			t.Fatalf("HexPrefix(%q) = %q, %v; want %q", s, h, err, m.Hex())
 		}
 	})
+}
+
+func TestMACFromEUI64(t *testing.T) {
+	tests := map[string]struct {
+		addr string
+		want string // "" when none
+	}{
+		"qemu link-local": {"fe80::5054:ff:fe12:3456", "52:54:00:12:34:56"},
+		"global eui-64":   {"2001:db8::211:22ff:fe33:4455", "00:11:22:33:44:55"},
+		"local bit set":   {"fe80::ff:fe00:1", "02:00:00:00:00:01"},
+		"stable privacy":  {"fe80::8c3a:1f2e:9d4b:7a10", ""},
+		"ipv4":            {"10.0.0.1", ""},
+		"ipv4-mapped":     {"::ffff:10.0.0.1", ""},
+		"zero mac":        {"fe80::200:ff:fe00:0", ""},
+		"with zone":       {"fe80::5054:ff:fe12:3456%br0", "52:54:00:12:34:56"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			m, ok := MACFromEUI64(netip.MustParseAddr(tc.addr))
+			got := ""
+			if ok {
+				got = m.String()
+			}
+			if got != tc.want {
+				t.Errorf("MACFromEUI64(%s) = %q, want %q", tc.addr, got, tc.want)
+			}
+		})
+	}
 }

@@ -31,8 +31,8 @@ type stageTracker struct {
 
 // ObserveEvent times boot steps: when a machine's successful event is the
 // first of a later step than its previous one, the time between them goes
-// into bootwright_boot_stage_seconds{from,to}. A DHCP event after a later
-// step starts a new boot. Pass it as state.Store.Observe.
+// into bootwright_boot_stage_seconds{from,to}. A network boot's DHCP event
+// after a later step starts a new boot (state.Event.StartsBoot). Pass it as state.Store.Observe.
 func (m *Metrics) ObserveEvent(e state.Event, _ state.Machine) {
 	rank, ok := stageRank[e.Kind]
 	if !ok || e.Outcome != state.OK {
@@ -46,7 +46,7 @@ func (m *Metrics) ObserveEvent(e state.Event, _ state.Machine) {
 	}
 	prev, seen := t.last[e.MAC]
 	switch {
-	case !seen || e.Kind == state.KindDHCP && prev.kind != state.KindDHCP || e.Time.Sub(prev.at) > stageGap:
+	case !seen || e.StartsBoot() && prev.kind != state.KindDHCP || e.Time.Sub(prev.at) > stageGap:
 		t.last[e.MAC] = lastStage{e.Kind, e.Time}
 	case rank > stageRank[prev.kind]:
 		m.BootStages.WithLabelValues(prev.kind, e.Kind).Observe(e.Time.Sub(prev.at).Seconds())

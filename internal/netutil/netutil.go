@@ -79,3 +79,40 @@ func InterfaceIPv4(name string) (netip.Prefix, error) {
 	}
 	return netip.Prefix{}, fmt.Errorf("interface %q has no IPv4 address", name)
 }
+
+// InterfaceIPv6 returns the first IPv6 address of the named interface
+// that clients can put in a URL (not link-local, which needs a zone),
+// with its prefix length.
+func InterfaceIPv6(name string) (netip.Prefix, error) {
+	ifi, err := net.InterfaceByName(name)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("interface %q: %w", name, err)
+	}
+	addrs, err := ifi.Addrs()
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("interface %q: %w", name, err)
+	}
+	for _, a := range addrs {
+		ipn, ok := a.(*net.IPNet)
+		if !ok || ipn.IP.To4() != nil {
+			continue
+		}
+		addr, ok := netip.AddrFromSlice(ipn.IP)
+		if !ok || addr.IsLinkLocalUnicast() || addr.IsLoopback() || addr.IsMulticast() {
+			continue
+		}
+		ones, _ := ipn.Mask.Size()
+		return netip.PrefixFrom(addr, ones), nil
+	}
+	return netip.Prefix{}, fmt.Errorf("interface %q has no IPv6 address other than link-local", name)
+}
+
+// HardwareAddr returns the named interface's link-layer address, nil
+// when it has none (loopback, tunnels).
+func HardwareAddr(name string) net.HardwareAddr {
+	ifi, err := net.InterfaceByName(name)
+	if err != nil {
+		return nil
+	}
+	return ifi.HardwareAddr
+}

@@ -14,6 +14,7 @@ import (
 const (
 	BootScript = "/boot.ipxe"               // the script DHCP hands to iPXE
 	Menu       = "/ipxe/{mac}"              // one machine's iPXE menu
+	MenuFailed = "/ipxe/{mac}/failed"       // why an entry of that menu did not boot, as an iPXE script
 	Files      = "/files/{mac}/*"           // a machine's per-machine (answer) files
 	TokenFiles = "/t/{token}/files/{mac}/*" // the same, with a file token
 	TFTP       = TFTPBase + "/*"            // the TFTP tree over HTTP (UEFI HTTP Boot)

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"net/netip"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,7 +17,10 @@ import (
 // Binding is what bootwright trusts about which address a machine has:
 // set only by what its own DHCP server did (a lease its DISCOVER/REQUEST
 // state machine granted, or in proxy mode the PXE boot server exchange on
-// port 4011), never by a client's say-so (ciaddr, INFORM, a URL).
+// port 4011), never by a client's say-so (ciaddr, INFORM, a URL). A
+// machine has at most one binding per address family: its DHCPv4 one and
+// its DHCPv6 one (a DHCPv6 Reply granting an IA_NA address, or the proxy's
+// port 4011 exchange over IPv6) live side by side.
 type Binding struct {
 	Addr   netip.Addr `json:"addr"`
 	Since  time.Time  `json:"since"`  // when this boot was bound: the issue time of its tokens
@@ -40,28 +45,38 @@ type machineInfo struct {
 	revokedBefore time.Time
 }
 
+// bindKey is a machine's binding slot: one per address family.
+type bindKey struct {
+	mac hw.MAC
+	v6  bool
+}
+
+func keyOf(mac hw.MAC, addr netip.Addr) bindKey { return bindKey{mac, addr.Unmap().Is6()} }
+
 // bindings holds the live bindings in memory, each address bound to one
 // MAC at most.
 type bindings struct {
 	mu     sync.RWMutex
-	byMAC  map[hw.MAC]Binding
+	byMAC  map[bindKey]Binding
 	byAddr map[netip.Addr]hw.MAC
 }
 
-// set binds mac to b.Addr, unbinding whichever MAC held that address.
+// set binds mac to b.Addr in its family, unbinding whichever MAC held
+// that address.
 func (bs *bindings) set(mac hw.MAC, b Binding) {
 	bs.mu.Lock()
 	defer bs.mu.Unlock()
 	if bs.byMAC == nil {
-		bs.byMAC, bs.byAddr = map[hw.MAC]Binding{}, map[netip.Addr]hw.MAC{}
+		bs.byMAC, bs.byAddr = map[bindKey]Binding{}, map[netip.Addr]hw.MAC{}
 	}
+	k := keyOf(mac, b.Addr)
 	if old, ok := bs.byAddr[b.Addr]; ok && old != mac {
-		delete(bs.byMAC, old)
+		delete(bs.byMAC, keyOf(old, b.Addr))
 	}
-	if prev, ok := bs.byMAC[mac]; ok && bs.byAddr[prev.Addr] == mac {
+	if prev, ok := bs.byMAC[k]; ok && bs.byAddr[prev.Addr] == mac {
 		delete(bs.byAddr, prev.Addr)
 	}
-	bs.byMAC[mac], bs.byAddr[b.Addr] = b, mac
+	bs.byMAC[k], bs.byAddr[b.Addr] = b, mac
 }
 
 // kindBind marks a queued item that only carries a binding: the lease of
@@ -75,15 +90,35 @@ func (s *Store) Bind(mac hw.MAC, b Binding) {
 	s.Record(Event{Time: s.Now(), MAC: mac, Kind: kindBind, Outcome: OK, Bind: &b})
 }
 
-// Binding returns mac's binding if it is live at now.
+// Binding returns mac's IPv4 binding if it is live at now, else its
+// IPv6 one.
 func (s *Store) Binding(mac hw.MAC, now time.Time) (Binding, bool) {
+	if b, ok := s.BindingFor(mac, netip.IPv4Unspecified(), now); ok {
+		return b, true
+	}
+	return s.BindingFor(mac, netip.IPv6Unspecified(), now)
+}
+
+// BindingFor returns mac's binding in the address family of addr (IPv4
+// for an IPv4-mapped address) if it is live at now: a request that comes
+// over IPv6 is held to what DHCPv6 bound.
+func (s *Store) BindingFor(mac hw.MAC, addr netip.Addr, now time.Time) (Binding, bool) {
 	s.binds.mu.RLock()
 	defer s.binds.mu.RUnlock()
-	b, ok := s.binds.byMAC[mac]
+	b, ok := s.binds.byMAC[keyOf(mac, addr)]
 	if !ok || !now.Before(b.Until) {
 		return Binding{}, false
 	}
 	return b, true
+}
+
+// bindingKey is the stored key of a binding: the MAC for IPv4, the MAC
+// and "/6" for IPv6 (a bootwright that knows no IPv6 skips such keys).
+func bindingKey(mac hw.MAC, addr netip.Addr) []byte {
+	if keyOf(mac, addr).v6 {
+		return []byte(mac.String() + "/6")
+	}
+	return machineKey(mac)
 }
 
 // RevokedBefore returns the time before which mac's tokens are void: its
@@ -122,15 +157,28 @@ func (s *Store) loadBindings(tx *bolt.Tx) error {
 		s.clock = time.Unix(0, int64(binary.BigEndian.Uint64(v)))
 	}
 	now := s.Now()
-	return tx.Bucket(bucketBindings).ForEach(func(k, v []byte) error {
-		mac, err := hw.ParseMAC(string(k))
+	type stored struct {
+		mac hw.MAC
+		b   Binding
+	}
+	var all []stored
+	err := tx.Bucket(bucketBindings).ForEach(func(k, v []byte) error {
+		mac, err := hw.ParseMAC(strings.TrimSuffix(string(k), "/6"))
 		var b Binding
 		if err != nil || json.Unmarshal(v, &b) != nil || !now.Before(b.Until) {
 			return nil // expired or unreadable: Prune deletes it
 		}
-		s.binds.set(mac, b)
+		all = append(all, stored{mac, b})
 		return nil
 	})
+	// Oldest first: when an address moved from one machine to another,
+	// the record of its former holder is still there, and the newer
+	// binding must be the one that holds.
+	slices.SortStableFunc(all, func(a, b stored) int { return a.b.Since.Compare(b.b.Since) })
+	for _, x := range all {
+		s.binds.set(x.mac, x.b)
+	}
+	return err
 }
 
 // pruneBindings deletes the bindings that ended before now.

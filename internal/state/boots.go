@@ -33,7 +33,9 @@ type Boot struct {
 }
 
 // Boots splits a machine's events (oldest first, as Events returns them)
-// into its boots, judged as of now. A DHCP event begins a new boot when it
+// into its boots, judged as of now. A DHCP event for a network boot
+// (Event.StartsBoot: not an installed system's or installer's own lease)
+// begins a new boot when it
 // follows a step past the NBP (menu, asset, answer file, callback, admin
 // change) or comes more than BootGap after the event before: the second
 // DHCP exchange of a chainload (firmware, then iPXE) stays in its boot.
@@ -43,7 +45,7 @@ func Boots(events []Event, now time.Time) []Boot {
 	var out []Boot
 	var cur *boot
 	for i, e := range events {
-		if e.Kind == KindDHCP && (cur == nil || pastNBP(events[i-1].Kind) || e.Time.Sub(events[i-1].Time) > BootGap) {
+		if e.StartsBoot() && (cur == nil || pastNBP(events[i-1].Kind) || e.Time.Sub(events[i-1].Time) > BootGap) {
 			if cur != nil {
 				out = append(out, cur.end(now))
 			}

@@ -57,6 +57,12 @@ func TestBoots(t *testing.T) {
 			},
 		},
 		{
+			name: "the installer's own DHCP lease stays in its boot",
+			events: []Event{dhcp(0), ev(2, KindAsset, OK), func() Event { e := dhcp(60); e.OSLease = true; return e }(),
+				ev(61, KindFile, OK), ev(70, KindAsset, OK)},
+			want: []Boot{{MAC: mac, Arch: efi, Start: t0, Outcome: BootOK, ToKernel: 2 * time.Second, HasKernel: true}},
+		},
+		{
 			name:   "events before the first DHCP are no boot",
 			events: []Event{ev(0, KindAsset, OK), ev(1, KindFile, Error)},
 		},

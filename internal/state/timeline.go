@@ -9,25 +9,31 @@ type Stage struct {
 	Outcome string        `json:"outcome"`          // the step's worst outcome
 	After   time.Duration `json:"after_ns"`         // since the previous step
 	Detail  string        `json:"detail,omitempty"` // of the step's first event
+	// Reason, for a step that was not ok, is the detail of its latest
+	// event with that outcome: why. (The Debian installer's step that
+	// fetched its kernel, then a udeb the mirror lacks, is refused for the
+	// udeb, not for the kernel its Detail names.)
+	Reason string `json:"reason,omitempty"`
 }
 
 // stageOrder is the order of the steps of a network boot.
 var stageOrder = []string{KindDHCP, KindTFTP, KindMenu, KindAsset, KindFile, KindCallback}
 
 // Timeline condenses a machine's events (oldest first) into the steps of
-// its latest boot: the events from its last DHCP decision that followed
-// something other than DHCP, one Stage per kind in boot order, each with
-// the time since the step before.
+// its latest boot: the events from its last DHCP decision for a network
+// boot (see Event.StartsBoot) that followed something other than DHCP,
+// one Stage per kind in boot order, each with the time since the step
+// before.
 func Timeline(events []Event) []Stage {
 	start := 0
 	for i := len(events) - 1; i > 0; i-- {
-		if events[i].Kind == KindDHCP && events[i-1].Kind != KindDHCP {
+		if events[i].StartsBoot() && !events[i-1].StartsBoot() {
 			start = i
 			break
 		}
 	}
 	// Walk back over the DHCP exchange that opened the boot.
-	for start > 0 && events[start-1].Kind == KindDHCP {
+	for start > 0 && events[start-1].StartsBoot() {
 		start--
 	}
 	first := map[string]*Stage{}
@@ -35,10 +41,13 @@ func Timeline(events []Event) []Stage {
 		st, ok := first[e.Kind]
 		if !ok {
 			first[e.Kind] = &Stage{Kind: e.Kind, Time: e.Time, Outcome: e.Outcome, Detail: e.Detail}
+			if e.Outcome != OK {
+				first[e.Kind].Reason = e.Detail
+			}
 			continue
 		}
 		if e.Outcome != OK {
-			st.Outcome = e.Outcome
+			st.Outcome, st.Reason = e.Outcome, e.Detail
 		}
 	}
 	var out []Stage

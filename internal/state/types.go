@@ -44,6 +44,10 @@ type Event struct {
 	Arch    hw.Arch    `json:"arch,omitzero"`
 	// Bind, on a DHCP event, is the binding its reply made (see Binding).
 	Bind *Binding `json:"bind,omitempty"`
+	// OSLease, on a DHCP event, says the client was not network booting:
+	// an installer's or an installed system's own DHCP. It belongs to the
+	// boot under way and starts none (see StartsBoot).
+	OSLease bool `json:"os_lease,omitempty"`
 	// Known says whether the MAC is in machines.yaml at the time; it
 	// moves a machine from discovered to assigned.
 	Known bool `json:"-"`
@@ -56,7 +60,8 @@ type Machine struct {
 	State       string     `json:"state"`
 	FirstSeen   time.Time  `json:"first_seen"`
 	LastSeen    time.Time  `json:"last_seen"`
-	LastIP      netip.Addr `json:"last_ip,omitzero"`
+	LastIP      netip.Addr `json:"last_ip,omitzero"`  // its last IPv4 address
+	LastIP6     netip.Addr `json:"last_ip6,omitzero"` // its last IPv6 address (DHCPv6, or a request over IPv6)
 	Arch        hw.Arch    `json:"arch,omitzero"`
 	LastEvent   string     `json:"last_event,omitempty"` // kind of the latest event
 	LastOutcome string     `json:"last_outcome,omitempty"`
@@ -76,8 +81,11 @@ func (m *Machine) apply(e Event) bool {
 		m.LastSeen = e.Time
 		m.LastEvent, m.LastOutcome = e.Kind, e.Outcome
 	}
-	if e.IP.IsValid() {
-		m.LastIP = e.IP
+	switch ip := e.IP.Unmap(); {
+	case ip.Is4():
+		m.LastIP = ip
+	case ip.Is6() && !ip.IsLinkLocalUnicast():
+		m.LastIP6 = ip
 	}
 	if e.Arch.Known() {
 		m.Arch = e.Arch
@@ -97,3 +105,10 @@ func (m *Machine) apply(e Event) bool {
 	}
 	return m.State != old
 }
+
+// StartsBoot says whether e opens a new boot: a DHCP decision for a
+// network-boot client. The DHCP of the system that boot started (the
+// Debian installer asks for an address after its kernel, before its
+// answer file) does not, so the installer's steps stay in the timeline of
+// the boot that loaded it.
+func (e Event) StartsBoot() bool { return e.Kind == KindDHCP && !e.OSLease }

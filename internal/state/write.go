@@ -51,7 +51,7 @@ func (s *Store) write(tx *bolt.Tx, events []Event) error {
 	for i, e := range events {
 		if e.Kind == kindBind {
 			bv, _ := json.Marshal(e.Bind)
-			if err := bb.Put(machineKey(e.MAC), bv); err != nil {
+			if err := bb.Put(bindingKey(e.MAC, e.Bind.Addr), bv); err != nil {
 				return err
 			}
 			continue
@@ -75,7 +75,7 @@ func (s *Store) write(tx *bolt.Tx, events []Event) error {
 		}
 		if e.Bind != nil {
 			bv, _ := json.Marshal(e.Bind)
-			if err := bb.Put(machineKey(e.MAC), bv); err != nil {
+			if err := bb.Put(bindingKey(e.MAC, e.Bind.Addr), bv); err != nil {
 				return err
 			}
 		}

@@ -80,10 +80,8 @@ EOF
 # and the VM's tap.
 vm_lan "$NS" "$SERVER/24" fd42:231::1/64
 
-ip netns exec "$NS" dnsmasq --keep-in-foreground --log-facility=- --conf-file=/dev/null \
-	--user=root --port=0 --bind-interfaces --interface=br0 --pid-file="$WORK/dnsmasq.pid" \
-	--enable-ra --dhcp-range=::,constructor:br0,ra-only,64,1h </dev/null >"$WORK/dnsmasq.log" 2>&1 &
-DNSMASQ_PID=$!
+ra_start "$NS" "$WORK"
+DNSMASQ_PID=$RA_PID
 
 # A router and a name server (the bridge's address; nothing needs to
 # answer there): without them netcfg asks "Continue without a default
@@ -92,16 +90,7 @@ DNSMASQ_PID=$!
 bw=("$BOOTWRIGHT_BIN" serve --interface br0 --dhcp-mode full
 	--dhcp-range 10.231.0.100-10.231.0.150 --dhcp-router "$SERVER" --dhcp-dns "$SERVER" --http-addr :8080
 	--config-dir "$WORK/config" --assets-dir "$WORK/assets" --state-dir "$WORK/state")
-printf '%q ' ip netns exec "$NS" "${bw[@]}" >"$WORK/bootwright.cmd"
-unset_env=()
-for v in ${!BOOTWRIGHT_@}; do unset_env+=(-u "$v"); done
-ip netns exec "$NS" env "${unset_env[@]}" "${bw[@]}" </dev/null >"$WORK/bootwright.log" 2>&1 &
-BW_PID=$!
-for _ in $(seq 100); do
-	[ -n "$(ip netns exec "$NS" ss -Hltn 'sport = :8080')" ] && break
-	kill -0 "$BW_PID" 2>/dev/null || { cat "$WORK/bootwright.log"; die "bootwright exited"; }
-	sleep 0.2
-done
+bw_start "$NS" "$WORK" 8080 "${bw[@]}" || die "bootwright did not start"
 
 # The rendered preseed, as the installer will get it (bootwright render).
 # Asked for from this address, which DHCP never bound to the machine, its

@@ -128,3 +128,35 @@ vm_stop() {
 	kill -KILL "$1" 2>/dev/null || true
 	wait "$1" 2>/dev/null || true
 }
+
+# ra_start NS DIR: dnsmasq in NS sending router advertisements on br0
+# and nothing else (no DHCP, no DNS), so iPXE and installers do not wait
+# for IPv6 autoconfiguration. Logs to DIR/dnsmasq.log; sets RA_PID.
+ra_start() {
+	ip netns exec "$1" dnsmasq --keep-in-foreground --log-facility=- --conf-file=/dev/null \
+		--user=root --port=0 --bind-interfaces --interface=br0 --pid-file="$2/dnsmasq.pid" \
+		--enable-ra --dhcp-range=::,constructor:br0,ra-only,64,1h </dev/null >"$2/dnsmasq.log" 2>&1 &
+	RA_PID=$!
+}
+
+# bw_start NS DIR PORT BOOTWRIGHT_ARG...: bootwright in NS with only the
+# given arguments (every BOOTWRIGHT_* variable of the caller unset), its
+# command line in DIR/bootwright.cmd and output in DIR/bootwright.log,
+# waiting until it listens on TCP PORT. Sets BW_PID; fails when it exits
+# or does not listen within 20 s.
+bw_start() {
+	local ns=$1 dir=$2 port=$3 v unset_env=()
+	shift 3
+	printf '%q ' ip netns exec "$ns" "$@" >"$dir/bootwright.cmd"
+	for v in ${!BOOTWRIGHT_@}; do unset_env+=(-u "$v"); done
+	ip netns exec "$ns" env "${unset_env[@]}" "$@" </dev/null >"$dir/bootwright.log" 2>&1 &
+	BW_PID=$!
+	for _ in $(seq 100); do
+		[ -n "$(ip netns exec "$ns" ss -Hltn "sport = :$port")" ] && return 0
+		kill -0 "$BW_PID" 2>/dev/null || { cat "$dir/bootwright.log" >&2; echo "bootwright exited" >&2; return 1; }
+		sleep 0.2
+	done
+	echo "bootwright does not listen on :$port" >&2
+	return 1
+}
+
