@@ -64,7 +64,7 @@ scen_deploy() {
 	con=$(sed -n 's/^ARG GO_VERSION=//p' "$TOP/deploy/Containerfile")
 	check "deploy: Containerfile GO_VERSION $con = go.mod's go $mod" [ "$con" = "$mod" ]
 	command -v docker >/dev/null || command -v podman >/dev/null ||
-		log "no docker or podman here: deploy/Containerfile is not built by this test"
+		log "no docker or podman here: deploy/Containerfile is built by make packagetest (podman)"
 }
 
 scen_no_caps() {
