@@ -89,6 +89,7 @@ type Data struct {
 	files    []string          // per-machine files this machine may fetch
 	fileRefs []string          // names passed to FileURL while resolving
 	mirrors  map[string]string // upstreams by name, for Mirror
+	noArch   map[string]bool   // entries left out for booting nothing on this arch
 }
 
 // MachineData is the machine part of Data.

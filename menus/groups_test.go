@@ -243,6 +243,39 @@ func TestInstallOnce(t *testing.T) {
 	}
 }
 
+// TestInstallEntryForOtherArches: an install entry that boots nothing on
+// the machine's arch (arch: leaves it out there) is no error: the machine
+// boots its default, with a note; an install entry that does not exist
+// at all still is one.
+func TestInstallEntryForOtherArches(t *testing.T) {
+	c, err := Load(tree(map[string]string{
+		"menus/default.yaml": "entries:\n  - {name: disk, type: local}\n  - {name: inst, kernel: vmlinuz, arch: [bios]}\n",
+		"menus/machines.yaml": "machines:\n  - {mac: '02:00:00:00:00:01', install: inst, default: disk}\n" +
+			"  - {mac: '02:00:00:00:00:02', install: nowhere}\n",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	efi := hw.ArchFromCode(7)
+	mac := hw.MustParseMAC("02:00:00:00:00:01")
+	for arch, want := range map[hw.Arch]string{hw.ArchBIOS: "inst", efi: "disk"} {
+		d, err := c.Resolve(Request{MAC: mac, Arch: arch}, Server{URL: "http://s"}, nil)
+		if err != nil || len(d.Errors) > 0 {
+			t.Fatalf("%s: %v %v", arch, err, d.Errors)
+		}
+		if d.Menu.Default != want {
+			t.Errorf("%s: default %q, want %q", arch, d.Menu.Default, want)
+		}
+		if note := strings.Join(d.Notes, "; "); (want == "disk") != strings.Contains(note, "boots nothing on") {
+			t.Errorf("%s: notes %q", arch, note)
+		}
+	}
+	d, err := c.Resolve(Request{MAC: hw.MustParseMAC("02:00:00:00:00:02"), Arch: efi}, Server{URL: "http://s"}, nil)
+	if err != nil || len(d.Errors) != 1 || !strings.Contains(d.Errors[0].Error(), `install entry "nowhere" is not in menu`) {
+		t.Errorf("missing install entry: %v %v", err, d.Errors)
+	}
+}
+
 func TestFileAccessSetting(t *testing.T) {
 	c, err := Load(tree(map[string]string{
 		"menus/default.yaml":  minimalMenu,

@@ -137,6 +137,12 @@ func (d *Data) installDefault(eff effective) string {
 		return eff.def
 	}
 	install, ok := d.Menu.labelOf(eff.install)
+	if !ok && d.noArch[eff.install[strings.LastIndex(eff.install, ".")+1:]] {
+		// The entry is there, for other arches: on this one the machine
+		// has nothing to install and boots its default.
+		d.Notes = append(d.Notes, fmt.Sprintf("machine %s: install entry %q boots nothing on %s; its default is booted", d.Machine.Name, eff.install, d.Request.Arch))
+		return eff.def
+	}
 	if !ok {
 		d.Errors = append(d.Errors, fmt.Errorf("machine %s: install entry %q is not in menu %q", d.Machine.Name, eff.install, d.Menu.Name))
 		return eff.def
@@ -295,6 +301,10 @@ func (d *Data) expand(e *Entry, extraArgs string, assets []AssetDir) ([]Resolved
 	case TypeKernel, TypeWimboot:
 		ab, ok := e.bootFor(d.Request.Arch.Family())
 		if !ok {
+			if d.noArch == nil {
+				d.noArch = map[string]bool{}
+			}
+			d.noArch[e.Name] = true
 			return nil, nil // nothing for this arch: left out
 		}
 		sums := exec("sums", ab.sums)
