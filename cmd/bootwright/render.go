@@ -17,6 +17,7 @@ import (
 	"github.com/bootwright/bootwright/httpboot"
 	"github.com/bootwright/bootwright/internal/boot"
 	"github.com/bootwright/bootwright/internal/bootconfig"
+	"github.com/bootwright/bootwright/internal/cache"
 	"github.com/bootwright/bootwright/internal/hw"
 	"github.com/bootwright/bootwright/internal/netutil"
 	"github.com/bootwright/bootwright/internal/route"
@@ -101,6 +102,17 @@ func runRender(args []string, getenv func(string) string, stdout, stderr io.Writ
 		defer st.Close()
 		p.State = st
 	}
+	// Cached entries point at /cache/KEY/NAME, a path that depends only on
+	// the upstream URL: a throwaway cache gives the server's paths without
+	// touching its state directory or fetching anything.
+	tmp, err := os.MkdirTemp("", "bootwright-render-cache-")
+	if err != nil {
+		fmt.Fprintln(stderr, "bootwright render:", err)
+		return 1
+	}
+	defer os.RemoveAll(tmp)
+	p.Cache = &cache.Cache{Dir: tmp}
+	defer p.Cache.Close()
 	hs := &httpboot.Server{Boot: p, DryRun: true}
 	req := httptest.NewRequest(http.MethodGet, target+"?"+q, nil)
 	req.RemoteAddr = netip.AddrPortFrom(renderClientIP(b, *clientIP, target), 40000).String()

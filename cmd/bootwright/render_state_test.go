@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/bootwright/bootwright/httpboot"
 	"github.com/bootwright/bootwright/internal/boot"
 	"github.com/bootwright/bootwright/internal/bootconfig"
+	"github.com/bootwright/bootwright/internal/cache"
 	"github.com/bootwright/bootwright/internal/hw"
 	"github.com/bootwright/bootwright/internal/state"
 )
@@ -80,5 +82,37 @@ func TestRenderMatchesServer(t *testing.T) {
 	defer st.Close()
 	if n := events(); n != before {
 		t.Errorf("render added %d events", n-before)
+	}
+}
+
+// TestRenderCachedEntry: an entry fetched through the download cache
+// renders with the /cache/ path the server would send, not its upstream
+// URL (the catalog's entries all are).
+func TestRenderCachedEntry(t *testing.T) {
+	cfg := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(cfg, "menus"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	menu := "entries:\n  - {name: inst, cache: true, kernel: 'http://mirror.invalid/d/linux', initrds: ['http://mirror.invalid/d/initrd.gz']}\n"
+	if err := os.WriteFile(filepath.Join(cfg, "menus", "default.yaml"), []byte(menu), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b, err := bootconfig.Load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const public = "http://10.231.0.1:8080"
+	c := &cache.Cache{Dir: t.TempDir()}
+	defer c.Close()
+	h := (&httpboot.Server{Boot: &boot.Policy{Config: bootconfig.NewLive(b), PublicURL: public, Cache: c, Version: versionString()}}).Handler()
+	req := httptest.NewRequest(http.MethodGet, "/ipxe/52-54-00-00-00-01?arch=x86_64&platform=efi", nil)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), public+"/cache/") {
+		t.Fatalf("served %d:\n%s", rec.Code, rec.Body)
+	}
+	code, out := runCmd("render", "--config-dir", cfg, "--public-url", public, "--client-ip", "192.0.2.1", "--mac", "52:54:00:00:00:01", "/ipxe")
+	if code != 0 || out != rec.Body.String() {
+		t.Errorf("render = %d:\n%s\nwant what the server sent:\n%s", code, out, rec.Body)
 	}
 }
