@@ -72,19 +72,9 @@ pg_kea() {
 	pg_db kea
 	kea-admin db-init pgsql -h "$PG_DIR" -u bootwright -n kea >"$dir/db-init.log" 2>&1 ||
 		{ cat "$dir/db-init.log" >&2; die "kea-admin db-init pgsql failed"; }
-	cat >"$dir/kea.json" <<-EOF2
-	{ "Dhcp4": {
-	    "interfaces-config": { "interfaces": [ "eth0" ], "dhcp-socket-type": "raw" },
-	    "lease-database": { "type": "postgresql", "name": "kea", "host": "$PG_DIR", "user": "bootwright" },
-	    "valid-lifetime": 3600,
-	    "multi-threading": { "enable-multi-threading": $KEA_MT, "thread-pool-size": 2, "packet-queue-size": 256 },
-	    "subnet4": [ { "id": 1, "subnet": "$NET.0.0/16", "pools": [ { "pool": "$RANGE_LO - $RANGE_HI" } ] } ],
-	    "loggers": [ { "name": "kea-dhcp4", "severity": "WARN",
-	                   "output_options": [ { "output": "$dir/log" } ] } ]
-	} }
-	EOF2
-	ip netns exec "$NS_PA" env KEA_PIDFILE_DIR="$dir" KEA_LOCKFILE_DIR="$dir" \
-		kea-dhcp4 -c "$dir/kea.json" </dev/null >"$dir/out" 2>&1 &
+	# Raw sockets: Kea's UDP sockets do not receive the broadcasts.
+	start_kea "$NS_PA" "$dir" raw \
+		"{ \"type\": \"postgresql\", \"name\": \"kea\", \"host\": \"$PG_DIR\", \"user\": \"bootwright\" }"
 	wait_started kea-pg "$NS_PA" $! "$dir"
 }
 

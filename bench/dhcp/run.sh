@@ -94,20 +94,8 @@ start_server() {
 			</dev/null >"$dir/log" 2>&1 &
 		;;
 	kea)
-		cat >"$dir/kea.json" <<-EOF
-		{ "Dhcp4": {
-		    "interfaces-config": { "interfaces": [ "eth0" ], "dhcp-socket-type": "udp" },
-		    "lease-database": { "type": "memfile", "persist": true, "lfc-interval": 0,
-		                        "name": "$dir/leases.csv" },
-		    "valid-lifetime": 3600,
-		    "multi-threading": { "enable-multi-threading": $KEA_MT, "thread-pool-size": 2, "packet-queue-size": 256 },
-		    "subnet4": [ { "id": 1, "subnet": "$NET.0.0/16", "pools": [ { "pool": "$RANGE_LO - $RANGE_HI" } ] } ],
-		    "loggers": [ { "name": "kea-dhcp4", "severity": "WARN",
-		                   "output_options": [ { "output": "$dir/log" } ] } ]
-		} }
-		EOF
-		ip netns exec "$NS_S" env KEA_PIDFILE_DIR="$dir" KEA_LOCKFILE_DIR="$dir" \
-			kea-dhcp4 -c "$dir/kea.json" </dev/null >"$dir/out" 2>&1 &
+		start_kea "$NS_S" "$dir" udp \
+			"{ \"type\": \"memfile\", \"persist\": true, \"lfc-interval\": 0, \"name\": \"$dir/leases.csv\" }"
 		;;
 	dnsmasq)
 		ip netns exec "$NS_S" dnsmasq --keep-in-foreground --conf-file=/dev/null --user=root --port=0 \
@@ -117,6 +105,25 @@ start_server() {
 		;;
 	esac
 	wait_started "$name" "$NS_S" $! "$dir"
+}
+
+# start_kea NS DIR SOCKET-TYPE LEASE-DATABASE: kea-dhcp4 in NS on eth0
+# with DIR/kea.json, the range and lease time of the others and the lease
+# database given (JSON); the caller waits for $!.
+start_kea() {
+	cat >"$2/kea.json" <<-EOF
+	{ "Dhcp4": {
+	    "interfaces-config": { "interfaces": [ "eth0" ], "dhcp-socket-type": "$3" },
+	    "lease-database": $4,
+	    "valid-lifetime": 3600,
+	    "multi-threading": { "enable-multi-threading": $KEA_MT, "thread-pool-size": 2, "packet-queue-size": 256 },
+	    "subnet4": [ { "id": 1, "subnet": "$NET.0.0/16", "pools": [ { "pool": "$RANGE_LO - $RANGE_HI" } ] } ],
+	    "loggers": [ { "name": "kea-dhcp4", "severity": "WARN",
+	                   "output_options": [ { "output": "$2/log" } ] } ]
+	} }
+	EOF
+	ip netns exec "$1" env KEA_PIDFILE_DIR="$2" KEA_LOCKFILE_DIR="$2" \
+		kea-dhcp4 -c "$2/kea.json" </dev/null >"$2/out" 2>&1 &
 }
 
 # wait_started NAME NS PID DIR: until PID listens on UDP 67 in NS (10 s);

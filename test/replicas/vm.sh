@@ -13,23 +13,12 @@
 
 VM_TIMEOUT=${BOOTWRIGHT_VM_TIMEOUT:-240}
 
-# vm_config: menus where the install entry's callback goes to b.
+# vm_config: test/vm's install config for VM_MAC, with the install
+# entry's callback host rewritten from a's to b's.
 vm_config() {
-	mkdir -p "$DIR/config/menus"
-	cat >"$DIR/config/menus/default.yaml" <<-EOF2
-	title: install once across replicas
-	timeout: 10s
-	default: disk
-	entries:
-	  - {name: disk, title: Boot from local disk, type: local}
-	  - name: install
-	    title: Install (test)
-	    kernel: testos/vmlinuz
-	    initrds: [testos/initrd.gz]
-	    args: 'console=ttyS0 panic=-1 bootwright.test=vm-replicas bootwright.callback={{ .Callback | replace "http://$A_IP:8080/" "http://$B_IP:8080/" }}'
-	EOF2
-	printf 'machines:\n  - mac: "%s"\n    name: vm-replicas\n    install: install\n    timeout: 1s\n' "$VM_MAC" \
-		>"$DIR/config/menus/machines.yaml"
+	INSTALL_MAC=$VM_MAC write_install_config "$DIR/config"
+	sed -i "s|{{ .Callback }}|{{ .Callback \| replace \`http://$A_IP:8080/\` \`http://$B_IP:8080/\` }}|" "$DIR/config/menus/default.yaml"
+	grep -q "replace \`http://$A_IP" "$DIR/config/menus/default.yaml"
 }
 
 # vm_mac: the first of a few test MACs that is in a's share when a and b
@@ -82,7 +71,7 @@ scen_vm() {
 	cp "$cache/vmlinuz" "$cache/initrd.gz" "$DIR/assets/testos/"
 	(cd "$TOP" && go build -o "$DIR/owner" ./test/replicas/owner) || fail "go build ./test/replicas/owner" || return 1
 	# shellcheck source=../vm/install.sh
-	. "$TOP/test/vm/install.sh" # write_mbr
+	. "$TOP/test/vm/install.sh" # write_mbr, write_install_config
 	write_mbr "$DIR/disk.img"
 	setup_lan || return 1
 	vm_tap "$NS_LAN"
@@ -91,7 +80,7 @@ scen_vm() {
 		--bind-interfaces --interface=br0 --pid-file="$DIR/dnsmasq.pid" --dhcp-leasefile="$DIR/dnsmasq.leases" \
 		--enable-ra --dhcp-range=::,constructor:br0,ra-only,64,1h </dev/null >"$DIR/dnsmasq.log" 2>&1 &
 	VM_MAC=$(vm_mac) || fail "none of the test MACs is in a's share" || return 1
-	vm_config
+	vm_config || fail "test/vm's install config has no {{ .Callback }} to rewrite" || return 1
 	start_replica a --assets-dir "$DIR/assets" || return 1
 	start_replica b --assets-dir "$DIR/assets" || return 1
 	wait_replicas 2 || fail "the replicas do not see each other" || return 1
@@ -125,11 +114,11 @@ scen_vm() {
 	srv=$(vm_servers "$DIR/vm.pkts")
 	[ "$srv" = "$A_IP " ] || fail "the VM's OFFERs and ACKs came from '$srv', want only a ($A_IP)" || return 1
 	local menus
-	menus=$(grep -c 'msg="http: menu served".*machine=vm-replicas' "$DIR/a/bootwright.log" || true)
-	grep -q 'msg="http: menu served".*machine=vm-replicas.*default=install' "$DIR/a/bootwright.log" &&
-		grep -q 'msg="http: menu served".*machine=vm-replicas.*default=disk' "$DIR/a/bootwright.log" ||
+	menus=$(grep -c 'msg="http: menu served".*machine=vm-bios-install' "$DIR/a/bootwright.log" || true)
+	grep -q 'msg="http: menu served".*machine=vm-bios-install.*default=install' "$DIR/a/bootwright.log" &&
+		grep -q 'msg="http: menu served".*machine=vm-bios-install.*default=disk' "$DIR/a/bootwright.log" ||
 		fail "a's log lacks the menus (default=install, then default=disk) for the VM" || return 1
-	! grep -q 'msg="http: menu served".*machine=vm-replicas' "$DIR/b/bootwright.log" ||
+	! grep -q 'msg="http: menu served".*machine=vm-bios-install' "$DIR/b/bootwright.log" ||
 		fail "b served the VM a menu" || return 1
 	echo "PASS vm: VM $VM_MAC (a's share) leased and served by a only ($(grep -c . "$DIR/vm.pkts") DHCP packets, server id $A_IP), $menus menus from a: install (boot 1, ${boot1}s), its callback to b taken by b (a 0, b 1), installed on both APIs, then the local disk (boot 2, ${boot2}s: BOOTWRIGHT-LOCAL-DISK)"
 }
