@@ -96,7 +96,7 @@ replicaoutagetest: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/replicas/run.sh outage
 
 ## replicavmtest (not in `test`): a QEMU VM boots through replica a, its installer's
-## callback goes to replica b, its second boot through a gets the local disk.
+## callback goes to replica b, its second boot through a gets the local disk; 16-38 s.
 replicavmtest: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/replicas/run.sh vm
 
