@@ -24,9 +24,11 @@
 #             restart, without restarting the replicas, /healthz is ok, a
 #             new client gets a lease and the window's menu fetches are in
 #             the timeline on the other replica
-#
-# Not here yet: a real VM in the install scenario (test/vm boots one
-# against a single server).
+#   vm        (only when named: make replicavmtest) a QEMU BIOS VM whose
+#             MAC is in a's share boots through a, takes the install
+#             entry; its initramfs sends the callback (a's token) to b;
+#             both APIs say installed; the second boot through a gets the
+#             local-disk default and boots the VM's disk (vm.sh)
 #
 # Usage: BOOTWRIGHT_BIN=/abs/bin/bootwright test/replicas/run.sh [SCENARIO...]
 # Needs root and scripts/install-deps.sh. Logs stay in test/replicas/work/.
@@ -36,7 +38,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
 WORK=$HERE/work
 PFX="bwrep-$$"
-ALL=(lan relay failover install) # outage runs when named
+ALL=(lan relay failover install) # outage and vm run when named
 STEP_TIMEOUT=20
 # A killed replica's clients are answered by the others within
 # pgstore.DefaultDeadAfter + DefaultHeartbeat (4 s); 1 s more for the
@@ -57,6 +59,8 @@ log() { echo "replica-test: $*" >&2; }
 . "$HERE/lib.sh"
 # shellcheck source=scenarios.sh
 . "$HERE/scenarios.sh"
+# shellcheck source=vm.sh
+. "$HERE/vm.sh"
 
 # cleanup_prefix too: perf makes its namespace in a background subshell.
 cleanup() { ns_cleanup; cleanup_prefix "$PFX-"; pg_stop; }
