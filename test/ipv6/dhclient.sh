@@ -124,6 +124,13 @@ main() {
 	kill -TERM "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
 	dhc a -r || true
+	# bootwright logs the Release just after its Reply, which dhclient
+	# may have taken and exited on already: wait for the line (5 s).
+	local i
+	for i in $(seq 50); do
+		grep 'type=RELEASE' "$DIR/bootwright.log" | has 'status=released' && break
+		sleep 0.1
+	done
 	grep 'type=RELEASE' "$DIR/bootwright.log" | has 'status=released' || fail "no Release in bootwright's log"
 
 	# A restart and a kill -9 keep a's address; b gets the other one.
