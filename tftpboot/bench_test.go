@@ -9,7 +9,9 @@ import (
 	"runtime"
 	"strconv"
 	"testing"
+	"time"
 
+	"golang.org/x/sync/errgroup"
 	"golang.org/x/sys/unix"
 )
 
@@ -44,20 +46,53 @@ func BenchmarkLockStep(b *testing.B) {
 		b.Fatal(err)
 	}
 	const name = "sub/dir/1mib.bin"
-	for _, polled := range []bool{false, true} {
+	for _, mode := range []socketMode{socketsBlocking, socketsPolled} {
 		for _, o := range []struct{ blk, win int }{{512, 1}, {1468, 1}, {1468, 16}} {
-			kind := "blocking"
-			if polled {
-				kind = "netpoller"
-			}
-			b.Run(fmt.Sprintf("%s/blksize=%d/window=%d", kind, o.blk, o.win), func(b *testing.B) {
-				addr := startServer(b, &Server{Files: files, polled: polled})
+			b.Run(fmt.Sprintf("%s/blksize=%d/window=%d", mode, o.blk, o.win), func(b *testing.B) {
+				addr := startServer(b, &Server{Files: files, sockets: mode})
 				ap := netip.MustParseAddrPort(addr)
 				b.SetBytes(int64(len(want[name])))
 				for b.Loop() {
 					n, err := blockingFetch(ap, name, o.blk, o.win)
 					if err != nil || n != len(want[name]) {
 						b.Fatalf("got %d bytes, %v", n, err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkStorm is N clients fetching a 1 MiB file lock-step at once,
+// an operation being the whole storm, with each kind of transfer socket
+// and with the server's own choice (auto: blocking for the first
+// GOMAXPROCS transfers, the netpoller beyond).
+func BenchmarkStorm(b *testing.B) {
+	dir, want := makeUserRoot(b)
+	files, err := Files(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const name = "sub/dir/1mib.bin"
+	for _, mode := range []socketMode{socketsAuto, socketsBlocking, socketsPolled} {
+		for _, o := range []struct{ n, blk int }{{8, 1468}, {50, 512}, {50, 1468}} {
+			b.Run(fmt.Sprintf("%s/clients=%d/blksize=%d", mode, o.n, o.blk), func(b *testing.B) {
+				addr := startServer(b, &Server{Files: files, sockets: mode, Timeout: 2 * time.Second})
+				ap := netip.MustParseAddrPort(addr)
+				b.SetBytes(int64(o.n * len(want[name])))
+				for b.Loop() {
+					var g errgroup.Group
+					for range o.n {
+						g.Go(func() error {
+							n, err := blockingFetch(ap, name, o.blk, 1)
+							if err == nil && n != len(want[name]) {
+								err = fmt.Errorf("got %d bytes", n)
+							}
+							return err
+						})
+					}
+					if err := g.Wait(); err != nil {
+						b.Fatal(err)
 					}
 				}
 			})
@@ -89,6 +124,9 @@ func blockingFetch(server netip.AddrPort, name string, blk, win int) (int, error
 	total, got := 0, 0
 	for {
 		n, from, err := unix.Recvfrom(fd, buf, 0)
+		if err == unix.EINTR {
+			continue // Go's preemption signal
+		}
 		if err != nil {
 			return total, err
 		}
@@ -115,13 +153,13 @@ func blockingFetch(server netip.AddrPort, name string, blk, win int) (int, error
 var (
 	benchServe  = flag.String("bench.serve", "", "TestBenchServe: serve TFTP on this address until killed")
 	benchRoot   = flag.String("bench.root", "", "TestBenchServe: the TFTP root")
-	benchPolled = flag.Bool("bench.polled", false, "TestBenchServe: a net.UDPConn per transfer instead of a blocking socket")
+	benchSocket = flag.String("bench.sockets", "auto", "TestBenchServe: the transfer sockets: auto, blocking (a blocking socket on a locked thread) or netpoller (a net.UDPConn)")
 )
 
 // TestBenchServe is not a test: bench/tftp/run.sh runs the compiled test
-// binary with -bench.serve to measure the engine with net.UDPConn
-// transfer sockets (-bench.polled) beside the real binary, which the
-// Server has no exported knob for. It logs each transfer at info to
+// binary with -bench.serve to measure the engine with only one kind of
+// transfer socket (-bench.sockets blocking or netpoller) beside the real
+// binary, which chooses per transfer and has no knob for it. It logs each transfer at info to
 // stderr, as bootwright does by default.
 func TestBenchServe(t *testing.T) {
 	if *benchServe == "" {
@@ -131,7 +169,17 @@ func TestBenchServe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &Server{Files: files, polled: *benchPolled, MaxTransfers: 1000,
+	var mode socketMode
+	switch *benchSocket {
+	case "auto":
+	case "blocking":
+		mode = socketsBlocking
+	case "netpoller":
+		mode = socketsPolled
+	default:
+		t.Fatalf("-bench.sockets %q: want auto, blocking or netpoller", *benchSocket)
+	}
+	srv := &Server{Files: files, sockets: mode, MaxTransfers: 1000,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))}
 	t.Fatal(srv.ListenAndServe(*benchServe))
 }

@@ -156,13 +156,13 @@ func TestRealClients(t *testing.T) {
 	for _, name := range []string{hw.NBPUndionly, hw.NBPSnponly, hw.NBPIPXEEFI} {
 		want[name] = embedded(t, name)
 	}
-	for _, mode := range []string{"ephemeral ports", "single port"} {
+	for _, tp := range transferPaths {
 		for cname, c := range realClients {
-			t.Run(mode+"/"+cname, func(t *testing.T) {
+			t.Run(tp.name+"/"+cname, func(t *testing.T) {
 				if _, err := exec.LookPath(c.bin); err != nil {
 					t.Skipf("%s not installed (scripts/install-deps.sh installs it): %v", c.bin, err)
 				}
-				port, logs := clientServer(t, dir, mode == "single port")
+				port, logs := clientServer(t, dir, tp)
 				testClient(t, c, port, logs, want)
 			})
 		}
@@ -214,14 +214,14 @@ func testClient(t *testing.T, c realClient, port string, logs *syncBuffer, want 
 
 // clientServer starts a Server over dir for one client's tests and
 // returns its port and log.
-func clientServer(t *testing.T, dir string, singlePort bool) (string, *syncBuffer) {
+func clientServer(t *testing.T, dir string, tp transferPath) (string, *syncBuffer) {
 	t.Helper()
 	files, err := Files(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
-	addr := startServer(t, &Server{Files: files, SinglePort: singlePort, Logger: jsonLogger(logs)})
+	addr := startServer(t, tp.with(&Server{Files: files, Logger: jsonLogger(logs)}))
 	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		t.Fatal(err)

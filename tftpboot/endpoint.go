@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,7 +20,7 @@ var (
 )
 
 // endpoint is one transfer's path to its client: a socket of its own
-// (fdConn, or polledConn for comparison) or, in SinglePort mode, the
+// (fdConn or polledConn; see Server.polledSocket) or, in SinglePort mode, the
 // listening socket (portConn).
 type endpoint interface {
 	// send sends one packet to the client.
@@ -156,23 +157,35 @@ func (c *fdConn) close() {
 }
 
 // polledConn is a connected net.UDPConn, whose reads park the goroutine
-// in Go's netpoller. The server uses fdConn; this is kept for
-// BenchmarkLockStep, which measures the two.
+// in Go's netpoller: what a transfer gets when more transfers than
+// GOMAXPROCS are running (see Server.polledSocket).
 type polledConn struct {
 	c    *net.UDPConn
 	intr atomic.Bool
 }
 
-func dialPolled(local netip.Addr, peer netip.AddrPort) (*polledConn, error) {
+// dialPolled opens a polledConn from local to peer, as dialFD does
+// (ifindex scopes IPv6 link-local addresses).
+func dialPolled(local netip.Addr, ifindex int, peer netip.AddrPort) (*polledConn, error) {
+	peerAddr := peer.Addr().Unmap()
 	var la *net.UDPAddr
-	if local.IsValid() {
-		la = net.UDPAddrFromAddrPort(netip.AddrPortFrom(local.Unmap(), 0))
+	if local = local.Unmap(); local.IsValid() && local.Is4() == peerAddr.Is4() {
+		la = net.UDPAddrFromAddrPort(netip.AddrPortFrom(scoped(local, ifindex), 0))
 	}
-	c, err := net.DialUDP("udp", la, net.UDPAddrFromAddrPort(netip.AddrPortFrom(peer.Addr().Unmap(), peer.Port())))
+	c, err := net.DialUDP("udp", la, net.UDPAddrFromAddrPort(netip.AddrPortFrom(scoped(peerAddr, ifindex), peer.Port())))
 	if err != nil {
 		return nil, err
 	}
 	return &polledConn{c: c}, nil
+}
+
+// scoped gives a link-local IPv6 address the zone ifindex (net accepts
+// an interface's index as its zone).
+func scoped(a netip.Addr, ifindex int) netip.Addr {
+	if a.Is6() && ifindex > 0 && (a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast()) {
+		return a.WithZone(strconv.Itoa(ifindex))
+	}
+	return a
 }
 
 func (c *polledConn) send(p []byte) error {

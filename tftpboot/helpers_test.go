@@ -141,3 +141,25 @@ func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
 }
+
+// transferPath is one way a Server carries a transfer's packets, for the
+// tests that run against each.
+type transferPath struct {
+	name  string
+	apply func(*Server)
+}
+
+// transferPaths: the transfer's own blocking socket on a locked thread
+// (the first GOMAXPROCS transfers at once), its own net.UDPConn (the
+// rest), and the listening socket (SinglePort).
+var transferPaths = []transferPath{
+	{"blocking socket", func(s *Server) { s.sockets = socketsBlocking }},
+	{"netpoller socket", func(s *Server) { s.sockets = socketsPolled }},
+	{"single port", func(s *Server) { s.SinglePort = true }},
+}
+
+// with returns srv after applying p, for building a Server in one line.
+func (p transferPath) with(srv *Server) *Server {
+	p.apply(srv)
+	return srv
+}

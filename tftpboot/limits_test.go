@@ -68,11 +68,18 @@ func finishTransfer(t *testing.T, c *rawClient, from string) {
 
 // TestVanishedClientFreesSlot: a client that stops answering holds its
 // slot for (Retries+1) × Timeout, then the transfer fails, is counted
-// with its retransmissions, and the slot serves the next client.
+// with its retransmissions, and the slot serves the next client. On each
+// transfer path.
 func TestVanishedClientFreesSlot(t *testing.T) {
+	for _, tp := range transferPaths {
+		t.Run(tp.name, func(t *testing.T) { testVanishedClient(t, tp) })
+	}
+}
+
+func testVanishedClient(t *testing.T, tp transferPath) {
 	_, files, want := userRoot(t)
 	logs := &syncBuffer{}
-	srv := &Server{Files: files, MaxTransfers: 1, Timeout: 200 * time.Millisecond, Retries: 2, Logger: jsonLogger(logs)}
+	srv := tp.with(&Server{Files: files, MaxTransfers: 1, Timeout: 200 * time.Millisecond, Retries: 2, Logger: jsonLogger(logs)})
 	addr := startServer(t, srv)
 	start := time.Now()
 	startTransfer(t, addr) // and never ACK
@@ -97,11 +104,18 @@ func TestVanishedClientFreesSlot(t *testing.T) {
 }
 
 // TestRetransmissionLogged drops one DATA packet on the client side: the
-// server sends it again after Timeout and the log line counts it.
+// server sends it again after Timeout and the log line counts it. On
+// each transfer path.
 func TestRetransmissionLogged(t *testing.T) {
+	for _, tp := range transferPaths {
+		t.Run(tp.name, func(t *testing.T) { testRetransmission(t, tp) })
+	}
+}
+
+func testRetransmission(t *testing.T, tp transferPath) {
 	logs := &syncBuffer{}
 	_, files, _ := userRoot(t)
-	srv := &Server{Files: files, Timeout: 200 * time.Millisecond, Logger: jsonLogger(logs)}
+	srv := tp.with(&Server{Files: files, Timeout: 200 * time.Millisecond, Logger: jsonLogger(logs)})
 	addr := startServer(t, srv)
 	c := newRawClient(t)
 	c.send(addr, reqPacket(opRRQ, "one-block.bin"))

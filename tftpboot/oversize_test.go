@@ -18,13 +18,13 @@ import (
 // (pin/tftp panicked on it and ended the process); otherwise on the
 // transfer's own socket, whose reads take 516 bytes.
 func TestOversizedDatagram(t *testing.T) {
-	for _, single := range []bool{false, true} {
-		t.Run(fmt.Sprintf("single port %v", single), func(t *testing.T) { testOversized(t, single) })
+	for _, tp := range transferPaths {
+		t.Run(tp.name, func(t *testing.T) { testOversized(t, tp) })
 	}
 }
 
-func testOversized(t *testing.T, single bool) {
-	addr := startServer(t, &Server{SinglePort: single})
+func testOversized(t *testing.T, tp transferPath) {
+	addr := startServer(t, tp.with(&Server{}))
 	c := newRawClient(t)
 	c.send(addr, reqPacket(opRRQ, hw.NBPSnponly))
 	var got []byte
@@ -77,12 +77,12 @@ func TestLongRequests(t *testing.T) {
 		"512 bytes, missing":  {opRRQ, path(512), "ERROR 1 file not found"},
 		"493 bytes + options": {opRRQ, long, "OACK blksize=1024 tsize=10"},
 	}
-	for _, single := range []bool{false, true} {
+	for _, tp := range transferPaths {
 		logs := &syncBuffer{}
-		srv := &Server{Files: files, SinglePort: single, Logger: jsonLogger(logs)}
+		srv := tp.with(&Server{Files: files, Logger: jsonLogger(logs)})
 		addr := startServer(t, srv)
 		for name, tc := range tests {
-			t.Run(fmt.Sprintf("%s, single port %v", name, single), func(t *testing.T) {
+			t.Run(fmt.Sprintf("%s, %s", name, tp.name), func(t *testing.T) {
 				c := newRawClient(t)
 				c.send(addr, reqPacket(tc.op, tc.name, "blksize", "1024", "tsize", "0"))
 				got, from := c.recv(5 * time.Second)

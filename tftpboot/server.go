@@ -79,7 +79,7 @@ type Server struct {
 	aborted   bool
 	files     fs.FS
 	inflight  sync.WaitGroup // read transfers running; Add only under mu while !closed
-	polled    bool           // tests: a net.UDPConn per transfer instead of an fdConn
+	sockets   socketMode     // tests and benchmarks: force one kind of transfer socket
 
 	stats counters
 }

@@ -67,8 +67,19 @@ func TestShutdownWaitsForTransfers(t *testing.T) {
 	}
 }
 
+// TestShutdownContextExpiry: when Shutdown's context expires, a transfer
+// blocked waiting for its client is woken, sends error 0 and ends. On
+// each transfer path.
 func TestShutdownContextExpiry(t *testing.T) {
-	addr, _, srv := userServer(t)
+	for _, tp := range transferPaths {
+		t.Run(tp.name, func(t *testing.T) { testShutdownExpiry(t, tp) })
+	}
+}
+
+func testShutdownExpiry(t *testing.T, tp transferPath) {
+	_, files, _ := userRoot(t)
+	srv := tp.with(&Server{Files: files})
+	addr := startServer(t, srv)
 	c, from := startTransfer(t, addr)
 	err := <-shutdownAsync(srv, 100*time.Millisecond)
 	if !errors.Is(err, context.DeadlineExceeded) {

@@ -114,8 +114,8 @@ func (s *Server) serveRead(l *listener, req request, in inbound, inbox chan []by
 	switch {
 	case l.single:
 		ep = newPortConn(l, in, inbox)
-	case s.polled:
-		ep, err = dialPolled(in.local, in.peer)
+	case s.polledSocket():
+		ep, err = dialPolled(in.local, in.ifindex, in.peer)
 	default:
 		runtime.LockOSThread()
 		ep, err = dialFD(in.local, in.ifindex, in.peer)

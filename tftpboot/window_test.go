@@ -80,12 +80,12 @@ func TestLoopbackOptions(t *testing.T) {
 		{"timeout", "2", "windowsize", "8", "blksize", "8192"},
 		{"BLKSIZE", "1024", "WINDOWSIZE", "2", "TSIZE", "0"},
 	}
-	for _, single := range []bool{false, true} {
+	for _, tp := range transferPaths {
 		logs := &syncBuffer{}
-		addr := startServer(t, &Server{Files: files, SinglePort: single, Logger: jsonLogger(logs)})
+		addr := startServer(t, tp.with(&Server{Files: files, Logger: jsonLogger(logs)}))
 		for _, opts := range optSets {
 			for name, content := range want {
-				t.Run(fmt.Sprintf("single %v/%v/%s", single, opts, name), func(t *testing.T) {
+				t.Run(fmt.Sprintf("%s/%v/%s", tp.name, opts, name), func(t *testing.T) {
 					got, oack, err := winFetch(t, addr, name, opts...)
 					if err != nil || !bytes.Equal(got, content) {
 						t.Fatalf("%d bytes, %v; want %d identical bytes", len(got), err, len(content))
