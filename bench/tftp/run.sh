@@ -18,13 +18,20 @@
 #     the servers' private memory (smaps_rollup Private_*, whole process
 #     tree) while they are held, less before, divided by the transfers.
 #     Kernel socket buffers are not in it, for any server.
-# Each measurement runs BENCH_ROUNDS times (default 3), servers
-# interleaved, and the best round counts. Every fetch's size is checked.
-# For memory, lower is better and the ratio is the best peer's to
-# bootwright's. The last column is bootwright's own engine with a
-# net.UDPConn per transfer, which parks in Go's netpoller, instead of the
-# blocking socket on a locked thread it uses (the compiled tftpboot test
-# binary, TestBenchServe): the gap is what that choice is worth.
+# Each measurement runs BENCH_ROUNDS times (default 3; storms
+# BENCH_STORM_ROUNDS, default 5), servers interleaved, and the best round
+# counts. Every fetch's size is checked.
+# Each storm also reports the servers' CPU time (user and system, whole
+# process, from /proc/PID/stat; the least of the rounds), which the
+# machine's other load disturbs far less than the rate.
+# For memory and CPU, lower is better and the ratio is the best peer's to
+# bootwright's. The last two columns are bootwright's own engine with one
+# kind of transfer socket only (the compiled tftpboot test binary,
+# TestBenchServe -bench.sockets): "netpoller", a net.UDPConn per transfer,
+# which parks in Go's netpoller, and "blocking", a blocking socket read on
+# the transfer's locked OS thread. bootwright itself gives the first
+# GOMAXPROCS transfers at once a blocking socket and the rest a
+# net.UDPConn; the columns show what each alone would do.
 # bootwright logs every transfer to a file at info, as by default.
 #
 # atftpd conflicts with tftpd-hpa as a Debian package, so it is not
@@ -39,15 +46,17 @@ TOP=$(cd "$HERE/../.." && pwd)
 WORK=$HERE/work
 NS=bwb-$$
 ROUNDS=${BENCH_ROUNDS:-3}
+STORM_ROUNDS=${BENCH_STORM_ROUNDS:-5}
 read -r -a STORMS <<<"${BENCH_STORMS:-50 500}"
 HELD=${BENCH_HELD:-500} # transfers held open for the memory measurement
 CACHE=${BOOTWRIGHT_TEST_CACHE:-$HOME/.cache/bootwright-test}
 PIDS=()
-declare -A PORT=([bootwright]=6969 [tftpd-hpa]=6970 [dnsmasq]=69 [atftpd]=6971 [netpoller]=6972)
+declare -A PORT=([bootwright]=6969 [tftpd-hpa]=6970 [dnsmasq]=69 [atftpd]=6971 [netpoller]=6972 [blocking]=6973)
 declare -A SPID=()
 PEERS=(bootwright tftpd-hpa dnsmasq atftpd)
-SERVERS=("${PEERS[@]}" netpoller)
-WINDOWED=(bootwright atftpd netpoller)
+ENGINES=(netpoller blocking) # TestBenchServe -bench.sockets
+SERVERS=("${PEERS[@]}" "${ENGINES[@]}")
+WINDOWED=(bootwright atftpd "${ENGINES[@]}")
 
 die() { echo "bench-tftp: $*" >&2; exit 2; }
 now() { date +%s.%N; }
@@ -103,9 +112,11 @@ SPID[dnsmasq]=$!
 ip netns exec "$NS" "$ATFTPD" --daemon --no-fork --user root.root --port "${PORT[atftpd]}" --bind-address 127.0.0.1 \
 	--maxthread 1000 --logfile "$WORK/atftpd.log" "$WORK/root" </dev/null >"$WORK/atftpd.out" 2>&1 &
 SPID[atftpd]=$!
-ip netns exec "$NS" "$WORK/tftpboot.test" -test.run '^TestBenchServe$' -test.timeout 0 \
-	-bench.serve "127.0.0.1:${PORT[netpoller]}" -bench.root "$WORK/root" -bench.polled </dev/null >"$WORK/netpoller.log" 2>&1 &
-SPID[netpoller]=$!
+for e in "${ENGINES[@]}"; do
+	ip netns exec "$NS" "$WORK/tftpboot.test" -test.run '^TestBenchServe$' -test.timeout 0 \
+		-bench.serve "127.0.0.1:${PORT[$e]}" -bench.root "$WORK/root" -bench.sockets "$e" </dev/null >"$WORK/$e.log" 2>&1 &
+	SPID[$e]=$!
+done
 PIDS+=("${SPID[@]}")
 for s in "${SERVERS[@]}"; do
 	deadline=$((SECONDS + 15))
@@ -172,12 +183,19 @@ windowed() {
 	VS[$key]=atftpd
 }
 
+# cpu PID: the CPU time PID has used (user and system, all its threads),
+# in clock ticks.
+cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+least() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b < a ? b : a) }'; }
+
 storm() {
-	local n=$1 blk=$2 s t0 i secs bad key cp
+	local n=$1 blk=$2 s t0 c0 i secs bad key cp ckey
 	key="storm $n x 1 MiB, blksize $blk (MB/s)"
-	for _ in $(seq "$ROUNDS"); do
+	ckey="storm $n x 1 MiB, blksize $blk (CPU ms, lower is better)"
+	for _ in $(seq "$STORM_ROUNDS"); do
 		for s in "${SERVERS[@]}"; do
 			cp=()
+			c0=$(cpu "${SPID[$s]}")
 			t0=$(now)
 			for i in $(seq "$n"); do
 				fetch "$s" 1mib.bin "$blk" >"$WORK/out/storm.$i" &
@@ -185,6 +203,7 @@ storm() {
 			done
 			for i in "${cp[@]}"; do wait "$i" || true; done
 			secs=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { print b - a }')
+			RES[$ckey|$s]=$(least "${RES[$ckey|$s]:-}" $((($(cpu "${SPID[$s]}") - c0) * 1000 / TICK)))
 			bad=0
 			for i in $(seq "$n"); do [ "$(cat "$WORK/out/storm.$i")" = $((1 << 20)) ] || bad=$((bad + 1)); done
 			# A peer's incomplete fetches are counted and printed, and
@@ -194,8 +213,9 @@ storm() {
 			RES[$key|$s]=$(best "${RES[$key|$s]:-}" "$(rate $(((n - bad) << 20)) "$secs")")
 		done
 	done
-	KEYS+=("$key")
+	KEYS+=("$key" "$ckey")
 	VS[$key]=best
+	VS[$ckey]=lower
 }
 
 # uss PID: private memory in KiB of PID and its descendants.
@@ -222,9 +242,10 @@ memory() {
 		sleep 8 # let the held transfers time out before the next server
 	done
 	KEYS+=("$key")
-	VS[$key]=memory
+	VS[$key]=lower
 }
 
+TICK=$(getconf CLK_TCK)
 KEYS=()
 echo "bench-tftp: $ROUNDS rounds, best of each; loopback in namespace $NS; $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 memory # first, on servers that have not served yet
@@ -237,24 +258,25 @@ for n in "${STORMS[@]}"; do
 	storm "$n" 1468
 done
 
-printf '\n%-50s %10s %10s %10s %10s %12s %12s\n' "" bootwright tftpd-hpa dnsmasq atftpd ratio netpoller
+printf '\n%-58s %10s %10s %10s %10s %14s %10s %10s\n' "" bootwright tftpd-hpa dnsmasq atftpd ratio netpoller blocking
 for k in "${KEYS[@]}"; do
-	bw=${RES[$k|bootwright]} h=${RES[$k|tftpd-hpa]:--} d=${RES[$k|dnsmasq]:--} a=${RES[$k|atftpd]:--} np=${RES[$k|netpoller]:--}
+	bw=${RES[$k|bootwright]} h=${RES[$k|tftpd-hpa]:--} d=${RES[$k|dnsmasq]:--} a=${RES[$k|atftpd]:--}
+	np=${RES[$k|netpoller]:--} bl=${RES[$k|blocking]:--}
 	case ${VS[$k]} in
 	# A peer whose growth is below a page per transfer cannot be told
 	# from zero here; it is then left out of the ratio and marked *.
-	memory) ratio=$(awk -v b="$bw" -v h="$h" -v d="$d" -v a="$a" 'BEGIN { m = 1e9; s = "";
+	lower) ratio=$(awk -v b="$bw" -v h="$h" -v d="$d" -v a="$a" 'BEGIN { m = 1e9; s = "";
 		if (h >= 0.5 && h < m) m = h; if (a >= 0.5 && a < m) m = a; if (d >= 0.5 && d < m) m = d; else if (d < 0.5) s = "*";
 		printf "%.2f%s", m / b, s }') ;;
 	best) ratio=$(awk -v b="$bw" -v h="$h" -v d="$d" -v a="$a" 'BEGIN { m = h; if (d > m) m = d; if (a > m) m = a; printf "%.2f vs best", b / m }') ;;
 	tftpd-hpa) ratio=$(awk -v b="$bw" -v p="$h" 'BEGIN { printf "%.2f vs hpa", b / p }') ;;
 	atftpd) ratio=$(awk -v b="$bw" -v p="$a" 'BEGIN { printf "%.2f vs atftpd", b / p }') ;;
 	esac
-	printf '%-50s %10s %10s %10s %10s %12s %12s\n' "$k" "$bw" "$h" "$d" "$a" "$ratio" "$np"
+	printf '%-58s %10s %10s %10s %10s %14s %10s %10s\n' "$k" "$bw" "$h" "$d" "$a" "$ratio" "$np" "$bl"
 done
 case "${RES[memory per active transfer (KiB, lower is better)|dnsmasq]}" in
 -* | 0.[0-4]*) echo "(* dnsmasq's private memory grew by less than the measurement shows; the ratio is against the others)" ;;
 esac
 echo "bootwright transfers logged: $(grep -c 'msg="tftp transfer"' "$WORK/bootwright.log") (failed: $(grep -c 'outcome=failed' "$WORK/bootwright.log" || true))"
 for f in "${FAILED[@]}"; do echo "incomplete: $f"; done
-for f in "${FAILED[@]}"; do case $f in bootwright:* | netpoller:*) die "$f" ;; esac; done
+for f in "${FAILED[@]}"; do case $f in bootwright:* | netpoller:* | blocking:*) die "$f" ;; esac; done
