@@ -73,7 +73,9 @@
 //
 // The sender reads each block from the file at its offset (io.ReaderAt),
 // so a transfer holds one packet buffer, not the file, and a window is
-// resent by reading it again; buffers come from pools. Windows of
+// resent by reading it again; buffers come from pools. On a socket of
+// its own a window's DATA packets go out with one sendmmsg(2), up to 32
+// KiB of them at a time (batch.go), not a write(2) each. Windows of
 // windowsize blocks are sent, then the ACK of the last awaited; an ACK
 // inside the window restarts after it; duplicate ACKs and ACKs outside the
 // window are ignored and only the timeout resends (no Sorcerer's

@@ -47,6 +47,7 @@ type fdConn struct {
 	mu     sync.Mutex    // orders interrupt's shutdown(2) before close(2)
 	closed bool
 	intr   atomic.Bool
+	mm     mmsgs // sendBatch's
 }
 
 // dialFD opens an fdConn from local (ifindex scopes IPv6 link-local
@@ -162,6 +163,7 @@ func (c *fdConn) close() {
 type polledConn struct {
 	c    *net.UDPConn
 	intr atomic.Bool
+	mm   mmsgs // sendBatch's
 }
 
 // dialPolled opens a polledConn from local to peer, as dialFD does

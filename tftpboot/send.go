@@ -1,6 +1,7 @@
 package tftpboot
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -39,7 +40,9 @@ type sender struct {
 	oack    []option // sent as block 0 when not empty
 	timeout time.Duration
 	retries int
-	pkt     []byte // blksize+4 bytes, the packet being sent
+	pkt     []byte // batch × (blksize+4) bytes: the packets being sent
+	batch   int    // DATA packets sent with one system call (batchLen)
+	queued  [][]byte
 	rb      []byte // the client's packet being read
 
 	retransmits int   // DATA and OACK packets sent more than once
@@ -66,7 +69,7 @@ func (s *sender) run() error {
 			end = 0 // the OACK waits for ACK 0 alone
 		}
 		for k := base; k <= end; k++ {
-			if err := s.sendBlock(k); err != nil {
+			if err := s.sendBlock(k, k == end); err != nil {
 				return err
 			}
 			if k <= sent {
@@ -96,25 +99,50 @@ func (s *sender) bytes() int64 {
 	return min(max(s.acked, 0)*int64(s.blksize), s.size)
 }
 
-// sendBlock sends block k, or the OACK for k = 0.
-func (s *sender) sendBlock(k int64) error {
+// sendBlock sends block k, or the OACK for k = 0. With batching it
+// queues the block and sends the queue when it is full or last is set.
+func (s *sender) sendBlock(k int64, last bool) error {
 	if k == 0 {
 		return s.ep.send(appendOACK(s.pkt[:0], s.oack))
 	}
+	bs, ok := s.ep.(batchSender)
+	if !ok || s.batch < 2 {
+		p, err := s.fill(s.pkt, k)
+		if err != nil {
+			return err
+		}
+		return s.ep.send(p)
+	}
+	slot := len(s.queued) * (s.blksize + 4)
+	p, err := s.fill(s.pkt[slot:slot+s.blksize+4], k)
+	if err != nil {
+		return err
+	}
+	s.queued = append(s.queued, p)
+	if len(s.queued) < s.batch && !last {
+		return nil
+	}
+	err = bs.sendBatch(s.queued)
+	s.queued = s.queued[:0]
+	return err
+}
+
+// fill makes block k's DATA packet in pkt and returns it.
+func (s *sender) fill(pkt []byte, k int64) ([]byte, error) {
 	off := (k - 1) * int64(s.blksize)
 	n := int(min(int64(s.blksize), s.size-off))
-	binary.BigEndian.PutUint16(s.pkt, opDATA)
-	binary.BigEndian.PutUint16(s.pkt[2:], uint16(k)) // rolls over; see sender
+	binary.BigEndian.PutUint16(pkt, opDATA)
+	binary.BigEndian.PutUint16(pkt[2:], uint16(k)) // rolls over; see sender
 	if n > 0 {
-		m, err := s.r.ReadAt(s.pkt[4:4+n], off)
+		m, err := s.r.ReadAt(pkt[4:4+n], off)
 		if m < n {
 			if err == nil || err == io.EOF {
 				err = fmt.Errorf("file shrank to %d bytes while being sent", off+int64(m))
 			}
-			return fmt.Errorf("%w block %d: %w", errReadFile, k, err)
+			return nil, fmt.Errorf("%w block %d: %w", errReadFile, k, err)
 		}
 	}
-	return s.ep.send(s.pkt[:4+n])
+	return pkt[:4+n], nil
 }
 
 // await reads the client's packets until an ACK for a block in
@@ -140,4 +168,29 @@ func (s *sender) await(base, end int64, deadline time.Time) (int64, error) {
 			return 0, &clientError{code: r.num, msg: r.text, afterOACK: base == 0}
 		}
 	}
+}
+
+// readerAt returns r as an io.ReaderAt, which lets a window be resent
+// without keeping it in memory. os.File, embedded files and rendered
+// bytes are ReaderAts; a Seeker is read through seeks; any other reader
+// is read into memory.
+func readerAt(r io.Reader) (io.ReaderAt, error) {
+	switch r := r.(type) {
+	case io.ReaderAt:
+		return r, nil
+	case io.ReadSeeker:
+		return seekReaderAt{r}, nil
+	}
+	b, err := io.ReadAll(r)
+	return bytes.NewReader(b), err
+}
+
+// seekReaderAt reads at an offset by seeking; one goroutine only.
+type seekReaderAt struct{ r io.ReadSeeker }
+
+func (s seekReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if _, err := s.r.Seek(off, io.SeekStart); err != nil {
+		return 0, err
+	}
+	return io.ReadFull(s.r, p)
 }

@@ -39,6 +39,21 @@ func (c *scriptConn) recv(b []byte, _ time.Time) (int, error) {
 func (c *scriptConn) interrupt() {}
 func (c *scriptConn) close()     {}
 
+// batchConn is a scriptConn that takes batches (a batchSender) and
+// records their sizes.
+type batchConn struct {
+	scriptConn
+	batches []int
+}
+
+func (c *batchConn) sendBatch(pkts [][]byte) error {
+	c.batches = append(c.batches, len(pkts))
+	for _, p := range pkts {
+		c.send(p)
+	}
+	return nil
+}
+
 // block returns the block number of a DATA packet, or -1.
 func (p packet) block() int {
 	if len(p) < 4 || binary.BigEndian.Uint16(p) != opDATA {
@@ -69,23 +84,31 @@ func windowClient(w, blksize int, drop map[int]bool) func(packet) [][]byte {
 	}
 }
 
+// TestSender runs each case once packet by packet and once through an
+// endpoint that takes batches of at most 3 DATA packets: the same packets
+// in the same order.
 func TestSender(t *testing.T) {
 	const blk = 8
 	file := bytes.Repeat([]byte("abcdefgh"), 5)[:37] // blocks 1-4 full, 5 has 5 bytes
+	for _, batch := range []int{1, 3} {
+		for name, tc := range senderCases(blk) {
+			t.Run(fmt.Sprintf("%s/batch %d", name, batch), func(t *testing.T) {
+				testSender(t, file, blk, batch, tc)
+			})
+		}
+	}
+}
+
+// senderCases are TestSender's cases for a file of 37 bytes in blocks of
+// blk = 8, with fresh clients.
+func senderCases(blk int) map[string]senderCase {
 	ackAll := func(p packet) [][]byte {
 		if p[1] == opOACK {
 			return [][]byte{ack(0)}
 		}
 		return [][]byte{ack(uint16(p.block()))}
 	}
-	tests := map[string]struct {
-		window      int
-		oack        bool
-		client      func(packet) [][]byte
-		want        []string
-		retransmits int
-		err         string
-	}{
+	return map[string]senderCase{
 		"lock-step": {window: 1, client: ackAll,
 			want: []string{"DATA 1 (8 bytes)", "DATA 2 (8 bytes)", "DATA 3 (8 bytes)", "DATA 4 (8 bytes)", "DATA 5 (5 bytes)"}},
 		"oack first": {window: 1, oack: true, client: ackAll,
@@ -140,28 +163,53 @@ func TestSender(t *testing.T) {
 			return [][]byte{ack(uint16(p.block()))}
 		}, want: []string{"DATA 1 (8 bytes)", "DATA 2 (8 bytes)"}, err: `client sent error 0 "disk full"`},
 	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			c := &scriptConn{client: tc.client}
-			s := &sender{ep: c, r: bytes.NewReader(file), size: int64(len(file)), blksize: blk, window: tc.window,
-				timeout: time.Second, retries: 2, pkt: make([]byte, blk+4), rb: make([]byte, 516)}
-			if tc.oack {
-				s.oack = []option{{name: "blksize", key: "blksize", value: "8"}}
-			}
-			err := s.run()
-			if got := fmt.Sprint(err); (tc.err == "" && err != nil) || (tc.err != "" && got != tc.err) {
-				t.Errorf("err = %v, want %q", err, tc.err)
-			}
-			if diff := cmp.Diff(tc.want, c.sent); diff != "" {
-				t.Errorf("packets (-want +got):\n%s", diff)
-			}
-			if s.retransmits != tc.retransmits {
-				t.Errorf("retransmits = %d, want %d", s.retransmits, tc.retransmits)
-			}
-			if err == nil && s.bytes() != int64(len(file)) {
-				t.Errorf("bytes = %d, want %d", s.bytes(), len(file))
-			}
-		})
+}
+
+// senderCase is one of TestSender's cases.
+type senderCase struct {
+	window      int
+	oack        bool
+	client      func(packet) [][]byte
+	want        []string
+	retransmits int
+	err         string
+}
+
+// testSender runs one TestSender case, sending batches of at most batch
+// DATA packets (1: packet by packet, through an endpoint without
+// sendBatch).
+func testSender(t *testing.T, file []byte, blk, batch int, tc senderCase) {
+	bc := &batchConn{scriptConn: scriptConn{client: tc.client}}
+	var ep endpoint = bc
+	if batch == 1 {
+		ep = &bc.scriptConn
+	}
+	s := &sender{ep: ep, r: bytes.NewReader(file), size: int64(len(file)), blksize: blk, window: tc.window,
+		timeout: time.Second, retries: 2, pkt: make([]byte, batch*(blk+4)), rb: make([]byte, 516), batch: batch}
+	if tc.oack {
+		s.oack = []option{{name: "blksize", key: "blksize", value: "8"}}
+	}
+	err := s.run()
+	if got := fmt.Sprint(err); (tc.err == "" && err != nil) || (tc.err != "" && got != tc.err) {
+		t.Errorf("err = %v, want %q", err, tc.err)
+	}
+	if diff := cmp.Diff(tc.want, bc.sent); diff != "" {
+		t.Errorf("packets (-want +got):\n%s", diff)
+	}
+	if s.retransmits != tc.retransmits {
+		t.Errorf("retransmits = %d, want %d", s.retransmits, tc.retransmits)
+	}
+	if err == nil && s.bytes() != int64(len(file)) {
+		t.Errorf("bytes = %d, want %d", s.bytes(), len(file))
+	}
+	for _, n := range bc.batches {
+		if n < 1 || n > batch {
+			t.Errorf("batches of %v packets, want 1 to %d", bc.batches, batch)
+			break
+		}
+	}
+	if batch > 1 && tc.window > 1 && len(bc.batches) == 0 && len(bc.sent) > 1 {
+		t.Errorf("no batch sent for a window of %d", tc.window)
 	}
 }
 

@@ -161,13 +161,17 @@ func (s *Server) sendFile(ep endpoint, req request, in inbound) (result, error) 
 		return res, fmt.Errorf("%w %s: %w", errReadFile, name, err)
 	}
 	g := negotiate(req.opts, size, s.limits(in))
-	pkt := getBuf(g.blksize + 4)
+	batch := 1 // SinglePort's portConn sends one at a time
+	if _, ok := ep.(batchSender); ok {
+		batch = batchLen(g.blksize, g.window)
+	}
+	pkt := getBuf(batch * (g.blksize + 4))
 	defer putBuf(pkt)
 	rb := getBuf(4 + defaultBlksize)
 	defer putBuf(rb)
 	snd := &sender{ep: ep, r: ra, size: size, blksize: g.blksize, window: g.window, oack: g.oack,
 		timeout: cmp.Or(g.timeout, s.Timeout, DefaultTimeout), retries: cmp.Or(s.Retries, DefaultRetries),
-		pkt: *pkt, rb: *rb}
+		pkt: *pkt, rb: *rb, batch: batch}
 	err = snd.run()
 	res.bytes, res.blksize, res.window, res.retransmits = snd.bytes(), g.blksize, g.window, snd.retransmits
 	if err != nil {
@@ -284,29 +288,4 @@ func openFile(fsys fs.FS, name string) (fs.File, int64, error) {
 		return nil, 0, fmt.Errorf("open %s: %w", name, errNotRegular)
 	}
 	return f, fi.Size(), nil
-}
-
-// readerAt returns r as an io.ReaderAt, which lets a window be resent
-// without keeping it in memory. os.File, embedded files and rendered
-// bytes are ReaderAts; a Seeker is read through seeks; any other reader
-// is read into memory.
-func readerAt(r io.Reader) (io.ReaderAt, error) {
-	switch r := r.(type) {
-	case io.ReaderAt:
-		return r, nil
-	case io.ReadSeeker:
-		return seekReaderAt{r}, nil
-	}
-	b, err := io.ReadAll(r)
-	return bytes.NewReader(b), err
-}
-
-// seekReaderAt reads at an offset by seeking; one goroutine only.
-type seekReaderAt struct{ r io.ReadSeeker }
-
-func (s seekReaderAt) ReadAt(p []byte, off int64) (int, error) {
-	if _, err := s.r.Seek(off, io.SeekStart); err != nil {
-		return 0, err
-	}
-	return io.ReadFull(s.r, p)
 }
