@@ -155,7 +155,7 @@ tftptest: deps build
 ## chain (shim, signed GRUB, Debian's signed kernel over TFTP). The options
 ## asked and granted and the ACK counts are read from pcaps, and every file's
 ## download times are printed. Six TCG VM boots, one at a time. Measured at
-## 94-115 s in six runs; not in make test.
+## 85-115 s in seven runs; not in make test.
 tftpvmtest: deps build
 	BOOTWRIGHT_BIN=$(CURDIR)/$(BIN) test/tftp/firmware.sh
 

@@ -64,7 +64,7 @@
 // ends with the transfer. Transfers beyond GOMAXPROCS get a net.UDPConn
 // (polledConn), which parks in Go's netpoller: there more blocked threads
 // would queue for the Ps to run on, and a storm would start a thread per
-// client (31 KiB per held transfer against 10.5 in make bench-tftp, same
+// client (30.9 KiB per held transfer against 9.1 in make bench-tftp, same
 // rate). BenchmarkStorm and make bench-tftp run the engine with each kind
 // alone beside the mix. In SinglePort
 // mode all of a transfer's packets go through the listening socket, and
