@@ -291,7 +291,7 @@ scenario_proxy() {
 	start_bw "$srv" "$dir" --interface eth0 --dhcp-mode off --dhcp6-mode proxy || { echo "FAIL bootwright did not start"; return; }
 	boot "$ns" "$dir" "${MAC[proxy]}" 6
 	why=$BOOT_WHY
-	[ -n "$why" ] || why=$(check_v6 proxy "$dir" "$LAN6::2" "$LAN6::[5-9][0-9]")
+	[ -n "$why" ] || why=$(check_v6 proxy "$dir" "$LAN6::2" "$LAN6::[5-9][0-9a-f]") # dnsmasq's range is hex
 	[ -n "$why" ] || grep 'type=REQUEST' "$dir/bootwright.log" | has 'port=4011' || why="the firmware did not ask bootwright on port 4011"
 	result proxy "$why" "IPv6 boot beside dnsmasq's DHCPv6 $BOOT_TIME s"
 }
