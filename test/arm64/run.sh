@@ -275,37 +275,12 @@ check_path() {
 # scenario S: boots S's VM once, until its marker, its REFUSAL, QEMU's exit
 # or VM_TIMEOUT; writes $WORK/S/result (PASS or FAIL first).
 scenario() {
-	local s=$1 dir=$WORK/$1 tap=$2 qargs qpid tvm deadline up marker="" refused="" reason="" vmtime ip
+	local s=$1 dir=$WORK/$1 tap=$2 qargs marker refused reason vmtime ip
 	rm -rf "$dir" && mkdir -p "$dir"
 	mapfile -t qargs < <(qemu_args "$s" "$dir" "$tap")
 	case $s in arm64-*) QEMU_SYSTEM=qemu-system-aarch64 ;; *) QEMU_SYSTEM=qemu-system-x86_64 ;; esac
-	vm_start "$NS" "$dir" "${qargs[@]}"
-	qpid=$QPID
-	tvm=$(now)
-	deadline=$((SECONDS + VM_TIMEOUT))
-	while :; do
-		# Liveness first, then the log: a VM that prints its marker and
-		# powers off between the two checks still passes.
-		up=1
-		kill -0 "$qpid" 2>/dev/null || up=0
-		marker=$(serial_marker "$dir/serial.log")
-		[ -n "$marker" ] && break
-		if [ -n "${REFUSAL[$s]:-}" ]; then
-			refused=$(strip_ansi "$dir/serial.log" | grep -aF "${REFUSAL[$s]}" | head -n1 || true)
-			[ -n "$refused" ] && break
-		fi
-		[ $up = 1 ] || { reason="VM stopped without the marker"; break; }
-		kill -0 "$BWPID" 2>/dev/null || { reason="bootwright exited during the boot"; break; }
-		[ $SECONDS -lt $deadline ] || { reason="no marker within ${VM_TIMEOUT}s"; break; }
-		sleep 0.5
-	done
-	vmtime=$(elapsed "$tvm")
-	if [ -n "$refused" ]; then
-		# Give a firmware that did not mean it time to go on.
-		sleep 3
-		marker=$(serial_marker "$dir/serial.log")
-	fi
-	vm_stop "$qpid"
+	vm_boot "$NS" "$dir" "${REFUSAL[$s]:-}" "$BWPID" "${qargs[@]}"
+	marker=$MARKER refused=$REFUSED reason=$REASON vmtime=$VMTIME
 	if [ -z "$reason" ]; then
 		if [ -n "${REFUSAL[$s]:-}" ] && [ -z "$refused" ]; then
 			reason="an unsigned image ran: $marker"

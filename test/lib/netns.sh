@@ -129,6 +129,45 @@ vm_stop() {
 	wait "$1" 2>/dev/null || true
 }
 
+# vm_boot NS DIR REFUSAL WATCH QEMU_ARG...: starts a VM (vm_start) and
+# waits for the kernel's marker on DIR/serial.log, the text REFUSAL on it
+# (when not empty: firmware refusing an image), QEMU's exit, the exit of
+# the process WATCH (when not empty: the server) or VM_TIMEOUT seconds
+# (default 240); then stops the VM. After a refusal it waits 3 s more for
+# a firmware that did not mean it. Sets MARKER, REFUSED, VMTIME, and
+# REASON when neither marker nor refusal came.
+vm_boot() {
+	local ns=$1 dir=$2 refusal=$3 watch=$4 qpid tvm deadline up
+	shift 4
+	MARKER="" REFUSED="" REASON=""
+	vm_start "$ns" "$dir" "$@"
+	qpid=$QPID
+	tvm=$(now)
+	deadline=$((SECONDS + ${VM_TIMEOUT:-240}))
+	while :; do
+		# Liveness first, then the log: a VM that prints its marker and
+		# powers off between the two checks still passes.
+		up=1
+		kill -0 "$qpid" 2>/dev/null || up=0
+		MARKER=$(serial_marker "$dir/serial.log")
+		[ -n "$MARKER" ] && break
+		if [ -n "$refusal" ]; then
+			REFUSED=$(strip_ansi "$dir/serial.log" | grep -aF "$refusal" | head -n1 || true)
+			[ -n "$REFUSED" ] && break
+		fi
+		[ $up = 1 ] || { REASON="VM stopped without the marker"; break; }
+		[ -z "$watch" ] || kill -0 "$watch" 2>/dev/null || { REASON="bootwright exited during the boot"; break; }
+		[ $SECONDS -lt $deadline ] || { REASON="no marker within ${VM_TIMEOUT:-240}s"; break; }
+		sleep 0.5
+	done
+	VMTIME=$(elapsed "$tvm")
+	if [ -n "$REFUSED" ]; then
+		sleep 3
+		MARKER=$(serial_marker "$dir/serial.log")
+	fi
+	vm_stop "$qpid"
+}
+
 # ra_start NS DIR: dnsmasq in NS sending router advertisements on br0
 # and nothing else (no DHCP, no DNS), so iPXE and installers do not wait
 # for IPv6 autoconfiguration. Logs to DIR/dnsmasq.log; sets RA_PID.

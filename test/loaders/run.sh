@@ -304,33 +304,9 @@ serve() {
 # its REFUSAL on the console, QEMU's exit or VM_TIMEOUT. Sets MARKER,
 # REFUSED and VMTIME, and REASON when neither marker nor refusal came.
 boot() {
-	local s=$1 dir=$2 ns=$3 qargs qpid tvm deadline up
-	MARKER="" REFUSED="" REASON=""
+	local s=$1 dir=$2 ns=$3 qargs
 	mapfile -t qargs < <(qemu_args "$s" "$dir")
-	vm_start "$ns" "$dir" "${qargs[@]}"
-	qpid=$QPID
-	tvm=$(now)
-	deadline=$((SECONDS + VM_TIMEOUT))
-	while :; do
-		up=1
-		kill -0 "$qpid" 2>/dev/null || up=0
-		MARKER=$(serial_marker "$dir/serial.log")
-		[ -n "$MARKER" ] && break
-		if [ -n "${REFUSAL[$s]:-}" ]; then
-			REFUSED=$(strip_ansi "$dir/serial.log" | grep -aF "${REFUSAL[$s]}" | head -n1 || true)
-			[ -n "$REFUSED" ] && break
-		fi
-		[ $up = 1 ] || { REASON="VM stopped without the marker"; break; }
-		[ $SECONDS -lt $deadline ] || { REASON="no marker within ${VM_TIMEOUT}s"; break; }
-		sleep 0.5
-	done
-	VMTIME=$(elapsed "$tvm")
-	if [ -n "$REFUSED" ]; then
-		# Give a firmware that did not mean it time to go on.
-		sleep 3
-		MARKER=$(serial_marker "$dir/serial.log")
-	fi
-	vm_stop "$qpid"
+	vm_boot "$ns" "$dir" "${REFUSAL[$s]:-}" "" "${qargs[@]}"
 }
 
 # verdict S DIR: what is wrong with the boot that ended in MARKER or
