@@ -61,46 +61,53 @@ func (m *mmsgs) sendmmsg(fd int, pkts [][]byte) (int, error) {
 	return int(n), nil
 }
 
-// sendBatch sends pkts, each as send would: a packet the kernel refuses
-// counts as lost on the wire, and only a closed socket is an error.
-func (c *fdConn) sendBatch(pkts [][]byte) error {
+// sendAll sends pkts on fd as fdConn.send sends one: a packet the kernel
+// refuses counts as lost on the wire, and only a closed socket is an
+// error. On EAGAIN (a non-blocking socket's full send buffer) it returns
+// the packets not yet sent with the error.
+func (m *mmsgs) sendAll(fd int, pkts [][]byte) ([][]byte, error) {
 	for len(pkts) > 0 {
-		n, err := c.mm.sendmmsg(c.fd, pkts)
+		n, err := m.sendmmsg(fd, pkts)
 		switch err {
 		case nil:
 		case unix.EINTR:
 			continue
+		case unix.EAGAIN:
+			return pkts, err
 		case unix.EBADF:
-			return fmt.Errorf("sendmmsg: %w", err)
+			return pkts, fmt.Errorf("sendmmsg: %w", err)
 		default:
-			n = 1 // the first is lost; see send
+			n = 1 // the first is lost; see fdConn.send
 		}
 		pkts = pkts[n:]
 	}
-	return nil
+	return nil, nil
 }
 
-// sendBatch sends pkts through the net.UDPConn's socket, waiting in the
-// netpoller while its send buffer is full; otherwise as fdConn's.
+// sendBatch: on a blocking socket EAGAIN is not expected; if it comes,
+// the first packet counts as lost, as in send.
+func (c *fdConn) sendBatch(pkts [][]byte) error {
+	for {
+		rest, err := c.mm.sendAll(c.fd, pkts)
+		if err != unix.EAGAIN {
+			return err
+		}
+		pkts = rest[1:]
+	}
+}
+
+// sendBatch waits in the netpoller while the socket's send buffer is full.
 func (c *polledConn) sendBatch(pkts [][]byte) error {
 	rc, err := c.c.SyscallConn()
 	if err != nil {
 		return err
 	}
-	return rc.Write(func(fd uintptr) bool {
-		for len(pkts) > 0 {
-			n, err := c.mm.sendmmsg(int(fd), pkts)
-			switch err {
-			case nil:
-			case unix.EINTR:
-				continue
-			case unix.EAGAIN:
-				return false
-			default:
-				n = 1
-			}
-			pkts = pkts[n:]
-		}
-		return true
-	})
+	var serr error
+	if err := rc.Write(func(fd uintptr) bool {
+		pkts, serr = c.mm.sendAll(int(fd), pkts)
+		return serr != unix.EAGAIN
+	}); err != nil {
+		return err
+	}
+	return serr
 }
